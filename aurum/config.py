@@ -1,0 +1,67 @@
+"""The team's own configuration file (AURUM_CONFIG): channels, KPI overrides, schedules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class ConfigError(Exception):
+    """A configuration file that cannot be used; the message names the file and each field."""
+
+
+class Channels(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    roadmap_updates: str = "#roadmap-updates"
+    scrum_masters: str = "#scrum-masters"
+    critical_alerts: str = "#critical-alerts"
+    performance_alerts: str = "#performance-alerts"
+    quality_alerts: str = "#quality-alerts"
+    tech_debt: str = "#tech-debt"
+    deployments: str = "#deployments"
+    team: str = "#engineering"
+
+
+class AurumConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    channels: Channels = Field(default_factory=Channels)
+    kpis: dict[str, dict[str, Any]] = {}
+    schedules: dict[str, str] = {}
+    current_phase: int = Field(default=1, ge=1, le=4)
+    scheduler_grace_minutes: int = Field(default=60, ge=1, le=24 * 60)
+
+
+def _problems(exc: ValidationError, origin: str) -> str:
+    lines = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"]) or "(top level)"
+        lines.append(f"  {origin}: {where}: {error['msg'].removeprefix('Value error, ')}")
+    return "\n".join(lines)
+
+
+def parse_config(data: Any, origin: str = "config") -> AurumConfig:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: the file must hold a mapping (key: value lines), got {type(data).__name__}")
+    try:
+        return AurumConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid configuration:\n{_problems(exc, origin)}") from None
+
+
+def load_config(path: Path | None) -> AurumConfig:
+    if path is None:
+        return AurumConfig()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the file ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    return parse_config(data, str(path))

@@ -1,0 +1,51 @@
+"""What domain code needs at run time, built once by the composition root and passed down."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from aurum.catalog import Catalog
+from aurum.config import AurumConfig
+from storage.db import read_scope, session_scope
+from storage.types import utcnow
+
+
+@dataclass
+class Context:
+    engine: Engine
+    catalog: Catalog
+    config: AurumConfig
+    tz: ZoneInfo
+    admins: frozenset[str] = frozenset()
+    chart_dir: Path = Path("charts")
+    clock: Callable[[], datetime] = utcnow
+    outbox_wake: threading.Event = field(default_factory=threading.Event)
+    # Called as listener(ctx, session, team_id, points) after snapshots are stored (see aurum.ingest).
+    snapshot_listeners: list[Callable[..., None]] = field(default_factory=list)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A unit of work; wakes this process's outbox worker once it has committed."""
+        with session_scope(self.engine) as session:
+            yield session
+        self.outbox_wake.set()
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        with read_scope(self.engine) as session:
+            yield session
+
+    def is_admin(self, user_id: str) -> bool:
+        return user_id in self.admins

@@ -1,0 +1,43 @@
+"""The one seam between domain code and a chat surface: post, update, upload an image.
+
+`bot.slack_delivery.SlackDelivery` implements it over the Slack Web API and `bot.console.ConsoleDelivery`
+prints to a terminal. Domain code never calls either directly: it writes to the outbox (aurum.outbox), and
+the outbox worker hands each message to the Delivery in use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Posted:
+    channel: str
+    ts: str
+
+
+class DeliveryError(Exception):
+    """A failed call. `retry_after` (seconds) when the surface asked to wait; `permanent` when retrying is futile."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.permanent = permanent
+
+
+class Delivery(Protocol):
+    def post(self, team_id: str, channel: str, text: str, blocks: list[dict[str, Any]] | None = None, *,
+             thread_ts: str | None = None, user: str | None = None, marker: str | None = None) -> Posted:
+        """Post a message (ephemeral when `user` is given). `marker` lets find_posted recognise it later."""
+
+    def update(self, team_id: str, channel: str, ts: str, text: str,
+               blocks: list[dict[str, Any]] | None = None) -> None: ...
+
+    def upload_image(self, team_id: str, channel: str, png: bytes, *, filename: str, title: str,
+                     comment: str = "", thread_ts: str | None = None) -> str:
+        """Upload a PNG where the channel's members can see it; returns the file id."""
+
+    def find_posted(self, team_id: str, channel: str, marker: str, since_ts: float,
+                    thread_ts: str | None = None) -> Posted | None:
+        """A message posted earlier with this marker, if the surface has it (crash recovery)."""

@@ -1,0 +1,137 @@
+"""Scheduled jobs and the claims that run each at most once per (team, job, period).
+
+A job's side effects (outbox posts, rows) are written in the same transaction as its claim: either both
+commit or neither does, so a crash mid-run leaves the period free for the catch-up, and a second clock
+process finds the claim and skips.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from apscheduler.triggers.cron import CronTrigger
+from sqlmodel import Session
+
+from aurum.context import Context
+from storage import claims
+from storage.workspaces import all_team_ids
+
+log = logging.getLogger(__name__)
+
+JobFunction = Callable[[Context, Session, str, str], str | None]
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    description: str
+    cron: str  # crontab fields in the team's time zone: "minute hour day month day_of_week"
+    run: JobFunction  # (ctx, session, team_id, period) → a short outcome; runs inside the claim's transaction
+    period: Callable[[datetime], str] | None = None  # local time → period key; default: the fire time itself
+
+
+@dataclass(frozen=True)
+class Outcome:
+    team_id: str
+    job: str
+    period: str
+    result: str
+
+
+def heartbeat(ctx: Context, session: Session, team_id: str, period: str) -> str:
+    """The trivial job: proves the clock process runs and claims work."""
+    log.info("heartbeat", extra={"team_id": team_id, "period": period})
+    return "alive"
+
+
+def builtin_jobs() -> list[Job]:
+    return [Job("heartbeat", "Proves the clock process is alive (hourly)", "0 * * * *", heartbeat)]
+
+
+def all_jobs() -> dict[str, Job]:
+    return {job.name: job for job in builtin_jobs()}
+
+
+class JobRunner:
+    def __init__(self, ctx: Context, jobs: dict[str, Job] | None = None, owner: str | None = None):
+        self.ctx = ctx
+        self.jobs = jobs if jobs is not None else all_jobs()
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
+        self.grace = timedelta(minutes=ctx.config.scheduler_grace_minutes)
+
+    def cron(self, job: Job) -> str:
+        return self.ctx.config.schedules.get(job.name, job.cron)
+
+    def trigger(self, job: Job) -> CronTrigger:
+        return CronTrigger.from_crontab(self.cron(job), timezone=self.ctx.tz)
+
+    def last_fire(self, job: Job, now: datetime, lookback: timedelta | None = None) -> datetime | None:
+        """The newest scheduled time at or before `now`, looking back at most `lookback` (default: grace)."""
+        trigger = self.trigger(job)
+        cursor = now - (lookback or self.grace)
+        last = None
+        fire = trigger.get_next_fire_time(None, cursor)
+        while fire is not None and fire <= now:
+            last = fire
+            fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+        return last
+
+    def next_fire(self, job: Job, now: datetime) -> datetime | None:
+        return self.trigger(job).get_next_fire_time(None, now)
+
+    def period_key(self, job: Job, fire: datetime) -> str:
+        local = fire.astimezone(self.ctx.tz)
+        return job.period(local) if job.period else local.strftime("%Y-%m-%dT%H:%M%z")
+
+    def due(self, now: datetime | None = None) -> list[Outcome]:
+        """Run every job whose latest scheduled time lies within the grace window (the catch-up and the tick)."""
+        now = now or self.ctx.now()
+        outcomes: list[Outcome] = []
+        for job in self.jobs.values():
+            fire = self.last_fire(job, now)
+            if fire is not None:
+                outcomes += self.run(job.name, period=self.period_key(job, fire))
+        return outcomes
+
+    def fire(self, job_name: str) -> list[Outcome]:
+        """Called by APScheduler at a scheduled time."""
+        job = self.jobs[job_name]
+        now = self.ctx.now()
+        fire = self.last_fire(job, now) or now
+        return self.run(job_name, period=self.period_key(job, fire))
+
+    def run_now(self, job_name: str, team_id: str | None = None) -> list[Outcome]:
+        """`aurum run-job`: the current period (the job's own, or its latest scheduled time)."""
+        job = self.jobs[job_name]
+        now = self.ctx.now()
+        if job.period:
+            period = job.period(now.astimezone(self.ctx.tz))
+        else:
+            fire = self.last_fire(job, now, lookback=timedelta(days=400)) or now
+            period = self.period_key(job, fire)
+        return self.run(job_name, period=period, team_id=team_id)
+
+    def run(self, job_name: str, period: str, team_id: str | None = None) -> list[Outcome]:
+        job = self.jobs[job_name]
+        with self.ctx.reading() as session:
+            teams = [team_id] if team_id else all_team_ids(session)
+        return [self._run_for(job, team, period) for team in teams]
+
+    def _run_for(self, job: Job, team_id: str, period: str) -> Outcome:
+        try:
+            with self.ctx.transaction() as session:
+                claim = claims.try_claim(session, team_id, job.name, period, self.owner)
+                if claim is None:
+                    return Outcome(team_id, job.name, period, "already ran")
+                result = job.run(self.ctx, session, team_id, period) or "done"
+                claims.finish(session, claim)
+        except Exception as exc:
+            log.exception("job failed", extra={"job": job.name, "team_id": team_id, "period": period})
+            return Outcome(team_id, job.name, period, f"failed: {type(exc).__name__}: {exc}")
+        log.info("job ran", extra={"job": job.name, "team_id": team_id, "period": period, "result": result})
+        return Outcome(team_id, job.name, period, result)

@@ -1,0 +1,106 @@
+"""KPI service: statuses, series and manual entries, over the snapshot repository."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from aurum import ingest
+from aurum.catalog import Kpi
+from aurum.context import Context
+from aurum.status import KpiStatus, Point, evaluate
+from storage import snapshots
+from storage.models import SnapshotBase
+
+PERIODS: dict[str, timedelta] = {
+    "7d": timedelta(days=7), "30d": timedelta(days=30), "90d": timedelta(days=90), "1y": timedelta(days=365),
+}
+DEFAULT_PERIOD = "30d"
+CHANGE_WINDOW = timedelta(days=7)
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+class InputError(ValueError):
+    """Bad user input; the message says what is wrong and how to fix it."""
+
+
+@dataclass(frozen=True)
+class KpiView:
+    status: KpiStatus
+    period: str
+    points: list[tuple[datetime, float]]
+
+
+def _point(row) -> Point | None:
+    return Point(at=row.at, value=row.value, source=row.source) if row is not None else None
+
+
+def status(ctx: Context, session: Session, team_id: str, kpi: Kpi, window: timedelta = CHANGE_WINDOW) -> KpiStatus:
+    latest = _point(snapshots.latest(session, team_id, kpi.key))
+    previous = None
+    if latest is not None:
+        previous = _point(snapshots.latest(session, team_id, kpi.key, before=latest.at - window))
+    return evaluate(kpi, latest, previous, ctx.now(), ctx.config.current_phase)
+
+
+def statuses(ctx: Context, session: Session, team_id: str) -> dict[str, KpiStatus]:
+    """Every catalogue KPI's status (no data included)."""
+    newest = snapshots.latest_per_kpi(session, team_id)
+    result: dict[str, KpiStatus] = {}
+    for kpi in ctx.catalog:
+        latest = _point(newest.get(kpi.key))
+        previous = None
+        if latest is not None:
+            previous = _point(snapshots.latest(session, team_id, kpi.key, before=latest.at - CHANGE_WINDOW))
+        result[kpi.key] = evaluate(kpi, latest, previous, ctx.now(), ctx.config.current_phase)
+    return result
+
+
+def view(ctx: Context, session: Session, team_id: str, kpi: Kpi, period: str = DEFAULT_PERIOD) -> KpiView:
+    window = PERIODS[period]
+    now = ctx.now()
+    points = series_since(session, team_id, kpi.key, now - window)
+    return KpiView(status=status(ctx, session, team_id, kpi, window), period=period, points=points)
+
+
+def parse_value(text: str) -> float:
+    cleaned = text.strip().rstrip("%").removesuffix("ms").replace(",", "").strip()
+    try:
+        amount = float(cleaned)
+    except ValueError:
+        raise InputError(f"'{text}' is not a number; write it like 42, 81.5 or 99.9%") from None
+    if not math.isfinite(amount):
+        raise InputError(f"'{text}' is not a finite number")
+    return amount
+
+
+def parse_time(text: str, ctx: Context) -> datetime:
+    try:
+        at = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(
+            f"'{text}' is not an ISO time; write it like 2026-11-27 or 2026-11-27T14:30 (team time zone) "
+            "or 2026-11-27T14:30Z"
+        ) from None
+    return at.replace(tzinfo=ctx.tz) if at.tzinfo is None else at
+
+
+def record(
+    ctx: Context, session: Session, team_id: str, kpi: Kpi, amount: float, at: datetime | None = None,
+    source: str = "manual",
+) -> Point:
+    """Store one value; refuses values that are not finite and times in the future."""
+    if not math.isfinite(amount):
+        raise InputError(f"{amount} is not a finite number")
+    when = at or ctx.now()
+    if when - ctx.now() > FUTURE_TOLERANCE:
+        raise InputError(f"{when.isoformat()} is in the future; give a time up to now")
+    ingest.store(ctx, session, team_id, [SnapshotBase(kpi=kpi.key, value=amount, at=when, source=source)])
+    return Point(at=when, value=amount, source=source)
+
+
+def series_since(session: Session, team_id: str, key: str, since: datetime) -> list[tuple[datetime, float]]:
+    return list(snapshots.series(session, team_id, key, since=since))

@@ -1,0 +1,207 @@
+"""Durable outbox: domain code queues Slack calls in its own transaction; a worker delivers them.
+
+Delivery is at-least-once towards the Web API and exactly-once as Slack shows it: every post carries a marker
+(the outbox key, in the message metadata) and a post whose worker died mid-call is looked up by that marker
+before it is sent again. 429s wait for Retry-After, 5xx and timeouts back off exponentially, and a message that
+keeps failing ends as `dead` (listed by `aurum outbox`, counted on /metrics).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import random
+import threading
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import Session
+
+from aurum.context import Context
+from aurum.delivery import Delivery, DeliveryError, Posted
+from storage import outbox as repo
+from storage.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 8
+MAX_BACKOFF = timedelta(minutes=5)
+PARENT_WAIT = timedelta(milliseconds=200)
+
+
+def _add(session: Session, team_id: str, kind: str, channel: str, payload: dict[str, Any], key: str | None,
+         parent_key: str | None) -> str:
+    key = key or f"{kind}:{uuid.uuid4().hex}"
+    existing = repo.by_key(session, team_id, key)
+    if existing is not None:
+        return key  # the same key queued twice is one message
+    repo.add(session, OutboxMessage(team_id=team_id, key=key, kind=kind, channel=channel,
+                                    payload=json.dumps(payload), parent_key=parent_key))
+    return key
+
+
+def post(session: Session, team_id: str, channel: str, text: str, blocks: list[dict] | None = None, *,
+         key: str | None = None, thread_key: str | None = None, user: str | None = None) -> str:
+    """Queue a message (an ephemeral one when `user` is set; a thread reply when `thread_key` names a post)."""
+    kind = "ephemeral" if user else "post"
+    return _add(session, team_id, kind, channel, {"text": text, "blocks": blocks, "user": user}, key, thread_key)
+
+
+def update(session: Session, team_id: str, post_key: str, text: str, blocks: list[dict] | None = None,
+           *, key: str | None = None) -> str:
+    """Queue an edit of an earlier post (by its key); only the newest queued edit is sent."""
+    return _add(session, team_id, "update", "", {"text": text, "blocks": blocks}, key, post_key)
+
+
+def upload(session: Session, team_id: str, channel: str, png: bytes, *, filename: str, title: str,
+           comment: str = "", thread_key: str | None = None, key: str | None = None) -> str:
+    payload = {"png": base64.b64encode(png).decode("ascii"), "filename": filename, "title": title, "comment": comment}
+    return _add(session, team_id, "upload", channel, payload, key, thread_key)
+
+
+def delivered(session: Session, team_id: str, key: str) -> Posted | None:
+    row = repo.by_key(session, team_id, key)
+    if row is None or row.status != "sent" or not row.ts:
+        return None
+    return Posted(channel=row.result_channel or row.channel, ts=row.ts)
+
+
+class Deferred(Exception):
+    """The message waits for its parent to be delivered first."""
+
+
+class OutboxWorker:
+    """Delivers due messages. Safe to run in several threads and processes at once."""
+
+    def __init__(self, ctx: Context, delivery: Delivery, max_attempts: int = MAX_ATTEMPTS):
+        self.ctx = ctx
+        self.delivery = delivery
+        self.max_attempts = max_attempts
+
+    def run_once(self, limit: int = 50) -> int:
+        now = self.ctx.now()
+        with self.ctx.reading() as session:
+            ids = repo.due_ids(session, now, limit)
+        return sum(self._deliver(message_id) for message_id in ids)
+
+    def drain(self, rounds: int = 100) -> None:
+        """Deliver until nothing is due now (used by the console and by tests)."""
+        for _ in range(rounds):
+            if not self.run_once():
+                with self.ctx.reading() as session:
+                    if not repo.due_ids(session, self.ctx.now(), 1):
+                        return
+
+    def run_forever(self, stop: threading.Event, poll_seconds: float = 0.5) -> None:
+        while not stop.is_set():
+            try:
+                busy = self.run_once()
+            except Exception:  # the worker must outlive a database hiccup
+                log.exception("outbox round failed")
+                busy = 0
+            if not busy:
+                self.ctx.outbox_wake.wait(poll_seconds)
+                self.ctx.outbox_wake.clear()
+
+    def _deliver(self, message_id: int) -> int:
+        now = self.ctx.now()
+        with self.ctx.transaction() as session:
+            row = repo.claim(session, message_id, now)
+            if row is None:
+                return 0
+            # A retry may follow a call whose answer was lost (timeout, dropped connection, crash):
+            # look for the earlier post before sending it again.
+            recovering = row.attempts > 1
+            row.last_error = "in flight"
+            parent = repo.by_key(session, row.team_id, row.parent_key) if row.parent_key else None
+            superseded = row.kind == "update" and repo.newer_update_exists(session, row)
+        try:
+            if superseded:
+                self._finish(row.id, ts=None, status="superseded")
+                return 1
+            posted = self._call(row, parent, recovering)
+        except Deferred:
+            self._retry(row.id, PARENT_WAIT, "waiting for the message it belongs to", count=False)
+            return 0
+        except DeliveryError as exc:
+            self._failed(row, exc)
+            return 0
+        except Exception as exc:  # an unexpected error must not lose the message
+            log.exception("outbox delivery crashed", extra={"outbox_key": row.key})
+            self._failed(row, DeliveryError(f"{type(exc).__name__}: {exc}"))
+            return 0
+        self._finish(row.id, ts=posted.ts if posted else None, channel=posted.channel if posted else None)
+        return 1
+
+    def _call(self, row: OutboxMessage, parent: OutboxMessage | None, recovering: bool) -> Posted | None:
+        payload = json.loads(row.payload)
+        if row.parent_key:
+            if parent is None or parent.status == "dead":
+                raise DeliveryError(f"the message it belongs to ({row.parent_key}) was never delivered",
+                                    permanent=True)
+            if parent.status != "sent" or not parent.ts:
+                raise Deferred()
+        thread_ts = parent.ts if parent is not None and row.kind != "update" else None
+        channel = row.channel or (parent.result_channel or parent.channel if parent else "")
+        if row.kind == "post":
+            if recovering:
+                found = self.delivery.find_posted(row.team_id, channel, row.key, row.created_at.timestamp() - 60,
+                                                  thread_ts=thread_ts)
+                if found is not None:
+                    log.info("outbox post already delivered before a crash", extra={"outbox_key": row.key})
+                    return found
+            return self.delivery.post(row.team_id, channel, payload["text"], payload.get("blocks"),
+                                      thread_ts=thread_ts, marker=row.key)
+        if row.kind == "ephemeral":
+            return self.delivery.post(row.team_id, channel, payload["text"], payload.get("blocks"),
+                                      thread_ts=thread_ts, user=payload["user"])
+        if row.kind == "update":
+            assert parent is not None
+            self.delivery.update(row.team_id, parent.result_channel or parent.channel, parent.ts or "",
+                                 payload["text"], payload.get("blocks"))
+            return Posted(channel=parent.result_channel or parent.channel, ts=parent.ts or "")
+        if row.kind == "upload":
+            file_id = self.delivery.upload_image(
+                row.team_id, channel, base64.b64decode(payload["png"]), filename=payload["filename"],
+                title=payload["title"], comment=payload.get("comment", ""), thread_ts=thread_ts)
+            return Posted(channel=channel, ts=file_id)
+        raise DeliveryError(f"unknown outbox kind {row.kind!r}", permanent=True)
+
+    def _finish(self, message_id: int, ts: str | None, channel: str | None = None, status: str = "sent") -> None:
+        with self.ctx.transaction() as session:
+            row = session.get(OutboxMessage, message_id)
+            assert row is not None
+            row.status, row.ts, row.result_channel = status, ts, channel
+            row.sent_at, row.last_error, row.claimed_until = self.ctx.now(), None, None
+            session.add(row)
+
+    def _retry(self, message_id: int, wait: timedelta, error: str, count: bool = True) -> None:
+        with self.ctx.transaction() as session:
+            row = session.get(OutboxMessage, message_id)
+            assert row is not None
+            row.status, row.claimed_until, row.last_error = "pending", None, error
+            row.next_attempt_at = self.ctx.now() + wait
+            if not count:
+                row.attempts -= 1
+            session.add(row)
+
+    def _failed(self, row: OutboxMessage, exc: DeliveryError) -> None:
+        if exc.permanent or row.attempts >= self.max_attempts:
+            log.error("outbox message dead", extra={"outbox_key": row.key, "error": str(exc)})
+            with self.ctx.transaction() as session:
+                stored = session.get(OutboxMessage, row.id)
+                assert stored is not None
+                stored.status, stored.last_error, stored.claimed_until = "dead", str(exc), None
+                session.add(stored)
+            return
+        wait = timedelta(seconds=exc.retry_after) if exc.retry_after is not None else _backoff(row.attempts)
+        log.warning("outbox delivery failed, retrying", extra={"outbox_key": row.key, "error": str(exc),
+                                                               "retry_in_s": wait.total_seconds()})
+        self._retry(row.id, wait, str(exc))
+
+
+def _backoff(attempts: int) -> timedelta:
+    seconds = min(MAX_BACKOFF.total_seconds(), 0.5 * 2 ** (attempts - 1))
+    return timedelta(seconds=seconds * random.uniform(0.8, 1.2))
+

@@ -1,0 +1,82 @@
+"""The Bolt app: one place that wires command modules, the error handler and the Slack client."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+import commands
+from aurum.context import Context
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+CONSOLE_TOKEN = "xoxb-console"
+CONSOLE_SECRET = "console-only-signing-secret"
+
+
+class InlineExecutor(Executor):
+    """Runs lazy listeners in the caller's thread, so the console sees the reply before its next prompt."""
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - handed to the future like a thread pool would
+            future.set_exception(exc)
+        return future
+
+
+def web_client(settings: Settings, token: str | None = None, interactive: bool = True,
+               anonymous: bool = False) -> WebClient:
+    """A client for Settings.slack_api_url. Interactive calls (views.open) retry in place; the outbox retries itself."""
+    handlers = (
+        [ConnectionErrorRetryHandler(), RateLimitErrorRetryHandler(max_retry_count=2), ServerErrorRetryHandler()]
+        if interactive else []
+    )
+    secret = None if anonymous else token or (
+        settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else CONSOLE_TOKEN)
+    return WebClient(token=secret, base_url=settings.slack_api_url, timeout=10, retry_handlers=handlers)
+
+
+def single_token_authorize(settings: Settings):
+    """Single-workspace mode: the configured bot token for every request, without an auth.test per process."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else CONSOLE_TOKEN
+
+    def authorize(enterprise_id: str | None, team_id: str | None, user_id: str | None) -> AuthorizeResult:
+        return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, user_id=user_id, bot_token=token)
+
+    return authorize
+
+
+def build_app(settings: Settings, ctx: Context, *, console: bool = False, workers: int = 16) -> App:
+    app = App(
+        client=web_client(settings, anonymous=True),  # per-request clients get the token from authorize
+        authorize=single_token_authorize(settings),
+        signing_secret=CONSOLE_SECRET if console else settings.slack_signing_secret.get_secret_value()
+        if settings.slack_signing_secret else CONSOLE_SECRET,
+        token_verification_enabled=False,
+        request_verification_enabled=not console,
+        ssl_check_enabled=False,
+        url_verification_enabled=True,
+        listener_executor=InlineExecutor() if console else ThreadPoolExecutor(workers, "aurum-listener"),
+        logger=logging.getLogger("slack_bolt"),
+    )
+    for module in commands.MODULES:
+        module.register(app, ctx)
+
+    @app.error
+    def on_error(error: Exception, body: dict[str, Any], logger: logging.Logger) -> BoltResponse:
+        logger.exception("unhandled error", exc_info=error)
+        return BoltResponse(status=200, body="Sorry, something went wrong on our side. Please try again.")
+
+    return app

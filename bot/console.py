@@ -1,0 +1,137 @@
+"""A local console: type the same slash commands as in Slack; replies print as text, charts land as PNG files."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from itertools import count
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import urlencode
+
+from slack_bolt import BoltRequest
+
+from aurum.delivery import Posted
+from aurum.outbox import OutboxWorker
+from bot.runtime import CONSOLE_TEAM, Runtime
+
+CONSOLE_USER = "U0CONSOLE"
+CONSOLE_CHANNEL = "C0CONSOLE"
+BANNER = """Aurum console: the same commands as in Slack, answered here.
+Try /kpi, /kpi latency 90d, /kpi dashboard, /kpi record coverage 82. Type quit to leave."""
+
+
+def _plain(obj: Any) -> str:
+    return obj.get("text", "") if isinstance(obj, dict) else str(obj or "")
+
+
+def blocks_to_text(blocks: list[dict[str, Any]] | None, fallback: str = "") -> str:
+    """Block Kit rendered as readable terminal text."""
+    if not blocks:
+        return fallback
+    lines: list[str] = []
+    for block in blocks:
+        kind = block.get("type")
+        if kind == "header":
+            title = _plain(block["text"])
+            lines += [title, "=" * len(title)]
+        elif kind == "section":
+            if block.get("text"):
+                lines.append(_plain(block["text"]))
+            lines += ["  " + _plain(f).replace("\n", ": ", 1) for f in block.get("fields", [])]
+        elif kind == "context":
+            lines.append("  " + " · ".join(_plain(e) for e in block.get("elements", [])))
+        elif kind == "divider":
+            lines.append("-" * 40)
+        elif kind == "actions":
+            lines.append("  [" + "] [".join(_plain(e.get("text")) for e in block.get("elements", [])) + "]")
+        elif kind == "image":
+            lines.append(f"  (image: {block.get('alt_text', '')})")
+        elif kind == "input":
+            lines.append(f"  ? {_plain(block.get('label'))}")
+    return "\n".join(lines)
+
+
+class ConsoleDelivery:
+    """The Delivery seam for the console: prints messages, saves uploads under chart_dir."""
+
+    def __init__(self, chart_dir: Path, out: TextIO | None = None):
+        self.chart_dir = chart_dir
+        self.out = out or sys.stdout
+        self._ts = count(1)
+        self._lock = threading.Lock()
+        self.files: list[Path] = []
+
+    def _write(self, text: str) -> None:
+        with self._lock:
+            self.out.write(text + "\n")
+            self.out.flush()
+
+    def post(self, team_id: str, channel: str, text: str, blocks: list[dict[str, Any]] | None = None, *,
+             thread_ts: str | None = None, user: str | None = None, marker: str | None = None) -> Posted:
+        where = f"(only you) {channel}" if user else f"{channel}" + (" (thread)" if thread_ts else "")
+        self._write(f"\n── {where} ──\n{blocks_to_text(blocks, text)}")
+        return Posted(channel=channel, ts=f"{next(self._ts)}.000000")
+
+    def update(self, team_id: str, channel: str, ts: str, text: str,
+               blocks: list[dict[str, Any]] | None = None) -> None:
+        self._write(f"\n── {channel} (message {ts} updated) ──\n{blocks_to_text(blocks, text)}")
+
+    def upload_image(self, team_id: str, channel: str, png: bytes, *, filename: str, title: str,
+                     comment: str = "", thread_ts: str | None = None) -> str:
+        self.chart_dir.mkdir(parents=True, exist_ok=True)
+        path = (self.chart_dir / filename).resolve()
+        path.write_bytes(png)
+        self.files.append(path)
+        self._write(f"📈 {title}: {path}")
+        return f"F{len(self.files)}"
+
+    def find_posted(self, team_id: str, channel: str, marker: str, since_ts: float,
+                    thread_ts: str | None = None) -> Posted | None:
+        return None
+
+
+def command_body(command: str, text: str, team_id: str = CONSOLE_TEAM) -> str:
+    return urlencode({
+        "token": "console", "team_id": team_id, "team_domain": "console", "channel_id": CONSOLE_CHANNEL,
+        "channel_name": "console", "user_id": CONSOLE_USER, "user_name": "you", "command": command,
+        "text": text, "response_url": "http://localhost/console", "trigger_id": "console.trigger",
+    })
+
+
+def run_command(runtime: Runtime, line: str, out: TextIO) -> None:
+    """Dispatch one slash command through the Bolt app, print the ack, then deliver what it queued."""
+    command, _, text = line.strip().partition(" ")
+    request = BoltRequest(body=command_body(command, text.strip()), mode="socket_mode",
+                          headers={"content-type": ["application/x-www-form-urlencoded"]})
+    response = runtime.app.dispatch(request)
+    if response.status == 404:
+        out.write(f"Unknown command {command}. Commands: /kpi\n")
+        return
+    if response.body:
+        try:
+            ack = json.loads(response.body)
+            out.write(blocks_to_text(ack.get("blocks"), ack.get("text", "")) + "\n")
+        except ValueError:
+            out.write(response.body + "\n")
+    OutboxWorker(runtime.ctx, runtime.delivery).drain()
+
+
+def repl(runtime: Runtime, stdin: TextIO | None = None, out: TextIO | None = None) -> None:
+    stdin, out = stdin or sys.stdin, out or sys.stdout
+    interactive = stdin.isatty()
+    out.write(BANNER + "\n")
+    while True:
+        if interactive:
+            out.write("aurum> ")
+            out.flush()
+        line = stdin.readline()
+        if not line or line.strip() in ("quit", "exit"):
+            return
+        if not line.strip():
+            continue
+        if not line.startswith("/"):
+            out.write("Commands start with a slash, e.g. /kpi latency\n")
+            continue
+        run_command(runtime, line, out)

@@ -1,0 +1,65 @@
+"""Prometheus exposition: each KPI's latest value as a gauge, and the bot's own request metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from aurum.context import Context
+from storage import outbox as outbox_repo
+from storage import snapshots
+from storage.workspaces import all_team_ids
+
+# The seed's collector names these two; every other KPI is exported as roadmap_<key>.
+SEED_GAUGES = {
+    "story_points_completed_per_sprint": "roadmap_sprint_velocity",
+    "test_coverage_percentage": "roadmap_test_coverage",
+}
+
+
+def gauge_name(kpi_key: str) -> str:
+    return SEED_GAUGES.get(kpi_key, f"roadmap_{kpi_key}")
+
+
+class KpiCollector(Collector):
+    """Reads the latest snapshots at scrape time, so every web process exports the same numbers."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        with self.ctx.reading() as session:
+            latest = {team: snapshots.latest_per_kpi(session, team) for team in all_team_ids(session)}
+            depth = outbox_repo.counts(session)
+        for kpi in self.ctx.catalog:
+            family = GaugeMetricFamily(gauge_name(kpi.key), f"{kpi.name} ({kpi.unit})", labels=["team_id"])
+            for team, rows in latest.items():
+                if kpi.key in rows:
+                    family.add_metric([team], rows[kpi.key].value)
+            yield family
+        target = GaugeMetricFamily("aurum_kpi_target", "Target boundary of each KPI", labels=["kpi", "bound"])
+        for kpi in self.ctx.catalog:
+            if kpi.target is not None:
+                if kpi.target.low is not None:
+                    target.add_metric([kpi.key, "low"], kpi.target.low)
+                if kpi.target.high is not None:
+                    target.add_metric([kpi.key, "high"], kpi.target.high)
+        yield target
+        outbox = GaugeMetricFamily("aurum_outbox_messages", "Outbox messages by status", labels=["status"])
+        for status in ("pending", "sending", "sent", "dead", "superseded"):
+            outbox.add_metric([status], depth.get(status, 0))
+        yield outbox
+
+
+class BotMetrics:
+    def __init__(self, ctx: Context):
+        self.registry = CollectorRegistry()
+        self.requests = Counter("aurum_slack_requests", "Slack requests by kind and outcome",
+                                ["kind", "name", "status"], registry=self.registry)
+        self.ack_seconds = Histogram(
+            "aurum_slack_ack_seconds", "Time to answer a Slack request (the ack)", ["kind"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 3, 5), registry=self.registry)
+        self.registry.register(KpiCollector(ctx))

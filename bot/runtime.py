@@ -1,0 +1,97 @@
+"""Composition root: settings → engine, config, catalogue, context, delivery, Bolt app. Built once per process."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from slack_bolt import App
+
+from aurum.catalog import CatalogError, load_catalog
+from aurum.config import ConfigError, load_config
+from aurum.context import Context
+from aurum.delivery import Delivery
+from aurum.outbox import OutboxWorker
+from bot.app import build_app, web_client
+from bot.settings import Settings, SettingsError
+from bot.slack_delivery import SlackDelivery
+from storage.db import make_engine, session_scope
+from storage.migrate import upgrade
+from storage.workspaces import ensure
+
+log = logging.getLogger(__name__)
+CONSOLE_TEAM = "T0CONSOLE"
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    ctx: Context
+    app: App
+    delivery: Delivery
+    console: bool = False
+    stop: threading.Event = field(default_factory=threading.Event)
+    threads: list[threading.Thread] = field(default_factory=list)
+
+    def worker(self) -> OutboxWorker:
+        return OutboxWorker(self.ctx, self.delivery)
+
+    def start_outbox(self, threads: int = 2) -> None:
+        for i in range(threads):
+            thread = threading.Thread(target=self.worker().run_forever, args=(self.stop,),
+                                      name=f"aurum-outbox-{i}", daemon=True)
+            thread.start()
+            self.threads.append(thread)
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        self.stop.set()
+        self.ctx.outbox_wake.set()
+        for thread in self.threads:
+            thread.join(timeout)
+        self.ctx.engine.dispose()
+
+
+def build_context(settings: Settings) -> Context:
+    """Engine (migrated to the newest schema), team config and KPI catalogue."""
+    try:
+        config = load_config(settings.aurum_config)
+        catalog = load_catalog(config.kpis, origin=str(settings.aurum_config)) if config.kpis else load_catalog()
+    except (ConfigError, CatalogError) as exc:
+        raise SettingsError(str(exc)) from None
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    return Context(engine=engine, catalog=catalog, config=config, tz=settings.tz, admins=settings.admins,
+                   chart_dir=settings.aurum_chart_dir)
+
+
+def build_runtime(settings: Settings, *, console: bool = False, delivery: Delivery | None = None) -> Runtime:
+    if not console:
+        settings.check_for_slack()
+    ctx = build_context(settings)
+    if delivery is None:
+        if console:
+            from bot.console import ConsoleDelivery
+
+            delivery = ConsoleDelivery(settings.aurum_chart_dir)
+        else:
+            outbox_client = web_client(settings, interactive=False)
+            delivery = SlackDelivery(lambda _team: outbox_client)
+    app = build_app(settings, ctx, console=console)
+    return Runtime(settings=settings, ctx=ctx, app=app, delivery=delivery, console=console)
+
+
+def register_workspace(runtime: Runtime) -> str | None:
+    """Single-token mode: learn the workspace from auth.test so that scheduled jobs know whom to serve."""
+    if runtime.console:
+        team_id, name = CONSOLE_TEAM, "Local console"
+    else:
+        try:
+            info = web_client(runtime.settings).auth_test()
+        except Exception as exc:  # Slack may be down: serve anyway, the outbox will catch up
+            log.warning("auth.test failed; workspace not registered yet", extra={"error": type(exc).__name__})
+            return None
+        team_id, name = info["team_id"], info.get("team", "")
+    with session_scope(runtime.ctx.engine) as session:
+        ensure(session, team_id, name)
+    return team_id

@@ -1,0 +1,5 @@
+"""Slash commands and interaction surfaces. Each module exposes register(app, ctx)."""
+
+from commands import kpi
+
+MODULES = [kpi]

@@ -1,0 +1,52 @@
+"""What every command module shares: who is asking, where, and one way to report a failure."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aurum import outbox
+from aurum.context import Context
+
+log = logging.getLogger(__name__)
+SORRY = "Sorry, that did not work ({reason}). Nothing was changed; please try again in a minute."
+
+
+@dataclass(frozen=True)
+class Asker:
+    team_id: str
+    user_id: str
+    channel_id: str
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> Asker:
+        team = body.get("team_id") or (body.get("team") or {}).get("id") or body.get("user", {}).get("team_id", "")
+        user = body.get("user_id") or (body.get("user") or {}).get("id", "")
+        channel = body.get("channel_id") or (body.get("channel") or {}).get("id", "") or user
+        return cls(team_id=team, user_id=user, channel_id=channel)
+
+
+def tell(ctx: Context, asker: Asker, text: str, blocks: list[dict] | None = None) -> None:
+    """An ephemeral reply to the asker, through the outbox."""
+    with ctx.transaction() as session:
+        outbox.post(session, asker.team_id, asker.channel_id, text, blocks, user=asker.user_id)
+
+
+def reply_on_error(ctx: Context) -> Callable:
+    """Wrap a lazy listener: log the failure once and tell the asker something short and useful."""
+
+    def decorate(work: Callable) -> Callable:
+        @functools.wraps(work)
+        def wrapper(body: dict[str, Any], **kwargs: Any) -> None:
+            try:
+                work(body=body, **kwargs)
+            except Exception as exc:
+                log.exception("command failed", extra={"command": body.get("command") or body.get("type")})
+                tell(ctx, Asker.from_body(body), SORRY.format(reason=type(exc).__name__))
+
+        return wrapper
+
+    return decorate

@@ -1,0 +1,1 @@
+"""Persistence: SQLModel tables, repositories that take a session and never commit, and Alembic migrations."""

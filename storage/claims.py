@@ -1,0 +1,44 @@
+"""Job claims: the unique (team, job, period) row that makes a job run at most once per period."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from storage.models import JobClaim
+from storage.types import utcnow
+
+
+def try_claim(session: Session, team_id: str, job: str, period: str, owner: str) -> JobClaim | None:
+    """Insert the claim in a savepoint; None when another run already holds this period."""
+    claim = JobClaim(team_id=team_id, job=job, period=period, owner=owner)
+    try:
+        with session.begin_nested():
+            session.add(claim)
+    except IntegrityError:
+        return None
+    return claim
+
+
+def finish(session: Session, claim: JobClaim, error: str | None = None) -> None:
+    claim.status = "failed" if error else "done"
+    claim.error = error
+    claim.finished_at = utcnow()
+    session.add(claim)
+
+
+def release(session: Session, claim: JobClaim) -> None:
+    """Give a failed period back so that a later tick may try again."""
+    session.delete(claim)
+
+
+def find(session: Session, team_id: str, job: str, period: str) -> JobClaim | None:
+    return session.scalars(
+        select(JobClaim).where(JobClaim.team_id == team_id, JobClaim.job == job, JobClaim.period == period)
+    ).first()
+
+
+def recent(session: Session, team_id: str, job: str, limit: int = 10) -> list[JobClaim]:
+    query = select(JobClaim).where(JobClaim.team_id == team_id, JobClaim.job == job)
+    return list(session.scalars(query.order_by(JobClaim.claimed_at.desc()).limit(limit)))

@@ -1,0 +1,80 @@
+"""Tables. Every row carries the Slack team id it belongs to."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime, utcnow
+
+
+def _when(nullable: bool = False, index: bool = False) -> Column:
+    return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+class Workspace(SQLModel, table=True):
+    team_id: str = Field(primary_key=True, max_length=32)
+    name: str = ""
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class SnapshotBase(SQLModel):
+    kpi: str = Field(max_length=80)
+    value: float
+    at: datetime = Field(sa_column=_when())
+    source: str = Field(default="manual", max_length=80)
+
+
+class KpiSnapshot(SnapshotBase, table=True):
+    __tablename__ = "kpi_snapshot"
+    __table_args__ = (
+        UniqueConstraint("team_id", "kpi", "source", "at", name="uq_snapshot_point"),
+        Index("ix_snapshot_team_kpi_at", "team_id", "kpi", "at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A Slack call waiting to be made; written in the transaction that causes it."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (
+        UniqueConstraint("team_id", "key", name="uq_outbox_key"),
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    key: str = Field(max_length=200)
+    kind: str = Field(max_length=20)
+    channel: str = Field(max_length=40)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    parent_key: str | None = Field(default=None, max_length=200)
+    status: str = Field(default="pending", max_length=12)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    claimed_until: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    ts: str | None = Field(default=None, max_length=40)
+    result_channel: str | None = Field(default=None, max_length=40)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    sent_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+
+
+class JobClaim(SQLModel, table=True):
+    """At most one run of a job per team and period, across restarts and clock processes."""
+
+    __tablename__ = "job_claim"
+    __table_args__ = (UniqueConstraint("team_id", "job", "period", name="uq_job_period"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    job: str = Field(max_length=80)
+    period: str = Field(max_length=80)
+    status: str = Field(default="running", max_length=12)
+    owner: str = Field(default="", max_length=120)
+    claimed_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    finished_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    error: str | None = Field(default=None, sa_column=Column(Text))

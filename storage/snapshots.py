@@ -1,0 +1,66 @@
+"""Snapshot repository: writes points, reads latest values and series. Never commits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session
+
+from storage.models import KpiSnapshot, SnapshotBase
+from storage.types import utcnow
+
+
+def add_many(session: Session, team_id: str, points: Iterable[SnapshotBase]) -> int:
+    """Insert points; a point already stored (same KPI, source and time) is updated to the new value."""
+    created = utcnow()
+    rows = [
+        {"team_id": team_id, "kpi": p.kpi, "value": float(p.value), "at": p.at, "source": p.source,
+         "created_at": created}
+        for p in points
+    ]
+    if not rows:
+        return 0
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(KpiSnapshot.__table__)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["team_id", "kpi", "source", "at"], set_={"value": stmt.excluded.value}
+    )
+    session.execute(stmt, rows)
+    return len(rows)
+
+
+def latest(session: Session, team_id: str, kpi: str, before: datetime | None = None) -> KpiSnapshot | None:
+    query = select(KpiSnapshot).where(KpiSnapshot.team_id == team_id, KpiSnapshot.kpi == kpi)
+    if before is not None:
+        query = query.where(KpiSnapshot.at <= before)
+    return session.scalars(query.order_by(KpiSnapshot.at.desc(), KpiSnapshot.id.desc()).limit(1)).first()
+
+
+def latest_per_kpi(session: Session, team_id: str) -> dict[str, KpiSnapshot]:
+    """The newest snapshot of every KPI of a team, in one query."""
+    newest = (
+        select(KpiSnapshot.kpi, func.max(KpiSnapshot.at).label("at"))
+        .where(KpiSnapshot.team_id == team_id)
+        .group_by(KpiSnapshot.kpi)
+        .subquery()
+    )
+    query = select(KpiSnapshot).join(
+        newest, (KpiSnapshot.kpi == newest.c.kpi) & (KpiSnapshot.at == newest.c.at)
+    ).where(KpiSnapshot.team_id == team_id)
+    return {row.kpi: row for row in session.scalars(query)}
+
+
+def series(
+    session: Session, team_id: str, kpi: str, since: datetime, until: datetime | None = None
+) -> Sequence[tuple[datetime, float]]:
+    """(time, value) pairs in time order; plain tuples, so a year of 5-minute points stays cheap."""
+    query = select(KpiSnapshot.at, KpiSnapshot.value).where(
+        KpiSnapshot.team_id == team_id, KpiSnapshot.kpi == kpi, KpiSnapshot.at >= since
+    )
+    if until is not None:
+        query = query.where(KpiSnapshot.at <= until)
+    return [(at, value) for at, value in session.execute(query.order_by(KpiSnapshot.at))]

@@ -1,0 +1,62 @@
+"""Fixtures: a fresh database per test, the fake Slack Web API, settings, context and a running server."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.runtime import build_context, build_runtime
+from bot.settings import Settings
+from bot.web import create_web_app
+from tests.fakes.slack_api import FakeSlack
+from tests.support import BOT_TOKEN, SIGNING_SECRET, SlackSender, running, test_database_url
+
+
+@pytest.fixture
+def database_url(tmp_path) -> str:
+    return test_database_url(tmp_path)
+
+
+@pytest.fixture
+def fake_slack():
+    with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.fixture
+def settings(database_url, fake_slack, tmp_path) -> Settings:
+    return Settings(
+        _env_file=None,
+        database_url=database_url,
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake_slack.base_url,
+        aurum_chart_dir=tmp_path / "charts",
+        aurum_timezone="UTC",
+    )
+
+
+@pytest.fixture
+def ctx(settings):
+    context = build_context(settings)
+    yield context
+    context.engine.dispose()
+
+
+@pytest.fixture
+def runtime(settings):
+    rt = build_runtime(settings)
+    yield rt
+    rt.shutdown()
+
+
+@pytest.fixture
+def server(runtime):
+    with running(create_web_app(runtime)) as srv:
+        yield srv
+
+
+@pytest.fixture
+def slack(server, fake_slack):
+    sender = SlackSender(server.url, team_id=fake_slack.team_id)
+    yield sender
+    sender.close()

@@ -1,0 +1,714 @@
+"""A local fake of the Slack Web API for tests.
+
+Point a real ``slack_sdk.WebClient(token="xoxb-test", base_url=fake.base_url)``
+at a running :class:`FakeSlack`; it records every call, keeps messages and
+files in memory and can inject faults (429, 5xx, timeouts, dropped
+connections, "side effect done but answer lost", random chaos, rate limits).
+
+Note: slack_sdk's ``files_upload_v2`` POSTs the *raw* file bytes to the upload
+URL (urllib's default ``application/x-www-form-urlencoded`` content type, no
+auth header); multipart uploads are accepted as well.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import copy
+import json
+import random
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+from zoneinfo import ZoneInfo
+
+JSON_FIELDS = ("blocks", "attachments", "metadata", "view", "files")
+CHAOS_MODES = ("429", "500", "timeout", "drop")
+Reply = tuple[int, dict[str, str], bytes]
+
+
+@dataclass
+class Call:
+    """One request seen by the fake (``failed``: a fault was injected)."""
+
+    method: str
+    params: dict
+    headers: dict
+    at: float
+    failed: bool = False
+    fault: str | None = None
+
+
+@dataclass
+class FakeFile:
+    """An uploaded file and where it was shared."""
+
+    bytes: bytes
+    title: str | None = None
+    channel: str | None = None
+    thread_ts: str | None = None
+    filename: str | None = None
+    initial_comment: str | None = None
+    completed: bool = False
+
+
+@dataclass
+class _Fault:
+    name: str  # "429", "500", "timeout", "drop", "after_effect", "rate_limit"
+    status: int = 0
+    retry_after: int = 1
+    delay: float = 1.0
+    effect: bool = False
+
+
+class SlackError(Exception):
+    """Raised by method handlers; answered as {"ok": false, "error": ...}."""
+
+
+def _json_reply(status: int, body: dict, headers: dict | None = None) -> Reply:
+    extra = {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
+    return status, extra, json.dumps(body).encode()
+
+
+def _truthy(value: Any) -> bool:
+    return value in (True, 1, "1", "true", "True")
+
+
+def _int(value: Any, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _parse_multipart(content_type: str, body: bytes) -> dict[str, tuple[str | None, bytes]]:
+    """Return {field name: (filename or None, raw value)}."""
+    match = re.search(r'boundary="?([^";]+)"?', content_type)
+    if not match:
+        return {}
+    fields = {}
+    for chunk in body.split(b"--" + match.group(1).encode())[1:]:
+        if chunk.startswith(b"--"):
+            break
+        head, _, value = chunk.partition(b"\r\n\r\n")
+        head_text = head.decode("utf-8", "replace")
+        name = re.search(r'\bname="([^"]*)"', head_text)
+        filename = re.search(r'\bfilename="([^"]*)"', head_text)
+        value = value[:-2] if value.endswith(b"\r\n") else value
+        fields[name.group(1) if name else ""] = (filename.group(1) if filename else None, value)
+    return fields
+
+
+def _parse_params(query: str, headers: dict, body: bytes) -> dict:
+    """Merge query string, form, multipart or JSON body; decode JSON-ish fields."""
+    params: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
+    ctype = headers.get("content-type", "")
+    if ctype.startswith("application/json"):
+        try:
+            params.update(json.loads(body or b"{}"))
+        except ValueError:
+            params["_invalid_json"] = body.decode("utf-8", "replace")
+    elif ctype.startswith("multipart/form-data"):
+        for name, (filename, value) in _parse_multipart(ctype, body).items():
+            params[name] = value if filename else value.decode("utf-8", "replace")
+    elif body:
+        params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    for key in JSON_FIELDS:
+        value = params.get(key)
+        if isinstance(value, str) and value[:1] in ("[", "{"):
+            with contextlib.suppress(ValueError):
+                params[key] = json.loads(value)
+    return params
+
+
+def _paginate(items: list, params: dict, default_limit: int = 100) -> tuple[list, str]:
+    """Slice ``items`` by cursor/limit; return (page, next_cursor or "")."""
+    cursor = params.get("cursor") or ""
+    try:
+        start = int(base64.b64decode(cursor).decode().split(":")[1]) if cursor else 0
+    except (ValueError, IndexError) as exc:
+        raise SlackError("invalid_cursor") from exc
+    limit = _int(params.get("limit"), default_limit) or default_limit
+    end = start + limit
+    nxt = base64.b64encode(f"offset:{end}".encode()).decode() if end < len(items) else ""
+    return items[start:end], nxt
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "FakeSlack/1.0"
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server naming
+        parts = urlsplit(self.path)
+        body = self.rfile.read(_int(self.headers.get("Content-Length"), 0))
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        reply = self.server.fake._on_request(parts.path, parts.query, headers, body)
+        if reply is None:  # drop the connection without an answer
+            self.close_connection = True
+            return
+        status, extra, payload = reply
+        try:
+            self.send_response(status)
+            for key, value in extra.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        except OSError:
+            pass  # the client gave up (e.g. its own timeout)
+
+    do_GET = do_POST
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # many concurrent clients without SYN retries
+
+    def __init__(self, fake: FakeSlack) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.fake = fake
+
+
+class FakeSlack:
+    """In-memory Slack Web API served over HTTP on 127.0.0.1 (random port)."""
+
+    def __init__(
+        self,
+        team_id: str = "T0001",
+        team: str = "Test Team",
+        bot_user_id: str = "UBOT",
+        bot_id: str = "B0001",
+        default_tz: str = "Europe/Berlin",
+    ) -> None:
+        self.team_id, self.team, self.default_tz = team_id, team, default_tz
+        self.bot_user_id, self.bot_id = bot_user_id, bot_id
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._members: dict[str, list[str]] = {}
+        self._users: dict[str, dict] = {}
+        self._named: dict[str, str] = {}
+        self._handlers: dict[str, Callable[[dict], dict]] = {
+            "auth.test": self._auth_test,
+            "team.info": self._team_info,
+            "chat.postMessage": self._chat_post_message,
+            "chat.update": self._chat_update,
+            "chat.postEphemeral": self._chat_post_ephemeral,
+            "chat.delete": self._chat_delete,
+            "conversations.open": self._conversations_open,
+            "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
+            "conversations.members": self._conversations_members,
+            "users.info": self._users_info,
+            "users.conversations": self._users_conversations,
+            "conversations.list": self._conversations_list,
+            "files.getUploadURLExternal": self._files_get_upload_url,
+            "files.completeUploadExternal": self._files_complete_upload,
+            **{f"views.{op}": self._views_handler(op) for op in ("open", "update", "push", "publish")},
+        }
+        self.reset()
+
+    # ----- lifecycle -------------------------------------------------------
+
+    def start(self) -> FakeSlack:
+        """Start serving in a daemon thread; returns self."""
+        self._stopping.clear()
+        self._server = _Server(self)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        name="FakeSlack", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and wake up any held ("timeout") responses."""
+        self._stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._thread.join(timeout=5)  # type: ignore[union-attr]
+            self._server = None
+
+    def __enter__(self) -> FakeSlack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def root_url(self) -> str:
+        """``http://127.0.0.1:PORT`` of the running server."""
+        if self._server is None:
+            raise RuntimeError("FakeSlack is not started")
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def base_url(self) -> str:
+        """Value for ``WebClient(base_url=...)``; ends with '/'."""
+        return f"{self.root_url}/api/"
+
+    # ----- configuration and inspection ------------------------------------
+
+    def reset(self) -> None:
+        """Forget calls, messages, files, views and faults (keeps users/members)."""
+        with self._lock:
+            self._calls: list[Call] = []
+            self._files: dict[str, FakeFile] = {}
+            self._uploaded: set[str] = set()
+            self._views: list[dict] = []
+            self._ephemeral: list[dict] = []
+            self._messages: dict[str, list[dict]] = {}
+            self._posted: list[tuple[str, str]] = []
+            self._opened: set[str] = set()
+            self._faults: dict[str, deque[_Fault]] = {}
+            self._chaos: tuple[float, random.Random, tuple, Any, float, int] | None = None
+            self._limits: dict[str, float] = {}
+            self._recent: dict[tuple[str, str], deque[float]] = {}
+            self._ts = 1_700_000_000_000_000
+            self._ids = 0
+            self._changed.notify_all()
+
+    @property
+    def calls(self) -> list[Call]:
+        """Snapshot of all recorded calls, oldest first."""
+        with self._lock:
+            return list(self._calls)
+
+    @property
+    def files(self) -> dict[str, FakeFile]:
+        """Snapshot of uploaded files by file id."""
+        with self._lock:
+            return dict(self._files)
+
+    @property
+    def views(self) -> list[dict]:
+        """Recorded views.* calls: {"method", "id", "view", "user_id", "trigger_id"}."""
+        with self._lock:
+            return copy.deepcopy(self._views)
+
+    @property
+    def ephemeral(self) -> list[dict]:
+        """Recorded chat.postEphemeral messages (params plus "ts")."""
+        with self._lock:
+            return copy.deepcopy(self._ephemeral)
+
+    def set_members(self, channel: str, members: list[str]) -> None:
+        """Members returned by conversations.members for ``channel``."""
+        with self._lock:
+            self._members[channel] = list(members)
+
+    def add_channel(self, name: str, channel_id: str | None = None) -> str:
+        """A named channel that conversations.list returns and `#name` posts resolve to."""
+        with self._lock:
+            found = self._named.setdefault(name.lstrip("#"), channel_id or f"C{len(self._named) + 1:08d}")
+            return found
+
+    def channel_id(self, name: str) -> str:
+        with self._lock:
+            return self._named.get(name.lstrip("#"), name)
+
+    def set_user(self, user_id: str, **fields: Any) -> None:
+        """Override users.info fields, e.g. ``is_admin=True, tz="UTC"``."""
+        with self._lock:
+            self._users.setdefault(user_id, {}).update(fields)
+
+    def calls_to(self, method: str, failed: bool | None = None) -> list[Call]:
+        """Recorded calls of ``method`` (optionally only failed / not failed)."""
+        with self._lock:
+            return [c for c in self._calls if c.method == method and failed in (None, c.failed)]
+
+    def wait_for(
+        self, what: str | Callable[[Call], bool], count: int = 1, timeout: float = 5.0
+    ) -> list[Call]:
+        """Wait until ``count`` calls match a method name or predicate; return them."""
+        match = (lambda c: c.method == what) if isinstance(what, str) else what
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                found = [c for c in self._calls if match(c)]
+                remaining = deadline - time.monotonic()
+                if len(found) >= count or remaining <= 0:
+                    break
+                self._changed.wait(remaining)
+        if len(found) < count:
+            raise AssertionError(f"wait_for({what!r}): {len(found)}/{count} matching calls after {timeout}s\n"
+                                 + self.dump())
+        return found
+
+    def dump(self) -> str:
+        """Human-readable list of recorded calls (for assertion messages)."""
+        with self._lock:
+            lines = [f"  {c.method}{' FAILED(' + str(c.fault) + ')' if c.failed else ''} "
+                     f"{json.dumps(c.params, default=repr)[:200]}" for c in self._calls]
+        return "recorded calls:\n" + ("\n".join(lines) or "  (none)")
+
+    def messages(self, channel: str) -> list[dict]:
+        """Stored messages of a channel (top level and replies) in post order."""
+        with self._lock:
+            return copy.deepcopy(self._messages.get(channel, []))
+
+    def delivered_posts(self) -> list[dict]:
+        """All stored chat.postMessage messages (with "channel"), i.e. what Slack sees."""
+        with self._lock:
+            found = (self._find(ch, ts) for ch, ts in self._posted)
+            return [dict(copy.deepcopy(m), channel=ch) for ch, m in found if m is not None]
+
+    # ----- fault injection --------------------------------------------------
+
+    def fail_next(self, method: str, count: int = 1, status: int = 429, retry_after: int = 1,
+                  mode: str = "status", delay: float = 1.0, effect: bool = False) -> None:
+        """Fail the next ``count`` calls of ``method`` ("*" = any).
+
+        mode "status": HTTP ``status`` (429 with Retry-After, or 5xx), no side effect.
+        mode "timeout": hold the answer ``delay`` s, then close (``effect=True``:
+        perform the call and answer normally). mode "drop": close at once.
+        """
+        if mode not in ("status", "timeout", "drop"):
+            raise ValueError(f"unknown mode {mode!r}")
+        name = str(status) if mode == "status" else mode
+        self._queue(method, count, _Fault(name, status, retry_after, delay, effect))
+
+    def fail_after_effect_next(self, method: str, count: int = 1) -> None:
+        """Perform the next ``count`` calls, then drop the connection unanswered."""
+        self._queue(method, count, _Fault("after_effect", effect=True))
+
+    def chaos(self, rate: float, seed: int = 0, modes: tuple[str, ...] = CHAOS_MODES,
+              methods: list[str] | None = None, delay: float = 1.0, retry_after: int = 1) -> None:
+        """Inject random faults (modes: 429/500/503/timeout/drop/after_effect) on ``rate``
+        of calls to ``methods`` (None = all, incl. "upload"); ``chaos(0)`` turns it off."""
+        unknown = set(modes) - {"429", "500", "503", "timeout", "drop", "after_effect"}
+        if unknown:
+            raise ValueError(f"unknown chaos modes {sorted(unknown)}")
+        with self._lock:
+            rng = random.Random(seed)
+            self._chaos = (rate, rng, tuple(modes), methods, delay, retry_after) if rate else None
+
+    def rate_limit(
+        self, method: str = "chat.postMessage", per_channel_per_second: float | None = 1.0
+    ) -> None:
+        """Answer 429 (Retry-After: 1) above N successful calls per channel and second."""
+        with self._lock:
+            if per_channel_per_second:
+                self._limits[method] = per_channel_per_second
+            else:
+                self._limits.pop(method, None)
+
+    def _queue(self, method: str, count: int, fault: _Fault) -> None:
+        with self._lock:
+            self._faults.setdefault(method, deque()).extend(copy.copy(fault) for _ in range(count))
+
+    def _pick_fault(self, method: str, params: dict) -> _Fault | None:
+        for key in (method, "*"):
+            if self._faults.get(key):
+                return self._faults[key].popleft()
+        if self._chaos:
+            rate, rng, modes, methods, delay, retry_after = self._chaos
+            if (methods is None or method in methods) and rng.random() < rate:
+                mode = rng.choice(modes)
+                status = int(mode) if mode.isdigit() else 0
+                return _Fault(mode, status, retry_after, delay, effect=mode == "after_effect")
+        return self._check_rate_limit(method, params)
+
+    def _check_rate_limit(self, method: str, params: dict) -> _Fault | None:
+        per_second = self._limits.get(method)
+        channel = params.get("channel")
+        if not per_second or not channel:
+            return None
+        window, allowed = (1.0, int(per_second)) if per_second >= 1 else (1 / per_second, 1)
+        now = time.monotonic()
+        recent = self._recent.setdefault((method, self._named.get(channel.lstrip("#"), channel)), deque())
+        while recent and now - recent[0] >= window:
+            recent.popleft()
+        if len(recent) >= allowed:
+            return _Fault("rate_limit", 429, retry_after=1)
+        recent.append(now)
+        return None
+
+    # ----- request handling -------------------------------------------------
+
+    def _on_request(self, path: str, query: str, headers: dict, body: bytes) -> Reply | None:
+        if path.startswith("/api/"):
+            method, params = path[len("/api/"):], _parse_params(query, headers, body)
+        elif path.startswith("/upload/"):
+            method, params = "upload", {"file_id": path[len("/upload/"):], "length": len(body)}
+        else:
+            return 404, {"Content-Type": "text/plain"}, b"not found"
+        return self._serve(method, params, headers, body)
+
+    def _serve(self, method: str, params: dict, headers: dict, body: bytes) -> Reply | None:
+        """Apply faults around ``_dispatch``; None means: close without answer."""
+        with self._lock:
+            fault = self._pick_fault(method, params)
+            if fault is None or fault.name == "after_effect":
+                return self._perform(method, params, headers, body, fault)
+            if not (fault.name == "timeout" and fault.effect):
+                self._record(method, params, headers, fault)
+        if fault.name == "timeout":
+            self._stopping.wait(fault.delay)
+            if fault.effect and not self._stopping.is_set():
+                with self._lock:
+                    return self._perform(method, params, headers, body, fault, answer=True)
+            return None
+        if fault.name == "drop":
+            return None
+        retry = {"Retry-After": str(fault.retry_after)} if fault.status == 429 else {}
+        error = "ratelimited" if fault.status == 429 else "internal_error"
+        return _json_reply(fault.status, {"ok": False, "error": error}, retry)
+
+    def _perform(self, method: str, params: dict, headers: dict, body: bytes,
+                 fault: _Fault | None, answer: bool = False) -> Reply | None:
+        reply = self._dispatch(method, params, headers, body)
+        self._record(method, params, headers, fault)
+        return reply if fault is None or answer else None
+
+    def _record(self, method: str, params: dict, headers: dict, fault: _Fault | None) -> None:
+        failed = fault is not None
+        self._calls.append(Call(method, params, headers, time.time(), failed, fault.name if failed else None))
+        self._changed.notify_all()
+
+    def _dispatch(self, method: str, params: dict, headers: dict, body: bytes) -> Reply:
+        if method == "upload":
+            return self._upload(params["file_id"], headers, body)
+        handler = self._handlers.get(method)
+        if handler is None:
+            return _json_reply(200, {"ok": False, "error": "unknown_method"})
+        auth = headers.get("authorization", "")
+        token = auth[len("Bearer "):] if auth.startswith("Bearer ") else params.get("token", "")
+        if not token:
+            return _json_reply(200, {"ok": False, "error": "not_authed"})
+        if not token.startswith(("xoxb-", "xoxp-")):
+            return _json_reply(200, {"ok": False, "error": "invalid_auth"})
+        try:
+            return _json_reply(200, {"ok": True, **handler(params)})
+        except SlackError as exc:
+            return _json_reply(200, {"ok": False, "error": str(exc)})
+
+    # ----- helpers for handlers ---------------------------------------------
+
+    def _next_ts(self) -> str:
+        self._ts += 100
+        return f"{self._ts // 1_000_000}.{self._ts % 1_000_000:06d}"
+
+    def _next_id(self, prefix: str) -> str:
+        self._ids += 1
+        return f"{prefix}{self._ids:07d}"
+
+    def _resolve_channel(self, channel: str) -> str:
+        """Posting to a user id goes to the DM with that user, and `#name` to the named channel, like Slack."""
+        if channel.startswith("#"):
+            if channel[1:] not in self._named:
+                raise SlackError("channel_not_found")
+            return self._named[channel[1:]]
+        return "D" + channel if channel[:1] in ("U", "W") else channel
+
+    def _channel(self, params: dict, key: str = "channel") -> str:
+        if not params.get(key):
+            raise SlackError("channel_not_found")
+        return self._resolve_channel(str(params[key]))
+
+    def _find(self, channel: str, ts: Any) -> tuple[str, dict | None]:
+        found = [m for m in self._messages.get(channel, []) if m["ts"] == ts]
+        return channel, (found[0] if found else None)
+
+    def _public(self, msg: dict, channel: str, metadata: bool = True) -> dict:
+        """A stored message as Slack returns it."""
+        out = {k: v for k, v in msg.items() if v is not None and k != "edit_count"}
+        if msg["edit_count"]:
+            out["edited"] = {"user": self.bot_user_id}
+        replies = [m for m in self._messages.get(channel, []) if m["thread_ts"] == msg["ts"]]
+        if replies:
+            out.update(thread_ts=msg["ts"], reply_count=len(replies))
+        if not metadata:
+            out.pop("metadata", None)
+        return copy.deepcopy(out)
+
+    def _store(self, channel: str, params: dict, **extra: Any) -> dict:
+        msg = {"type": "message", "user": self.bot_user_id, "bot_id": self.bot_id, "ts": self._next_ts(),
+               "text": params.get("text") or "", "blocks": params.get("blocks"),
+               "attachments": params.get("attachments"), "metadata": params.get("metadata"),
+               "thread_ts": params.get("thread_ts") or None, "files": None, "edit_count": 0, **extra}
+        self._messages.setdefault(channel, []).append(msg)
+        return msg
+
+    # ----- method handlers (return the body without "ok") -------------------
+
+    def _auth_test(self, params: dict) -> dict:
+        return {"url": "https://testteam.slack.com/", "team": self.team, "user": "aurum",
+                "team_id": self.team_id, "user_id": self.bot_user_id, "bot_id": self.bot_id,
+                "is_enterprise_install": False}
+
+    def _team_info(self, params: dict) -> dict:
+        return {"team": {"id": self.team_id, "name": self.team, "domain": "testteam",
+                         "email_domain": "", "icon": {"image_default": True}}}
+
+    def _chat_post_message(self, params: dict) -> dict:
+        channel = self._channel(params)
+        if not any(params.get(k) for k in ("text", "blocks", "attachments")):
+            raise SlackError("no_text")
+        msg = self._store(channel, params)
+        self._posted.append((channel, msg["ts"]))
+        return {"channel": channel, "ts": msg["ts"], "message": self._public(msg, channel)}
+
+    def _chat_update(self, params: dict) -> dict:
+        channel = self._channel(params)
+        _, msg = self._find(channel, params.get("ts"))
+        if msg is None:
+            raise SlackError("message_not_found")
+        for key in ("text", "blocks", "attachments", "metadata"):
+            if key in params:
+                msg[key] = params[key]
+        msg["edit_count"] += 1
+        message = self._public(msg, channel)
+        return {"channel": channel, "ts": msg["ts"], "text": msg["text"], "message": message}
+
+    def _chat_post_ephemeral(self, params: dict) -> dict:
+        channel = self._channel(params)
+        if not params.get("user"):
+            raise SlackError("user_not_found")
+        ts = self._next_ts()
+        self._ephemeral.append({**params, "channel": channel, "ts": ts})
+        return {"message_ts": ts}
+
+    def _chat_delete(self, params: dict) -> dict:
+        channel = self._channel(params)
+        _, msg = self._find(channel, params.get("ts"))
+        if msg is None:
+            raise SlackError("message_not_found")
+        self._messages[channel].remove(msg)
+        return {"channel": channel, "ts": msg["ts"]}
+
+    def _conversations_open(self, params: dict) -> dict:
+        if params.get("channel"):
+            return {"channel": {"id": params["channel"]}}
+        users = sorted(u.strip() for u in str(params.get("users") or "").split(",") if u.strip())
+        if not users:
+            raise SlackError("users_list_not_supplied")
+        channel = "D" + users[0] if len(users) == 1 else "G" + "".join(users)
+        opened = channel in self._opened
+        self._opened.add(channel)
+        return {"no_op": opened, "already_open": opened, "channel": {"id": channel}}
+
+    def _conversations_history(self, params: dict) -> dict:
+        channel = self._channel(params)
+        oldest, latest = float(params.get("oldest") or 0), float(params.get("latest") or "inf")
+        inclusive = _truthy(params.get("inclusive"))
+        top = [m for m in reversed(self._messages.get(channel, []))
+               if m["thread_ts"] in (None, m["ts"]) and
+               (oldest <= float(m["ts"]) <= latest if inclusive else oldest < float(m["ts"]) < latest)]
+        return self._message_page(channel, top, params)
+
+    def _conversations_replies(self, params: dict) -> dict:
+        channel = self._channel(params)
+        _, parent = self._find(channel, params.get("ts"))
+        if parent is None:
+            raise SlackError("thread_not_found")
+        replies = [m for m in self._messages[channel] if m["thread_ts"] == parent["ts"] and m is not parent]
+        return self._message_page(channel, [parent, *replies], params)
+
+    def _message_page(self, channel: str, messages: list[dict], params: dict) -> dict:
+        page, cursor = _paginate(messages, params)
+        with_meta = _truthy(params.get("include_all_metadata"))
+        return {"messages": [self._public(m, channel, with_meta) for m in page], "has_more": bool(cursor),
+                "response_metadata": {"next_cursor": cursor}}
+
+    def _conversations_members(self, params: dict) -> dict:
+        page, cursor = _paginate(self._members.get(self._channel(params), []), params)
+        return {"members": page, "response_metadata": {"next_cursor": cursor}}
+
+    def _users_info(self, params: dict) -> dict:
+        user_id = params.get("user")
+        if not user_id:
+            raise SlackError("user_not_found")
+        fields = self._users.get(user_id, {})
+        tz = fields.get("tz", self.default_tz)
+        offset = ZoneInfo(tz).utcoffset(datetime.now())
+        user = {"id": user_id, "team_id": self.team_id, "name": user_id.lower(),
+                "real_name": f"User {user_id}", "deleted": False, "is_admin": False,
+                "is_owner": False, "is_bot": False, "tz": tz,
+                "tz_label": tz, "tz_offset": int(offset.total_seconds()) if offset else 0,
+                "profile": {"real_name": f"User {user_id}", "display_name": user_id.lower()}}
+        user.update(fields)
+        return {"user": user}
+
+    def _users_conversations(self, params: dict) -> dict:
+        ids = sorted(set(self._members) | {c for c in self._messages if not c.startswith("D")})
+        channels = [{"id": c, "name": c.lower(), "is_channel": True, "is_private": False, "is_member": True}
+                    for c in ids]
+        page, cursor = _paginate(channels, params)
+        return {"channels": page, "response_metadata": {"next_cursor": cursor}}
+
+    def _conversations_list(self, params: dict) -> dict:
+        channels = [{"id": cid, "name": name, "is_channel": True, "is_private": False, "is_member": True}
+                    for name, cid in sorted(self._named.items())]
+        page, cursor = _paginate(channels, params)
+        return {"channels": page, "response_metadata": {"next_cursor": cursor}}
+
+    def _files_get_upload_url(self, params: dict) -> dict:
+        if not params.get("filename") or _int(params.get("length"), -1) < 0:
+            raise SlackError("invalid_arguments")
+        file_id = self._next_id("F")
+        self._files[file_id] = FakeFile(b"", filename=params["filename"])
+        return {"upload_url": f"{self.root_url}/upload/{file_id}", "file_id": file_id}
+
+    def _upload(self, file_id: str, headers: dict, body: bytes) -> Reply:
+        ctype = headers.get("content-type", "")
+        if ctype.startswith("multipart/form-data"):
+            parts = _parse_multipart(ctype, body)
+            named = parts.get("file") or next((p for p in parts.values() if p[0] is not None), (None, b""))
+            body = named[1]
+        if file_id not in self._files:
+            return 404, {"Content-Type": "text/plain"}, b"file not found"
+        self._files[file_id].bytes = body
+        self._uploaded.add(file_id)
+        return 200, {"Content-Type": "text/plain; charset=utf-8"}, f"OK - {len(body)}".encode()
+
+    def _files_complete_upload(self, params: dict) -> dict:
+        entries = params.get("files")
+        if not isinstance(entries, list) or not entries:
+            raise SlackError("invalid_arguments")
+        if any(e.get("id") not in self._uploaded for e in entries):
+            raise SlackError("file_not_found")
+        channels = [c for c in str(params.get("channels") or "").split(",") if c]
+        channel = params.get("channel_id") or (channels[0] if channels else None)
+        thread_ts = params.get("thread_ts") or None
+        shared = []
+        for entry in entries:
+            f = self._files[entry["id"]]
+            f.title = entry.get("title") or f.filename
+            f.channel, f.thread_ts, f.completed = channel, thread_ts, True
+            f.initial_comment = params.get("initial_comment")
+            shared.append({"id": entry["id"], "title": f.title, "name": f.filename, "size": len(f.bytes)})
+        if channel:
+            self._store(self._resolve_channel(channel), {"text": params.get("initial_comment"),
+                                                         "thread_ts": thread_ts}, files=copy.deepcopy(shared))
+        return {"files": shared}
+
+    def _views_handler(self, op: str) -> Callable[[dict], dict]:
+        def handle(params: dict) -> dict:
+            view = params.get("view")
+            if not isinstance(view, dict):
+                raise SlackError("invalid_arguments")
+            if op == "update":
+                view_id = params.get("view_id") or params.get("external_id")
+                if not view_id:
+                    raise SlackError("not_found")
+            elif op == "publish":
+                view_id = "VHOME" + str(params.get("user_id") or "")
+            else:
+                view_id = self._next_id("V")
+            result = {**view, "id": view_id, "team_id": self.team_id, "hash": self._next_ts()}
+            self._views.append({"method": f"views.{op}", "id": view_id, "view": copy.deepcopy(view),
+                               "user_id": params.get("user_id"), "trigger_id": params.get("trigger_id")})
+            return {"view": result}
+
+        return handle

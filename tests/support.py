@@ -1,0 +1,120 @@
+"""Test support: databases, a running `aurum serve` on a free port, and signed Slack-shaped requests."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import uvicorn
+from slack_sdk.signature import SignatureVerifier
+from sqlalchemy import create_engine, text
+
+SIGNING_SECRET = "test-signing-secret"
+BOT_TOKEN = "xoxb-test-token"
+POSTGRES_ENV = "AURUM_TEST_POSTGRES_URL"
+
+
+def test_database_url(tmp_path) -> str:
+    """SQLite in the test's folder, or a fresh PostgreSQL database when AURUM_TEST_DB=postgres."""
+    if os.environ.get("AURUM_TEST_DB") == "postgres":
+        return fresh_postgres_database()
+    return f"sqlite:///{tmp_path / 'aurum.db'}"
+
+
+def fresh_postgres_database() -> str:
+    server = os.environ.get(POSTGRES_ENV, "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    name = f"aurum_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return server.rsplit("/", 1)[0] + "/" + name
+
+
+class RunningServer:
+    """`aurum serve`'s ASGI app under uvicorn in a thread, on a port the OS picks."""
+
+    def __init__(self, asgi_app: Any):
+        self.server = uvicorn.Server(uvicorn.Config(asgi_app, host="127.0.0.1", port=0, log_config=None,
+                                                    access_log=False, lifespan="on"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> RunningServer:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the server did not start")
+            time.sleep(0.01)
+        return self
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.servers[0].sockets[0].getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(15)
+
+
+@contextmanager
+def running(asgi_app: Any) -> Iterator[RunningServer]:
+    with RunningServer(asgi_app) as server:
+        yield server
+
+
+class SlackSender:
+    """Sends signed requests shaped like Slack's to the bot's /slack/events."""
+
+    def __init__(self, base_url: str, secret: str = SIGNING_SECRET, team_id: str = "T0001"):
+        self.url = base_url.rstrip("/") + "/slack/events"
+        self.verifier = SignatureVerifier(secret)
+        self.team_id = team_id
+        self.http = httpx.Client(timeout=10)
+
+    def headers(self, body: str, timestamp: int | None = None, content_type: str | None = None) -> dict[str, str]:
+        ts = str(timestamp if timestamp is not None else int(time.time()))
+        return {
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": self.verifier.generate_signature(timestamp=ts, body=body),
+            "Content-Type": content_type or "application/x-www-form-urlencoded",
+        }
+
+    def send(self, body: str, content_type: str | None = None, timestamp: int | None = None,
+             headers: dict[str, str] | None = None) -> httpx.Response:
+        return self.http.post(self.url, content=body.encode(),
+                              headers=headers or self.headers(body, timestamp, content_type))
+
+    def command_body(self, command: str, text: str = "", user: str = "U0USER", channel: str = "C0CHAN",
+                     team_id: str | None = None) -> str:
+        return urlencode({
+            "token": "legacy", "team_id": team_id or self.team_id, "team_domain": "test", "channel_id": channel,
+            "channel_name": "general", "user_id": user, "user_name": "tester", "command": command, "text": text,
+            "api_app_id": "A0001", "response_url": "https://hooks.slack.invalid/commands/1",
+            "trigger_id": f"trigger.{uuid.uuid4().hex}",
+        })
+
+    def command(self, command: str, text: str = "", **kwargs: Any) -> httpx.Response:
+        return self.send(self.command_body(command, text, **kwargs))
+
+    def interaction(self, payload: dict[str, Any]) -> httpx.Response:
+        payload.setdefault("team", {"id": self.team_id})
+        return self.send(urlencode({"payload": json.dumps(payload)}))
+
+    def event(self, event: dict[str, Any], team_id: str | None = None) -> httpx.Response:
+        body = json.dumps({"token": "legacy", "team_id": team_id or self.team_id, "api_app_id": "A0001",
+                           "type": "event_callback", "event": event, "event_id": f"Ev{uuid.uuid4().hex[:10]}",
+                           "event_time": int(time.time())})
+        return self.send(body, content_type="application/json")
+
+    def close(self) -> None:
+        self.http.close()
