@@ -13,6 +13,7 @@ from aurum.kpis import PERIODS, InputError
 from commands.common import Asker, reply_on_error, tell
 
 COMMAND = "/kpi"
+CHARTS = charts.ChartCache()
 DASHBOARD_GROUPS = [
     ("API performance", ["api_response_time_p95", "api_response_time_p99", "requests_per_second",
                          "api_error_rate_percentage"]),
@@ -137,7 +138,8 @@ def show(ctx: Context, asker: Asker, request: Show) -> None:
     with ctx.reading() as session:
         view = kpis.view(ctx, session, asker.team_id, kpi, request.period)
     title = f"{kpi.name}, last {request.period}"
-    png = charts.kpi_chart(kpi, view.points, ctx.tz, title)
+    png = CHARTS.get_or_render((asker.team_id, kpi.key, title, charts.series_key(view.points)),
+                               lambda: charts.kpi_chart(kpi, view.points, ctx.tz, title))
     name = ctx.catalog.short_name(kpi)
     filename = f"{name}-{request.period}.png"
     note = "📈 Chart sent to you by DM" if request.private else "📈 Chart in the thread"
