@@ -105,8 +105,8 @@ def panel_chart(panels: Sequence[tuple[Kpi, Sequence[tuple[datetime, float]]]], 
     columns = 2
     rows = max(1, (len(panels) + columns - 1) // columns)
     figure = _figure(10, 2.6 * rows)
-    figure.subplots_adjust(left=0.07, right=0.98, top=1 - 0.5 / (2.6 * rows), bottom=0.35 / (2.6 * rows),
-                           hspace=0.45, wspace=0.18)
+    figure.subplots_adjust(left=0.07, right=0.98, top=1 - 0.5 / (2.6 * rows), bottom=0.55 / (2.6 * rows),
+                           hspace=0.55, wspace=0.18)
     figure.suptitle(title, fontsize=12)
     for i, (kpi, points) in enumerate(panels):
         _plot(figure.add_subplot(rows, columns, i + 1), kpi, points, tz, reference_lines(kpi), kpi.name)
