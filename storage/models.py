@@ -78,3 +78,14 @@ class JobClaim(SQLModel, table=True):
     claimed_at: datetime = Field(default_factory=utcnow, sa_column=_when())
     finished_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+# Tables declared in their own modules, imported here so that metadata (and Alembic) sees them all.
+from storage.collection import (  # noqa: E402,F401
+    ApiRequest,
+    ApiToken,
+    DeploymentEvent,
+    IncidentEvent,
+    SourceHealth,
+    Sprint,
+)
