@@ -7,6 +7,8 @@ has already retried — so a broken source is asked again at its next scheduled 
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import Session
 
 from aurum.collectors import runner
@@ -37,7 +39,12 @@ def _store(source: str):
     return store
 
 
+def _minute(local: datetime) -> str:
+    """The period of a collection: the minute it fires (a manual run now is a period of its own)."""
+    return local.strftime("%Y-%m-%dT%H:%M%z")
+
+
 def jobs(config: AurumConfig) -> list[Job]:
     return [Job(runner.job_name(source), f"Collect {runner.LABELS[source]} values",
-                runner.own_schedule(config.sources, source), _store(source), prepare=_fetch(source))
+                runner.own_schedule(config.sources, source), _store(source), period=_minute, prepare=_fetch(source))
             for source in runner.configured(config.sources)]
