@@ -30,7 +30,8 @@ def vector(value: str) -> dict:
 def config_file(tmp_path, api):
     path = tmp_path / "team.yml"
     queries = {"api_response_time_p95": "p95", "requests_per_second": "rps"}
-    path.write_text(yaml.safe_dump({"sources": {"prometheus": {"url": api.url, "defaults": False, "queries": queries}}}))
+    prometheus = {"url": api.url, "defaults": False, "queries": queries}
+    path.write_text(yaml.safe_dump({"sources": {"prometheus": prometheus}}))
     return path
 
 
@@ -38,7 +39,8 @@ def config_file(tmp_path, api):
 def collecting(settings, config_file):
     ctx = build_context(settings.model_copy(update={"aurum_config": config_file}))
     now = ctx.now().replace(second=30)
-    ctx.clock = lambda: now    with ctx.transaction() as session:
+    ctx.clock = lambda: now
+    with ctx.transaction() as session:
         from storage.workspaces import ensure
 
         ensure(session, TEAM)
