@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from aurum import ingest
 from aurum.catalog import Kpi
+from aurum.charts import MAX_POINTS
 from aurum.collectors import health
 from aurum.context import Context
 from aurum.status import KpiStatus, Point, evaluate
@@ -62,9 +63,10 @@ def statuses(ctx: Context, session: Session, team_id: str) -> dict[str, KpiStatu
 
 
 def view(ctx: Context, session: Session, team_id: str, kpi: Kpi, period: str = DEFAULT_PERIOD) -> KpiView:
+    """The status and the chart's points: bucket means computed in the database (at most charts.MAX_POINTS)."""
     window = PERIODS[period]
     now = ctx.now()
-    points = series_since(session, team_id, kpi.key, now - window)
+    points = snapshots.series_buckets(session, team_id, kpi.key, now - window, now, MAX_POINTS)
     return KpiView(status=status(ctx, session, team_id, kpi, window), period=period, points=points)
 
 
