@@ -8,6 +8,7 @@ KPI look-ups and the body limit all come before the one transaction that stores 
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -131,9 +132,9 @@ def create_push_api(ctx: Context) -> FastAPI:
 
     Team = Annotated[str, Depends(team)]
 
-    def idempotent(team_id: str, key: str | None, body: Any, work) -> JSONResponse:
+    def idempotent(team_id: str, key: str | None, body: Callable[[], Any], work) -> JSONResponse:
         """Run `work(session)` once per Idempotency-Key; a retry gets the first answer back."""
-        body_hash = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+        body_hash = hashlib.sha256(json.dumps(body(), sort_keys=True, default=str).encode()).hexdigest() if key else ""
         if key:
             with ctx.reading() as session:
                 seen = token_repo.request(session, team_id, key)
@@ -174,8 +175,7 @@ def create_push_api(ctx: Context) -> FastAPI:
             stored = ingest.store(ctx, session, team_id, points)
             return 201, {"stored": stored, "kpis": sorted({p.kpi for p in points})}
 
-        raw = [m.model_dump(mode="json") for m in items]
-        return idempotent(team_id, key, raw, work)
+        return idempotent(team_id, key, lambda: [m.model_dump(mode="json") for m in items], work)
 
     @api.post("/deployments", status_code=201, response_model=Figures, responses=UNAUTHORIZED)
     def post_deployment(body: DeploymentIn, team_id: Team, key: Key = None) -> JSONResponse:
@@ -189,7 +189,7 @@ def create_push_api(ctx: Context) -> FastAPI:
                                                body.environment)
             return 201, {"id": external_id, "figures": figures}
 
-        return idempotent(team_id, key, body.model_dump(mode="json"), work)
+        return idempotent(team_id, key, lambda: body.model_dump(mode="json"), work)
 
     @api.post("/incidents", status_code=201, response_model=Figures, responses=UNAUTHORIZED)
     def post_incident(body: IncidentIn, team_id: Team, key: Key = None) -> JSONResponse:
@@ -205,7 +205,7 @@ def create_push_api(ctx: Context) -> FastAPI:
                                              body.deployment_id)
             return 201, {"id": body.id, "figures": figures}
 
-        return idempotent(team_id, key, body.model_dump(mode="json"), work)
+        return idempotent(team_id, key, lambda: body.model_dump(mode="json"), work)
 
     @api.post("/coverage", status_code=201, response_model=CoverageStored,
               responses={**UNAUTHORIZED, 404: {"model": Problem, "description": "unknown KPI"}},
@@ -237,7 +237,7 @@ def create_push_api(ctx: Context) -> FastAPI:
             return 201, {"kpi": found.key, "value": value, "at": when.isoformat()}
 
         digest = hashlib.sha256(data).hexdigest()
-        return await run_in_threadpool(idempotent, team_id, key, {"kpi": found.key, "body": digest}, work)
+        return await run_in_threadpool(idempotent, team_id, key, lambda: {"kpi": found.key, "body": digest}, work)
 
     @api.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
