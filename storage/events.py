@@ -10,26 +10,23 @@ from sqlmodel import Session
 from storage.collection import DeploymentEvent, IncidentEvent
 
 
-def upsert_deployment(session: Session, team_id: str, external_id: str, **fields) -> DeploymentEvent:
-    row = session.scalars(select(DeploymentEvent).where(DeploymentEvent.team_id == team_id,
-                                                        DeploymentEvent.external_id == external_id)).first()
-    row = row or DeploymentEvent(team_id=team_id, external_id=external_id, **fields)
+def _upsert(session: Session, model, team_id: str, external_id: str, fields: dict):
+    """The event with this id (a retry or an update, e.g. an incident's resolution), created when new."""
+    row = session.scalars(select(model).where(model.team_id == team_id, model.external_id == external_id)).first()
+    row = row or model(team_id=team_id, external_id=external_id, **fields)
     for name, value in fields.items():
         setattr(row, name, value)
     session.add(row)
     session.flush()
     return row
+
+
+def upsert_deployment(session: Session, team_id: str, external_id: str, **fields) -> DeploymentEvent:
+    return _upsert(session, DeploymentEvent, team_id, external_id, fields)
 
 
 def upsert_incident(session: Session, team_id: str, external_id: str, **fields) -> IncidentEvent:
-    row = session.scalars(select(IncidentEvent).where(IncidentEvent.team_id == team_id,
-                                                      IncidentEvent.external_id == external_id)).first()
-    row = row or IncidentEvent(team_id=team_id, external_id=external_id, **fields)
-    for name, value in fields.items():
-        setattr(row, name, value)
-    session.add(row)
-    session.flush()
-    return row
+    return _upsert(session, IncidentEvent, team_id, external_id, fields)
 
 
 def deployments_since(session: Session, team_id: str, since: datetime, environment: str) -> list[DeploymentEvent]:

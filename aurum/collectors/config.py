@@ -31,6 +31,11 @@ DEFAULT_QUERIES: dict[str, str] = {
 }
 
 
+def exactly_one(model: BaseModel, first: str, second: str) -> None:
+    if (getattr(model, first) is None) == (getattr(model, second) is None):
+        raise ValueError(f"give exactly one of {first} or {second}")
+
+
 class Source(BaseModel):
     model_config = ConfigDict(extra="forbid")
     schedule: str | None = Field(default=None, description="crontab line in AURUM_TIMEZONE")
@@ -85,8 +90,7 @@ class CoverageSource(Source):
 
     @model_validator(mode="after")
     def _one_place(self) -> CoverageSource:
-        if (self.path is None) == (self.url is None):
-            raise ValueError("give exactly one of path or url")
+        exactly_one(self, "path", "url")
         return self
 
 
@@ -135,8 +139,7 @@ class RepositoryCount(BaseModel):
 
     @model_validator(mode="after")
     def _one_kind(self) -> RepositoryCount:
-        if (self.lines is None) == (self.files is None):
-            raise ValueError("give exactly one of lines or files")
+        exactly_one(self, "lines", "files")
         return self
 
 
@@ -149,8 +152,7 @@ class RepositorySource(Source):
 
     @model_validator(mode="after")
     def _one_place(self) -> RepositorySource:
-        if (self.path is None) == (self.github is None):
-            raise ValueError("give exactly one of path or github")
+        exactly_one(self, "path", "github")
         return self
 
 
