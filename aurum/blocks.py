@@ -123,6 +123,7 @@ HELP_USAGE = (
     "• `/kpi <name> [period] private` — only you see it (chart by DM)\n"
     "• `/kpi <name> help` — how the KPI is measured\n"
     "• `/kpi dashboard` — the technical metrics dashboard\n"
+    "• `/kpi sources` — where the numbers come from: each source's last success, last error and next run\n"
     "• `/kpi record <name> <value> [at <ISO time>]` — record a value by hand\n"
     "Status: 🟢 on track · 🟡 at risk · 🔴 off track · ⚪ no data · 🔵 tracked (no target)"
 )

@@ -66,21 +66,25 @@ def _figure(width: float, height: float):
 
 def _plot(ax, kpi: Kpi, points, tz, lines: Sequence[Line], title: str) -> None:
     import matplotlib.dates as mdates
+    from matplotlib.ticker import MaxNLocator
 
     times, values = downsample(points)
     if len(times):
         stamps = [datetime.fromtimestamp(t, tz) for t in times]
         ax.plot(stamps, values, color=COLORS["line"], linewidth=1.8, marker="o" if len(times) < 40 else None,
                 markersize=3, label=kpi.name)
-        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(mdates.AutoDateLocator(tz=tz), tz=tz))
+        locator = mdates.AutoDateLocator(tz=tz, maxticks=7)  # few ticks: each one costs a text layout per draw
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=tz))
     else:
         ax.text(0.5, 0.5, "no data in this period", transform=ax.transAxes, ha="center", color="#57606a")
     for line in lines:
         ax.axhline(line.value, color=line.color, linestyle=line.style, linewidth=1.2, label=line.label or None)
-    ax.set_title(title, loc="left", fontsize=11)
+    ax.set_title(title, loc="left", fontsize=11, y=1.0)  # a fixed y skips measuring tick labels on every draw
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
     ax.set_ylabel(formatting.value(kpi, 0).replace("0", "", 1).strip() or kpi.unit)
     ax.grid(True, alpha=0.25)
-    ax.legend(loc="best", fontsize=8, frameon=False)
+    ax.legend(loc="upper left", fontsize=8, frameon=False)  # "best" would scan every point for overlap
 
 
 def _png(figure) -> bytes:
@@ -88,7 +92,7 @@ def _png(figure) -> bytes:
 
     FigureCanvasAgg(figure)
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
+    figure.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})  # zlib level 9 took most of the time
     return buffer.getvalue()
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from aurum.collectors.config import SourcesConfig
 from aurum.crontab import crontab_trigger
 
 
@@ -43,6 +44,7 @@ class AurumConfig(BaseModel):
     schedules: Annotated[dict[str, str], AfterValidator(_check_schedules)] = {}
     current_phase: int = Field(default=1, ge=1, le=4)
     scheduler_grace_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    sources: SourcesConfig = Field(default_factory=SourcesConfig)
 
 
 def _problems(exc: ValidationError, origin: str) -> str:

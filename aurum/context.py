@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -31,6 +32,8 @@ class Context:
     outbox_wake: threading.Event = field(default_factory=threading.Event)
     # Called as listener(ctx, session, team_id, points) after snapshots are stored (see aurum.ingest).
     snapshot_listeners: list[Callable[..., None]] = field(default_factory=list)
+    # Collector credentials from the settings (GITHUB_TOKEN, …), by setting name.
+    secrets: Mapping[str, SecretStr | None] = field(default_factory=dict)
 
     def now(self) -> datetime:
         return self.clock()

@@ -13,6 +13,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.triggers.cron import CronTrigger
 from sqlmodel import Session
@@ -22,9 +23,12 @@ from aurum.crontab import crontab_trigger
 from storage import claims
 from storage.workspaces import all_team_ids
 
+if TYPE_CHECKING:
+    from aurum.config import AurumConfig
+
 log = logging.getLogger(__name__)
 
-JobFunction = Callable[[Context, Session, str, str], str | None]
+JobFunction = Callable[..., str | None]
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,9 @@ class Job:
     cron: str  # crontab fields in the team's time zone: "minute hour day month day_of_week"
     run: JobFunction  # (ctx, session, team_id, period) → a short outcome; runs inside the claim's transaction
     period: Callable[[datetime], str] | None = None  # local time → period key; default: the fire time itself
+    # Slow reads (HTTP) done before the claim's transaction, outside any database lock:
+    # prepare(ctx, team_id, period) → data, then run(ctx, session, team_id, period, data).
+    prepare: Callable[[Context, str, str], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -54,14 +61,17 @@ def builtin_jobs() -> list[Job]:
     return [Job("heartbeat", "Proves the clock process is alive (hourly)", "0 * * * *", heartbeat)]
 
 
-def all_jobs() -> dict[str, Job]:
-    return {job.name: job for job in builtin_jobs()}
+def all_jobs(config: AurumConfig | None = None) -> dict[str, Job]:
+    from aurum.collectors.jobs import jobs as collection_jobs
+
+    found = builtin_jobs() + (collection_jobs(config) if config is not None else [])
+    return {job.name: job for job in found}
 
 
 class JobRunner:
     def __init__(self, ctx: Context, jobs: dict[str, Job] | None = None, owner: str | None = None):
         self.ctx = ctx
-        self.jobs = jobs if jobs is not None else all_jobs()
+        self.jobs = jobs if jobs is not None else all_jobs(ctx.config)
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         self.grace = timedelta(minutes=ctx.config.scheduler_grace_minutes)
 
@@ -125,11 +135,17 @@ class JobRunner:
 
     def _run_for(self, job: Job, team_id: str, period: str) -> Outcome:
         try:
+            extra: tuple[Any, ...] = ()
+            if job.prepare is not None:
+                with self.ctx.reading() as session:
+                    if claims.find(session, team_id, job.name, period) is not None:
+                        return Outcome(team_id, job.name, period, "already ran")
+                extra = (job.prepare(self.ctx, team_id, period),)
             with self.ctx.transaction() as session:
                 claim = claims.try_claim(session, team_id, job.name, period, self.owner)
                 if claim is None:
                     return Outcome(team_id, job.name, period, "already ran")
-                result = job.run(self.ctx, session, team_id, period) or "done"
+                result = job.run(self.ctx, session, team_id, period, *extra) or "done"
                 claims.finish(session, claim)
         except Exception as exc:
             log.exception("job failed", extra={"job": job.name, "team_id": team_id, "period": period})

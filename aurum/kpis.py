@@ -10,6 +10,8 @@ from sqlmodel import Session
 
 from aurum import ingest
 from aurum.catalog import Kpi
+from aurum.charts import MAX_POINTS
+from aurum.collectors import health
 from aurum.context import Context
 from aurum.status import KpiStatus, Point, evaluate
 from storage import snapshots
@@ -43,7 +45,8 @@ def status(ctx: Context, session: Session, team_id: str, kpi: Kpi, window: timed
     previous = None
     if latest is not None:
         previous = _point(snapshots.latest(session, team_id, kpi.key, before=latest.at - window))
-    return evaluate(kpi, latest, previous, ctx.now(), ctx.config.current_phase)
+    result = evaluate(kpi, latest, previous, ctx.now(), ctx.config.current_phase)
+    return health.mark_stale(session, team_id, {kpi.key: result})[kpi.key]
 
 
 def statuses(ctx: Context, session: Session, team_id: str) -> dict[str, KpiStatus]:
@@ -56,13 +59,14 @@ def statuses(ctx: Context, session: Session, team_id: str) -> dict[str, KpiStatu
         if latest is not None:
             previous = _point(snapshots.latest(session, team_id, kpi.key, before=latest.at - CHANGE_WINDOW))
         result[kpi.key] = evaluate(kpi, latest, previous, ctx.now(), ctx.config.current_phase)
-    return result
+    return health.mark_stale(session, team_id, result)
 
 
 def view(ctx: Context, session: Session, team_id: str, kpi: Kpi, period: str = DEFAULT_PERIOD) -> KpiView:
+    """The status and the chart's points: bucket means computed in the database (at most charts.MAX_POINTS)."""
     window = PERIODS[period]
     now = ctx.now()
-    points = series_since(session, team_id, kpi.key, now - window)
+    points = snapshots.series_buckets(session, team_id, kpi.key, now - window, now, MAX_POINTS)
     return KpiView(status=status(ctx, session, team_id, kpi, window), period=period, points=points)
 
 

@@ -15,6 +15,8 @@ app = typer.Typer(help="Aurum: roadmap KPIs, surveys, alerts and reports in Slac
                   pretty_exceptions_enable=False, add_completion=False)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+token_app = typer.Typer(help="Tokens for the push API (/api/v1).", no_args_is_help=True)
+app.add_typer(token_app, name="token")
 
 TeamOption = Annotated[str | None, typer.Option("--team", help="Slack team id (default: the only workspace)")]
 
@@ -204,6 +206,89 @@ def outbox(status: Annotated[str | None, typer.Option(help="pending, sending, se
     for row in rows:
         typer.echo(f"#{row.id} {row.status:<10} {row.kind:<9} {row.channel or row.parent_key} "
                    f"attempts={row.attempts} {row.last_error or ''}")
+    runtime.shutdown()
+
+
+@app.command()
+def collect(source: Annotated[str | None, typer.Argument(help="One source (default: every configured one)")] = None,
+            dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the values without storing them")] = False,
+            team: TeamOption = None) -> None:
+    """Run collection once and print what it stores (or, with --dry-run, would store)."""
+    from aurum.collectors import runner
+    from aurum.collectors.http import CollectorError
+
+    runtime = _runtime(console=True)
+    ctx = runtime.ctx
+    names = [source] if source else runner.configured(ctx.config.sources)
+    unknown = [n for n in names if n not in runner.SOURCES]
+    if unknown:
+        raise _fail(f"Unknown source '{unknown[0]}'. Sources: {', '.join(runner.SOURCES)}")
+    if not names:
+        raise _fail("No source is configured: add a sources: section to the config file (AURUM_CONFIG).")
+    team_id, failures = _team(runtime, team), 0
+    for name in names:
+        try:
+            collected = runner.fetch(ctx, name)
+        except CollectorError as exc:
+            failures += 1
+            typer.echo(f"✗ {name}: {exc.problem}")
+            if not dry_run:
+                with ctx.transaction() as session:
+                    runner.record_failure(ctx, session, team_id, exc)
+            continue
+        for point in collected.points:
+            typer.echo(f"  {name}: {point.kpi} = {point.value:g} at {point.at.isoformat()}")
+        for line in collected.notes + [f"error: {e}" for e in collected.errors]:
+            typer.echo(f"  {name}: {line}")
+        stored = None
+        if not dry_run:
+            with ctx.transaction() as session:
+                stored = runner.save(ctx, session, team_id, name, collected)
+        verb = "would store" if dry_run else "stored"
+        typer.echo(f"✓ {name}: {verb} {stored if stored is not None else len(collected.points)} values")
+    runtime.shutdown()
+    if failures:
+        raise typer.Exit(1)
+
+
+@token_app.command("create")
+def token_create(team: TeamOption = None,
+                 name: Annotated[str, typer.Option(help="What the token is for, e.g. github-actions")] = "") -> None:
+    """Create a push-API token for a workspace; it is printed once and only its hash is kept."""
+    from aurum import api_tokens
+
+    runtime = _runtime(console=True)
+    team_id = _team(runtime, team)
+    with runtime.ctx.transaction() as session:
+        token = api_tokens.create(session, team_id, name)
+    typer.echo(f"Token for {team_id} (shown once; store it as a CI secret such as AURUM_TOKEN):\n{token}")
+    runtime.shutdown()
+
+
+@token_app.command("list")
+def token_list(team: TeamOption = None) -> None:
+    """List push-API tokens (their first characters only)."""
+    from storage import api_tokens as repo
+
+    runtime = _runtime(console=True)
+    with runtime.ctx.reading() as session:
+        rows = repo.listing(session, team)
+    for row in rows:
+        typer.echo(f"{row.prefix}…  {row.team_id}  {row.name or '-'}  created {row.created_at:%Y-%m-%d}")
+    if not rows:
+        typer.echo("No tokens yet: aurum token create")
+    runtime.shutdown()
+
+
+@token_app.command("revoke")
+def token_revoke(prefix: str) -> None:
+    """Revoke the token(s) starting with PREFIX (as `aurum token list` shows it)."""
+    from storage import api_tokens as repo
+
+    runtime = _runtime(console=True)
+    with runtime.ctx.transaction() as session:
+        count = repo.revoke(session, prefix.rstrip("…"))
+    typer.echo(f"Revoked {count} token(s).")
     runtime.shutdown()
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from slack_bolt import App
 
 from aurum.catalog import CatalogError, load_catalog
+from aurum.collectors.runner import unknown_kpis
 from aurum.config import ConfigError, load_config
 from aurum.context import Context
 from aurum.delivery import Delivery
@@ -59,10 +60,14 @@ def build_context(settings: Settings) -> Context:
         catalog = load_catalog(config.kpis, origin=str(settings.aurum_config)) if config.kpis else load_catalog()
     except (ConfigError, CatalogError) as exc:
         raise SettingsError(str(exc)) from None
+    problems = unknown_kpis(config.sources, catalog)
+    if problems:
+        origin = settings.aurum_config or "config"
+        raise SettingsError("invalid configuration:\n" + "\n".join(f"  {origin}: {p}" for p in problems))
     engine = make_engine(settings.database_url)
     upgrade(engine)
     return Context(engine=engine, catalog=catalog, config=config, tz=settings.tz, admins=settings.admins,
-                   chart_dir=settings.aurum_chart_dir)
+                   chart_dir=settings.aurum_chart_dir, secrets=settings.secrets)
 
 
 def build_runtime(settings: Settings, *, console: bool = False, delivery: Delivery | None = None) -> Runtime:

@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///aurum.db"
 SLACK_API_URL = "https://slack.com/api/"
+SECRET_NAMES = ("github_token", "jira_token", "sonar_token", "pagerduty_token")
 
 
 class SettingsError(Exception):
@@ -29,6 +30,11 @@ class Settings(BaseSettings):
     aurum_admins: str = ""
     aurum_chart_dir: Path = Path("charts")
     port: int = Field(default=3000, ge=1, le=65535)
+    # Collector credentials (see the `sources:` section of the config file).
+    github_token: SecretStr | None = None
+    jira_token: SecretStr | None = None
+    sonar_token: SecretStr | None = None
+    pagerduty_token: SecretStr | None = None
 
     @field_validator("slack_api_url")
     @classmethod
@@ -64,7 +70,8 @@ class Settings(BaseSettings):
             raise ValueError(f"no such file: {value}")
         return value
 
-    @field_validator("slack_bot_token", "slack_app_token", "slack_signing_secret", mode="before")
+    @field_validator("slack_bot_token", "slack_app_token", "slack_signing_secret", "github_token", "jira_token",
+                     "sonar_token", "pagerduty_token", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -76,6 +83,11 @@ class Settings(BaseSettings):
     @property
     def admins(self) -> frozenset[str]:
         return frozenset(part.strip() for part in self.aurum_admins.split(",") if part.strip())
+
+    @property
+    def secrets(self) -> dict[str, SecretStr | None]:
+        """The collectors' credentials, by setting name."""
+        return {name: getattr(self, name) for name in SECRET_NAMES}
 
     @property
     def slack_enabled(self) -> bool:

@@ -80,6 +80,10 @@ def create_web_app(runtime: Runtime, *, start_workers: bool = True) -> FastAPI:
         status = {"status": "ok" if healthy else "database unreachable"}
         return Response(json.dumps(status), status_code=200 if healthy else 503, media_type="application/json")
 
+    from bot.push_api import create_push_api
+
+    web.mount("/api/v1", create_push_api(runtime.ctx))
+
     @web.get("/metrics", include_in_schema=False)
     async def prometheus_metrics() -> Response:
         payload = await run_in_threadpool(generate_latest, metrics.registry)

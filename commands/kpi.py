@@ -8,6 +8,7 @@ from typing import Any
 
 from aurum import blocks, charts, kpis, outbox
 from aurum.catalog import Kpi
+from aurum.collectors import health
 from aurum.context import Context
 from aurum.kpis import PERIODS, InputError
 from commands.common import Asker, reply_on_error, tell
@@ -24,7 +25,7 @@ QUALITY_GATES = ["test_coverage_percentage", "technical_debt_percentage", "ci_su
                  "api_documentation_coverage_percentage"]
 FORMS = (
     "Try `/kpi latency`, `/kpi latency 90d`, `/kpi latency private`, `/kpi dashboard`, "
-    "`/kpi record latency 240` or `/kpi record coverage 81.5 at 2026-11-27T14:00`. Periods: "
+    "`/kpi sources`, `/kpi record latency 240` or `/kpi record coverage 81.5 at 2026-11-27T14:00`. Periods: "
     + ", ".join(f"`{p}`" for p in PERIODS) + "."
 )
 
@@ -48,6 +49,11 @@ class Dashboard:
 
 
 @dataclass(frozen=True)
+class Sources:
+    pass
+
+
+@dataclass(frozen=True)
 class Record:
     kpi: Kpi
     value: float
@@ -58,13 +64,15 @@ class UnknownKpi(InputError):
     pass
 
 
-def parse(ctx: Context, text: str) -> Help | Show | Dashboard | Record:
+def parse(ctx: Context, text: str) -> Help | Show | Dashboard | Sources | Record:
     words = text.split()
     if not words or words[0].lower() == "help":
         return Help()
     head = words[0].lower()
     if head == "dashboard" and len(words) == 1:
         return Dashboard()
+    if head == "sources" and len(words) == 1:
+        return Sources()
     if head == "record":
         return _parse_record(ctx, words[1:])
     kpi = _resolve(ctx, words[0])
@@ -118,7 +126,7 @@ def register(app: Any, ctx: Context) -> None:
     app.command(COMMAND)(ack=ack_kpi, lazy=[answer_kpi])
 
 
-def handle(ctx: Context, asker: Asker, request: Help | Show | Dashboard | Record) -> None:
+def handle(ctx: Context, asker: Asker, request: Help | Show | Dashboard | Sources | Record) -> None:
     if isinstance(request, Help):
         with ctx.reading() as session:
             statuses = kpis.statuses(ctx, session, asker.team_id)
@@ -129,6 +137,10 @@ def handle(ctx: Context, asker: Asker, request: Help | Show | Dashboard | Record
         show(ctx, asker, request)
     elif isinstance(request, Dashboard):
         dashboard(ctx, asker)
+    elif isinstance(request, Sources):
+        with ctx.reading() as session:
+            states = health.states(ctx, session, asker.team_id)
+        tell(ctx, asker, "Data sources", health.overview(states, ctx.now(), ctx.tz))
     else:
         record(ctx, asker, request)
 
@@ -137,13 +149,15 @@ def show(ctx: Context, asker: Asker, request: Show) -> None:
     kpi = request.kpi
     with ctx.reading() as session:
         view = kpis.view(ctx, session, asker.team_id, kpi, request.period)
+        problem = health.stale_note(session, asker.team_id, view.status, ctx.now())
     title = f"{kpi.name}, last {request.period}"
     png = CHARTS.get_or_render((asker.team_id, kpi.key, title, charts.series_key(view.points)),
                                lambda: charts.kpi_chart(kpi, view.points, ctx.tz, title))
     name = ctx.catalog.short_name(kpi)
     filename = f"{name}-{request.period}.png"
     note = "📈 Chart sent to you by DM" if request.private else "📈 Chart in the thread"
-    card = blocks.kpi_card(view.status, request.period, ctx.now(), ctx.tz, chart_note=note)
+    card = blocks.kpi_card(view.status, request.period, ctx.now(), ctx.tz, chart_note=note,
+                           extra=[problem] if problem else ())
     text = blocks.kpi_text(view.status)
     with ctx.transaction() as session:
         if request.private:

@@ -31,7 +31,8 @@ class KpiSnapshot(SnapshotBase, table=True):
     __tablename__ = "kpi_snapshot"
     __table_args__ = (
         UniqueConstraint("team_id", "kpi", "source", "at", name="uq_snapshot_point"),
-        Index("ix_snapshot_team_kpi_at", "team_id", "kpi", "at"),
+        # Covers series reads (value included), so a year of points is read from the index alone.
+        Index("ix_snapshot_team_kpi_at_value", "team_id", "kpi", "at", "value"),
     )
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=32)
@@ -99,3 +100,13 @@ class Sprint(SQLModel, table=True):
     completed_points: float | None = None
     source: str = Field(default="manual", max_length=20)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+# Tables declared in their own modules, imported here so that metadata (and Alembic) sees them all.
+from storage.collection import (  # noqa: E402,F401
+    ApiRequest,
+    ApiToken,
+    DeploymentEvent,
+    IncidentEvent,
+    SourceHealth,
+)

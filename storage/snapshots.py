@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, and_, bindparam, column, func, literal, select, values
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from storage.models import KpiSnapshot, SnapshotBase
-from storage.types import utcnow
+from storage.types import UTCDateTime, utcnow
 
 
 def add_many(session: Session, team_id: str, points: Iterable[SnapshotBase]) -> int:
@@ -64,3 +65,39 @@ def series(
     if until is not None:
         query = query.where(KpiSnapshot.at <= until)
     return [(at, value) for at, value in session.execute(query.order_by(KpiSnapshot.at))]
+
+
+@functools.lru_cache(maxsize=8)
+def _bucket_query(buckets: int):
+    """Built once per bucket count, so SQLAlchemy compiles it once; each call only binds the edges."""
+    edges = values(column("i", Integer), column("lo", UTCDateTime()), column("hi", UTCDateTime()), name="bucket")
+    edges = edges.data([(literal(i), bindparam(f"lo{i}", type_=UTCDateTime()), bindparam(f"hi{i}", type_=UTCDateTime()))
+                        for i in range(buckets)]).cte("bucket")
+    return (
+        select(edges.c.i, func.avg(KpiSnapshot.value))
+        .select_from(edges.join(KpiSnapshot, and_(
+            KpiSnapshot.team_id == bindparam("team"), KpiSnapshot.kpi == bindparam("kpi"),
+            KpiSnapshot.at >= edges.c.lo, KpiSnapshot.at < edges.c.hi)))
+        .group_by(edges.c.i)
+        .order_by(edges.c.i)
+    )
+
+
+def series_buckets(
+    session: Session, team_id: str, kpi: str, since: datetime, until: datetime, buckets: int
+) -> list[tuple[datetime, float]]:
+    """The series averaged into at most `buckets` equal time buckets, in the database: (time, mean value).
+
+    A year of 5-minute points comes back as a few hundred rows instead of 105,000 (what a chart can show anyway).
+    The buckets are a VALUES list joined by time range, so each one is an index range scan on
+    (team_id, kpi, at, value) with no per-row function; a bucket is drawn at its middle (within half a bucket of
+    its points: 11 hours on a year's chart, 13 minutes on a week's).
+    """
+    width = (until - since) / buckets
+    params: dict[str, object] = {"team": team_id, "kpi": kpi}
+    for i in range(buckets):
+        params[f"lo{i}"] = since + width * i
+        params[f"hi{i}"] = since + width * (i + 1)
+    params[f"hi{buckets - 1}"] = until + timedelta(microseconds=1)  # the last bucket includes `until`
+    rows = session.execute(_bucket_query(buckets), params)
+    return [(since + width * (int(i) + 0.5), float(mean)) for i, mean in rows]

@@ -1,0 +1,67 @@
+"""Repositories of source health and Jira sprints. Never commit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from storage.collection import SourceHealth
+from storage.models import Sprint
+
+
+def health(session: Session, team_id: str, source: str) -> SourceHealth:
+    row = session.scalars(select(SourceHealth).where(SourceHealth.team_id == team_id,
+                                                     SourceHealth.source == source)).first()
+    if row is None:
+        row = SourceHealth(team_id=team_id, source=source)
+        session.add(row)
+    return row
+
+
+def all_health(session: Session, team_id: str) -> dict[str, SourceHealth]:
+    rows = session.scalars(select(SourceHealth).where(SourceHealth.team_id == team_id))
+    return {row.source: row for row in rows}
+
+
+def succeeded(session: Session, team_id: str, source: str, at: datetime, stored: int, partial_error: str | None,
+              next_run: datetime | None) -> SourceHealth:
+    row = health(session, team_id, source)
+    row.last_success_at, row.last_stored, row.next_run_at = at, stored, next_run
+    if partial_error:
+        row.last_error_at, row.last_error = at, partial_error
+    session.add(row)
+    return row
+
+
+def failed(session: Session, team_id: str, source: str, at: datetime, error: str,
+           next_run: datetime | None) -> SourceHealth:
+    row = health(session, team_id, source)
+    row.last_error_at, row.last_error, row.next_run_at = at, error, next_run
+    session.add(row)
+    return row
+
+
+def upsert_sprint(session: Session, team_id: str, record: dict) -> Sprint:
+    """Store a sprint seen in Jira in the shared sprint table (also written by `/sprint start|end`)."""
+    fields = {"board": record["board"], "external_id": record["sprint_id"], "name": record["name"],
+              "state": record["state"], "start_at": record["start_at"], "end_at": record["end_at"],
+              "completed_at": record["complete_at"], "committed_points": record["committed"],
+              "completed_points": record["completed"], "source": "jira"}
+    row = session.scalars(select(Sprint).where(Sprint.team_id == team_id, Sprint.board == fields["board"],
+                                               Sprint.external_id == fields["external_id"])).first()
+    if row is None:
+        row = Sprint(team_id=team_id, **fields)
+    else:
+        for name, value in fields.items():
+            setattr(row, name, value)
+    session.add(row)
+    return row
+
+
+def sprints(session: Session, team_id: str, board: str | None = None) -> list[Sprint]:
+    query = select(Sprint).where(Sprint.team_id == team_id)
+    if board is not None:
+        query = query.where(Sprint.board == board)
+    return list(session.scalars(query.order_by(Sprint.start_at)))

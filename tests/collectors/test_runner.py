@@ -1,0 +1,137 @@
+"""Collection end to end: the scheduled job stores values and health; a failing source stores nothing and its
+KPIs turn stale on the card; `/kpi sources` and `aurum collect` report it."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import yaml
+from slack_sdk.models.blocks import Block
+from typer.testing import CliRunner
+
+from aurum import kpis
+from aurum.collectors import health, runner
+from aurum.jobs import JobRunner
+from bot import cli
+from bot.runtime import build_context
+from bot.settings import SettingsError
+from storage import sources as repo
+from tests.fakes.http_api import Reply
+
+TEAM = "T0001"
+
+
+def vector(value: str) -> dict:
+    return {"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}, "value": [0, value]}]}}
+
+
+@pytest.fixture
+def config_file(tmp_path, api):
+    path = tmp_path / "team.yml"
+    queries = {"api_response_time_p95": "p95", "requests_per_second": "rps"}
+    prometheus = {"url": api.url, "defaults": False, "queries": queries}
+    path.write_text(yaml.safe_dump({"sources": {"prometheus": prometheus}}))
+    return path
+
+
+@pytest.fixture
+def collecting(settings, config_file):
+    ctx = build_context(settings.model_copy(update={"aurum_config": config_file}))
+    now = ctx.now().replace(second=30)
+    ctx.clock = lambda: now
+    with ctx.transaction() as session:
+        from storage.workspaces import ensure
+
+        ensure(session, TEAM)
+    yield ctx
+    ctx.engine.dispose()
+
+
+def answers(api, p95: Reply, rps: Reply) -> None:
+    api.on("POST", "/api/v1/query", lambda r: p95 if r.form()["query"] == ["p95"] else rps)
+
+
+def latency(ctx):
+    with ctx.reading() as session:
+        return kpis.status(ctx, session, TEAM, ctx.catalog.get("api_response_time_p95"))
+
+
+def test_job_stores_values_and_health_then_a_failure_stores_nothing(collecting, api):
+    ctx = collecting
+    job = JobRunner(ctx)
+    assert job.cron(job.jobs["collect_prometheus"]) == "*/5 * * * *"
+    answers(api, Reply(vector("240")), Reply(vector("NaN")))
+    (outcome,) = job.run_now("collect_prometheus", TEAM)
+    assert outcome.result == "stored 1 values, no data for 1"
+    status = latency(ctx)
+    assert status.latest.value == 240 and status.latest.source == "prometheus" and not status.stale
+    with ctx.reading() as session:
+        row = repo.all_health(session, TEAM)["prometheus"]
+        assert row.last_stored == 1 and row.last_error is None and row.next_run_at is not None
+        assert kpis.status(ctx, session, TEAM, ctx.catalog.get("requests_per_second")).latest is None
+
+    answers(api, Reply({"error": "denied"}, 401), Reply(vector("1")))
+    later = runner.next_run(ctx, "prometheus")
+    ctx.clock = lambda: later  # the next period
+    (outcome,) = job.run_now("collect_prometheus", TEAM)
+    assert outcome.result == "failed: /api/v1/query: the credentials were refused (401)"
+    status = latency(ctx)
+    assert status.latest.value == 240 and status.stale  # the last good value, shown as stale
+    with ctx.reading() as session:
+        note = health.stale_note(session, TEAM, status, ctx.now())
+        assert "Prometheus* failed just now: /api/v1/query: the credentials were refused (401)" in note
+        assert len(list(kpis.series_since(session, TEAM, "api_response_time_p95", ctx.now().replace(year=2000)))) == 1
+
+
+def test_a_second_run_in_the_same_period_does_not_ask_again(collecting, api):
+    answers(api, Reply(vector("240")), Reply(vector("5")))
+    job = JobRunner(collecting)
+    job.run_now("collect_prometheus", TEAM)
+    asked = len(api.calls())
+    assert [o.result for o in job.run_now("collect_prometheus", TEAM)] == ["already ran"]
+    assert len(api.calls()) == asked
+
+
+def test_unknown_kpi_in_sources_is_refused_with_the_field(settings, tmp_path):
+    path = tmp_path / "team.yml"
+    path.write_text(yaml.safe_dump({"sources": {"script": [{"kpi": "dependancy_conflicts", "command": "true"}]}}))
+    with pytest.raises(SettingsError, match=r"team.yml: sources.script.0.kpi: unknown KPI 'dependancy_conflicts'; "
+                                            r"did you mean dependency_conflicts"):
+        build_context(settings.model_copy(update={"aurum_config": path}))
+
+
+def test_sources_overview_blocks(collecting, api):
+    answers(api, Reply({"error": "x"}, 404), Reply(vector("1")))
+    JobRunner(collecting).run_now("collect_prometheus", TEAM)
+    with collecting.reading() as session:
+        states = health.states(collecting, session, TEAM)
+    message = health.overview(states, collecting.now(), collecting.tz)
+    for block in message:
+        assert Block.parse(block).to_dict() == block
+    text = str(message)
+    assert "🔴 *Prometheus* `*/5 * * * *`" in text and "never succeeded yet" in text and "not found (404)" in text
+    assert "next run" in text and "GitHub (`github`)" in text
+
+
+def test_kpi_sources_command_answers_privately(runtime, server, slack, fake_slack):
+    slack.command("/kpi", "sources", user="U9")
+    reply = fake_slack.wait_for("chat.postEphemeral", timeout=15)[0].params
+    assert reply["user"] == "U9"
+    assert "No source is configured yet." in str(reply["blocks"])
+
+
+def test_cli_collect_dry_run_then_for_real(collecting, settings, config_file, api):
+    answers(api, Reply(vector("231.5")), Reply(vector("12")))
+    env = {"DATABASE_URL": settings.database_url, "AURUM_CONFIG": str(config_file), "SLACK_BOT_TOKEN": ""}
+    cli_runner = CliRunner()
+    dry = cli_runner.invoke(cli.app, ["collect", "prometheus", "--dry-run", "--team", TEAM], env=env)
+    assert dry.exit_code == 0, dry.output
+    assert "prometheus: api_response_time_p95 = 231.5 at" in dry.output and "would store 2 values" in dry.output
+    assert latency(collecting).latest is None
+    real = cli_runner.invoke(cli.app, ["collect", "--team", TEAM], env=env)
+    assert "✓ prometheus: stored 2 values" in real.output
+    assert latency(collecting).latest.value == 231.5
+    bad = cli_runner.invoke(cli.app, ["collect", "jira", "--team", TEAM], env=env)
+    assert bad.exit_code == 1 and "✗ jira: not configured" in bad.output
+    assert not math.isnan(latency(collecting).latest.value)
