@@ -54,7 +54,9 @@ def builtin_jobs() -> list[Job]:
 
 
 def all_jobs() -> dict[str, Job]:
-    return {job.name: job for job in builtin_jobs()}
+    from aurum.forecast.accuracy import jobs as forecast_jobs
+
+    return {job.name: job for job in [*builtin_jobs(), *forecast_jobs()]}
 
 
 class JobRunner:

@@ -10,12 +10,16 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
+from storage import daily
 from storage.models import KpiSnapshot, SnapshotBase
 from storage.types import utcnow
 
 
 def add_many(session: Session, team_id: str, points: Iterable[SnapshotBase]) -> int:
-    """Insert points; a point already stored (same KPI, source and time) is updated to the new value."""
+    """Insert points; a point already stored (same KPI, source and time) is updated to the new value.
+
+    The daily rollups of the days touched are recomputed in the same transaction.
+    """
     created = utcnow()
     rows = [
         {"team_id": team_id, "kpi": p.kpi, "value": float(p.value), "at": p.at, "source": p.source,
@@ -30,6 +34,7 @@ def add_many(session: Session, team_id: str, points: Iterable[SnapshotBase]) -> 
         index_elements=["team_id", "kpi", "source", "at"], set_={"value": stmt.excluded.value}
     )
     session.execute(stmt, rows)
+    daily.refresh(session, team_id, ((row["kpi"], row["at"]) for row in rows))
     return len(rows)
 
 
