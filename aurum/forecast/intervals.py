@@ -2,10 +2,11 @@
 
 For a forecast made at bucket `o`, the model is refitted at earlier origins (the last bucket of each of the
 previous CAL_ORIGINS fortnights); each later bucket up to `o` that those fits predicted gives an error in units of
-that fit's residual SD, z = (actual − predicted) / sigma, with its horizon. The 10 % and 90 % quantiles of z,
-taken per horizon band and interpolated between bands, times the forecast's own sigma, give the 80 % interval.
-Past the longest horizon the errors cover, the interval keeps growing like a linear extrapolation's error does
-(Fit.growth). Only data up to `o` is used, so a backtest replays exactly what the bot would have said then.
+that fit's own prediction-error scale, z = (actual − predicted) / (sigma · growth(horizon)) — normalised conformal
+prediction. The 80 % quantile of |z| per horizon band, made never to shrink further ahead (weighted isotonic
+regression) and interpolated between bands, times the forecast's own sigma · growth(horizon), is the half-width of
+the 80 % interval around the expected value; beyond the horizons the past errors cover, growth(horizon) keeps
+widening it. Only data up to `o` is used, so a backtest replays exactly what the bot would have said then.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from aurum.forecast.model import Fit, fit
 from aurum.forecast.series import Daily
 
 LEVEL = 0.80
-LOW_Q, HIGH_Q = (1 - LEVEL) / 2, 1 - (1 - LEVEL) / 2
 MIN_POINTS = 8  # buckets needed before any forecast ...
 MIN_SPAN_DAYS = 14  # ... spanning at least two weeks
 CAL_ORIGINS = 13  # past origins whose errors calibrate the interval, ...
@@ -44,14 +44,10 @@ class Shortage:
 @dataclass(frozen=True)
 class Calibration:
     horizons: np.ndarray  # band centres (days)
-    low: np.ndarray  # 10 % quantile of z per band
-    high: np.ndarray  # 90 % quantile of z per band
+    low: np.ndarray  # lower end of the interval per band, in units of sigma
+    high: np.ndarray  # upper end
     scores: int  # past forecast errors used
     fallback: bool  # True: too few past errors, Student-t widened by FALLBACK_WIDEN
-
-    @property
-    def longest(self) -> float:
-        return 0.0 if self.fallback else float(self.horizons[-1])
 
     def quantiles(self, horizon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x = np.log2(np.maximum(horizon, 0.5))
@@ -71,8 +67,7 @@ class Forecast:
         t = np.atleast_1d(np.asarray(t, dtype=float))
         mean = self.fit.mean(t)
         horizon = t - self.fit.origin
-        longest = self.calibration.longest
-        scale = self.fit.sigma * np.maximum(self.fit.growth(horizon) / self.fit.growth(longest), 1.0)
+        scale = self.fit.sigma * self.fit.growth(horizon)
         q_low, q_high = self.calibration.quantiles(horizon)
         low, high = mean + q_low * scale, mean + q_high * scale
         lo_bound, hi_bound = self.bounds
@@ -123,7 +118,7 @@ class Replay:
             lo, hi = self.bounds
             if lo is not None or hi is not None:
                 predicted = np.clip(predicted, lo, hi)
-            z = (self.series.y[later] - predicted) / model.sigma
+            z = (self.series.y[later] - predicted) / (model.sigma * model.growth(tt - t[origin]))
             self._scores[origin] = (later, tt - t[origin], z)
         return self._scores[origin]
 
@@ -156,40 +151,47 @@ class Replay:
                         origin_day=int(self.series.day[origin]), bounds=self.bounds)
 
 
-def _quantiles(z: np.ndarray, presorted: bool = False) -> tuple[float, float]:
-    """Conformal-style order statistics: the ceil((m+1)·q)-th smallest, so small samples do not under-cover."""
-    m = len(z)
-    ordered = z if presorted else np.sort(z)
-    low = max(int(np.floor((m + 1) * LOW_Q)) - 1, 0)
-    high = min(int(np.ceil((m + 1) * HIGH_Q)) - 1, m - 1)
-    return float(ordered[low]), float(ordered[high])
+def _quantile(size: np.ndarray) -> float:
+    """Conformal order statistic: the ceil((m+1)·0.8)-th smallest of m sizes, so small samples do not under-cover."""
+    m = len(size)
+    rank = min(int(np.ceil((m + 1) * LEVEL)), m) - 1
+    return float(np.partition(size, rank)[rank])
+
+
+def _isotonic(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Weighted least-squares non-decreasing fit (pool adjacent violators)."""
+    blocks: list[list[float]] = []  # [mean, weight, length]
+    for value, weight in zip(values.tolist(), weights.tolist(), strict=True):
+        blocks.append([value, weight, 1])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            v2, w2, n2 = blocks.pop()
+            v1, w1, n1 = blocks.pop()
+            blocks.append([(v1 * w1 + v2 * w2) / (w1 + w2), w1 + w2, n1 + n2])
+    return np.repeat([b[0] for b in blocks], [int(b[2]) for b in blocks])
 
 
 def _banded(h: np.ndarray, z: np.ndarray) -> Calibration:
-    """Quantiles per horizon band; a band with too few errors borrows its neighbours'."""
+    """The 80 % quantile of |z| per horizon band (a band with too few errors borrows its neighbours'), made to
+    grow with the horizon by weighted isotonic regression, so noise in a small band is averaged with its
+    neighbours rather than narrowing the interval further ahead."""
     band = np.searchsorted(BAND_EDGES, h, side="right") - 1
     bands = len(BAND_EDGES) - 1
     counts = np.bincount(band, minlength=bands)
     mean_h = np.bincount(band, weights=h, minlength=bands) / np.maximum(counts, 1)
-    order = np.lexsort((z, band))
-    ordered = z[order]
+    size = np.abs(z)[np.argsort(band, kind="stable")]
     starts = np.concatenate([[0], np.cumsum(counts)])
-    centres, lows, highs = [], [], []
-    for b in np.flatnonzero(counts):
+    present = np.flatnonzero(counts)
+    widths = []
+    for b in present:
         lo_b, hi_b = b, b
         while starts[hi_b + 1] - starts[lo_b] < MIN_BAND_SCORES and (lo_b > 0 or hi_b < bands - 1):
             lo_b, hi_b = max(lo_b - 1, 0), min(hi_b + 1, bands - 1)
-        chosen = ordered[starts[lo_b]:starts[hi_b + 1]]
-        low, high = _quantiles(chosen, presorted=lo_b == hi_b)
-        centres.append(float(mean_h[b]))
-        lows.append(low)
-        highs.append(high)
-    # An interval never narrows further ahead: sampling noise in the far bands must not make it do so.
-    return Calibration(horizons=np.array(centres), low=np.minimum.accumulate(lows),
-                       high=np.maximum.accumulate(highs), scores=len(z), fallback=False)
+        widths.append(_quantile(size[starts[lo_b]:starts[hi_b + 1]]))
+    width = _isotonic(np.array(widths), counts[present].astype(float))
+    return Calibration(horizons=mean_h[present], low=-width, high=width, scores=len(z), fallback=False)
 
 
 def _student(points: int, scores: int) -> Calibration:
-    q = float(student_t.ppf(HIGH_Q, max(points - 2, 1))) * FALLBACK_WIDEN
+    q = float(student_t.ppf((1 + LEVEL) / 2, max(points - 2, 1))) * FALLBACK_WIDEN
     return Calibration(horizons=np.array([1.0]), low=np.array([-q]), high=np.array([q]), scores=scores,
                        fallback=True)
