@@ -30,8 +30,12 @@ def values(kind: str, seed: int, days: int = 365) -> np.ndarray:
     raise ValueError(kind)
 
 
-def points(kind: str, seed: int, days: int = 365) -> list[tuple[datetime, float]]:
-    return [(START + timedelta(days=i), float(v)) for i, v in enumerate(values(kind, seed, days))]
+def points(kind: str, seed: int, days: int = 365, end: datetime | None = None) -> list[tuple[datetime, float]]:
+    """Daily points at 09:00 UTC from START, or ending on the day before `end`."""
+    start = START
+    if end is not None:
+        start = datetime(end.year, end.month, end.day, 9, tzinfo=UTC) - timedelta(days=days)
+    return [(start + timedelta(days=i), float(v)) for i, v in enumerate(values(kind, seed, days))]
 
 
 def series(kind: str, seed: int, days: int = 365) -> Daily:
