@@ -67,3 +67,20 @@ def test_migration_fills_the_rollups_from_existing_snapshots(tmp_path):
     with session_scope(engine) as session:
         assert _stored(session, "T1") == _expected(points)
     engine.dispose()
+
+
+def test_latest_per_kpi_finds_each_kpis_newest_snapshot(ctx):
+    long_ago = START - timedelta(days=300)
+    with ctx.transaction() as session:
+        snapshots.add_many(session, "T1", _points(count=10))
+        snapshots.add_many(session, "T1", [SnapshotBase(kpi="api_response_time_p95", value=1.0, source="manual",
+                                                        at=START + timedelta(hours=7 * 9) - timedelta(minutes=1))])
+        snapshots.add_many(session, "T1", [SnapshotBase(kpi="test_coverage_percentage", value=81.0, at=long_ago)])
+        snapshots.add_many(session, "T2", [SnapshotBase(kpi="test_coverage_percentage", value=99.0, at=START)])
+    with ctx.reading() as session:
+        newest = snapshots.latest_per_kpi(session, "T1")
+        assert snapshots.latest_per_kpi(session, "T3") == {}
+    assert {k: (v.value, v.at, v.source) for k, v in newest.items()} == {
+        "api_response_time_p95": (209.0, START + timedelta(hours=63), "prometheus"),
+        "test_coverage_percentage": (81.0, long_ago, "manual"),
+    }
