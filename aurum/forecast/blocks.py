@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aurum import blocks
 from aurum.forecast import text
 from aurum.forecast.service import KpiForecast, KpiOutlook, PhaseOutlook
@@ -27,7 +29,7 @@ def forecast_text(result: KpiForecast) -> str:
     return f"{result.kpi.name} forecast" + (f": {text.plain(line.removeprefix(text.ICON).strip())}" if line else "")
 
 
-def outlook_blocks(outlooks: list[KpiOutlook], phases: list[PhaseOutlook] = ()) -> list[dict]:
+def outlook_blocks(outlooks: Sequence[KpiOutlook], phases: Sequence[PhaseOutlook] = ()) -> list[dict]:
     """A section others can drop into the weekly summary, the executive dashboard or /roadmap."""
     found = [blocks.section(f"{text.ICON} {blocks.escape(text.outlook_summary(outlooks))}")]
     if phases:

@@ -4,6 +4,7 @@ strips the asterisks), so every surface shows the same numbers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from aurum import formatting
@@ -11,7 +12,7 @@ from aurum.catalog import Kpi
 from aurum.forecast.goals import Crossing, Goal
 from aurum.forecast.intervals import MIN_POINTS, MIN_SPAN_DAYS, Shortage
 from aurum.forecast.series import to_datetime
-from aurum.forecast.service import Estimate, KpiForecast, KpiOutlook, PhaseOutlook, quarter_label
+from aurum.forecast.service import HISTORY_DAYS, Estimate, KpiForecast, KpiOutlook, PhaseOutlook, quarter_label
 
 ICON = "🔮"
 
@@ -115,6 +116,8 @@ def forecast_lines(result: KpiForecast, tz) -> list[str]:
     kpi = result.kpi
     if result.shortage is not None:
         return [too_little(result.shortage)]
+    if result.forecast is None and result.latest is not None:
+        return [f"No values in the last {HISTORY_DAYS} days, so nothing recent to forecast."]
     if result.forecast is None:
         alias = kpi.aliases[0] if kpi.aliases else kpi.key
         return [f"No data yet, so nothing to forecast. Record values with `/kpi record {alias} <value>`."]
@@ -133,7 +136,7 @@ def plain(line: str) -> str:
     return line.replace("*", "").replace("`", "")
 
 
-def outlook_summary(outlooks: list[KpiOutlook]) -> str:
+def outlook_summary(outlooks: Sequence[KpiOutlook]) -> str:
     """'On track for the Q1 2027 target: 3 of 12 KPIs; at risk: …; off track: …; no forecast: …'."""
     if not outlooks:
         return "No KPIs with targets to forecast."

@@ -9,7 +9,7 @@ import pytest
 
 from aurum import demo
 from aurum.forecast import service, text
-from aurum.forecast.accuracy import ACCURACY_KPI, backtest_kpis
+from aurum.forecast.accuracy import ACCURACY_KPI, JOB_MAX_ORIGINS, backtest_kpis
 from aurum.forecast.series import Daily
 from aurum.jobs import JobRunner, all_jobs
 from storage import snapshots
@@ -79,6 +79,14 @@ def test_too_little_data_says_what_is_missing(ctx):
     assert not nothing.available and nothing.shortage is None and text.card_line(nothing) is None
     assert text.forecast_lines(nothing, ctx.tz) == [
         "No data yet, so nothing to forecast. Record values with `/kpi record build <value>`."]
+
+
+def test_data_older_than_the_history_window_is_not_forecast(ctx):
+    store(ctx, "ci_build_time_minutes", [(_days_before(ctx, 500 + d), 12.0) for d in range(30)])
+    with ctx.reading() as session:
+        result = service.forecast_kpi(ctx, session, TEAM, ctx.catalog.get("ci_build_time_minutes"))
+    assert not result.available and result.latest == 12.0
+    assert text.forecast_lines(result, ctx.tz) == ["No values in the last 400 days, so nothing recent to forecast."]
 
 
 def test_estimate_on_a_date_and_percentages_stay_within_100(ctx):
@@ -161,7 +169,7 @@ def test_weekly_job_records_forecast_accuracy_as_a_kpi(ctx):
     (outcome,) = JobRunner(ctx).run_now("forecast_accuracy", team_id=TEAM)
     with ctx.reading() as session:
         stored = snapshots.latest(session, TEAM, ACCURACY_KPI)
-        report = backtest_kpis(ctx, session, TEAM, max_origins=40)
+        report = backtest_kpis(ctx, session, TEAM, max_origins=JOB_MAX_ORIGINS)
     assert stored is not None and stored.source == "forecast backtest"
     assert stored.value == pytest.approx(round(report.accuracy, 2)) and 90 < stored.value < 100
     assert outcome.result.startswith(f"forecast accuracy {report.accuracy:.1f}% over 2 KPIs")
