@@ -122,6 +122,7 @@ HELP_USAGE = (
     "• `/kpi <name> [7d|30d|90d|1y]` — a KPI card with a chart, posted in this channel\n"
     "• `/kpi <name> [period] private` — only you see it (chart by DM)\n"
     "• `/kpi <name> help` — how the KPI is measured\n"
+    "• `/kpi <name> forecast [date]` — when it reaches its targets at this pace, with 80 % intervals\n"
     "• `/kpi dashboard` — the technical metrics dashboard\n"
     "• `/kpi sources` — where the numbers come from: each source's last success, last error and next run\n"
     "• `/kpi record <name> <value> [at <ISO time>]` — record a value by hand\n"

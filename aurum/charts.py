@@ -16,7 +16,19 @@ from aurum.catalog import Kpi
 
 MAX_POINTS = 400
 CACHE_SIZE = 64
-COLORS = {"line": "#1f6feb", "target": "#2da44e", "baseline": "#8c959f", "stretch": "#8250df", "band": "#d29922"}
+COLORS = {"line": "#1f6feb", "target": "#2da44e", "baseline": "#8c959f", "stretch": "#8250df", "band": "#d29922",
+          "forecast": "#bf3989"}
+
+
+@dataclass(frozen=True)
+class Projection:
+    """A forecast drawn after the data: the expected path (dashed) and its interval (shaded)."""
+
+    times: Sequence[datetime]
+    mean: Sequence[float]
+    low: Sequence[float]
+    high: Sequence[float]
+    label: str = "forecast, 80 % interval"
 
 
 @dataclass(frozen=True)
@@ -64,7 +76,7 @@ def _figure(width: float, height: float):
     return Figure(figsize=(width, height), dpi=100)
 
 
-def _plot(ax, kpi: Kpi, points, tz, lines: Sequence[Line], title: str) -> None:
+def _plot(ax, kpi: Kpi, points, tz, lines: Sequence[Line], title: str, projection: Projection | None = None) -> None:
     import matplotlib.dates as mdates
     from matplotlib.ticker import MaxNLocator
 
@@ -73,11 +85,16 @@ def _plot(ax, kpi: Kpi, points, tz, lines: Sequence[Line], title: str) -> None:
         stamps = [datetime.fromtimestamp(t, tz) for t in times]
         ax.plot(stamps, values, color=COLORS["line"], linewidth=1.8, marker="o" if len(times) < 40 else None,
                 markersize=3, label=kpi.name)
+    else:
+        ax.text(0.5, 0.5, "no data in this period", transform=ax.transAxes, ha="center", color="#57606a")
+    if projection is not None and len(projection.times):
+        ax.fill_between(projection.times, projection.low, projection.high, color=COLORS["forecast"], alpha=0.18,
+                        linewidth=0, label=projection.label)
+        ax.plot(projection.times, projection.mean, color=COLORS["forecast"], linestyle="--", linewidth=1.6)
+    if len(times) or (projection is not None and len(projection.times)):
         locator = mdates.AutoDateLocator(tz=tz, maxticks=7)  # few ticks: each one costs a text layout per draw
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=tz))
-    else:
-        ax.text(0.5, 0.5, "no data in this period", transform=ax.transAxes, ha="center", color="#57606a")
     for line in lines:
         ax.axhline(line.value, color=line.color, linestyle=line.style, linewidth=1.2, label=line.label or None)
     ax.set_title(title, loc="left", fontsize=11, y=1.0)  # a fixed y skips measuring tick labels on every draw
@@ -96,12 +113,18 @@ def _png(figure) -> bytes:
     return buffer.getvalue()
 
 
-def kpi_chart(kpi: Kpi, points: Sequence[tuple[datetime, float]], tz, title: str,
-              extra_lines: Sequence[Line] = ()) -> bytes:
+def kpi_figure(kpi: Kpi, points: Sequence[tuple[datetime, float]], tz, title: str,
+               extra_lines: Sequence[Line] = (), forecast: Projection | None = None):
     figure = _figure(8, 3.6)
     figure.subplots_adjust(left=0.09, right=0.98, top=0.9, bottom=0.14)
-    _plot(figure.add_subplot(), kpi, points, tz, [*reference_lines(kpi), *extra_lines], title)
-    return _png(figure)
+    _plot(figure.add_subplot(), kpi, points, tz, [*reference_lines(kpi), *extra_lines], title, forecast)
+    return figure
+
+
+def kpi_chart(kpi: Kpi, points: Sequence[tuple[datetime, float]], tz, title: str,
+              extra_lines: Sequence[Line] = (), forecast: Projection | None = None) -> bytes:
+    """The KPI's line with target and baseline; with `forecast`, a dashed projection in a shaded 80 % band."""
+    return _png(kpi_figure(kpi, points, tz, title, extra_lines, forecast))
 
 
 def panel_chart(panels: Sequence[tuple[Kpi, Sequence[tuple[datetime, float]]]], tz, title: str) -> bytes:

@@ -119,9 +119,7 @@ def kpi(name: str, as_json: Annotated[bool, typer.Option("--json", help="Print J
     from aurum import blocks, formatting, kpis
 
     runtime = _runtime(console=True)
-    found = runtime.ctx.catalog.resolve(name)
-    if found is None:
-        raise _fail(blocks.unknown_kpi(runtime.ctx.catalog, name, runtime.ctx.catalog.suggest(name)).replace("`", ""))
+    found = _resolve_or_fail(runtime, name)
     with runtime.ctx.reading() as session:
         status = kpis.status(runtime.ctx, session, _team(runtime, team), found)
     if as_json:
@@ -143,12 +141,10 @@ def kpi(name: str, as_json: Annotated[bool, typer.Option("--json", help="Print J
 def record(name: str, value: str, at: Annotated[str | None, typer.Option(help="ISO time (team zone if none)")] = None,
            team: TeamOption = None) -> None:
     """Store a KPI value."""
-    from aurum import blocks, kpis
+    from aurum import kpis
 
     runtime = _runtime(console=True)
-    found = runtime.ctx.catalog.resolve(name)
-    if found is None:
-        raise _fail(blocks.unknown_kpi(runtime.ctx.catalog, name, runtime.ctx.catalog.suggest(name)).replace("`", ""))
+    found = _resolve_or_fail(runtime, name)
     try:
         when = kpis.parse_time(at, runtime.ctx) if at else None
         with runtime.ctx.transaction() as session:
@@ -158,6 +154,70 @@ def record(name: str, value: str, at: Annotated[str | None, typer.Option(help="I
         raise _fail(str(exc)) from None
     typer.echo(f"Recorded {found.name} = {value} at {point.at.isoformat()}")
     runtime.shutdown()
+
+
+def _resolve_or_fail(runtime, name: str):
+    from aurum import blocks
+
+    found = runtime.ctx.catalog.resolve(name)
+    if found is None:
+        raise _fail(blocks.unknown_kpi(runtime.ctx.catalog, name, runtime.ctx.catalog.suggest(name)).replace("`", ""))
+    return found
+
+
+@app.command()
+def forecast(
+    name: Annotated[str, typer.Argument(help="A KPI name or alias, or 'backtest'")],
+    kpi: Annotated[str | None, typer.Argument(help="With backtest: only this KPI (default: all)")] = None,
+    on: Annotated[str | None, typer.Option("--date", help="Also the expected value on this date (ISO)")] = None,
+    horizon: Annotated[int, typer.Option(help="Backtest: days ahead each past forecast is checked")] = 30,
+    team: TeamOption = None,
+) -> None:
+    """When a KPI reaches its targets at this pace, with 80 % intervals; `forecast backtest` checks them."""
+    from aurum.forecast import service, text
+    from aurum.kpis import InputError, parse_time
+
+    runtime = _runtime(console=True)
+    team_id = _team(runtime, team)
+    if name.lower() == "backtest":
+        chosen = [_resolve_or_fail(runtime, kpi)] if kpi else None
+        _print_backtest(runtime, team_id, chosen, horizon)
+        runtime.shutdown()
+        return
+    found = _resolve_or_fail(runtime, name)
+    try:
+        day = parse_time(on, runtime.ctx).astimezone(runtime.ctx.tz).date() if on else None
+    except InputError as exc:
+        raise _fail(str(exc)) from None
+    with runtime.ctx.reading() as session:
+        result = service.forecast_kpi(runtime.ctx, session, team_id, found, on=day)
+    typer.echo(f"{text.ICON} {found.name}: forecast")
+    for line in text.forecast_lines(result, runtime.ctx.tz):
+        typer.echo(text.plain(line))
+    runtime.shutdown()
+
+
+def _print_backtest(runtime, team_id: str, kpis, horizon: int) -> None:
+    from aurum.forecast.accuracy import backtest_kpis
+
+    with runtime.ctx.reading() as session:
+        report = backtest_kpis(runtime.ctx, session, team_id, kpis, horizon_days=horizon)
+    if not report.per_kpi:
+        raise _fail("Too little data to backtest: a KPI needs 8 days with values over at least two weeks, "
+                    "and later values to compare with.", code=1)
+
+    def percent(value: float | None) -> str:
+        return f"{value:6.1f} %" if value is not None else "     —  "
+
+    typer.echo(f"Rolling-origin backtest, forecasts checked up to {horizon} days ahead")
+    typer.echo(f"{'KPI':<36} {'origins':>7} {'pairs':>7} {'in 80 % interval':>16} {'MAPE':>9}")
+    for kpi, score in report.per_kpi.values():
+        typer.echo(f"{kpi.name[:36]:<36} {score.origins:>7} {score.pairs:>7} {percent(score.coverage):>16} "
+                   f"{percent(score.mape):>9}")
+    overall = report.overall
+    typer.echo(f"{'Overall (' + str(len(report.per_kpi)) + ' KPIs)':<36} {overall.origins:>7} {overall.pairs:>7} "
+               f"{percent(overall.coverage):>16} {percent(overall.mape):>9}")
+    typer.echo(f"Forecast accuracy (100 − MAPE, averaged over KPIs): {percent(report.accuracy).strip()}")
 
 
 @app.command()

@@ -19,7 +19,7 @@ from bot.runtime import CONSOLE_TEAM, Runtime
 CONSOLE_USER = "U0CONSOLE"
 CONSOLE_CHANNEL = "C0CONSOLE"
 BANNER = """Aurum console: the same commands as in Slack, answered here.
-Try /kpi, /kpi latency 90d, /kpi dashboard, /kpi record coverage 82. Type quit to leave."""
+Try /kpi, /kpi latency 90d, /kpi latency forecast, /kpi dashboard, /kpi record coverage 82. Type quit to leave."""
 
 
 def _plain(obj: Any) -> str:

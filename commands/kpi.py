@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from aurum import blocks, charts, kpis, outbox
 from aurum.catalog import Kpi
 from aurum.collectors import health
 from aurum.context import Context
+from aurum.forecast import blocks as forecast_blocks
+from aurum.forecast import service as forecasting
+from aurum.forecast import text as forecast_text
 from aurum.kpis import PERIODS, InputError
 from commands.common import Asker, reply_on_error, tell
 
@@ -23,9 +26,11 @@ DASHBOARD_GROUPS = [
 ]
 QUALITY_GATES = ["test_coverage_percentage", "technical_debt_percentage", "ci_success_rate_percentage",
                  "api_documentation_coverage_percentage"]
+FORECAST_HISTORY = timedelta(days=90)
 FORMS = (
-    "Try `/kpi latency`, `/kpi latency 90d`, `/kpi latency private`, `/kpi dashboard`, "
-    "`/kpi sources`, `/kpi record latency 240` or `/kpi record coverage 81.5 at 2026-11-27T14:00`. Periods: "
+    "Try `/kpi latency`, `/kpi latency 90d`, `/kpi latency private`, `/kpi latency forecast 2027-03-01`, "
+    "`/kpi dashboard`, `/kpi sources`, "
+    "`/kpi record latency 240` or `/kpi record coverage 81.5 at 2026-11-27T14:00`. Periods: "
     + ", ".join(f"`{p}`" for p in PERIODS) + "."
 )
 
@@ -41,6 +46,13 @@ class Show:
     period: str = kpis.DEFAULT_PERIOD
     private: bool = False
     explain: bool = False
+
+
+@dataclass(frozen=True)
+class Forecast:
+    kpi: Kpi
+    on: date | None = None
+    private: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,7 +76,7 @@ class UnknownKpi(InputError):
     pass
 
 
-def parse(ctx: Context, text: str) -> Help | Show | Dashboard | Sources | Record:
+def parse(ctx: Context, text: str) -> Help | Show | Forecast | Dashboard | Sources | Record:
     words = text.split()
     if not words or words[0].lower() == "help":
         return Help()
@@ -76,6 +88,8 @@ def parse(ctx: Context, text: str) -> Help | Show | Dashboard | Sources | Record
     if head == "record":
         return _parse_record(ctx, words[1:])
     kpi = _resolve(ctx, words[0])
+    if len(words) > 1 and words[1].lower() == "forecast":
+        return _parse_forecast(ctx, kpi, words[2:])
     period, private, explain = kpis.DEFAULT_PERIOD, False, False
     for word in (w.lower() for w in words[1:]):
         if word in PERIODS:
@@ -94,6 +108,24 @@ def _resolve(ctx: Context, name: str) -> Kpi:
     if kpi is None:
         raise UnknownKpi(blocks.unknown_kpi(ctx.catalog, name, ctx.catalog.suggest(name)))
     return kpi
+
+
+def _parse_forecast(ctx: Context, kpi: Kpi, words: list[str]) -> Forecast:
+    usage = "Usage: `/kpi <name> forecast [date] [private]`, e.g. `/kpi latency forecast 2027-03-01`."
+    on, private = None, False
+    for word in words:
+        if word.lower() == "private":
+            private = True
+            continue
+        if on is not None:
+            raise InputError(usage)
+        try:
+            on = kpis.parse_time(word, ctx).astimezone(ctx.tz).date()
+        except InputError:
+            raise InputError(f"'{blocks.escape(word)}' is not a date. {usage}") from None
+        if on <= ctx.now().astimezone(ctx.tz).date():
+            raise InputError(f"{on.isoformat()} is not in the future; give a later date. {usage}")
+    return Forecast(kpi=kpi, on=on, private=private)
 
 
 def _parse_record(ctx: Context, words: list[str]) -> Record:
@@ -126,7 +158,7 @@ def register(app: Any, ctx: Context) -> None:
     app.command(COMMAND)(ack=ack_kpi, lazy=[answer_kpi])
 
 
-def handle(ctx: Context, asker: Asker, request: Help | Show | Dashboard | Sources | Record) -> None:
+def handle(ctx: Context, asker: Asker, request: Help | Show | Forecast | Dashboard | Sources | Record) -> None:
     if isinstance(request, Help):
         with ctx.reading() as session:
             statuses = kpis.statuses(ctx, session, asker.team_id)
@@ -135,6 +167,8 @@ def handle(ctx: Context, asker: Asker, request: Help | Show | Dashboard | Source
         tell(ctx, asker, f"How {request.kpi.name} is measured", blocks.kpi_help(ctx.catalog, request.kpi))
     elif isinstance(request, Show):
         show(ctx, asker, request)
+    elif isinstance(request, Forecast):
+        show_forecast(ctx, asker, request)
     elif isinstance(request, Dashboard):
         dashboard(ctx, asker)
     elif isinstance(request, Sources):
@@ -150,17 +184,61 @@ def show(ctx: Context, asker: Asker, request: Show) -> None:
     with ctx.reading() as session:
         view = kpis.view(ctx, session, asker.team_id, kpi, request.period)
         problem = health.stale_note(session, asker.team_id, view.status, ctx.now())
+        forecast = forecasting.forecast_kpi(ctx, session, asker.team_id, kpi)
+    days = PERIODS[request.period].days
+    until = forecasting.chart_until(forecast, _today(ctx), max(days // 2, 7), days)
     title = f"{kpi.name}, last {request.period}"
-    png = CHARTS.get_or_render((asker.team_id, kpi.key, title, charts.series_key(view.points)),
-                               lambda: charts.kpi_chart(kpi, view.points, ctx.tz, title))
-    name = ctx.catalog.short_name(kpi)
-    filename = f"{name}-{request.period}.png"
-    note = "📈 Chart sent to you by DM" if request.private else "📈 Chart in the thread"
-    card = blocks.kpi_card(view.status, request.period, ctx.now(), ctx.tz, chart_note=note,
-                           extra=[problem] if problem else ())
-    text = blocks.kpi_text(view.status)
-    with ctx.transaction() as session:
+    png = CHARTS.get_or_render(
+        (asker.team_id, kpi.key, title, until, charts.series_key(view.points)),
+        lambda: charts.kpi_chart(kpi, view.points, ctx.tz, title,
+                                 forecast=forecasting.projection(forecast, until, ctx.tz)))
+    line = forecast_text.card_line(forecast)
+    extra = [text for text in (problem, line) if text]
+    card = blocks.kpi_card(view.status, request.period, ctx.now(), ctx.tz, chart_note=_chart_note(request.private),
+                           extra=extra)
+    filename = f"{ctx.catalog.short_name(kpi)}-{request.period}.png"
+    _post_with_chart(ctx, asker, blocks.kpi_text(view.status), card, png, filename, title, request.private)
+
+
+def show_forecast(ctx: Context, asker: Asker, request: Forecast) -> None:
+    """`/kpi <name> forecast [date]`: the forecast card, with the chart of the last 90 days and the projection."""
+    kpi = request.kpi
+    with ctx.reading() as session:
+        result = forecasting.forecast_kpi(ctx, session, asker.team_id, kpi, on=request.on)
+        points = kpis.series_since(session, asker.team_id, kpi.key, ctx.now() - FORECAST_HISTORY)
+    if not result.available:  # nothing to chart: say what is missing
+        card, text = forecast_blocks.forecast_card(result, ctx.tz), forecast_blocks.forecast_text(result)
         if request.private:
+            tell(ctx, asker, text, card)
+        else:
+            _post(ctx, asker, text, card)
+        return
+    until = max(forecasting.chart_until(result, _today(ctx), 60, 365), request.on or _today(ctx))
+    title = f"{kpi.name}: last 90 days and forecast"
+    png = charts.kpi_chart(kpi, points, ctx.tz, title, forecast=forecasting.projection(result, until, ctx.tz))
+    card = forecast_blocks.forecast_card(result, ctx.tz, chart_note=_chart_note(request.private))
+    filename = f"{ctx.catalog.short_name(kpi)}-forecast.png"
+    _post_with_chart(ctx, asker, forecast_blocks.forecast_text(result), card, png, filename, title, request.private)
+
+
+def _today(ctx: Context) -> date:
+    return ctx.now().astimezone(ctx.tz).date()
+
+
+def _chart_note(private: bool) -> str:
+    return "📈 Chart sent to you by DM" if private else "📈 Chart in the thread"
+
+
+def _post(ctx: Context, asker: Asker, text: str, card: list[dict]) -> None:
+    with ctx.transaction() as session:
+        outbox.post(session, asker.team_id, asker.channel_id, text, card)
+
+
+def _post_with_chart(ctx: Context, asker: Asker, text: str, card: list[dict], png: bytes, filename: str, title: str,
+                     private: bool) -> None:
+    """A card in the channel with its chart in the thread, or (private) an ephemeral card with the chart by DM."""
+    with ctx.transaction() as session:
+        if private:
             outbox.post(session, asker.team_id, asker.channel_id, text, card, user=asker.user_id)
             outbox.upload(session, asker.team_id, asker.user_id, png, filename=filename, title=title)
         else:

@@ -39,6 +39,24 @@ class KpiSnapshot(SnapshotBase, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
 
 
+class KpiDay(SQLModel, table=True):
+    """One KPI's snapshots of one UTC day, summed up; kept in step with kpi_snapshot by storage.snapshots.
+
+    Forecasts and long charts read these instead of every raw point (a year of 5-minute data is 105,120 rows
+    per KPI, but 365 days).
+    """
+
+    __tablename__ = "kpi_day"
+    team_id: str = Field(primary_key=True, max_length=32)
+    kpi: str = Field(primary_key=True, max_length=80)
+    day: int = Field(primary_key=True)  # days since 1970-01-01 UTC
+    count: int
+    total: float  # sum of the values
+    seconds: float  # sum of the points' seconds since UTC midnight (their mean is the day's mean time)
+    low: float
+    high: float
+
+
 class OutboxMessage(SQLModel, table=True):
     """A Slack call waiting to be made; written in the transaction that causes it."""
 

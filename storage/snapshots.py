@@ -6,17 +6,21 @@ import functools
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, and_, bindparam, column, func, literal, select, values
+from sqlalchemy import Integer, and_, bindparam, column, func, literal, select, union_all, values
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
-from storage.models import KpiSnapshot, SnapshotBase
+from storage import daily
+from storage.models import KpiDay, KpiSnapshot, SnapshotBase
 from storage.types import UTCDateTime, utcnow
 
 
 def add_many(session: Session, team_id: str, points: Iterable[SnapshotBase]) -> int:
-    """Insert points; a point already stored (same KPI, source and time) is updated to the new value."""
+    """Insert points; a point already stored (same KPI, source and time) is updated to the new value.
+
+    The daily rollups of the days touched are recomputed in the same transaction.
+    """
     created = utcnow()
     rows = [
         {"team_id": team_id, "kpi": p.kpi, "value": float(p.value), "at": p.at, "source": p.source,
@@ -31,6 +35,7 @@ def add_many(session: Session, team_id: str, points: Iterable[SnapshotBase]) -> 
         index_elements=["team_id", "kpi", "source", "at"], set_={"value": stmt.excluded.value}
     )
     session.execute(stmt, rows)
+    daily.refresh(session, team_id, ((row["kpi"], row["at"]) for row in rows))
     return len(rows)
 
 
@@ -42,16 +47,22 @@ def latest(session: Session, team_id: str, kpi: str, before: datetime | None = N
 
 
 def latest_per_kpi(session: Session, team_id: str) -> dict[str, KpiSnapshot]:
-    """The newest snapshot of every KPI of a team, in one query."""
-    newest = (
-        select(KpiSnapshot.kpi, func.max(KpiSnapshot.at).label("at"))
-        .where(KpiSnapshot.team_id == team_id)
-        .group_by(KpiSnapshot.kpi)
-        .subquery()
-    )
+    """The newest snapshot of every KPI of a team, in two small queries.
+
+    One MAX(at) per KPI (the KPIs come from the daily rollups), each answered from the (team, kpi, at) index: a
+    GROUP BY over all rows would read every snapshot (5 million for a year of 5-minute data of 50 KPIs).
+    """
+    kpis = session.scalars(select(KpiDay.kpi).where(KpiDay.team_id == team_id).distinct()).all()
+    if not kpis:
+        return {}
+    newest = union_all(*(
+        select(literal(kpi).label("kpi"), func.max(KpiSnapshot.at).label("at"))
+        .where(KpiSnapshot.team_id == team_id, KpiSnapshot.kpi == kpi)
+        for kpi in kpis
+    )).subquery()
     query = select(KpiSnapshot).join(
         newest, (KpiSnapshot.kpi == newest.c.kpi) & (KpiSnapshot.at == newest.c.at)
-    ).where(KpiSnapshot.team_id == team_id)
+    ).where(KpiSnapshot.team_id == team_id).order_by(KpiSnapshot.id)
     return {row.kpi: row for row in session.scalars(query)}
 
 
