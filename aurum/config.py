@@ -8,6 +8,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from aurum.alerts.rules import AlertsConfig
+
 
 class ConfigError(Exception):
     """A configuration file that cannot be used; the message names the file and each field."""
@@ -32,6 +34,7 @@ class AurumConfig(BaseModel):
     schedules: dict[str, str] = {}
     current_phase: int = Field(default=1, ge=1, le=4)
     scheduler_grace_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
 
 def _problems(exc: ValidationError, origin: str) -> str:

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 from slack_bolt import App
 
+from aurum.alerts import evaluation as alert_evaluation
+from aurum.alerts.rules import check_rules
 from aurum.catalog import CatalogError, load_catalog
 from aurum.config import ConfigError, load_config
 from aurum.context import Context
@@ -59,10 +61,16 @@ def build_context(settings: Settings) -> Context:
         catalog = load_catalog(config.kpis, origin=str(settings.aurum_config)) if config.kpis else load_catalog()
     except (ConfigError, CatalogError) as exc:
         raise SettingsError(str(exc)) from None
+    problems = check_rules(config.alerts, set(catalog.kpis), set(config.channels.model_dump()))
+    if problems:
+        origin = settings.aurum_config or "built-in alert rules"
+        raise SettingsError("invalid alert rules:\n" + "\n".join(f"  {origin}: {p}" for p in problems))
     engine = make_engine(settings.database_url)
     upgrade(engine)
-    return Context(engine=engine, catalog=catalog, config=config, tz=settings.tz, admins=settings.admins,
-                   chart_dir=settings.aurum_chart_dir)
+    ctx = Context(engine=engine, catalog=catalog, config=config, tz=settings.tz, admins=settings.admins,
+                  chart_dir=settings.aurum_chart_dir)
+    ctx.snapshot_listeners.append(alert_evaluation.on_snapshots)
+    return ctx
 
 
 def build_runtime(settings: Settings, *, console: bool = False, delivery: Delivery | None = None) -> Runtime:

@@ -78,3 +78,7 @@ class JobClaim(SQLModel, table=True):
     claimed_at: datetime = Field(default_factory=utcnow, sa_column=_when())
     finished_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+# Tables of other capabilities live in their own modules; importing them registers them on the metadata.
+from storage import alerts as _alerts  # noqa: E402,F401
