@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///aurum.db"
 SLACK_API_URL = "https://slack.com/api/"
+PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 
 
 class SettingsError(Exception):
@@ -29,6 +30,15 @@ class Settings(BaseSettings):
     aurum_admins: str = ""
     aurum_chart_dir: Path = Path("charts")
     port: int = Field(default=3000, ge=1, le=65535)
+    pagerduty_routing_key: SecretStr | None = None
+    pagerduty_events_url: str = PAGERDUTY_EVENTS_URL
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "aurum@localhost"
+    smtp_starttls: bool = True
+    alertmanager_token: SecretStr | None = None
 
     @field_validator("slack_api_url")
     @classmethod
@@ -64,7 +74,8 @@ class Settings(BaseSettings):
             raise ValueError(f"no such file: {value}")
         return value
 
-    @field_validator("slack_bot_token", "slack_app_token", "slack_signing_secret", mode="before")
+    @field_validator("slack_bot_token", "slack_app_token", "slack_signing_secret", "pagerduty_routing_key",
+                     "smtp_password", "alertmanager_token", "smtp_host", "smtp_user", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value

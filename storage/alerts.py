@@ -180,6 +180,12 @@ def open_by_fingerprint(session: Session, team_id: str, rule: str, fingerprint: 
     return session.scalars(query.order_by(AlertEpisode.id.desc()).limit(1)).first()
 
 
+def latest_by_fingerprint(session: Session, team_id: str, rule: str, fingerprint: str) -> AlertEpisode | None:
+    query = select(AlertEpisode).where(
+        AlertEpisode.team_id == team_id, AlertEpisode.rule == rule, AlertEpisode.fingerprint == fingerprint)
+    return session.scalars(query.order_by(AlertEpisode.id.desc()).limit(1)).first()
+
+
 def history(session: Session, team_id: str, *, kpi: str | None = None, rules: Sequence[str] | None = None,
             since: datetime | None = None, limit: int = 20) -> list[AlertEpisode]:
     query = select(AlertEpisode).where(AlertEpisode.team_id == team_id)

@@ -68,11 +68,11 @@ def _status_notes(episode: AlertEpisode, tz) -> list[str]:
 
 
 def episode_blocks(episode: AlertEpisode, kpi: Kpi | None, tz, *, test: bool = False) -> list[dict]:
-    value_field = f"*Value*\n{amount(kpi, episode.value)}"
-    limit = threshold_text(kpi, episode.op, episode.threshold)
-    if limit:
-        value_field += f" (threshold {limit})"
-    fields = [value_field, f"*Severity*\n{episode.severity}"]
+    fields = [f"*Severity*\n{episode.severity}"]
+    if episode.source == "rule":
+        value_field = f"*Value*\n{amount(kpi, episode.value)}"
+        limit = threshold_text(kpi, episode.op, episode.threshold)
+        fields.insert(0, value_field + (f" (threshold {limit})" if limit else ""))
     if episode.status == "resolved" and episode.resolved_at:
         lasted = formatting.duration(episode.resolved_at - episode.fired_at)
         fields.append(f"*Fired*\n{when(episode.fired_at, tz)}")
