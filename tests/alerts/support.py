@@ -20,8 +20,17 @@ from storage import alerts as repo
 from storage.models import SnapshotBase
 
 PROMTOOL = shutil.which("promtool")
-# A Monday morning, inside business hours.
-T0 = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
+
+
+def _next_monday_morning() -> datetime:
+    """09:30 UTC on a Monday after today: inside business hours, and later than the real time at which the
+    outbox stamps new messages (so that they are due on the test clock)."""
+    day = (datetime.now(UTC) + timedelta(days=1)).date()
+    day += timedelta(days=(7 - day.weekday()) % 7)
+    return datetime(day.year, day.month, day.day, 9, 30, tzinfo=UTC)
+
+
+T0 = _next_monday_morning()
 
 
 class Clock:
@@ -117,3 +126,38 @@ def promtool_agrees(folder: Path, rule_text: str, test_text: str) -> tuple[bool,
     done = subprocess.run([PROMTOOL, "test", "rules", "test.yml"], cwd=folder, capture_output=True, text=True,
                           timeout=60)
     return done.returncode == 0, done.stdout + done.stderr
+
+
+TEAM = "T0001"  # the fake Slack's workspace
+ALERT_CHANNELS = ("#critical-alerts", "#performance-alerts", "#quality-alerts", "#tech-debt", "#deployments")
+
+
+def record(ctx: Context, kpi: str, value: float, team_id: str = TEAM) -> None:
+    with ctx.transaction() as session:
+        ingest.store(ctx, session, team_id, [SnapshotBase(kpi=kpi, value=value, at=ctx.now(), source="test")])
+
+
+def tick(ctx: Context, team_id: str = TEAM) -> str:
+    with ctx.transaction() as session:
+        return evaluation.tick(ctx, session, team_id, "test")
+
+
+def deliver(runtime) -> None:
+    """Run the delivery workers until nothing is due on the test clock."""
+    from aurum.outbox import OutboxWorker
+
+    slack, side = OutboxWorker(runtime.ctx, runtime.delivery), runtime.alert_worker()
+    for _ in range(3):
+        slack.drain()
+        side.drain()
+    slack.drain()
+
+
+def valid_blocks(blocks: list[dict]) -> None:
+    from slack_sdk.models.blocks import Block
+
+    assert len(blocks) <= 50
+    for block in blocks:
+        parsed = Block.parse(block)
+        assert parsed is not None, block
+        parsed.to_dict()
