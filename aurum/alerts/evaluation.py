@@ -9,7 +9,7 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlmodel import Session
@@ -20,7 +20,7 @@ from aurum.catalog import Kpi
 from aurum.context import Context
 from aurum.formatting import number
 from storage import alerts as repo
-from storage.alerts import AlertEpisode, AlertState
+from storage.alerts import AlertEpisode, AlertSilence, AlertState
 from storage.models import KpiSnapshot, SnapshotBase
 
 log = logging.getLogger(__name__)
@@ -98,10 +98,14 @@ def evaluate(ctx: Context, session: Session, team_id: str, now: datetime | None 
     rows = repo.states(session, team_id, {r.name for r in chosen}, lock=True)
     changes: list[Change] = []
     touched: list[tuple[AlertRule, AlertState, engine.State, engine.Transition | None]] = []
+    fresh_by_age: dict[timedelta, dict[str, float | None]] = {}
     for rule in chosen:
         row = rows.get((rule.name, rule.fingerprint))
         current = _state(row)
-        fresh = {kpi: value for kpi, (at, value) in values.items() if now - at <= rule.max_age}
+        fresh = fresh_by_age.get(rule.max_age)
+        if fresh is None:
+            fresh = fresh_by_age[rule.max_age] = {kpi: value for kpi, (at, value) in values.items()
+                                                  if now - at <= rule.max_age}
         value = rule.value(fresh)
         holds = None if value is None else rule.holds(value)
         result = engine.step(current, holds, value, now, rule.for_, rule.keep_firing_for,
@@ -113,23 +117,34 @@ def evaluate(ctx: Context, session: Session, team_id: str, now: datetime | None 
         touched.append((rule, row, result.state, result.transition))
         if result.transition is not None:
             changes.append(Change(rule.name, result.transition, now))
+    if not touched:
+        return changes
     episodes = repo.episodes_by_id(session, team_id, [row.episode_id for _, row, _, _ in touched if row.episode_id])
-    for rule, row, state, transition in touched:
-        _store(row, state, now)
-        episode = episodes.get(row.episode_id) if row.episode_id else None
-        if transition == "firing":
-            episode = open_episode(ctx, session, team_id, rule, state, now)
-            row.episode_id = episode.id
-        elif episode is not None and episode.status == "firing":
-            if transition == "resolved":
-                episode.status, episode.resolved_at = "resolved", now
-            elif state.state == "firing":
-                episode.value, episode.no_data = state.value, state.no_data
-                episode.summary = annotations(ctx, rule, state.value).get("summary", episode.summary)
-        else:
-            continue
-        notify.sync(ctx, session, episode, now)
+    silences = repo.active_silences(session, team_id, now)
+    with session.no_autoflush:  # one flush at the end instead of one per query
+        for rule, row, state, transition in touched:
+            _apply(ctx, session, team_id, rule, row, state, transition, episodes, silences, now)
     return changes
+
+
+def _apply(ctx: Context, session: Session, team_id: str, rule: AlertRule, row: AlertState, state: engine.State,
+           transition: engine.Transition | None, episodes: dict[int, AlertEpisode],
+           silences: dict[str, AlertSilence], now: datetime) -> None:
+    """Store one alert's new state and carry it over to its episode and message."""
+    _store(row, state, now)
+    episode = episodes.get(row.episode_id) if row.episode_id else None
+    if transition == "firing":
+        episode = open_episode(ctx, session, team_id, rule, state, now)
+        row.episode_id = episode.id
+    elif episode is not None and episode.status == "firing":
+        if transition == "resolved":
+            episode.status, episode.resolved_at = "resolved", now
+        elif state.state == "firing":
+            episode.value, episode.no_data = state.value, state.no_data
+            episode.summary = annotations(ctx, rule, state.value).get("summary", episode.summary)
+    else:
+        return
+    notify.sync(ctx, session, episode, now, silences)
 
 
 def on_snapshots(ctx: Context, session: Session, team_id: str, points: Sequence[SnapshotBase]) -> None:

@@ -21,7 +21,7 @@ from aurum.alerts.rules import AlertRule, BusinessHours
 from aurum.catalog import Kpi
 from aurum.context import Context
 from storage import alerts as repo
-from storage.alerts import AlertEpisode
+from storage.alerts import AlertEpisode, AlertSilence
 
 
 def in_business_hours(at: datetime, tz, hours: BusinessHours) -> bool:
@@ -72,12 +72,16 @@ def escalation_targets(ctx: Context, episode: AlertEpisode) -> list[str]:
     return list(ctx.config.alerts.alertmanager_escalation)
 
 
-def hold(ctx: Context, session: Session, episode: AlertEpisode, now: datetime, *, first_post: bool) -> datetime | None:
-    """Until when notifications of this episode wait; None when they may go now."""
+def hold(ctx: Context, session: Session, episode: AlertEpisode, now: datetime, *, first_post: bool,
+         silences: dict[str, AlertSilence] | None = None) -> datetime | None:
+    """Until when notifications of this episode wait; None when they may go now.
+
+    `silences` (rule → active silence) saves a query per episode when the caller has loaded them already."""
     waits = []
     if episode.snoozed_until and episode.snoozed_until > now:
         waits.append(episode.snoozed_until)
-    silence = repo.silenced_until(session, episode.team_id, episode.rule, now)
+    silence = silences.get(episode.rule) if silences is not None else repo.silenced_until(
+        session, episode.team_id, episode.rule, now)
     if silence is not None:
         waits.append(silence.until)
     rule = rule_of(ctx, episode)
@@ -96,16 +100,19 @@ def render(ctx: Context, episode: AlertEpisode) -> tuple[str, list[dict], str]:
     return message_text, message_blocks, digest
 
 
-def sync(ctx: Context, session: Session, episode: AlertEpisode, now: datetime | None = None) -> None:
+def sync(ctx: Context, session: Session, episode: AlertEpisode, now: datetime | None = None,
+         silences: dict[str, AlertSilence] | None = None) -> None:
     """Bring the episode's Slack message (and its escalations) in line with the episode."""
     if episode.settled:
         return
     now = now or ctx.now()
+    if silences is None:
+        silences = repo.active_silences(session, episode.team_id, now)
     targets = escalation_targets(ctx, episode)
     if episode.status == "resolved" and episode.escalated:
         escalation.resolved(ctx, session, episode, targets)
     if episode.post_key is None:
-        if hold(ctx, session, episode, now, first_post=True) is not None:
+        if hold(ctx, session, episode, now, first_post=True, silences=silences) is not None:
             return
         rule = rule_of(ctx, episode)
         if episode.status == "resolved" and not (rule and rule.business_hours_only):
@@ -114,7 +121,7 @@ def sync(ctx: Context, session: Session, episode: AlertEpisode, now: datetime | 
             return
         _first_post(ctx, session, episode, targets, now)
         return
-    if hold(ctx, session, episode, now, first_post=False) is not None:
+    if hold(ctx, session, episode, now, first_post=False, silences=silences) is not None:
         return
     message_text, message_blocks, digest = render(ctx, episode)
     if digest != episode.shown:
@@ -171,6 +178,7 @@ def sync_all(ctx: Context, session: Session, team_id: str, now: datetime | None 
     """The tick: catch up on everything still open (snoozes ended, mornings come, reminders due)."""
     now = now or ctx.now()
     pending = repo.unsettled(session, team_id)
+    silences = repo.active_silences(session, team_id, now)
     for episode in pending:
-        sync(ctx, session, episode, now)
+        sync(ctx, session, episode, now, silences)
     return len(pending)
