@@ -207,6 +207,17 @@ def outbox(status: Annotated[str | None, typer.Option(help="pending, sending, se
     runtime.shutdown()
 
 
+@app.command("alert-rules")
+def alert_rules() -> None:
+    """Print the alert rules (the seed's, with AURUM_CONFIG's changes) as a Prometheus rule file."""
+    from aurum.alerts.prometheus import rule_file
+
+    runtime = _runtime(console=True)
+    alerts = runtime.ctx.config.alerts
+    typer.echo(rule_file(alerts.enabled(), runbook_base=alerts.runbook_base_url), nl=False)
+    runtime.shutdown()
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply all migrations to DATABASE_URL."""

@@ -1,4 +1,4 @@
-"""The rules as a Prometheus rule file: `aurum alerts export` writes it, and the tests hand it to `promtool`.
+"""The rules as a Prometheus rule file: `aurum alert-rules` prints it, and the tests hand it to `promtool`.
 
 Each KPI is the metric of the same name, so `api_response_time_p95 > 300` means the same in both places. Prometheus
 treats a value older than its lookback (5 minutes) as missing and then resolves: a rule matches it exactly when its
