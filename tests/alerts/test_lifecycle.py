@@ -203,3 +203,23 @@ def test_silenced_rule_posts_nothing_and_the_silence_end_lets_it_through(alertin
     tick(ctx)
     deliver(alerting)
     assert len(_top_level(fake_slack)) == 1
+
+
+def test_a_warning_that_fired_and_resolved_overnight_is_posted_resolved_in_the_morning(alerting, fake_slack, clock):
+    ctx = alerting.ctx
+    clock.advance(days=1, hours=12)  # Tuesday 21:30 UTC
+    record(ctx, "technical_debt_percentage", 14.0)
+    clock.advance(hours=2)
+    record(ctx, "technical_debt_percentage", 11.0)
+    deliver(alerting)
+    assert not fake_slack.calls_to("chat.postMessage")
+    clock.advance(hours=9, minutes=30)  # Wednesday 09:00
+    tick(ctx)
+    deliver(alerting)
+    (message,) = _top_level(fake_slack, "#tech-debt")
+    assert "Resolved · TechnicalDebtHigh" in _text(message) and "after 2 h" in _text(message)
+    assert not _replies(fake_slack, "#tech-debt")  # the message tells it all: no thread reply, no chart
+    clock.advance(hours=4)
+    tick(ctx)
+    deliver(alerting)
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
