@@ -22,6 +22,8 @@ def firing(runtime, server, fake_slack):
         fake_slack.add_channel(name)
     record(runtime.ctx, ERRORS, 2.0)
     message = fake_slack.wait_for(lambda c: c.method == "chat.postMessage" and not c.params.get("thread_ts"))[0]
+    # The chart is rendered by the alert task worker; let it finish before the test can end and stop the workers.
+    fake_slack.wait_for("files.completeUploadExternal", timeout=30)
     return message
 
 
