@@ -55,11 +55,12 @@ def text(episode: AlertEpisode, kpi: Kpi | None) -> str:
     return f"{title(episode).split(' ', 1)[0]} {episode.rule} {state}: {detail}"
 
 
-def _status_notes(episode: AlertEpisode, tz) -> list[str]:
+def _status_notes(episode: AlertEpisode, tz, now: datetime | None) -> list[str]:
     notes = []
     if episode.acked_at and episode.acked_by:
         notes.append(f"👀 Acknowledged by <@{episode.acked_by}> at {when(episode.acked_at, tz)}")
-    if episode.snoozed_until and episode.status == "firing":
+    snoozed = episode.snoozed_until and (now is None or episode.snoozed_until > now)
+    if snoozed and episode.status == "firing":
         notes.append(f"😴 Snoozed by <@{episode.snoozed_by}> until {when(episode.snoozed_until, tz)}")
     if episode.feedback:
         verdict = "👍 useful" if episode.feedback == "useful" else "👎 noise"
@@ -67,7 +68,9 @@ def _status_notes(episode: AlertEpisode, tz) -> list[str]:
     return notes
 
 
-def episode_blocks(episode: AlertEpisode, kpi: Kpi | None, tz, *, test: bool = False) -> list[dict]:
+def episode_blocks(episode: AlertEpisode, kpi: Kpi | None, tz, *, test: bool = False,
+                   now: datetime | None = None) -> list[dict]:
+    """The episode's one message. With `now`, a snooze that has ended is no longer shown."""
     fields = [f"*Severity*\n{episode.severity}"]
     if episode.source == "rule":
         value_field = f"*Value*\n{amount(kpi, episode.value)}"
@@ -96,7 +99,7 @@ def episode_blocks(episode: AlertEpisode, kpi: Kpi | None, tz, *, test: bool = F
         notes.append("Labels: " + ", ".join(f"`{escape(k)}={escape(str(v))}`" for k, v in sorted(shown.items())))
     if test:
         notes.append("This is a test notification: nothing is firing and nobody was paged.")
-    notes += _status_notes(episode, tz)
+    notes += _status_notes(episode, tz, now)
     if notes:
         blocks.append(context(*notes))
     if not test:

@@ -92,10 +92,10 @@ def hold(ctx: Context, session: Session, episode: AlertEpisode, now: datetime, *
     return max(waits) if waits else None
 
 
-def render(ctx: Context, episode: AlertEpisode) -> tuple[str, list[dict], str]:
+def render(ctx: Context, episode: AlertEpisode, now: datetime | None = None) -> tuple[str, list[dict], str]:
     kpi = kpi_of(ctx, episode)
     message_text = alert_blocks.text(episode, kpi)
-    message_blocks = alert_blocks.episode_blocks(episode, kpi, ctx.tz)
+    message_blocks = alert_blocks.episode_blocks(episode, kpi, ctx.tz, now=now or ctx.now())
     digest = hashlib.sha256(json.dumps([message_text, message_blocks], sort_keys=True).encode()).hexdigest()[:32]
     return message_text, message_blocks, digest
 
@@ -123,7 +123,7 @@ def sync(ctx: Context, session: Session, episode: AlertEpisode, now: datetime | 
         return
     if hold(ctx, session, episode, now, first_post=False, silences=silences) is not None:
         return
-    message_text, message_blocks, digest = render(ctx, episode)
+    message_text, message_blocks, digest = render(ctx, episode, now)
     if digest != episode.shown:
         for key in post_keys(episode):
             outbox.update(session, episode.team_id, key, message_text, message_blocks)
@@ -141,7 +141,7 @@ def sync(ctx: Context, session: Session, episode: AlertEpisode, now: datetime | 
 
 
 def _first_post(ctx: Context, session: Session, episode: AlertEpisode, targets: list[str], now: datetime) -> None:
-    message_text, message_blocks, digest = render(ctx, episode)
+    message_text, message_blocks, digest = render(ctx, episode, now)
     episode.post_key = f"alert:{episode.id}"
     for key, channel in zip(post_keys(episode), channels(ctx, episode), strict=False):
         outbox.post(session, episode.team_id, channel, message_text, message_blocks, key=key)

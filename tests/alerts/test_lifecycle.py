@@ -223,3 +223,20 @@ def test_a_warning_that_fired_and_resolved_overnight_is_posted_resolved_in_the_m
     tick(ctx)
     deliver(alerting)
     assert len(fake_slack.calls_to("chat.postMessage")) == 1
+
+
+def test_when_a_snooze_ends_on_a_firing_alert_the_message_says_so_and_reminders_resume(alerting, fake_slack, clock):
+    ctx = alerting.ctx
+    record(ctx, ERRORS, 2.0)
+    deliver(alerting)
+    with ctx.transaction() as session:
+        actions.snooze(ctx, session, TEAM, 1, "U0ONCALL", "4h")
+    deliver(alerting)
+    assert "Snoozed by <@U0ONCALL>" in _text(_top_level(fake_slack)[0])
+    clock.advance(hours=4, seconds=1)
+    record(ctx, ERRORS, 2.0)
+    tick(ctx)
+    deliver(alerting)
+    (message,) = _top_level(fake_slack)
+    assert "Snoozed" not in _text(message) and "Critical · ApiErrorRateHigh" in _text(message)
+    assert [r["text"][:28] for r in _replies(fake_slack) if not r.get("files")] == ["⏰ Still firing after 4 h: 2%"]
