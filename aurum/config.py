@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from aurum.alerts.rules import AlertsConfig
 from aurum.collectors.config import SourcesConfig
 from aurum.crontab import crontab_trigger
 
@@ -45,6 +46,7 @@ class AurumConfig(BaseModel):
     current_phase: int = Field(default=1, ge=1, le=4)
     scheduler_grace_minutes: int = Field(default=60, ge=1, le=24 * 60)
     sources: SourcesConfig = Field(default_factory=SourcesConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
 
 def _problems(exc: ValidationError, origin: str) -> str:

@@ -32,9 +32,9 @@ PARENT_WAIT = timedelta(milliseconds=200)
 
 def _add(session: Session, team_id: str, kind: str, channel: str, payload: dict[str, Any], key: str | None,
          parent_key: str | None) -> str:
-    key = key or f"{kind}:{uuid.uuid4().hex}"
-    existing = repo.by_key(session, team_id, key)
-    if existing is not None:
+    if key is None:
+        key = f"{kind}:{uuid.uuid4().hex}"  # fresh: no need to look for an earlier one
+    elif repo.by_key(session, team_id, key) is not None:
         return key  # the same key queued twice is one message
     repo.add(session, OutboxMessage(team_id=team_id, key=key, kind=kind, channel=channel,
                                     payload=json.dumps(payload), parent_key=parent_key))
@@ -83,6 +83,11 @@ class OutboxWorker:
         now = self.ctx.now()
         with self.ctx.reading() as session:
             due = repo.due(session, now, limit)
+        if len(due) > 1:
+            # Workers see the same due rows: each starts at its own place in the list, so that they rarely race
+            # for one row (a lost race still costs a write transaction) while each keeps the queue's order.
+            start = random.randrange(len(due))
+            due = due[start:] + due[:start]
         return sum(self._deliver(message_id, kind) for message_id, kind in due)
 
     def drain(self, rounds: int = 100) -> None:
@@ -198,7 +203,8 @@ class OutboxWorker:
         wait = timedelta(seconds=exc.retry_after) if exc.retry_after is not None else _backoff(row.attempts)
         log.warning("outbox delivery failed, retrying", extra={"outbox_key": row.key, "error": str(exc),
                                                                "retry_in_s": wait.total_seconds()})
-        self._retry(row.id, wait, str(exc))
+        # Being asked to wait (429 Retry-After) is no failure: a backlog behind a rate limit must not go dead.
+        self._retry(row.id, wait, str(exc), count=exc.retry_after is None)
 
 
 def _backoff(attempts: int) -> timedelta:

@@ -349,6 +349,14 @@ def token_revoke(prefix: str) -> None:
     with runtime.ctx.transaction() as session:
         count = repo.revoke(session, prefix.rstrip("…"))
     typer.echo(f"Revoked {count} token(s).")
+@app.command("alert-rules")
+def alert_rules() -> None:
+    """Print the alert rules (the seed's, with AURUM_CONFIG's changes) as a Prometheus rule file."""
+    from aurum.alerts.prometheus import rule_file
+
+    runtime = _runtime(console=True)
+    alerts = runtime.ctx.config.alerts
+    typer.echo(rule_file(alerts.enabled(), runbook_base=alerts.runbook_base_url), nl=False)
     runtime.shutdown()
 
 

@@ -6,8 +6,12 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
+import httpx
 from slack_bolt import App
 
+from aurum.alerts import evaluation as alert_evaluation
+from aurum.alerts.escalation import AlertTaskWorker, Mailer, PagerDuty
+from aurum.alerts.rules import check_rules
 from aurum.catalog import CatalogError, load_catalog
 from aurum.collectors.runner import unknown_kpis
 from aurum.config import ConfigError, load_config
@@ -34,6 +38,7 @@ class Runtime:
     console: bool = False
     stop: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
+    http: httpx.Client | None = None
 
     def worker(self) -> OutboxWorker:
         return OutboxWorker(self.ctx, self.delivery)
@@ -45,11 +50,32 @@ class Runtime:
             thread.start()
             self.threads.append(thread)
 
+    def alert_worker(self) -> AlertTaskWorker:
+        """Delivers PagerDuty events, e-mails and alert charts, apart from the Slack outbox."""
+        settings = self.settings
+        if self.http is None:
+            self.http = httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0))
+        key = settings.pagerduty_routing_key.get_secret_value() if settings.pagerduty_routing_key else None
+        mailer = Mailer(host=settings.smtp_host, port=settings.smtp_port, user=settings.smtp_user,
+                        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+                        sender=settings.smtp_from, starttls=settings.smtp_starttls)
+        return AlertTaskWorker(self.ctx, PagerDuty(self.http, key, settings.pagerduty_events_url), mailer)
+
+    def start_workers(self, outbox_threads: int = 2) -> None:
+        """The background deliveries: Slack outbox threads and one thread for alert escalations and charts."""
+        self.start_outbox(outbox_threads)
+        thread = threading.Thread(target=self.alert_worker().run_forever, args=(self.stop,),
+                                  name="aurum-alert-tasks", daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
     def shutdown(self, timeout: float = 5.0) -> None:
         self.stop.set()
         self.ctx.outbox_wake.set()
         for thread in self.threads:
             thread.join(timeout)
+        if self.http is not None:
+            self.http.close()
         self.ctx.engine.dispose()
 
 
@@ -64,10 +90,16 @@ def build_context(settings: Settings) -> Context:
     if problems:
         origin = settings.aurum_config or "config"
         raise SettingsError("invalid configuration:\n" + "\n".join(f"  {origin}: {p}" for p in problems))
+    problems = check_rules(config.alerts, set(catalog.kpis), set(config.channels.model_dump()))
+    if problems:
+        origin = settings.aurum_config or "built-in alert rules"
+        raise SettingsError("invalid alert rules:\n" + "\n".join(f"  {origin}: {p}" for p in problems))
     engine = make_engine(settings.database_url)
     upgrade(engine)
-    return Context(engine=engine, catalog=catalog, config=config, tz=settings.tz, admins=settings.admins,
-                   chart_dir=settings.aurum_chart_dir, secrets=settings.secrets)
+    ctx = Context(engine=engine, catalog=catalog, config=config, tz=settings.tz, admins=settings.admins,
+                  chart_dir=settings.aurum_chart_dir, secrets=settings.secrets)
+    ctx.snapshot_listeners.append(alert_evaluation.on_snapshots)
+    return ctx
 
 
 def build_runtime(settings: Settings, *, console: bool = False, delivery: Delivery | None = None) -> Runtime:

@@ -41,7 +41,7 @@ def run_clock(runtime: Runtime, stop: threading.Event | None = None) -> None:
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
-    runtime.start_outbox(threads=1)
+    runtime.start_workers(outbox_threads=1)
     scheduler.start()
     for job in scheduler.get_jobs():
         log.info("scheduled", extra={"job": job.id, "next_run": str(job.next_run_time)})

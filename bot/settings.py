@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_DATABASE_URL = "sqlite:///aurum.db"
 SLACK_API_URL = "https://slack.com/api/"
 SECRET_NAMES = ("github_token", "jira_token", "sonar_token", "pagerduty_token")
+PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 
 
 class SettingsError(Exception):
@@ -35,6 +36,15 @@ class Settings(BaseSettings):
     jira_token: SecretStr | None = None
     sonar_token: SecretStr | None = None
     pagerduty_token: SecretStr | None = None
+    pagerduty_routing_key: SecretStr | None = None
+    pagerduty_events_url: str = PAGERDUTY_EVENTS_URL
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "aurum@localhost"
+    smtp_starttls: bool = True
+    alertmanager_token: SecretStr | None = None
 
     @field_validator("slack_api_url")
     @classmethod
@@ -71,7 +81,8 @@ class Settings(BaseSettings):
         return value
 
     @field_validator("slack_bot_token", "slack_app_token", "slack_signing_secret", "github_token", "jira_token",
-                     "sonar_token", "pagerduty_token", mode="before")
+                     "sonar_token", "pagerduty_token", "pagerduty_routing_key", "smtp_password", "alertmanager_token",
+                     "smtp_host", "smtp_user", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value

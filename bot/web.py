@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 
+from bot import alertmanager_api
 from bot.metrics import BotMetrics
 from bot.runtime import Runtime, register_workspace
 from storage.db import ping
@@ -44,7 +45,7 @@ def create_web_app(runtime: Runtime, *, start_workers: bool = True) -> FastAPI:
     async def lifespan(_app: FastAPI):
         await run_in_threadpool(register_workspace, runtime)
         if start_workers:
-            runtime.start_outbox()
+            runtime.start_workers()
         socket = None
         if runtime.settings.slack_app_token is not None:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -73,6 +74,8 @@ def create_web_app(runtime: Runtime, *, start_workers: bool = True) -> FastAPI:
         metrics.requests.labels(kind, name, str(bolt_response.status)).inc()
         metrics.ack_seconds.labels(kind).observe(time.perf_counter() - started)
         return to_starlette_response(bolt_response)
+
+    alertmanager_api.mount(web, runtime)
 
     @web.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:

@@ -121,6 +121,8 @@ class Sprint(SQLModel, table=True):
 
 
 # Tables declared in their own modules, imported here so that metadata (and Alembic) sees them all.
+# Tables of other capabilities live in their own modules; importing them registers them on the metadata.
+from storage import alerts as _alerts  # noqa: E402,F401
 from storage.collection import (  # noqa: E402,F401
     ApiRequest,
     ApiToken,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from storage.models import OutboxMessage
@@ -28,14 +29,21 @@ def by_key(session: Session, team_id: str, key: str) -> OutboxMessage | None:
 
 
 def due(session: Session, now: datetime, limit: int = 50) -> list[tuple[int, str]]:
-    """(id, kind) of pending rows whose time has come, and of rows whose claim expired (their worker died)."""
+    """(id, kind) of pending rows whose time has come, and of rows whose claim expired (their worker died).
+
+    A thread reply or an edit is not due while the message it belongs to still waits to be sent: workers would
+    only claim it to put it back (a backlog of replies behind rate-limited posts would keep them busy)."""
+    parent = aliased(OutboxMessage)
+    parent_waiting = exists().where(parent.team_id == OutboxMessage.team_id, parent.key == OutboxMessage.parent_key,
+                                    parent.status.in_(("pending", "sending")))
     query = (
         select(OutboxMessage.id, OutboxMessage.kind)
         .where(
             or_(
                 (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now),
                 (OutboxMessage.status == "sending") & (OutboxMessage.claimed_until < now),
-            )
+            ),
+            or_(OutboxMessage.parent_key.is_(None), ~parent_waiting),
         )
         .order_by(OutboxMessage.id)
         .limit(limit)

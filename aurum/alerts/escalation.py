@@ -1,0 +1,278 @@
+"""Escalation beyond Slack: PagerDuty Events API v2 and e-mail, plus the alert chart, as durable tasks.
+
+Tasks are queued in the `alert_task` table in the same transaction as the alert change that causes them and are
+delivered by their own worker, so a PagerDuty or SMTP outage is retried with back-off and never holds back the
+Slack message (which goes through the outbox). PagerDuty gets `trigger`, `acknowledge` and `resolve` with one
+`dedup_key` per episode, so retries and repeats never open a second incident.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import smtplib
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from email.message import EmailMessage
+from typing import Any
+
+import httpx
+from sqlmodel import Session
+
+from aurum import charts, outbox
+from aurum.alerts import blocks as alert_blocks
+from aurum.context import Context
+from storage import alerts as repo
+from storage import snapshots
+from storage.alerts import AlertEpisode, AlertTask
+
+log = logging.getLogger(__name__)
+PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
+MAX_ATTEMPTS = 10
+MAX_BACKOFF = timedelta(minutes=10)
+CLAIM_FOR = timedelta(minutes=2)
+PD_SEVERITY = {"critical": "critical", "page": "critical", "error": "error", "warning": "warning", "info": "info"}
+
+
+class TaskError(Exception):
+    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.permanent = permanent
+
+
+def dedup_key(episode: AlertEpisode) -> str:
+    return f"aurum-{episode.team_id}-{episode.rule}-{episode.id}"
+
+
+def _queue(session: Session, episode: AlertEpisode, key: str, kind: str, payload: dict[str, Any]) -> None:
+    repo.add_task(session, AlertTask(team_id=episode.team_id, key=key, kind=kind, payload=json.dumps(payload)))
+
+
+def _pagerduty_event(episode: AlertEpisode, action: str) -> dict[str, Any]:
+    event: dict[str, Any] = {"event_action": action, "dedup_key": dedup_key(episode)}
+    if action == "trigger":
+        details = {"rule": episode.rule, "value": episode.value, "threshold": episode.threshold, "op": episode.op,
+                   "kpi": episode.kpi, "labels": json.loads(episode.labels or "{}"), "team_id": episode.team_id}
+        event["payload"] = {
+            "summary": (episode.summary or f"{episode.rule} firing")[:1024],
+            "source": "aurum", "severity": PD_SEVERITY.get(episode.severity, "error"),
+            "timestamp": episode.fired_at.isoformat(), "component": episode.kpi or episode.rule,
+            "custom_details": details,
+        }
+        links = [{"href": url, "text": name} for name, url in (("Runbook", episode.runbook), ("Source", episode.link))
+                 if url]
+        if links:
+            event["links"] = links
+    return event
+
+
+def _email(ctx: Context, episode: AlertEpisode, state: str) -> dict[str, Any]:
+    rule = ctx.config.alerts.rules.get(episode.rule)
+    to = ctx.config.alerts.recipients(rule) if rule else list(ctx.config.alerts.engineering_leads)
+    kpi = ctx.catalog.kpis.get(episode.kpi) if episode.kpi else None
+    subject = f"[{'RESOLVED' if state == 'resolved' else episode.severity.upper()}] {episode.rule}: " \
+              f"{episode.summary or 'firing'}"
+    lines = [episode.summary or episode.rule, "",
+             f"Value: {alert_blocks.amount(kpi, episode.value)}",
+             f"Threshold: {alert_blocks.threshold_text(kpi, episode.op, episode.threshold) or '-'}",
+             f"Firing since: {alert_blocks.when(episode.fired_at, ctx.tz)}"]
+    if state == "resolved" and episode.resolved_at:
+        lines.append(f"Resolved: {alert_blocks.when(episode.resolved_at, ctx.tz)}")
+    if episode.runbook:
+        lines.append(f"Runbook: {episode.runbook}")
+    lines += ["", "Sent by Aurum; acknowledge or snooze it in Slack."]
+    return {"to": to, "subject": subject[:200], "body": "\n".join(lines)}
+
+
+def triggered(ctx: Context, session: Session, episode: AlertEpisode, targets: list[str]) -> None:
+    if "pagerduty" in targets:
+        _queue(session, episode, f"pd:{episode.id}:trigger", "pagerduty", _pagerduty_event(episode, "trigger"))
+    if "email" in targets:
+        _queue(session, episode, f"email:{episode.id}:firing", "email", _email(ctx, episode, "firing"))
+
+
+def acknowledged(ctx: Context, session: Session, episode: AlertEpisode) -> None:
+    from aurum.alerts.notify import escalation_targets
+
+    if episode.escalated and "pagerduty" in escalation_targets(ctx, episode):
+        _queue(session, episode, f"pd:{episode.id}:acknowledge", "pagerduty", _pagerduty_event(episode, "acknowledge"))
+
+
+def resolved(ctx: Context, session: Session, episode: AlertEpisode, targets: list[str]) -> None:
+    if "pagerduty" in targets:
+        _queue(session, episode, f"pd:{episode.id}:resolve", "pagerduty", _pagerduty_event(episode, "resolve"))
+    if "email" in targets:
+        _queue(session, episode, f"email:{episode.id}:resolved", "email", _email(ctx, episode, "resolved"))
+
+
+def queue_chart(session: Session, episode: AlertEpisode) -> None:
+    _queue(session, episode, f"chart:{episode.id}", "chart", {"episode_id": episode.id})
+
+
+# ----- senders ----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PagerDuty:
+    client: httpx.Client
+    routing_key: str | None
+    url: str = PAGERDUTY_EVENTS_URL
+
+    def send(self, event: dict[str, Any]) -> None:
+        if not self.routing_key:
+            raise TaskError("PAGERDUTY_ROUTING_KEY is not set", permanent=True)
+        try:
+            response = self.client.post(self.url, json={"routing_key": self.routing_key, **event})
+        except httpx.HTTPError as exc:
+            raise TaskError(f"PagerDuty unreachable: {type(exc).__name__}") from None
+        if response.status_code in (200, 201, 202):
+            return
+        if response.status_code == 429 or response.status_code >= 500:
+            retry_after = response.headers.get("retry-after")
+            raise TaskError(f"PagerDuty answered {response.status_code}",
+                            retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None)
+        raise TaskError(f"PagerDuty refused the event ({response.status_code}): {response.text[:200]}",
+                        permanent=True)
+
+
+@dataclass
+class Mailer:
+    host: str | None
+    port: int = 587
+    user: str | None = None
+    password: str | None = None
+    sender: str = "aurum@localhost"
+    starttls: bool = True
+    timeout: float = 10.0
+
+    def send(self, mail: dict[str, Any]) -> None:
+        if not self.host:
+            raise TaskError("SMTP_HOST is not set", permanent=True)
+        if not mail.get("to"):
+            raise TaskError("no recipients: set alerts.engineering_leads or the rule's email_to", permanent=True)
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = self.sender, ", ".join(mail["to"]), mail["subject"]
+        message.set_content(mail["body"])
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+                smtp.ehlo()
+                if self.starttls and smtp.has_extn("starttls"):
+                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.ehlo()
+                if self.user:
+                    smtp.login(self.user, self.password or "")
+                smtp.send_message(message)
+        except smtplib.SMTPResponseException as exc:
+            raise TaskError(f"SMTP server answered {exc.smtp_code}", permanent=500 <= exc.smtp_code < 600
+                            and exc.smtp_code not in (521, 554)) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise TaskError(f"SMTP failed: {type(exc).__name__}") from None
+
+
+# ----- the worker -------------------------------------------------------------------------------------------------
+
+
+class AlertTaskWorker:
+    """Delivers due alert tasks; safe to run in several threads and processes (rows are claimed)."""
+
+    def __init__(self, ctx: Context, pagerduty: PagerDuty | None = None, mailer: Mailer | None = None):
+        self.ctx = ctx
+        self.handlers: dict[str, Callable[[AlertTask, dict[str, Any]], None]] = {
+            "pagerduty": lambda _task, payload: self._need(pagerduty, "PagerDuty").send(payload),
+            "email": lambda _task, payload: self._need(mailer, "SMTP").send(payload),
+            "chart": self._chart,
+        }
+
+    @staticmethod
+    def _need(sender: Any, name: str) -> Any:
+        if sender is None:
+            raise TaskError(f"{name} is not configured in this process", permanent=True)
+        return sender
+
+    def run_once(self, limit: int = 20) -> int:
+        with self.ctx.reading() as session:
+            ids = repo.due_tasks(session, self.ctx.now(), limit)
+        return sum(self._run(task_id) for task_id in ids)
+
+    def drain(self, rounds: int = 50) -> None:
+        for _ in range(rounds):
+            if not self.run_once():
+                return
+
+    def run_forever(self, stop: threading.Event, poll_seconds: float = 0.5) -> None:
+        while not stop.is_set():
+            try:
+                busy = self.run_once()
+            except Exception:  # the worker must outlive a database hiccup
+                log.exception("alert task round failed")
+                busy = 0
+            if not busy:
+                stop.wait(poll_seconds)
+
+    def _run(self, task_id: int) -> int:
+        now = self.ctx.now()
+        with self.ctx.transaction() as session:
+            task = repo.claim_task(session, task_id, now, now + CLAIM_FOR)
+            if task is None:
+                return 0
+        try:
+            self.handlers[task.kind](task, json.loads(task.payload))
+        except TaskError as exc:
+            self._failed(task, exc)
+            return 0
+        except Exception as exc:  # an unexpected error must not lose the task
+            log.exception("alert task crashed", extra={"task": task.key})
+            self._failed(task, TaskError(f"{type(exc).__name__}: {exc}"))
+            return 0
+        self._finish(task.id, "done", None)  # type: ignore[arg-type]
+        return 1
+
+    def _finish(self, task_id: int, status: str, error: str | None, retry_in: timedelta | None = None) -> None:
+        with self.ctx.transaction() as session:
+            task = session.get(AlertTask, task_id)
+            assert task is not None
+            task.status, task.last_error, task.claimed_until = status, error, None
+            if status == "done":
+                task.done_at = self.ctx.now()
+            if retry_in is not None:
+                task.next_attempt_at = self.ctx.now() + retry_in
+            session.add(task)
+
+    def _failed(self, task: AlertTask, exc: TaskError) -> None:
+        if exc.permanent or task.attempts >= MAX_ATTEMPTS:
+            log.error("alert task dead", extra={"task": task.key, "error": str(exc)})
+            self._finish(task.id, "dead", str(exc))  # type: ignore[arg-type]
+            return
+        wait = timedelta(seconds=exc.retry_after) if exc.retry_after is not None else _backoff(task.attempts)
+        log.warning("alert task failed, retrying", extra={"task": task.key, "error": str(exc),
+                                                          "retry_in_s": wait.total_seconds()})
+        self._finish(task.id, "pending", str(exc), retry_in=wait)  # type: ignore[arg-type]
+
+    def _chart(self, task: AlertTask, payload: dict[str, Any]) -> None:
+        ctx = self.ctx
+        with ctx.reading() as session:
+            episode = repo.episode(session, task.team_id, payload["episode_id"])
+            if episode is None or episode.post_key is None or episode.kpi not in ctx.catalog.kpis:
+                return
+            kpi = ctx.catalog.kpis[episode.kpi]
+            rule = ctx.config.alerts.rules.get(episode.rule)
+            window = min(timedelta(days=90), max(timedelta(hours=6), 12 * rule.max_age if rule else timedelta(0)))
+            points = snapshots.series(session, task.team_id, kpi.key, since=episode.fired_at - window,
+                                      until=episode.fired_at + window)
+        title = f"{kpi.name} — {episode.rule}"
+        line = charts.Line(f"threshold {alert_blocks.threshold_text(kpi, episode.op, episode.threshold)}",
+                           episode.threshold or 0.0, "#cf222e", "-")
+        png = charts.kpi_chart(kpi, points, ctx.tz, title, extra_lines=[line])
+        with ctx.transaction() as session:
+            outbox.upload(session, task.team_id, "", png, filename=f"{episode.rule}.png", title=title,
+                          thread_key=episode.post_key, key=f"{episode.post_key}:chart")
+
+
+def _backoff(attempts: int) -> timedelta:
+    seconds = min(MAX_BACKOFF.total_seconds(), 2.0 ** attempts)
+    return timedelta(seconds=seconds * random.uniform(0.8, 1.2))

@@ -1,0 +1,203 @@
+"""`/alerts` and the buttons on alert messages (acknowledge, snooze, useful / noise)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from aurum import outbox
+from aurum.alerts import actions
+from aurum.alerts import blocks as alert_blocks
+from aurum.alerts.rules import AlertRule, parse_duration
+from aurum.blocks import escape, section
+from aurum.context import Context
+from aurum.kpis import InputError
+from commands.common import Asker, reply_on_error, tell
+
+COMMAND = "/alerts"
+BUTTONS = re.compile(
+    rf"^({alert_blocks.ACK}|{alert_blocks.SNOOZE}_(1h|4h|1d)|{alert_blocks.USEFUL}|{alert_blocks.NOISE})$")
+USAGE = (
+    "*Usage*\n"
+    "• `/alerts` — what is firing and pending now\n"
+    "• `/alerts rules` — every rule, its condition, channels and state\n"
+    "• `/alerts history [kpi]` — recent alert episodes (of one KPI) and the alert accuracy\n"
+    "• `/alerts silence <rule> <duration> [reason]` — no notifications for a while (admins), e.g. `2h`, `1d`\n"
+    "• `/alerts test <rule>` — a test notification in the rule's channel"
+)
+
+
+@dataclass(frozen=True)
+class Overview:
+    pass
+
+
+@dataclass(frozen=True)
+class Help:
+    pass
+
+
+@dataclass(frozen=True)
+class Rules:
+    pass
+
+
+@dataclass(frozen=True)
+class History:
+    kpi: str | None
+
+
+@dataclass(frozen=True)
+class Silence:
+    rule: AlertRule
+    duration: timedelta
+    reason: str
+
+
+@dataclass(frozen=True)
+class Test:
+    rule: AlertRule
+
+
+Request = Overview | Help | Rules | History | Silence | Test
+
+
+def _rule(ctx: Context, name: str) -> AlertRule:
+    rules = {r.name.lower(): r for r in ctx.config.alerts.rules.values()}
+    found = rules.get(name.lower())
+    if found is None:
+        names = ", ".join(f"`{r.name}`" for r in ctx.config.alerts.rules.values())
+        raise InputError(f"Unknown alert rule '{escape(name)}'. Rules: {names}")
+    return found
+
+
+def parse(ctx: Context, text: str, user: str) -> Request:
+    words = text.split()
+    if not words:
+        return Overview()
+    head, rest = words[0].lower(), words[1:]
+    if head == "help":
+        return Help()
+    if head == "rules" and not rest:
+        return Rules()
+    if head == "history" and len(rest) <= 1:
+        if not rest:
+            return History(None)
+        kpi = ctx.catalog.resolve(rest[0])
+        if kpi is None:
+            return History(next(iter(_rule(ctx, rest[0]).kpis)))
+        return History(kpi.key)
+    if head == "silence":
+        if len(rest) < 2:
+            raise InputError("Usage: `/alerts silence <rule> <duration> [reason]`, e.g. `/alerts silence "
+                             "ApiLatencyHigh 2h load test`.")
+        if not ctx.is_admin(user):
+            raise InputError("Only admins (AURUM_ADMINS) can silence alerts.")
+        rule = _rule(ctx, rest[0])
+        try:
+            duration = parse_duration(rest[1])
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+        return Silence(rule, duration, " ".join(rest[2:]))
+    if head == "test" and len(rest) == 1:
+        return Test(_rule(ctx, rest[0]))
+    raise InputError(f"I don't understand '{escape(text)}'.\n{USAGE}")
+
+
+def register(app: Any, ctx: Context) -> None:
+    def ack_alerts(ack, body: dict[str, Any]) -> None:
+        try:
+            parse(ctx, body.get("text", ""), body.get("user_id", ""))
+        except InputError as exc:
+            ack(text=str(exc), response_type="ephemeral")
+            return
+        ack()
+
+    @reply_on_error(ctx)
+    def answer_alerts(body: dict[str, Any]) -> None:
+        asker = Asker.from_body(body)
+        try:
+            request = parse(ctx, body.get("text", ""), asker.user_id)
+        except InputError:
+            return  # already answered in the ack
+        handle(ctx, asker, request)
+
+    app.command(COMMAND)(ack=ack_alerts, lazy=[answer_alerts])
+
+    def ack_button(ack) -> None:
+        ack()
+
+    @reply_on_error(ctx)
+    def press_button(body: dict[str, Any]) -> None:
+        asker = Asker.from_body(body)
+        action = body["actions"][0]
+        try:
+            with ctx.transaction() as session:
+                click(ctx, session, asker, action["action_id"], action.get("value", ""))
+        except InputError as exc:
+            tell(ctx, asker, str(exc))
+
+    app.action(BUTTONS)(ack=ack_button, lazy=[press_button])
+
+
+def click(ctx: Context, session, asker: Asker, action_id: str, value: str) -> None:
+    episode_id, _, label = value.partition(":")
+    if not episode_id.isdigit():
+        raise InputError("That button belongs to an alert this bot does not know.")
+    number = int(episode_id)
+    if action_id == alert_blocks.ACK:
+        actions.acknowledge(ctx, session, asker.team_id, number, asker.user_id)
+    elif action_id.startswith(alert_blocks.SNOOZE):
+        actions.snooze(ctx, session, asker.team_id, number, asker.user_id, label)
+    else:
+        verdict = "useful" if action_id == alert_blocks.USEFUL else "noise"
+        result = actions.feedback(ctx, session, asker.team_id, number, asker.user_id, verdict)
+        outbox.post(session, asker.team_id, asker.channel_id, f"Thanks — noted as {verdict}. {result.describe()}",
+                    user=asker.user_id)
+
+
+def handle(ctx: Context, asker: Asker, request: Request) -> None:
+    if isinstance(request, Help):
+        tell(ctx, asker, "How to use /alerts", [section(USAGE)])
+    elif isinstance(request, Overview):
+        with ctx.reading() as session:
+            lines = actions.current_lines(ctx, session, asker.team_id)
+        tell(ctx, asker, f"{len(lines)} alerts firing or pending", alert_blocks.current(lines))
+    elif isinstance(request, Rules):
+        with ctx.reading() as session:
+            lines = actions.rule_lines(ctx, session, asker.team_id)
+        tell(ctx, asker, "Alert rules", alert_blocks.rules_listing(lines))
+    elif isinstance(request, History):
+        with ctx.reading() as session:
+            lines = actions.history_lines(ctx, session, asker.team_id, request.kpi)
+            accuracy = actions.accuracy(session, asker.team_id, ctx.now())
+        heading = f"for `{request.kpi}`" if request.kpi else "(all rules)"
+        tell(ctx, asker, "Alert history", alert_blocks.history(lines, heading, accuracy.describe()))
+    elif isinstance(request, Silence):
+        silence(ctx, asker, request)
+    else:
+        with ctx.transaction() as session:
+            targets = actions.send_test(ctx, session, asker.team_id, request.rule)
+            outbox.post(session, asker.team_id, asker.channel_id,
+                        f"🧪 Test notification for {request.rule.name} sent to {', '.join(targets)}.",
+                        user=asker.user_id)
+
+
+def silence(ctx: Context, asker: Asker, request: Silence) -> None:
+    try:
+        with ctx.transaction() as session:
+            found = actions.silence(ctx, session, asker.team_id, request.rule, request.duration, request.reason,
+                                    asker.user_id)
+            until = alert_blocks.when(found.until, ctx.tz)
+            why = f": {escape(request.reason)}" if request.reason else ""
+            named = ctx.config.channels.model_dump()
+            channel = named.get(request.rule.channels[0], request.rule.channels[0])
+            outbox.post(session, asker.team_id, channel,
+                        f"🔕 <@{asker.user_id}> silenced *{request.rule.name}* until {until}{why}")
+            outbox.post(session, asker.team_id, asker.channel_id,
+                        f"🔕 {request.rule.name} is silenced until {until}. Evaluation goes on; notifications "
+                        "wait until then.", user=asker.user_id)
+    except InputError as exc:
+        tell(ctx, asker, str(exc))

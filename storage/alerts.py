@@ -1,0 +1,270 @@
+"""Alert tables and their repository: rule state, firing episodes, silences and the escalation queue.
+
+Repositories take a session and never commit; the alert service owns the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, SQLModel
+
+from storage.types import UTCDateTime, utcnow
+
+
+def _when(nullable: bool = False) -> Column:
+    return Column(UTCDateTime(), nullable=nullable)
+
+
+class AlertState(SQLModel, table=True):
+    """Where one alert (a rule and one label set) stands: inactive, pending or firing (Prometheus' states)."""
+
+    __tablename__ = "alert_state"
+    __table_args__ = (UniqueConstraint("team_id", "rule", "fingerprint", name="uq_alert_state"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    rule: str = Field(max_length=120)
+    fingerprint: str = Field(max_length=64)
+    state: str = Field(default="inactive", max_length=12)
+    active_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    fired_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    keep_firing_since: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    value: float | None = None
+    no_data: bool = False
+    episode_id: int | None = None
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class AlertEpisode(SQLModel, table=True):
+    """One firing of an alert, from firing to resolved: the unit that gets exactly one Slack message."""
+
+    __tablename__ = "alert_episode"
+    __table_args__ = (
+        Index("ix_alert_episode_open", "team_id", "settled"),
+        Index("ix_alert_episode_rule", "team_id", "rule", "fired_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    rule: str = Field(max_length=120)
+    fingerprint: str = Field(max_length=64)
+    source: str = Field(default="rule", max_length=20)  # "rule" or "alertmanager"
+    severity: str = Field(default="warning", max_length=20)
+    kpi: str | None = Field(default=None, max_length=80)
+    op: str | None = Field(default=None, max_length=4)
+    threshold: float | None = None
+    value: float | None = None
+    no_data: bool = False
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False))
+    runbook: str = Field(default="", sa_column=Column(Text, nullable=False))
+    link: str = Field(default="", sa_column=Column(Text, nullable=False))
+    labels: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # JSON
+    channels: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list
+    status: str = Field(default="firing", max_length=12)  # firing | resolved
+    started_at: datetime = Field(sa_column=_when())  # when the condition first held (pending or firing)
+    fired_at: datetime = Field(sa_column=_when())
+    resolved_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    post_key: str | None = Field(default=None, max_length=200)  # outbox key of its one message
+    posted_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    shown: str = Field(default="", max_length=64)  # digest of what the message shows now
+    resolution_sent: bool = False
+    settled: bool = False  # nothing left to tell
+    escalated: bool = False
+    reminders: int = 0
+    last_reminder_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    acked_by: str | None = Field(default=None, max_length=32)
+    acked_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    snoozed_until: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    snoozed_by: str | None = Field(default=None, max_length=32)
+    feedback: str | None = Field(default=None, max_length=12)  # useful | noise
+    feedback_by: str | None = Field(default=None, max_length=32)
+    feedback_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+
+
+class AlertSilence(SQLModel, table=True):
+    """`/alerts silence`: no notifications for a rule until a time (evaluation goes on)."""
+
+    __tablename__ = "alert_silence"
+    __table_args__ = (Index("ix_alert_silence_rule", "team_id", "rule", "until"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    rule: str = Field(max_length=120)
+    until: datetime = Field(sa_column=_when())
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    created_by: str = Field(default="", max_length=32)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class AlertTask(SQLModel, table=True):
+    """A durable side task of an alert (PagerDuty event, e-mail, chart), retried apart from the Slack message."""
+
+    __tablename__ = "alert_task"
+    __table_args__ = (
+        UniqueConstraint("team_id", "key", name="uq_alert_task_key"),
+        Index("ix_alert_task_due", "status", "next_attempt_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    key: str = Field(max_length=200)
+    kind: str = Field(max_length=20)  # pagerduty | email | chart
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="pending", max_length=12)  # pending | sending | done | dead
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    claimed_until: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    done_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+
+
+# ----- state ----------------------------------------------------------------------------------------------------
+
+
+def states(session: Session, team_id: str, rules: Iterable[str] | None = None,
+           lock: bool = False) -> dict[tuple[str, str], AlertState]:
+    query = select(AlertState).where(AlertState.team_id == team_id)
+    if rules is not None:
+        query = query.where(AlertState.rule.in_(list(rules)))
+    if lock:
+        query = query.with_for_update()
+    return {(s.rule, s.fingerprint): s for s in session.scalars(query)}
+
+
+def add_state(session: Session, state: AlertState) -> AlertState:
+    """Insert a new state row; when another process inserted it first, return theirs."""
+    try:
+        with session.begin_nested():
+            session.add(state)
+    except IntegrityError:
+        found = session.scalars(select(AlertState).where(
+            AlertState.team_id == state.team_id, AlertState.rule == state.rule,
+            AlertState.fingerprint == state.fingerprint).with_for_update()).first()
+        assert found is not None
+        return found
+    return state
+
+
+def active_states(session: Session, team_id: str) -> list[AlertState]:
+    query = select(AlertState).where(AlertState.team_id == team_id, AlertState.state != "inactive")
+    return list(session.scalars(query.order_by(AlertState.state, AlertState.rule)))
+
+
+# ----- episodes -------------------------------------------------------------------------------------------------
+
+
+def episode(session: Session, team_id: str, episode_id: int, lock: bool = False) -> AlertEpisode | None:
+    query = select(AlertEpisode).where(AlertEpisode.team_id == team_id, AlertEpisode.id == episode_id)
+    return session.scalars(query.with_for_update() if lock else query).first()
+
+
+def episodes_by_id(session: Session, team_id: str, ids: Iterable[int]) -> dict[int, AlertEpisode]:
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    query = select(AlertEpisode).where(AlertEpisode.team_id == team_id, AlertEpisode.id.in_(wanted))
+    return {e.id: e for e in session.scalars(query)}  # type: ignore[misc]
+
+
+def unsettled(session: Session, team_id: str) -> list[AlertEpisode]:
+    """Episodes with something still to tell: firing ones, and resolved ones not yet announced."""
+    query = select(AlertEpisode).where(AlertEpisode.team_id == team_id, AlertEpisode.settled.is_(False))
+    return list(session.scalars(query.order_by(AlertEpisode.id)))
+
+
+def open_by_fingerprint(session: Session, team_id: str, rule: str, fingerprint: str) -> AlertEpisode | None:
+    query = select(AlertEpisode).where(
+        AlertEpisode.team_id == team_id, AlertEpisode.rule == rule, AlertEpisode.fingerprint == fingerprint,
+        AlertEpisode.status == "firing")
+    return session.scalars(query.order_by(AlertEpisode.id.desc()).limit(1)).first()
+
+
+def latest_by_fingerprint(session: Session, team_id: str, rule: str, fingerprint: str) -> AlertEpisode | None:
+    query = select(AlertEpisode).where(
+        AlertEpisode.team_id == team_id, AlertEpisode.rule == rule, AlertEpisode.fingerprint == fingerprint)
+    return session.scalars(query.order_by(AlertEpisode.id.desc()).limit(1)).first()
+
+
+def history(session: Session, team_id: str, *, kpi: str | None = None, rules: Sequence[str] | None = None,
+            since: datetime | None = None, limit: int = 20) -> list[AlertEpisode]:
+    query = select(AlertEpisode).where(AlertEpisode.team_id == team_id)
+    if kpi is not None or rules:
+        conditions = []
+        if kpi is not None:
+            conditions.append(AlertEpisode.kpi == kpi)
+        if rules:
+            conditions.append(AlertEpisode.rule.in_(list(rules)))
+        query = query.where(or_(*conditions))
+    if since is not None:
+        query = query.where(AlertEpisode.fired_at >= since)
+    return list(session.scalars(query.order_by(AlertEpisode.fired_at.desc(), AlertEpisode.id.desc()).limit(limit)))
+
+
+def feedback_counts(session: Session, team_id: str, since: datetime) -> dict[str, int]:
+    query = select(AlertEpisode.feedback).where(
+        AlertEpisode.team_id == team_id, AlertEpisode.feedback.is_not(None), AlertEpisode.fired_at >= since)
+    counts: dict[str, int] = {}
+    for (feedback,) in session.execute(query):
+        counts[feedback] = counts.get(feedback, 0) + 1
+    return counts
+
+
+# ----- silences -------------------------------------------------------------------------------------------------
+
+
+def silenced_until(session: Session, team_id: str, rule: str, now: datetime) -> AlertSilence | None:
+    query = select(AlertSilence).where(AlertSilence.team_id == team_id, AlertSilence.rule == rule,
+                                       AlertSilence.until > now)
+    return session.scalars(query.order_by(AlertSilence.until.desc()).limit(1)).first()
+
+
+def active_silences(session: Session, team_id: str, now: datetime) -> dict[str, AlertSilence]:
+    query = select(AlertSilence).where(AlertSilence.team_id == team_id, AlertSilence.until > now)
+    found: dict[str, AlertSilence] = {}
+    for silence in session.scalars(query.order_by(AlertSilence.until)):
+        found[silence.rule] = silence  # the one lasting longest wins
+    return found
+
+
+# ----- tasks ----------------------------------------------------------------------------------------------------
+
+
+def add_task(session: Session, task: AlertTask) -> bool:
+    """Queue a task once per key; False when the key is already queued."""
+    exists = session.scalars(select(AlertTask.id).where(
+        AlertTask.team_id == task.team_id, AlertTask.key == task.key)).first()
+    if exists is not None:
+        return False
+    session.add(task)
+    session.flush()
+    return True
+
+
+def _due(now: datetime):
+    return or_((AlertTask.status == "pending") & (AlertTask.next_attempt_at <= now),
+               (AlertTask.status == "sending") & (AlertTask.claimed_until < now))
+
+
+def due_tasks(session: Session, now: datetime, limit: int = 20) -> list[int]:
+    query = select(AlertTask.id).where(_due(now)).order_by(AlertTask.id).limit(limit)
+    return list(session.scalars(query))
+
+
+def claim_task(session: Session, task_id: int, now: datetime, until: datetime) -> AlertTask | None:
+    result = session.execute(
+        update(AlertTask).where(AlertTask.id == task_id, _due(now))
+        .values(status="sending", claimed_until=until, attempts=AlertTask.attempts + 1)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        return None
+    return session.get(AlertTask, task_id, populate_existing=True)
+
+
+def tasks(session: Session, team_id: str | None = None, kind: str | None = None) -> list[AlertTask]:
+    query = select(AlertTask)
+    if team_id is not None:
+        query = query.where(AlertTask.team_id == team_id)
+    if kind is not None:
+        query = query.where(AlertTask.kind == kind)
+    return list(session.scalars(query.order_by(AlertTask.id)))
