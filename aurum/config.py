@@ -1,4 +1,4 @@
-"""The team's own configuration file (AURUM_CONFIG): channels, KPI overrides, schedules."""
+"""The team's own configuration file (AURUM_CONFIG): channels, KPI overrides, schedules, surveys."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from aurum.surveys.model import SurveyConfig
 
 
 class ConfigError(Exception):
@@ -32,6 +34,7 @@ class AurumConfig(BaseModel):
     schedules: dict[str, str] = {}
     current_phase: int = Field(default=1, ge=1, le=4)
     scheduler_grace_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    surveys: SurveyConfig = Field(default_factory=SurveyConfig)
 
 
 def _problems(exc: ValidationError, origin: str) -> str:

@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from aurum.catalog import Catalog
 from aurum.config import AurumConfig
+from aurum.delivery import Directory
 from storage.db import read_scope, session_scope
 from storage.types import utcnow
 
@@ -31,6 +32,10 @@ class Context:
     outbox_wake: threading.Event = field(default_factory=threading.Event)
     # Called as listener(ctx, session, team_id, points) after snapshots are stored (see aurum.ingest).
     snapshot_listeners: list[Callable[..., None]] = field(default_factory=list)
+    # Who is in a channel or user group (set by the composition root; None where nobody can be asked).
+    directory: Directory | None = None
+    # Server-side key material for the survey answer sets (aurum.surveys.answers); never stored in the database.
+    survey_secret: bytes = b"aurum-console-survey-secret"
 
     def now(self) -> datetime:
         return self.clock()

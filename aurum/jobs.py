@@ -54,7 +54,9 @@ def builtin_jobs() -> list[Job]:
 
 
 def all_jobs() -> dict[str, Job]:
-    return {job.name: job for job in builtin_jobs()}
+    from aurum.surveys.schedule import survey_jobs
+
+    return {job.name: job for job in [*builtin_jobs(), *survey_jobs()]}
 
 
 class JobRunner:

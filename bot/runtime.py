@@ -11,7 +11,7 @@ from slack_bolt import App
 from aurum.catalog import CatalogError, load_catalog
 from aurum.config import ConfigError, load_config
 from aurum.context import Context
-from aurum.delivery import Delivery
+from aurum.delivery import Delivery, Directory
 from aurum.outbox import OutboxWorker
 from bot.app import build_app, web_client
 from bot.settings import Settings, SettingsError
@@ -61,8 +61,11 @@ def build_context(settings: Settings) -> Context:
         raise SettingsError(str(exc)) from None
     engine = make_engine(settings.database_url)
     upgrade(engine)
-    return Context(engine=engine, catalog=catalog, config=config, tz=settings.tz, admins=settings.admins,
-                   chart_dir=settings.aurum_chart_dir)
+    ctx = Context(engine=engine, catalog=catalog, config=config, tz=settings.tz, admins=settings.admins,
+                  chart_dir=settings.aurum_chart_dir)
+    if settings.survey_secret:
+        ctx.survey_secret = settings.survey_secret
+    return ctx
 
 
 def build_runtime(settings: Settings, *, console: bool = False, delivery: Delivery | None = None) -> Runtime:
@@ -77,6 +80,7 @@ def build_runtime(settings: Settings, *, console: bool = False, delivery: Delive
         else:
             outbox_client = web_client(settings, interactive=False)
             delivery = SlackDelivery(lambda _team: outbox_client)
+    ctx.directory = delivery if isinstance(delivery, Directory) else None
     app = build_app(settings, ctx, console=console)
     return Runtime(settings=settings, ctx=ctx, app=app, delivery=delivery, console=console)
 

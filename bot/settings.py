@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
+    # Keys the survey answer sets (see aurum/surveys/answers.py); defaults to the signing secret. Keep it stable
+    # while a survey is open: a new secret means nobody can change answers given before the change.
+    aurum_survey_secret: SecretStr | None = None
     slack_api_url: str = SLACK_API_URL
     database_url: str = DEFAULT_DATABASE_URL
     aurum_timezone: str = "UTC"
@@ -64,7 +67,8 @@ class Settings(BaseSettings):
             raise ValueError(f"no such file: {value}")
         return value
 
-    @field_validator("slack_bot_token", "slack_app_token", "slack_signing_secret", mode="before")
+    @field_validator("slack_bot_token", "slack_app_token", "slack_signing_secret", "aurum_survey_secret",
+                     mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -76,6 +80,11 @@ class Settings(BaseSettings):
     @property
     def admins(self) -> frozenset[str]:
         return frozenset(part.strip() for part in self.aurum_admins.split(",") if part.strip())
+
+    @property
+    def survey_secret(self) -> bytes | None:
+        secret = self.aurum_survey_secret or self.slack_signing_secret
+        return secret.get_secret_value().encode() if secret else None
 
     @property
     def slack_enabled(self) -> bool:

@@ -1,5 +1,5 @@
 """Slash commands and interaction surfaces. Each module exposes register(app, ctx)."""
 
-from commands import kpi
+from commands import kpi, survey, survey_modal
 
-MODULES = [kpi]
+MODULES = [kpi, survey, survey_modal]

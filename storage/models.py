@@ -78,3 +78,9 @@ class JobClaim(SQLModel, table=True):
     claimed_at: datetime = Field(default_factory=utcnow, sa_column=_when())
     finished_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+from storage.survey_models import SurveyAnswer, SurveyRespondent, SurveyRun  # noqa: E402  (registers the tables)
+
+__all__ = ["JobClaim", "KpiSnapshot", "OutboxMessage", "SnapshotBase", "SurveyAnswer", "SurveyRespondent",
+           "SurveyRun", "Workspace"]
