@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
@@ -90,14 +91,26 @@ def add_respondents(session: Session, team_id: str, run_id: int, users: Iterable
     return len(rows)
 
 
-def lock_respondent(session: Session, team_id: str, run_id: int, user_id: str) -> SurveyRespondent | None:
+@dataclass(frozen=True)
+class Locked:
+    id: int
+    responded_at: datetime | None
+    replace_nonce: str | None
+
+
+def lock_respondent(session: Session, team_id: str, run_id: int, user_id: str) -> Locked | None:
     """This person's row for the run, locked until the transaction ends; None when they were not asked."""
-    query = (select(SurveyRespondent)
+    query = (select(SurveyRespondent.id, SurveyRespondent.responded_at, SurveyRespondent.replace_nonce)
              .where(SurveyRespondent.team_id == team_id, SurveyRespondent.run_id == run_id,
                     SurveyRespondent.user_id == user_id)
-             .with_for_update()
-             .execution_options(populate_existing=True))
-    return session.scalars(query).first()
+             .with_for_update())
+    row = session.execute(query).first()
+    return Locked(*row) if row is not None else None
+
+
+def mark_responded(session: Session, respondent_id: int, at: datetime, nonce: str) -> None:
+    session.execute(update(SurveyRespondent).where(SurveyRespondent.id == respondent_id)
+                    .values(responded_at=at, replace_nonce=nonce).execution_options(synchronize_session=False))
 
 
 def respondent(session: Session, team_id: str, run_id: int, user_id: str) -> SurveyRespondent | None:

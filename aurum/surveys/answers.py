@@ -150,14 +150,12 @@ def submit(ctx: Context, session: Session, team_id: str, run_id: int, user_id: s
     if respondent is None:
         raise SubmitError(NOT_ASKED)
     first = respondent.responded_at is None
-    if respondent.replace_nonce is None:
-        respondent.replace_nonce = secrets.token_hex(16)
-    answer_set = _answer_set(ctx.survey_secret, run.id, respondent.replace_nonce)  # type: ignore[arg-type]
+    nonce = respondent.replace_nonce or secrets.token_hex(16)
+    answer_set = _answer_set(ctx.survey_secret, run.id, nonce)  # type: ignore[arg-type]
     rows = [(RESPONSE_MARKER, "", None), *((a.question_id, a.value, a.number) for a in answers)]
     removed = repo.replace_answers(session, team_id, run.id, answer_set, rows)  # type: ignore[arg-type]
     if not first and removed == 0:
         raise SubmitError("Your earlier answers can no longer be changed (the server's survey key changed), "
                           "so they stay as they were.")
-    respondent.responded_at = now
-    session.add(respondent)
+    repo.mark_responded(session, respondent.id, now, nonce)
     return Submitted(run=run, replaced=not first)

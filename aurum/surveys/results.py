@@ -173,7 +173,7 @@ def themes(texts: list[str], limit: int = THEMES, min_count: int = 2) -> list[tu
     counts: Counter[str] = Counter()
     for text in texts:
         words = [_normal(w) for w in re.findall(r"[a-z][a-z0-9+#'-]*", text.lower())]
-        keep = [w if len(w) > 2 and w not in STOPWORDS else None for w in words]
+        keep = [w if len(w) > 1 and w not in STOPWORDS else None for w in words]
         terms = {w for w in keep if w}
         terms |= {f"{a} {b}" for a, b in zip(keep, keep[1:], strict=False) if a and b}
         counts.update(terms)
