@@ -58,7 +58,7 @@ def submission_answer(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
         stored = service.respond(ctx, asker.team_id, asker.user_id, survey.key, given, run_id=meta["run"])
     except answers.RunClosed as closed:
         with ctx.reading() as session:
-            text = service.closed_notice(ctx, session, asker.team_id, survey.key, closed.run)
+            text = service.closed_notice(ctx, session, asker.team_id, survey.key, closed.run_id)
         return {"response_action": "update", "view": blocks.notice_modal(survey.short_name, text)}
     except answers.SubmitError as exc:
         return {"response_action": "errors", "errors": {first_block: str(exc)}}

@@ -31,6 +31,12 @@ def settings(settings, tmp_path):
     return settings.model_copy(update={"aurum_admins": "UADMIN", "aurum_config": config})
 
 
+@pytest.fixture(autouse=True)
+def channels(fake_slack):
+    fake_slack.add_channel("#engineering")
+    fake_slack.add_channel("#scrum-masters")
+
+
 @pytest.fixture
 def team_run(runtime, fake_slack):
     return seed_run(runtime.ctx, fake_slack.team_id, [f"U{i}" for i in range(1, 8)])

@@ -65,9 +65,9 @@ class SubmitError(Exception):
 
 
 class RunClosed(SubmitError):
-    def __init__(self, run: SurveyRun | None):
+    def __init__(self, run_id: int | None):
         super().__init__("This survey has closed; your answers were not saved.")
-        self.run = run
+        self.run_id = run_id
 
 
 def fields(survey: Survey) -> list[Field]:
@@ -145,7 +145,7 @@ def submit(ctx: Context, session: Session, team_id: str, run_id: int, user_id: s
     now = ctx.now()
     run = repo.get_run(session, team_id, run_id, share_lock=True)
     if run is None or run.state != "open" or now >= run.closes_at:
-        raise RunClosed(run)
+        raise RunClosed(run.id if run is not None else None)
     respondent = repo.lock_respondent(session, team_id, run.id, user_id)  # type: ignore[arg-type]
     if respondent is None:
         raise SubmitError(NOT_ASKED)

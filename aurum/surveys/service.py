@@ -24,10 +24,11 @@ def current_run(ctx: Context, session: Session, team_id: str, survey_key: str) -
 
 
 def closed_notice(ctx: Context, session: Session, team_id: str, survey_key: str,
-                  run: SurveyRun | None = None) -> str:
-    """That the run has closed (or none is open) and when the next one opens."""
+                  run_id: int | None = None) -> str:
+    """That the run (by default the latest) has closed, or none is open, and when the next one opens."""
     survey = ctx.config.surveys.survey(survey_key)
-    last = run or repo.latest_run(session, team_id, survey_key, states=("closed", "open"))
+    last = repo.get_run(session, team_id, run_id) if run_id is not None else None
+    last = last or repo.latest_run(session, team_id, survey_key, states=("closed", "open"))
     upcoming = next_opening(ctx, session, team_id, survey_key, ctx.now())
     return blocks.closed_text(survey, last, upcoming, ctx.tz)
 
@@ -52,7 +53,8 @@ def view_for(ctx: Context, team_id: str, user_id: str, survey_key: str | None = 
         if run_id is None:
             run = current_run(ctx, session, team_id, key)
         if run is None or run.state != "open" or ctx.now() >= run.closes_at:
-            return blocks.notice_modal(survey.short_name, closed_notice(ctx, session, team_id, key, run))
+            shown = run.id if run is not None else None
+            return blocks.notice_modal(survey.short_name, closed_notice(ctx, session, team_id, key, shown))
         person = repo.respondent(session, team_id, run.id, user_id)  # type: ignore[arg-type]
         answered = person is not None and person.responded_at is not None
     return blocks.modal(survey, run, ctx.tz, ctx.config.surveys.threshold, answered_before=answered)
