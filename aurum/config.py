@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from aurum.surveys.model import SurveyConfig
 
@@ -35,6 +35,17 @@ class AurumConfig(BaseModel):
     current_phase: int = Field(default=1, ge=1, le=4)
     scheduler_grace_minutes: int = Field(default=60, ge=1, le=24 * 60)
     surveys: SurveyConfig = Field(default_factory=SurveyConfig)
+
+    @model_validator(mode="after")
+    def _survey_channels_exist(self) -> AurumConfig:
+        named = self.channels.model_dump()
+        for key, survey in self.surveys.definitions.items():
+            targets = [*survey.results_to, *([survey.audience.channel] if survey.audience.channel else [])]
+            for target in targets:
+                if target not in named and not target.startswith(("#", "C", "G")):
+                    raise ValueError(f"surveys.{key}: unknown channel {target!r}; use a #name or a key of "
+                                     f"channels: ({', '.join(named)})")
+        return self
 
 
 def _problems(exc: ValidationError, origin: str) -> str:

@@ -81,6 +81,9 @@ def build_runtime(settings: Settings, *, console: bool = False, delivery: Delive
             outbox_client = web_client(settings, interactive=False)
             delivery = SlackDelivery(lambda _team: outbox_client)
     ctx.directory = delivery if isinstance(delivery, Directory) else None
+    if not console and not settings.survey_secret:
+        log.warning("neither AURUM_SURVEY_SECRET nor SLACK_SIGNING_SECRET is set: survey answer sets are keyed "
+                    "with a built-in key, so whoever reads the database can link answers of open runs to people")
     app = build_app(settings, ctx, console=console)
     return Runtime(settings=settings, ctx=ctx, app=app, delivery=delivery, console=console)
 
