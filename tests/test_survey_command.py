@@ -116,7 +116,10 @@ def test_the_same_person_twice_leaves_one_response(runtime, server, slack, team_
                                             ("keep_doing", "Pairing")}
 
 
-def test_someone_not_asked_cannot_answer(runtime, server, slack, team_run):
+def test_someone_not_asked_cannot_answer(runtime, server, slack, fake_slack, team_run):
+    slack.command("/survey", "", user="UOTHER")
+    fake_slack.wait_for("views.open")
+    assert "not asked" in fake_slack.views[0]["view"]["blocks"][0]["text"]["text"]
     body = slack.interaction(view_submission(_survey(runtime), team_run.id, TEAM_ANSWERS, user="UOTHER")).json()
     assert body["response_action"] == "errors" and "not asked" in body["errors"]["q_velocity"]
     assert _responses(runtime, team_run.id) == 0

@@ -56,7 +56,9 @@ def view_for(ctx: Context, team_id: str, user_id: str, survey_key: str | None = 
             shown = run.id if run is not None else None
             return blocks.notice_modal(survey.short_name, closed_notice(ctx, session, team_id, key, shown))
         person = repo.respondent(session, team_id, run.id, user_id)  # type: ignore[arg-type]
-        answered = person is not None and person.responded_at is not None
+        if person is None:
+            return blocks.notice_modal(survey.short_name, answers.NOT_ASKED)
+        answered = person.responded_at is not None
     return blocks.modal(survey, run, ctx.tz, ctx.config.surveys.threshold, answered_before=answered)
 
 
