@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -36,12 +36,25 @@ def run_by_period(session: Session, team_id: str, survey: str, period: str) -> S
         SurveyRun.team_id == team_id, SurveyRun.survey == survey, SurveyRun.period == period)).first()
 
 
+# The submission path's statements, built once (building a statement costs more than running it on SQLite).
+_RUN_SHARED = select(SurveyRun).where(SurveyRun.id == bindparam("run"), SurveyRun.team_id == bindparam("team")) \
+    .with_for_update(read=True)
+_LOCK_RESPONDENT = (select(SurveyRespondent.id, SurveyRespondent.responded_at, SurveyRespondent.replace_nonce)
+                    .where(SurveyRespondent.team_id == bindparam("team"), SurveyRespondent.run_id == bindparam("run"),
+                           SurveyRespondent.user_id == bindparam("user"))
+                    .with_for_update())
+_MARK_RESPONDED = (update(SurveyRespondent).where(SurveyRespondent.id == bindparam("respondent"))
+                   .values(responded_at=bindparam("at"), replace_nonce=bindparam("nonce")))
+_DELETE_SET = (delete(SurveyAnswer.__table__)
+               .where(SurveyAnswer.run_id == bindparam("run"), SurveyAnswer.answer_set == bindparam("answer_set")))
+_INSERT_ANSWER = SurveyAnswer.__table__.insert()
+
+
 def get_run(session: Session, team_id: str, run_id: int, *, share_lock: bool = False) -> SurveyRun | None:
     """A run of this team; `share_lock` keeps it from closing until the transaction ends (PostgreSQL)."""
-    query = select(SurveyRun).where(SurveyRun.id == run_id, SurveyRun.team_id == team_id)
     if share_lock:
-        query = query.with_for_update(read=True)
-    return session.scalars(query).first()
+        return session.scalars(_RUN_SHARED, {"run": run_id, "team": team_id}).first()
+    return session.scalars(select(SurveyRun).where(SurveyRun.id == run_id, SurveyRun.team_id == team_id)).first()
 
 
 def runs_in_state(session: Session, team_id: str, survey: str | None, state: str) -> list[SurveyRun]:
@@ -100,17 +113,12 @@ class Locked:
 
 def lock_respondent(session: Session, team_id: str, run_id: int, user_id: str) -> Locked | None:
     """This person's row for the run, locked until the transaction ends; None when they were not asked."""
-    query = (select(SurveyRespondent.id, SurveyRespondent.responded_at, SurveyRespondent.replace_nonce)
-             .where(SurveyRespondent.team_id == team_id, SurveyRespondent.run_id == run_id,
-                    SurveyRespondent.user_id == user_id)
-             .with_for_update())
-    row = session.execute(query).first()
+    row = session.connection().execute(_LOCK_RESPONDENT, {"team": team_id, "run": run_id, "user": user_id}).first()
     return Locked(*row) if row is not None else None
 
 
 def mark_responded(session: Session, respondent_id: int, at: datetime, nonce: str) -> None:
-    session.execute(update(SurveyRespondent).where(SurveyRespondent.id == respondent_id)
-                    .values(responded_at=at, replace_nonce=nonce).execution_options(synchronize_session=False))
+    session.connection().execute(_MARK_RESPONDED, {"respondent": respondent_id, "at": at, "nonce": nonce})
 
 
 def respondent(session: Session, team_id: str, run_id: int, user_id: str) -> SurveyRespondent | None:
@@ -147,12 +155,12 @@ def reminded_count(session: Session, run_id: int) -> int:
 def replace_answers(session: Session, team_id: str, run_id: int, answer_set: str,
                     answers: Sequence[tuple[str, str, float | None]]) -> int:
     """Delete an answer set's rows and write the new ones; returns how many rows were replaced."""
-    removed = session.execute(delete(SurveyAnswer).where(
-        SurveyAnswer.run_id == run_id, SurveyAnswer.answer_set == answer_set)).rowcount
+    connection = session.connection()
+    removed = connection.execute(_DELETE_SET, {"run": run_id, "answer_set": answer_set}).rowcount
     rows = [{"run_id": run_id, "answer_set": answer_set, "question_id": qid, "team_id": team_id,
              "value": value, "number": number} for qid, value, number in answers]
     if rows:
-        session.execute(SurveyAnswer.__table__.insert(), rows)
+        connection.execute(_INSERT_ANSWER, rows)
     return removed
 
 
