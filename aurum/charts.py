@@ -166,3 +166,26 @@ def series_key(points: Sequence[tuple[datetime, float]]) -> tuple:
     if not points:
         return (0,)
     return (len(points), points[0][0], points[-1][0], points[-1][1], sum(p[1] for p in points))
+def runs_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]],
+               rates: Sequence[float | None], title: str, limits: tuple[float, float]) -> bytes:
+    """Scores per run (one line per question, gaps where a run had too few answers) over response-rate bars."""
+    figure = _figure(8, 3.6)
+    ax = figure.add_subplot()
+    positions = np.arange(len(labels))
+    bars = ax.twinx()
+    bars.bar(positions, [100 * r if r is not None else 0 for r in rates], color=COLORS["baseline"], alpha=0.25,
+             label="response rate")
+    bars.set_ylim(0, 100)
+    bars.set_ylabel("response rate %")
+    ax.set_zorder(bars.get_zorder() + 1)
+    ax.patch.set_visible(False)
+    palette = [COLORS["line"], COLORS["target"], COLORS["stretch"], COLORS["band"]]
+    for i, (label, values) in enumerate(series):
+        ys = np.array([np.nan if v is None else v for v in values], dtype=float)
+        ax.plot(positions, ys, marker="o", markersize=4, linewidth=1.8, color=palette[i % len(palette)], label=label)
+    ax.set_ylim(*limits)
+    ax.set_xticks(positions, labels, rotation=45 if len(labels) > 6 else 0, fontsize=8)
+    ax.set_title(title, loc="left", fontsize=11)
+    ax.grid(True, alpha=0.25)
+    ax.legend(loc="lower left", fontsize=8, frameon=False)
+    return _png(figure)

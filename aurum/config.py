@@ -1,4 +1,4 @@
-"""The team's own configuration file (AURUM_CONFIG): channels, KPI overrides, schedules."""
+"""The team's own configuration file (AURUM_CONFIG): channels, KPI overrides, schedules, surveys."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from aurum.alerts.rules import AlertsConfig
 from aurum.collectors.config import SourcesConfig
 from aurum.crontab import crontab_trigger
+from aurum.surveys.model import SurveyConfig
 
 
 class ConfigError(Exception):
@@ -47,6 +48,18 @@ class AurumConfig(BaseModel):
     scheduler_grace_minutes: int = Field(default=60, ge=1, le=24 * 60)
     sources: SourcesConfig = Field(default_factory=SourcesConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    surveys: SurveyConfig = Field(default_factory=SurveyConfig)
+
+    @model_validator(mode="after")
+    def _survey_channels_exist(self) -> AurumConfig:
+        named = self.channels.model_dump()
+        for key, survey in self.surveys.definitions.items():
+            targets = [*survey.results_to, *([survey.audience.channel] if survey.audience.channel else [])]
+            for target in targets:
+                if target not in named and not target.startswith(("#", "C", "G")):
+                    raise ValueError(f"surveys.{key}: unknown channel {target!r}; use a #name or a key of "
+                                     f"channels: ({', '.join(named)})")
+        return self
 
 
 def _problems(exc: ValidationError, origin: str) -> str:

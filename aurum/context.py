@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from aurum.catalog import Catalog
 from aurum.config import AurumConfig
+from aurum.delivery import Directory
 from storage.db import read_scope, session_scope
 from storage.types import utcnow
 
@@ -34,6 +35,10 @@ class Context:
     snapshot_listeners: list[Callable[..., None]] = field(default_factory=list)
     # Collector credentials from the settings (GITHUB_TOKEN, …), by setting name.
     secrets: Mapping[str, SecretStr | None] = field(default_factory=dict)
+    # Who is in a channel or user group (set by the composition root; None where nobody can be asked).
+    directory: Directory | None = None
+    # Server-side key material for the survey answer sets (aurum.surveys.answers); never stored in the database.
+    survey_secret: bytes = b"aurum-console-survey-secret"
 
     def now(self) -> datetime:
         return self.clock()

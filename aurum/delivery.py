@@ -1,4 +1,4 @@
-"""The one seam between domain code and a chat surface: post, update, upload an image.
+"""The one seam between domain code and a chat surface: post, update, upload a file; and who is in a channel.
 
 `bot.slack_delivery.SlackDelivery` implements it over the Slack Web API and `bot.console.ConsoleDelivery`
 prints to a terminal. Domain code never calls either directly: it writes to the outbox (aurum.outbox), and
@@ -8,7 +8,7 @@ the outbox worker hands each message to the Delivery in use.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -34,10 +34,18 @@ class Delivery(Protocol):
     def update(self, team_id: str, channel: str, ts: str, text: str,
                blocks: list[dict[str, Any]] | None = None) -> None: ...
 
-    def upload_image(self, team_id: str, channel: str, png: bytes, *, filename: str, title: str,
-                     comment: str = "", thread_ts: str | None = None) -> str:
-        """Upload a PNG where the channel's members can see it; returns the file id."""
+    def upload_file(self, team_id: str, channel: str, content: bytes, *, filename: str, title: str,
+                    comment: str = "", thread_ts: str | None = None) -> str:
+        """Upload a file (a PNG chart, a CSV export, …) where the channel's members can see it; returns its id."""
 
     def find_posted(self, team_id: str, channel: str, marker: str, since_ts: float,
                     thread_ts: str | None = None) -> Posted | None:
         """A message posted earlier with this marker, if the surface has it (crash recovery)."""
+
+
+@runtime_checkable
+class Directory(Protocol):
+    """Who is in a channel or user group (the survey audience). Implemented next to Delivery."""
+
+    def members(self, team_id: str, channel: str | None = None, usergroup: str | None = None) -> list[str]:
+        """User ids of a channel (`#name` or id) or of a user group (`S…`), without the bot itself."""

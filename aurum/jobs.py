@@ -65,9 +65,10 @@ def all_jobs(config: AurumConfig | None = None) -> dict[str, Job]:
     from aurum.alerts.evaluation import jobs as alert_jobs
     from aurum.collectors.jobs import jobs as collection_jobs
     from aurum.forecast.accuracy import jobs as forecast_jobs
+    from aurum.surveys.schedule import survey_jobs
 
     found = [*builtin_jobs(), *(collection_jobs(config) if config is not None else []), *forecast_jobs(),
-             *alert_jobs()]
+             *alert_jobs(), *survey_jobs()]
     return {job.name: job for job in found}
 
 

@@ -19,7 +19,8 @@ from bot.runtime import CONSOLE_TEAM, Runtime
 CONSOLE_USER = "U0CONSOLE"
 CONSOLE_CHANNEL = "C0CONSOLE"
 BANNER = """Aurum console: the same commands as in Slack, answered here.
-Try /kpi, /kpi latency 90d, /kpi latency forecast, /kpi dashboard, /kpi record coverage 82. Type quit to leave."""
+Try /kpi, /kpi latency 90d, /kpi latency forecast, /kpi dashboard, /kpi record coverage 82, /survey help.
+Type quit to leave."""
 
 
 def _plain(obj: Any) -> str:
@@ -78,14 +79,17 @@ class ConsoleDelivery:
                blocks: list[dict[str, Any]] | None = None) -> None:
         self._write(f"\n── {channel} (message {ts} updated) ──\n{blocks_to_text(blocks, text)}")
 
-    def upload_image(self, team_id: str, channel: str, png: bytes, *, filename: str, title: str,
-                     comment: str = "", thread_ts: str | None = None) -> str:
+    def upload_file(self, team_id: str, channel: str, content: bytes, *, filename: str, title: str,
+                    comment: str = "", thread_ts: str | None = None) -> str:
         self.chart_dir.mkdir(parents=True, exist_ok=True)
         path = (self.chart_dir / filename).resolve()
-        path.write_bytes(png)
+        path.write_bytes(content)
         self.files.append(path)
-        self._write(f"📈 {title}: {path}")
+        self._write(f"{'📈' if filename.endswith('.png') else '📎'} {title}: {path}")
         return f"F{len(self.files)}"
+
+    def members(self, team_id: str, channel: str | None = None, usergroup: str | None = None) -> list[str]:
+        return [CONSOLE_USER]  # the console has one person: you
 
     def find_posted(self, team_id: str, channel: str, marker: str, since_ts: float,
                     thread_ts: str | None = None) -> Posted | None:
@@ -100,14 +104,32 @@ def command_body(command: str, text: str, team_id: str = CONSOLE_TEAM) -> str:
     })
 
 
+def survey_form(runtime: Runtime, text: str) -> str:
+    """The console cannot open a modal: print the survey's questions and how to answer them in one line."""
+    from aurum.surveys.service import view_for
+
+    view = view_for(runtime.ctx, CONSOLE_TEAM, CONSOLE_USER, survey_key=text or None)
+    inputs = [b for b in view["blocks"] if b["type"] == "input"]
+    if not inputs:
+        return blocks_to_text(view["blocks"])
+    questions = [f"  {i}. {_plain(b['label'])}" + (" (optional)" if b.get("optional") else "")
+                 for i, b in enumerate(inputs, 1)]
+    return "\n".join([blocks_to_text(view["blocks"][:1]), *questions,
+                      f"Modals need Slack; here, answer in one line: /survey answer {text + ' ' if text else ''}"
+                      + " | ".join(f"<{i}>" for i in range(1, len(inputs) + 1))])
+
+
 def run_command(runtime: Runtime, line: str, out: TextIO) -> None:
     """Dispatch one slash command through the Bolt app, print the ack, then deliver what it queued."""
     command, _, text = line.strip().partition(" ")
+    if command == "/survey" and text.strip().lower() in ("", "team", "stakeholder"):
+        out.write(survey_form(runtime, text.strip().lower()) + "\n")
+        return
     request = BoltRequest(body=command_body(command, text.strip()), mode="socket_mode",
                           headers={"content-type": ["application/x-www-form-urlencoded"]})
     response = runtime.app.dispatch(request)
     if response.status == 404:
-        out.write(f"Unknown command {command}. Commands: /kpi\n")
+        out.write(f"Unknown command {command}. Commands: /kpi, /survey\n")
         return
     if response.body:
         try:

@@ -16,7 +16,7 @@ from aurum.catalog import CatalogError, load_catalog
 from aurum.collectors.runner import unknown_kpis
 from aurum.config import ConfigError, load_config
 from aurum.context import Context
-from aurum.delivery import Delivery
+from aurum.delivery import Delivery, Directory
 from aurum.outbox import OutboxWorker
 from bot.app import build_app, web_client
 from bot.settings import Settings, SettingsError
@@ -99,6 +99,8 @@ def build_context(settings: Settings) -> Context:
     ctx = Context(engine=engine, catalog=catalog, config=config, tz=settings.tz, admins=settings.admins,
                   chart_dir=settings.aurum_chart_dir, secrets=settings.secrets)
     ctx.snapshot_listeners.append(alert_evaluation.on_snapshots)
+    if settings.survey_secret:
+        ctx.survey_secret = settings.survey_secret
     return ctx
 
 
@@ -114,6 +116,10 @@ def build_runtime(settings: Settings, *, console: bool = False, delivery: Delive
         else:
             outbox_client = web_client(settings, interactive=False)
             delivery = SlackDelivery(lambda _team: outbox_client)
+    ctx.directory = delivery if isinstance(delivery, Directory) else None
+    if not console and not settings.survey_secret:
+        log.warning("neither AURUM_SURVEY_SECRET nor SLACK_SIGNING_SECRET is set: survey answer sets are keyed "
+                    "with a built-in key, so whoever reads the database can link answers of open runs to people")
     app = build_app(settings, ctx, console=console)
     return Runtime(settings=settings, ctx=ctx, app=app, delivery=delivery, console=console)
 

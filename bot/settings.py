@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
+    # Keys the survey answer sets (see aurum/surveys/answers.py); defaults to the signing secret. Keep it stable
+    # while a survey is open: a new secret means nobody can change answers given before the change.
+    aurum_survey_secret: SecretStr | None = None
     slack_api_url: str = SLACK_API_URL
     database_url: str = DEFAULT_DATABASE_URL
     aurum_timezone: str = "UTC"
@@ -82,7 +85,7 @@ class Settings(BaseSettings):
 
     @field_validator("slack_bot_token", "slack_app_token", "slack_signing_secret", "github_token", "jira_token",
                      "sonar_token", "pagerduty_token", "pagerduty_routing_key", "smtp_password", "alertmanager_token",
-                     "smtp_host", "smtp_user", mode="before")
+                     "smtp_host", "smtp_user", "aurum_survey_secret", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -99,6 +102,11 @@ class Settings(BaseSettings):
     def secrets(self) -> dict[str, SecretStr | None]:
         """The collectors' credentials, by setting name."""
         return {name: getattr(self, name) for name in SECRET_NAMES}
+
+    @property
+    def survey_secret(self) -> bytes | None:
+        secret = self.aurum_survey_secret or self.slack_signing_secret
+        return secret.get_secret_value().encode() if secret else None
 
     @property
     def slack_enabled(self) -> bool:

@@ -1,4 +1,4 @@
-"""The Delivery seam over the Slack Web API (slack_sdk WebClient)."""
+"""The Delivery and Directory seams over the Slack Web API (slack_sdk WebClient)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ class SlackDelivery:
     def __init__(self, client_for: Callable[[str], WebClient]):
         self._client_for = client_for
         self._channels: dict[tuple[str, str], str] = {}
+        self._bots: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def post(self, team_id: str, channel: str, text: str, blocks: list[dict[str, Any]] | None = None, *,
@@ -46,10 +47,10 @@ class SlackDelivery:
                blocks: list[dict[str, Any]] | None = None) -> None:
         self._call(self._client_for(team_id).chat_update, channel=channel, ts=ts, text=text, blocks=blocks)
 
-    def upload_image(self, team_id: str, channel: str, png: bytes, *, filename: str, title: str,
-                     comment: str = "", thread_ts: str | None = None) -> str:
+    def upload_file(self, team_id: str, channel: str, content: bytes, *, filename: str, title: str,
+                    comment: str = "", thread_ts: str | None = None) -> str:
         target = self.channel_id(team_id, channel)
-        resp = self._call(self._client_for(team_id).files_upload_v2, channel=target, content=png,
+        resp = self._call(self._client_for(team_id).files_upload_v2, channel=target, content=content,
                           filename=filename, title=title, initial_comment=comment or None, thread_ts=thread_ts)
         files = resp.get("files") or [resp.get("file") or {}]
         return files[0].get("id", "")
@@ -69,6 +70,32 @@ class SlackDelivery:
             if payload.get("key") == marker:
                 return Posted(channel=target, ts=message["ts"])
         return None
+
+    def members(self, team_id: str, channel: str | None = None, usergroup: str | None = None) -> list[str]:
+        """Members of a channel (conversations.members, every page) or a user group, without this bot."""
+        client = self._client_for(team_id)
+        if usergroup:
+            found = list(self._call(client.usergroups_users_list, usergroup=usergroup).get("users", []))
+        else:
+            found, cursor = [], None
+            target = self.channel_id(team_id, channel or "")
+            while True:
+                resp = self._call(client.conversations_members, channel=target, limit=200, cursor=cursor)
+                found += resp.get("members", [])
+                cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    break
+        bot = self._bot_user(team_id)
+        return [user for user in dict.fromkeys(found) if user != bot]
+
+    def _bot_user(self, team_id: str) -> str:
+        with self._lock:
+            cached = self._bots.get(team_id)
+        if cached is None:
+            cached = self._call(self._client_for(team_id).auth_test).get("user_id", "")
+            with self._lock:
+                self._bots[team_id] = cached
+        return cached
 
     def channel_id(self, team_id: str, channel: str) -> str:
         """`#name` → channel id, `U…` → the bot's DM with that user; ids pass through. Cached."""

@@ -1,5 +1,5 @@
 """Slash commands and interaction surfaces. Each module exposes register(app, ctx)."""
 
-from commands import alerts, kpi
+from commands import alerts, kpi, survey, survey_modal
 
-MODULES = [kpi, alerts]
+MODULES = [kpi, alerts, survey, survey_modal]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
@@ -17,11 +19,18 @@ POOL_SIZE = 5
 MAX_OVERFLOW = 10
 
 
+# SQLite has one writer at a time. Writers of one process queue on this lock (woken in turn) instead of
+# SQLite's busy handler, which sleeps and retries: under a long burst of writes an unlucky writer could lose
+# every retry until its busy timeout ran out. Writers in other processes still meet the busy timeout.
+_WRITE_GATES: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate_writes)
+        _WRITE_GATES[engine] = threading.RLock()
         return engine
     return create_engine(url, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW, pool_pre_ping=True)
 
@@ -54,7 +63,8 @@ def _sqlite_begin_immediate_writes(connection) -> None:
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """One transaction: committed when the block ends, rolled back on error."""
-    with Session(engine, expire_on_commit=False) as session:
+    gate = _WRITE_GATES.get(engine)
+    with gate or nullcontext(), Session(engine, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()

@@ -130,3 +130,7 @@ from storage.collection import (  # noqa: E402,F401
     IncidentEvent,
     SourceHealth,
 )
+from storage.survey_models import SurveyAnswer, SurveyRespondent, SurveyRun  # noqa: E402  (registers the tables)
+
+__all__ = ["JobClaim", "KpiSnapshot", "OutboxMessage", "SnapshotBase", "SurveyAnswer", "SurveyRespondent",
+           "SurveyRun", "Workspace"]

@@ -210,6 +210,7 @@ class FakeSlack:
             "conversations.history": self._conversations_history,
             "conversations.replies": self._conversations_replies,
             "conversations.members": self._conversations_members,
+            "usergroups.users.list": self._usergroups_users_list,
             "users.info": self._users_info,
             "users.conversations": self._users_conversations,
             "conversations.list": self._conversations_list,
@@ -303,7 +304,7 @@ class FakeSlack:
             return copy.deepcopy(self._ephemeral)
 
     def set_members(self, channel: str, members: list[str]) -> None:
-        """Members returned by conversations.members for ``channel``."""
+        """Members returned by conversations.members for ``channel`` (or usergroups.users.list for an ``S…`` id)."""
         with self._lock:
             self._members[channel] = list(members)
 
@@ -625,6 +626,12 @@ class FakeSlack:
     def _conversations_members(self, params: dict) -> dict:
         page, cursor = _paginate(self._members.get(self._channel(params), []), params)
         return {"members": page, "response_metadata": {"next_cursor": cursor}}
+
+    def _usergroups_users_list(self, params: dict) -> dict:
+        group = str(params.get("usergroup") or "")
+        if group not in self._members:
+            raise SlackError("no_such_subteam")
+        return {"users": list(self._members[group])}
 
     def _users_info(self, params: dict) -> dict:
         user_id = params.get("user")

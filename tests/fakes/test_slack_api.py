@@ -155,6 +155,13 @@ def test_conversations_members_paginates(fake, client):
     assert client.conversations_members(channel="C1")["response_metadata"]["next_cursor"] == ""
 
 
+def test_usergroup_members(fake, client):
+    fake.set_members("S0ENG", ["U1", "U2"])
+    assert client.usergroups_users_list(usergroup="S0ENG")["users"] == ["U1", "U2"]
+    with pytest.raises(SlackApiError, match="no_such_subteam"):
+        client.usergroups_users_list(usergroup="S0NONE")
+
+
 def test_users_info_defaults_and_overrides(fake, client):
     user = client.users_info(user="U1")["user"]
     assert user["id"] == "U1" and user["is_admin"] is False and user["tz"] == "Europe/Berlin"

@@ -1,0 +1,226 @@
+"""`/survey`: take the survey (a modal), open a run, results, status, CSV export, skip a date, answer in text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from aurum import outbox
+from aurum.context import Context
+from aurum.kpis import InputError
+from aurum.surveys import answers, blocks, export, results, runs, service
+from aurum.surveys.model import SURVEY_KEYS
+from aurum.surveys.runs import SurveyError
+from aurum.surveys.schedule import normal_period, opening_on
+from commands.common import Asker, reply_on_error, tell
+from commands.survey_modal import open_view
+
+COMMAND = "/survey"
+USAGE = (
+    "*Usage*\n"
+    "• `/survey` — take the open survey (a form; your answers are anonymous)\n"
+    "• `/survey stakeholder` — take the stakeholder feedback survey\n"
+    "• `/survey status` — how many have answered so far (counts only)\n"
+    "• `/survey results [team|stakeholder] [W48|2026-11]` — results of the last (or a given) closed run\n"
+    "• `/survey answer [team|stakeholder] 8 | 7 | blockers | what works` — answer in one line instead of the form\n"
+    "• Admins: `/survey open [team|stakeholder]`, `/survey export [team|stakeholder]`, "
+    "`/survey skip <YYYY-MM-DD> [team|stakeholder]`"
+)
+ADMIN_ONLY = "Only admins can {what}; ask one of them (they are listed in AURUM_ADMINS)."
+
+
+@dataclass(frozen=True)
+class Take:
+    survey: str | None = None
+
+
+@dataclass(frozen=True)
+class Help:
+    pass
+
+
+@dataclass(frozen=True)
+class Open:
+    survey: str
+
+
+@dataclass(frozen=True)
+class Results:
+    survey: str
+    period: str | None
+
+
+@dataclass(frozen=True)
+class Status:
+    pass
+
+
+@dataclass(frozen=True)
+class Export:
+    survey: str | None
+
+
+@dataclass(frozen=True)
+class Skip:
+    day: date
+    survey: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    survey: str
+    given: list[answers.Answer]
+
+
+Request = Take | Help | Open | Results | Status | Export | Skip | Answer
+
+
+def _survey_word(words: list[str]) -> tuple[str | None, list[str]]:
+    if words and words[0].lower() in SURVEY_KEYS:
+        return words[0].lower(), words[1:]
+    return None, words
+
+
+def parse(ctx: Context, text: str, user_id: str) -> Request:
+    """Text → request; InputError (shown in the ack) for anything malformed or not allowed."""
+    head, *rest = text.split() or [""]
+    verb = head.lower()
+    survey, rest = _survey_word(rest)
+    if verb in ("", *SURVEY_KEYS):
+        return Take(verb or None)
+    if verb == "help":
+        return Help()
+    if verb == "status" and not rest:
+        return Status()
+    if verb == "results" and len(rest) <= 1:
+        period = normal_period(rest[0], ctx.now().astimezone(ctx.tz).year) if rest else None
+        if rest and period is None:
+            raise InputError(f"'{blocks.escape(rest[0])}' is not a run: write a week like `W48` or a month like "
+                             "`2026-11`.")
+        return Results(survey or "team", period)
+    if verb == "answer":
+        return _parse_answer(ctx, text.split(None, 1)[1] if " " in text.strip() else "")
+    if verb in ("open", "export", "skip") and not ctx.is_admin(user_id) and not (
+            verb == "skip" and user_id in ctx.config.surveys.scrum_masters):
+        raise InputError(ADMIN_ONLY.format(what=f"`/survey {verb}`"))
+    if verb == "open" and not rest:
+        return Open(survey or "team")
+    if verb == "export" and not rest:
+        return Export(survey)
+    if verb == "skip" and rest:
+        return _parse_skip(ctx, rest, survey)
+    raise InputError(f"I don't understand `/survey {blocks.escape(text.strip())}`.\n{USAGE}")
+
+
+def _parse_skip(ctx: Context, words: list[str], survey: str | None) -> Skip:
+    if survey is None and words[-1].lower() in SURVEY_KEYS:
+        survey, words = words[-1].lower(), words[:-1]
+    try:
+        day = date.fromisoformat(words[0]) if len(words) == 1 else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise InputError("Usage: `/survey skip <YYYY-MM-DD> [team|stakeholder]`, e.g. `/survey skip 2026-12-25`.")
+    keys = [survey] if survey else [k for k in SURVEY_KEYS if opening_on(ctx, k, day) is not None]
+    if not keys or opening_on(ctx, keys[0], day) is None:
+        raise InputError(f"No survey opens on {day:%a %d %b %Y}: the team survey opens on Fridays, the stakeholder "
+                         "survey on the first Wednesday of the month (see `aurum jobs`).")
+    return Skip(day, keys[0])
+
+
+def _parse_answer(ctx: Context, text: str) -> Answer:
+    words = text.split(None, 1)
+    survey = words[0].lower() if words and words[0].lower() in SURVEY_KEYS else None
+    body = words[1] if survey and len(words) > 1 else "" if survey else text
+    definition = ctx.config.surveys.survey(survey or "team")
+    given, errors = answers.check(definition, answers.from_text(definition, body))
+    if errors:
+        order = {f.block_id: (i + 1, f.label) for i, f in enumerate(answers.fields(definition))}
+        lines = [f"{order[b][0]}. {blocks.escape(order[b][1])} — {message}" for b, message in errors.items()]
+        raise InputError("Not saved:\n" + "\n".join(lines) + "\nWrite the answers in order, separated by `|`, "
+                         "e.g. `/survey answer 8 | 7 | flaky CI | pairing`.")
+    return Answer(definition.key, given)
+
+
+def register(app: Any, ctx: Context) -> None:
+    def ack_survey(ack, body: dict[str, Any], client: Any) -> None:
+        asker = Asker.from_body(body)
+        try:
+            request = parse(ctx, body.get("text", ""), asker.user_id)
+        except InputError as exc:
+            ack(text=str(exc), response_type="ephemeral")
+            return
+        if isinstance(request, Help):
+            ack(text=USAGE, response_type="ephemeral")
+            return
+        ack()
+        if isinstance(request, Take):  # trigger_id lives 3 seconds: open the view here, right after the ack
+            open_view(client, ctx, asker, body["trigger_id"], survey_key=request.survey)
+
+    @reply_on_error(ctx)
+    def answer_survey(body: dict[str, Any]) -> None:
+        asker = Asker.from_body(body)
+        try:
+            request = parse(ctx, body.get("text", ""), asker.user_id)
+        except InputError:
+            return  # already answered in the ack
+        try:
+            handle(ctx, asker, request)
+        except (SurveyError, answers.SubmitError) as exc:
+            tell(ctx, asker, str(exc))
+
+    app.command(COMMAND)(ack=ack_survey, lazy=[answer_survey])
+
+
+def handle(ctx: Context, asker: Asker, request: Request) -> None:
+    if isinstance(request, Open):
+        tell(ctx, asker, f"{ctx.config.surveys.survey(request.survey).name}: "
+                         f"{service.open_now(ctx, asker.team_id, request.survey, asker.user_id)}.")
+    elif isinstance(request, Results):
+        show_results(ctx, asker, request)
+    elif isinstance(request, Status):
+        tell(ctx, asker, "Survey status", blocks.status_message(service.status(ctx, asker.team_id), ctx.tz))
+    elif isinstance(request, Export):
+        send_export(ctx, asker, request.survey)
+    elif isinstance(request, Skip):
+        skipped = service.skip(ctx, asker.team_id, request.day, request.survey, asker.user_id)
+        tell(ctx, asker, f"OK: the {skipped.survey.name} of {skipped.period} will not open "
+                         f"({blocks.when(skipped.opens_at, ctx.tz)}).")
+    elif isinstance(request, Answer):
+        stored = service.respond(ctx, asker.team_id, asker.user_id, request.survey, request.given)
+        first = "replaced your earlier ones" if stored.replaced else "are in"
+        tell(ctx, asker, f"🙏 Thank you: your answers {first}, stored without your name. You can change them "
+                         f"until {blocks.when(stored.run.closes_at, ctx.tz)}.")
+
+
+def show_results(ctx: Context, asker: Asker, request: Results) -> None:
+    with ctx.reading() as session:
+        run = service.find_run(ctx, session, asker.team_id, request.survey, request.period)
+        if run.state != "closed":
+            verb = "was skipped" if run.state == "skipped" else f"is open until {blocks.when(run.closes_at, ctx.tz)}"
+            raise SurveyError(f"That run {verb}; results come when a run closes.")
+        found = results.compute(ctx, session, run)
+    png = runs.trend_chart(found, ctx.tz)
+    note = "📈 Trend chart sent to you by DM" if png else None
+    text, message = blocks.results_message(found, ctx.tz, chart_note=note)
+    with ctx.transaction() as session:
+        outbox.post(session, asker.team_id, asker.channel_id, text, message, user=asker.user_id)
+        if png:
+            outbox.upload(session, asker.team_id, asker.user_id, png, filename=f"survey-{run.survey}-{run.period}.png",
+                          title=f"{found.survey.name} trend")
+
+
+def send_export(ctx: Context, asker: Asker, survey: str | None) -> None:
+    with ctx.reading() as session:
+        data = export.export(ctx, session, asker.team_id, survey)
+    day = ctx.now().astimezone(ctx.tz).strftime("%Y-%m-%d")
+    note = (f"{data.runs} closed runs, {data.rows} answers, no user ids"
+            + (f"; {data.withheld} runs left out (fewer than {ctx.config.surveys.threshold} answers)"
+               if data.withheld else ""))
+    with ctx.transaction() as session:
+        outbox.upload(session, asker.team_id, asker.user_id, data.content,
+                      filename=f"survey-answers-{survey or 'all'}-{day}.csv", title="Survey answers (anonymous)",
+                      comment=note)
+        outbox.post(session, asker.team_id, asker.channel_id, f"📎 CSV sent to you by DM: {note}.",
+                    user=asker.user_id)

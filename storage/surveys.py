@@ -1,0 +1,194 @@
+"""Survey repository: runs, respondents and anonymous answers. Never commits; never joins answers to people."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from storage.survey_models import SurveyAnswer, SurveyRespondent, SurveyRun
+
+
+def _insert(session: Session):
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+# ----- runs ------------------------------------------------------------------------------------------------------
+
+def add_run(session: Session, run: SurveyRun) -> SurveyRun | None:
+    """Insert a run in a savepoint; None when its (team, survey, period) already exists."""
+    try:
+        with session.begin_nested():
+            session.add(run)
+    except IntegrityError:
+        return None
+    return run
+
+
+def run_by_period(session: Session, team_id: str, survey: str, period: str) -> SurveyRun | None:
+    return session.scalars(select(SurveyRun).where(
+        SurveyRun.team_id == team_id, SurveyRun.survey == survey, SurveyRun.period == period)).first()
+
+
+# The submission path's statements, built once (building a statement costs more than running it on SQLite).
+_RUN_SHARED = select(SurveyRun).where(SurveyRun.id == bindparam("run"), SurveyRun.team_id == bindparam("team")) \
+    .with_for_update(read=True)
+_LOCK_RESPONDENT = (select(SurveyRespondent.id, SurveyRespondent.responded_at, SurveyRespondent.replace_nonce)
+                    .where(SurveyRespondent.team_id == bindparam("team"), SurveyRespondent.run_id == bindparam("run"),
+                           SurveyRespondent.user_id == bindparam("user"))
+                    .with_for_update())
+_MARK_RESPONDED = (update(SurveyRespondent).where(SurveyRespondent.id == bindparam("respondent"))
+                   .values(responded_at=bindparam("at"), replace_nonce=bindparam("nonce")))
+_DELETE_SET = (delete(SurveyAnswer.__table__)
+               .where(SurveyAnswer.run_id == bindparam("run"), SurveyAnswer.answer_set == bindparam("answer_set")))
+_INSERT_ANSWER = SurveyAnswer.__table__.insert()
+
+
+def get_run(session: Session, team_id: str, run_id: int, *, share_lock: bool = False) -> SurveyRun | None:
+    """A run of this team; `share_lock` keeps it from closing until the transaction ends (PostgreSQL)."""
+    if share_lock:
+        return session.scalars(_RUN_SHARED, {"run": run_id, "team": team_id}).first()
+    return session.scalars(select(SurveyRun).where(SurveyRun.id == run_id, SurveyRun.team_id == team_id)).first()
+
+
+def runs_in_state(session: Session, team_id: str, survey: str | None, state: str) -> list[SurveyRun]:
+    query = select(SurveyRun).where(SurveyRun.team_id == team_id, SurveyRun.state == state)
+    if survey:
+        query = query.where(SurveyRun.survey == survey)
+    return list(session.scalars(query.order_by(SurveyRun.opens_at)))
+
+
+def latest_run(session: Session, team_id: str, survey: str, states: Sequence[str] = ("open", "closed"),
+               period: str | None = None) -> SurveyRun | None:
+    query = select(SurveyRun).where(SurveyRun.team_id == team_id, SurveyRun.survey == survey,
+                                    SurveyRun.state.in_(states))
+    if period:
+        query = query.where(SurveyRun.period == period)
+    return session.scalars(query.order_by(SurveyRun.opens_at.desc()).limit(1)).first()
+
+
+def closed_runs_until(session: Session, team_id: str, survey: str, until: datetime, limit: int) -> list[SurveyRun]:
+    """The newest `limit` closed runs opened at or before `until`, oldest first."""
+    query = (select(SurveyRun)
+             .where(SurveyRun.team_id == team_id, SurveyRun.survey == survey, SurveyRun.state == "closed",
+                    SurveyRun.opens_at <= until)
+             .order_by(SurveyRun.opens_at.desc()).limit(limit))
+    return list(reversed(list(session.scalars(query))))
+
+
+def close_run(session: Session, run: SurveyRun, now: datetime) -> None:
+    """Mark closed and erase the respondents' nonces: from now on no answer can be traced to anyone."""
+    run.state, run.closed_at = "closed", now
+    session.add(run)
+    # Every respondent row is rewritten (also on PostgreSQL, where that gives each row a new xmin, so
+    # transaction ids no longer pair a respondent with the answers written in the same transaction).
+    session.execute(update(SurveyRespondent).where(SurveyRespondent.run_id == run.id)
+                    .values(replace_nonce=None).execution_options(synchronize_session=False))
+
+
+# ----- respondents -----------------------------------------------------------------------------------------------
+
+def add_respondents(session: Session, team_id: str, run_id: int, users: Iterable[str]) -> int:
+    rows = [{"team_id": team_id, "run_id": run_id, "user_id": user, "opted_out": False}
+            for user in dict.fromkeys(users)]
+    if rows:
+        stmt = _insert(session)(SurveyRespondent.__table__).on_conflict_do_nothing(
+            index_elements=["team_id", "run_id", "user_id"])
+        session.execute(stmt, rows)
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class Locked:
+    id: int
+    responded_at: datetime | None
+    replace_nonce: str | None
+
+
+def lock_respondent(session: Session, team_id: str, run_id: int, user_id: str) -> Locked | None:
+    """This person's row for the run, locked until the transaction ends; None when they were not asked."""
+    row = session.connection().execute(_LOCK_RESPONDENT, {"team": team_id, "run": run_id, "user": user_id}).first()
+    return Locked(*row) if row is not None else None
+
+
+def mark_responded(session: Session, respondent_id: int, at: datetime, nonce: str) -> None:
+    session.connection().execute(_MARK_RESPONDED, {"respondent": respondent_id, "at": at, "nonce": nonce})
+
+
+def respondent(session: Session, team_id: str, run_id: int, user_id: str) -> SurveyRespondent | None:
+    return session.scalars(select(SurveyRespondent).where(
+        SurveyRespondent.team_id == team_id, SurveyRespondent.run_id == run_id,
+        SurveyRespondent.user_id == user_id)).first()
+
+
+def to_remind(session: Session, team_id: str, run_id: int) -> list[SurveyRespondent]:
+    return list(session.scalars(select(SurveyRespondent).where(
+        SurveyRespondent.team_id == team_id, SurveyRespondent.run_id == run_id,
+        SurveyRespondent.responded_at.is_(None), SurveyRespondent.reminded_at.is_(None),
+        SurveyRespondent.opted_out.is_(False),
+    ).order_by(SurveyRespondent.user_id)))
+
+
+def response_counts(session: Session, team_id: str, run_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """run id → (people who answered, people asked or who answered unasked)."""
+    if not run_ids:
+        return {}
+    query = (select(SurveyRespondent.run_id, func.count(SurveyRespondent.responded_at), func.count())
+             .where(SurveyRespondent.team_id == team_id, SurveyRespondent.run_id.in_(run_ids))
+             .group_by(SurveyRespondent.run_id))
+    return {run_id: (answered, total) for run_id, answered, total in session.execute(query)}
+
+
+def reminded_count(session: Session, run_id: int) -> int:
+    return session.scalar(select(func.count(SurveyRespondent.reminded_at)).where(
+        SurveyRespondent.run_id == run_id)) or 0
+
+
+# ----- answers (no person anywhere) ------------------------------------------------------------------------------
+
+def replace_answers(session: Session, team_id: str, run_id: int, answer_set: str,
+                    answers: Sequence[tuple[str, str, float | None]]) -> int:
+    """Delete an answer set's rows and write the new ones; returns how many rows were replaced."""
+    connection = session.connection()
+    removed = connection.execute(_DELETE_SET, {"run": run_id, "answer_set": answer_set}).rowcount
+    rows = [{"run_id": run_id, "answer_set": answer_set, "question_id": qid, "team_id": team_id,
+             "value": value, "number": number} for qid, value, number in answers]
+    if rows:
+        connection.execute(_INSERT_ANSWER, rows)
+    return removed
+
+
+def answers(session: Session, run_id: int) -> list[tuple[str, str, str, float | None]]:
+    """(answer set, question id, value, number) of a run, ordered by the random answer set."""
+    query = (select(SurveyAnswer.answer_set, SurveyAnswer.question_id, SurveyAnswer.value, SurveyAnswer.number)
+             .where(SurveyAnswer.run_id == run_id)
+             .order_by(SurveyAnswer.answer_set, SurveyAnswer.question_id))
+    return [tuple(row) for row in session.execute(query)]  # type: ignore[misc]
+
+
+def answer_sets(session: Session, team_id: str, run_ids: Sequence[int]) -> dict[int, int]:
+    """run id → how many answer sets (responses) it holds."""
+    if not run_ids:
+        return {}
+    query = (select(SurveyAnswer.run_id, func.count(func.distinct(SurveyAnswer.answer_set)))
+             .where(SurveyAnswer.run_id.in_(run_ids), SurveyAnswer.team_id == team_id)
+             .group_by(SurveyAnswer.run_id))
+    return dict(session.execute(query).all())  # type: ignore[arg-type]
+
+
+def means(session: Session, team_id: str, run_ids: Sequence[int]) -> dict[tuple[int, str], tuple[int, float]]:
+    """(run id, question id) → (answers, mean) over numeric answers, computed by the database."""
+    if not run_ids:
+        return {}
+    query = (select(SurveyAnswer.run_id, SurveyAnswer.question_id, func.count(SurveyAnswer.number),
+                    func.avg(SurveyAnswer.number))
+             .where(SurveyAnswer.run_id.in_(run_ids), SurveyAnswer.team_id == team_id,
+                    SurveyAnswer.number.is_not(None))
+             .group_by(SurveyAnswer.run_id, SurveyAnswer.question_id))
+    return {(run_id, qid): (count, float(mean)) for run_id, qid, count, mean in session.execute(query)}

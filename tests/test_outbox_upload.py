@@ -1,0 +1,23 @@
+"""The outbox uploads any file type (CSV exports as well as PNG charts), and still sends uploads queued before."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from aurum import outbox
+from storage import outbox as repo
+from storage.models import OutboxMessage
+
+
+def test_a_csv_and_an_upload_queued_by_the_previous_version_are_delivered(runtime, fake_slack):
+    ctx = runtime.ctx
+    with ctx.transaction() as session:
+        outbox.upload(session, "T0001", "U7", b"a,b\n1,2\n", filename="export.csv", title="Export")
+        repo.add(session, OutboxMessage(team_id="T0001", key="upload:old", kind="upload", channel="U8",
+                                        payload=json.dumps({"png": base64.b64encode(b"\x89PNG old").decode(),
+                                                            "filename": "old.png", "title": "Old"})))
+    runtime.worker().drain()
+    files = {f.filename: f for f in fake_slack.files.values()}
+    assert files["export.csv"].bytes == b"a,b\n1,2\n" and files["export.csv"].channel == "DU7"
+    assert files["old.png"].bytes == b"\x89PNG old" and files["old.png"].channel == "DU8"
