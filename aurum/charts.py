@@ -92,7 +92,7 @@ def _plot(ax, kpi: Kpi, points, tz, lines: Sequence[Line], title: str, projectio
                         linewidth=0, label=projection.label)
         ax.plot(projection.times, projection.mean, color=COLORS["forecast"], linestyle="--", linewidth=1.6)
     if len(times) or (projection is not None and len(projection.times)):
-        locator = mdates.AutoDateLocator(tz=tz, maxticks=7)  # few ticks: each one costs a text layout per draw
+        locator = mdates.AutoDateLocator(tz=tz)
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=tz))
     for line in lines:
