@@ -21,6 +21,7 @@ SEED_NOW = {
     "disk_usage_percentage": 34, "network_io_mb_per_second": 125, "test_coverage_percentage": 81,
     "service_availability_percentage": 99.7, "incident_recovery_time_minutes": 38,
     "story_points_completed_per_sprint": 52, "code_review_time_days": 2.1, "ci_success_rate_percentage": 94,
+    "budget_utilization_percentage": 67,
 }
 CADENCE = {"points": timedelta(days=14), "features": timedelta(days=7)}
 FAST = {"ms", "rps", "mb_per_s"}

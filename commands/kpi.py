@@ -7,20 +7,13 @@ from datetime import datetime
 from typing import Any
 
 from aurum import blocks, charts, kpis, outbox
+from aurum import dashboard as technical_dashboard
 from aurum.catalog import Kpi
 from aurum.context import Context
 from aurum.kpis import PERIODS, InputError
 from commands.common import Asker, reply_on_error, tell
 
 COMMAND = "/kpi"
-DASHBOARD_GROUPS = [
-    ("API performance", ["api_response_time_p95", "api_response_time_p99", "requests_per_second",
-                         "api_error_rate_percentage"]),
-    ("System health", ["cpu_usage_percentage", "memory_usage_percentage", "disk_usage_percentage",
-                       "network_io_mb_per_second"]),
-]
-QUALITY_GATES = ["test_coverage_percentage", "technical_debt_percentage", "ci_success_rate_percentage",
-                 "api_documentation_coverage_percentage"]
 FORMS = (
     "Try `/kpi latency`, `/kpi latency 90d`, `/kpi latency private`, `/kpi dashboard`, "
     "`/kpi record latency 240` or `/kpi record coverage 81.5 at 2026-11-27T14:00`. Periods: "
@@ -155,18 +148,14 @@ def show(ctx: Context, asker: Asker, request: Show) -> None:
 
 def dashboard(ctx: Context, asker: Asker) -> None:
     with ctx.reading() as session:
-        statuses = kpis.statuses(ctx, session, asker.team_id)
-        since = ctx.now() - PERIODS["7d"]
-        panels = [(ctx.catalog.get(k), kpis.series_since(session, asker.team_id, k, since))
-                  for k in DASHBOARD_GROUPS[0][1][:2] + [QUALITY_GATES[0], "api_error_rate_percentage"]]
-    groups = [(title, [statuses[k] for k in keys if k in statuses]) for title, keys in DASHBOARD_GROUPS]
-    gates = [statuses[k] for k in QUALITY_GATES if k in statuses]
-    png = charts.panel_chart(panels, ctx.tz, "Technical metrics, last 7 days")
-    message = blocks.dashboard(groups, gates, ctx.now(), chart_note="📈 Chart in the thread")
+        data = technical_dashboard.technical(ctx, session, asker.team_id)
+        panels = technical_dashboard.chart_panels(ctx, session, asker.team_id)
+    png = technical_dashboard.chart(ctx, panels)
+    message = data.blocks(ctx.now(), chart_note="📈 Chart in the thread")
     with ctx.transaction() as session:
         key = outbox.post(session, asker.team_id, asker.channel_id, "Technical metrics dashboard", message)
         outbox.upload(session, asker.team_id, asker.channel_id, png, filename="dashboard.png",
-                      title="Technical metrics, last 7 days", thread_key=key)
+                      title=technical_dashboard.CHART_TITLE, thread_key=key)
 
 
 def record(ctx: Context, asker: Asker, request: Record) -> None:

@@ -99,3 +99,6 @@ class Sprint(SQLModel, table=True):
     completed_points: float | None = None
     source: str = Field(default="manual", max_length=20)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+from storage.report_models import Achievement, KpiCrossing, Kudos, LiveDashboard, TeamNote  # noqa: E402,F401
