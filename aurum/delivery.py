@@ -1,4 +1,4 @@
-"""The one seam between domain code and a chat surface: post, update, upload an image.
+"""The one seam between domain code and a chat surface: post, update, upload a file (charts are PNGs).
 
 `bot.slack_delivery.SlackDelivery` implements it over the Slack Web API and `bot.console.ConsoleDelivery`
 prints to a terminal. Domain code never calls either directly: it writes to the outbox (aurum.outbox), and
@@ -36,7 +36,7 @@ class Delivery(Protocol):
 
     def upload_image(self, team_id: str, channel: str, png: bytes, *, filename: str, title: str,
                      comment: str = "", thread_ts: str | None = None) -> str:
-        """Upload a PNG where the channel's members can see it; returns the file id."""
+        """Upload a file (a PNG chart, a Markdown draft, …) where the channel's members can see it; returns its id."""
 
     def find_posted(self, team_id: str, channel: str, marker: str, since_ts: float,
                     thread_ts: str | None = None) -> Posted | None:

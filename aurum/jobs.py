@@ -54,7 +54,9 @@ def builtin_jobs() -> list[Job]:
 
 
 def all_jobs() -> dict[str, Job]:
-    return {job.name: job for job in builtin_jobs()}
+    from aurum.reports.jobs import report_jobs
+
+    return {job.name: job for job in [*builtin_jobs(), *report_jobs()]}
 
 
 class JobRunner:

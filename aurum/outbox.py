@@ -54,9 +54,11 @@ def update(session: Session, team_id: str, post_key: str, text: str, blocks: lis
     return _add(session, team_id, "update", "", {"text": text, "blocks": blocks}, key, post_key)
 
 
-def upload(session: Session, team_id: str, channel: str, png: bytes, *, filename: str, title: str,
+def upload(session: Session, team_id: str, channel: str, content: bytes, *, filename: str, title: str,
            comment: str = "", thread_key: str | None = None, key: str | None = None) -> str:
-    payload = {"png": base64.b64encode(png).decode("ascii"), "filename": filename, "title": title, "comment": comment}
+    """Queue a file upload: a PNG chart, a Markdown draft, … (Slack tells the type from `filename`)."""
+    payload = {"content": base64.b64encode(content).decode("ascii"), "filename": filename, "title": title,
+               "comment": comment}
     return _add(session, team_id, "upload", channel, payload, key, thread_key)
 
 
@@ -163,7 +165,8 @@ class OutboxWorker:
             return Posted(channel=parent.result_channel or parent.channel, ts=parent.ts or "")
         if row.kind == "upload":
             file_id = self.delivery.upload_image(
-                row.team_id, channel, base64.b64decode(payload["png"]), filename=payload["filename"],
+                row.team_id, channel, base64.b64decode(payload.get("content") or payload["png"]),
+                filename=payload["filename"],
                 title=payload["title"], comment=payload.get("comment", ""), thread_ts=thread_ts)
             return Posted(channel=channel, ts=file_id)
         raise DeliveryError(f"unknown outbox kind {row.kind!r}", permanent=True)

@@ -84,7 +84,7 @@ class ConsoleDelivery:
         path = (self.chart_dir / filename).resolve()
         path.write_bytes(png)
         self.files.append(path)
-        self._write(f"📈 {title}: {path}")
+        self._write(f"{'📈' if filename.endswith('.png') else '📎'} {title}: {path}")
         return f"F{len(self.files)}"
 
     def find_posted(self, team_id: str, channel: str, marker: str, since_ts: float,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from slack_bolt import App
 
+from aurum import celebrations
 from aurum.catalog import CatalogError, load_catalog
 from aurum.config import ConfigError, load_config
 from aurum.context import Context
@@ -61,8 +62,10 @@ def build_context(settings: Settings) -> Context:
         raise SettingsError(str(exc)) from None
     engine = make_engine(settings.database_url)
     upgrade(engine)
-    return Context(engine=engine, catalog=catalog, config=config, tz=settings.tz, admins=settings.admins,
-                   chart_dir=settings.aurum_chart_dir)
+    ctx = Context(engine=engine, catalog=catalog, config=config, tz=settings.tz, admins=settings.admins,
+                  chart_dir=settings.aurum_chart_dir)
+    ctx.snapshot_listeners.append(celebrations.on_snapshots)
+    return ctx
 
 
 def build_runtime(settings: Settings, *, console: bool = False, delivery: Delivery | None = None) -> Runtime:
