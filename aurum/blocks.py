@@ -132,6 +132,7 @@ HELP_USAGE = (
     "• `/kpi <name> [period] private` — only you see it (chart by DM)\n"
     "• `/kpi <name> help` — how the KPI is measured\n"
     "• `/kpi dashboard` — the technical metrics dashboard\n"
+    "• `/kpi dashboard live [hours]` — the dashboard, edited every minute (default 8 h, Stop button)\n"
     "• `/kpi record <name> <value> [at <ISO time>]` — record a value by hand\n"
     "Status: 🟢 on track · 🟡 at risk · 🔴 off track · ⚪ no data · 🔵 tracked (no target)"
 )

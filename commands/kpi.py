@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from aurum import blocks, charts, kpis, outbox
+from aurum import blocks, charts, kpis, live, outbox
 from aurum import dashboard as technical_dashboard
 from aurum.catalog import Kpi
 from aurum.context import Context
@@ -16,7 +16,7 @@ from commands.common import Asker, reply_on_error, tell
 COMMAND = "/kpi"
 FORMS = (
     "Try `/kpi latency`, `/kpi latency 90d`, `/kpi latency private`, `/kpi dashboard`, "
-    "`/kpi record latency 240` or `/kpi record coverage 81.5 at 2026-11-27T14:00`. Periods: "
+    "`/kpi dashboard live 4`, `/kpi record latency 240` or `/kpi record coverage 81.5 at 2026-11-27T14:00`. Periods: "
     + ", ".join(f"`{p}`" for p in PERIODS) + "."
 )
 
@@ -40,6 +40,11 @@ class Dashboard:
 
 
 @dataclass(frozen=True)
+class LiveDashboard:
+    hours: int = live.DEFAULT_HOURS
+
+
+@dataclass(frozen=True)
 class Record:
     kpi: Kpi
     value: float
@@ -50,13 +55,15 @@ class UnknownKpi(InputError):
     pass
 
 
-def parse(ctx: Context, text: str) -> Help | Show | Dashboard | Record:
+def parse(ctx: Context, text: str) -> Help | Show | Dashboard | LiveDashboard | Record:
     words = text.split()
     if not words or words[0].lower() == "help":
         return Help()
     head = words[0].lower()
     if head == "dashboard" and len(words) == 1:
         return Dashboard()
+    if head == "dashboard":
+        return _parse_live(ctx, words[1:])
     if head == "record":
         return _parse_record(ctx, words[1:])
     kpi = _resolve(ctx, words[0])
@@ -78,6 +85,17 @@ def _resolve(ctx: Context, name: str) -> Kpi:
     if kpi is None:
         raise UnknownKpi(blocks.unknown_kpi(ctx.catalog, name, ctx.catalog.suggest(name)))
     return kpi
+
+
+def _parse_live(ctx: Context, words: list[str]) -> LiveDashboard:
+    limit = ctx.config.reports.live_hours_max
+    usage = f"Usage: `/kpi dashboard live [hours]` — edited every minute for 1 to {limit} hours (default 8)."
+    if words[0].lower() != "live" or len(words) > 2 or (len(words) == 2 and not words[1].isdigit()):
+        raise InputError(usage)
+    hours = int(words[1]) if len(words) == 2 else min(live.DEFAULT_HOURS, limit)
+    if not 1 <= hours <= limit:
+        raise InputError(usage)
+    return LiveDashboard(hours)
 
 
 def _parse_record(ctx: Context, words: list[str]) -> Record:
@@ -109,8 +127,22 @@ def register(app: Any, ctx: Context) -> None:
 
     app.command(COMMAND)(ack=ack_kpi, lazy=[answer_kpi])
 
+    def ack_stop(ack) -> None:
+        ack()
 
-def handle(ctx: Context, asker: Asker, request: Help | Show | Dashboard | Record) -> None:
+    @reply_on_error(ctx)
+    def answer_stop(body: dict[str, Any]) -> None:
+        asker = Asker.from_body(body)
+        value = body["actions"][0].get("value", "")
+        with ctx.transaction() as session:
+            stopped = value.isdigit() and live.stop(ctx, session, asker.team_id, int(value), asker.user_id)
+        if not stopped:
+            tell(ctx, asker, "That live dashboard had already stopped.")
+
+    app.action(live.STOP_ACTION)(ack=ack_stop, lazy=[answer_stop])
+
+
+def handle(ctx: Context, asker: Asker, request: Help | Show | Dashboard | LiveDashboard | Record) -> None:
     if isinstance(request, Help):
         with ctx.reading() as session:
             statuses = kpis.statuses(ctx, session, asker.team_id)
@@ -121,6 +153,8 @@ def handle(ctx: Context, asker: Asker, request: Help | Show | Dashboard | Record
         show(ctx, asker, request)
     elif isinstance(request, Dashboard):
         dashboard(ctx, asker)
+    elif isinstance(request, LiveDashboard):
+        live_dashboard(ctx, asker, request.hours)
     else:
         record(ctx, asker, request)
 
@@ -156,6 +190,18 @@ def dashboard(ctx: Context, asker: Asker) -> None:
         key = outbox.post(session, asker.team_id, asker.channel_id, "Technical metrics dashboard", message)
         outbox.upload(session, asker.team_id, asker.channel_id, png, filename="dashboard.png",
                       title=technical_dashboard.CHART_TITLE, thread_key=key)
+
+
+def live_dashboard(ctx: Context, asker: Asker, hours: int) -> None:
+    """Post the dashboard and keep editing it (aurum.live); its chart once, in the thread."""
+    with ctx.reading() as session:
+        panels = technical_dashboard.chart_panels(ctx, session, asker.team_id)
+    png = technical_dashboard.chart(ctx, panels)
+    try:
+        with ctx.transaction() as session:
+            live.start(ctx, session, asker.team_id, asker.channel_id, asker.user_id, hours, chart=png)
+    except InputError as exc:
+        tell(ctx, asker, str(exc))
 
 
 def record(ctx: Context, asker: Asker, request: Record) -> None:
