@@ -4,7 +4,7 @@ completed, carry-over, KPIs that moved, alerts, the survey trend, discussion poi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
@@ -84,7 +84,8 @@ def compute(ctx: Context, session: Session, team_id: str, sprint: Sprint) -> Ret
     since, until = window(sprint, ctx.now())
     velocity = ctx.catalog.get(sprints.VELOCITY)
     band = (velocity.target.low, velocity.target.high) if velocity.target and velocity.target.op == "range" else None
-    moves = [m for m in movements(ctx, session, team_id, since, until, core_kpis(ctx))
+    others = [k for k in core_kpis(ctx) if k.key != sprints.VELOCITY]  # velocity has its own lines
+    moves = [m for m in movements(ctx, session, team_id, since, until, others)
              if m.improved or m.regressed or m.reached_target or m.fell_off_target]
     moves.sort(key=lambda m: -abs(m.score or 0))
     history = list(reversed(sprint_repo.closed(session, team_id, until=until, limit=HISTORY)))
@@ -94,7 +95,7 @@ def compute(ctx: Context, session: Session, team_id: str, sprint: Sprint) -> Ret
     return Retro(
         sprint=sprint, since=since, until=until, committed=sprint.committed_points,
         completed=sprint.completed_points, band=band,
-        previous=sprints.velocity_average(session, team_id, until, before=sprint),
+        previous=sprints.velocity_average(session, team_id, since - timedelta(seconds=1)),
         moved=moves[:MAX_MOVES],
         alerts=inputs.alerts_raised(ctx, session, team_id, since, until),
         surveys=inputs.survey_trend(ctx, session, team_id, since, until),

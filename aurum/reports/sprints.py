@@ -64,17 +64,14 @@ def progress(sprint: Sprint, now: datetime) -> Progress:
                     elapsed=elapsed, day=min(days, int((now - start).total_seconds() // 86400) + 1), days=days)
 
 
-def velocity_average(session: Session, team_id: str, until: datetime, count: int = AVERAGE_OF,
-                     before: Sprint | None = None) -> VelocityAverage | None:
-    """Mean completed points of the last `count` closed sprints (before a given sprint, if any); without sprints,
-    the last `count` velocity snapshots."""
-    closed = [s for s in repo.closed(session, team_id, until=until, limit=count + 1 if before else count)
-              if s.completed_points is not None and (before is None or s.id != before.id)][:count]
+def velocity_average(session: Session, team_id: str, until: datetime,
+                     count: int = AVERAGE_OF) -> VelocityAverage | None:
+    """Mean completed points of the last `count` sprints closed by `until`; without sprints in the table, the last
+    `count` velocity snapshots up to `until`."""
+    closed = [s for s in repo.closed(session, team_id, until=until, limit=count) if s.completed_points is not None]
     if closed:
         values = [float(s.completed_points) for s in closed]  # type: ignore[arg-type]
         return VelocityAverage(sum(values) / len(values), values, "sprints")
-    if before is not None:
-        return None
     points = snapshots.series(session, team_id, VELOCITY, since=until - SPRINT_LENGTH * (count + 2), until=until)
     values = [v for _, v in points][-count:]
     if not values:
