@@ -4,7 +4,7 @@ completed, carry-over, KPIs that moved, alerts, the survey trend, discussion poi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlmodel import Session
 
@@ -95,7 +95,7 @@ def compute(ctx: Context, session: Session, team_id: str, sprint: Sprint) -> Ret
     return Retro(
         sprint=sprint, since=since, until=until, committed=sprint.committed_points,
         completed=sprint.completed_points, band=band,
-        previous=sprints.velocity_average(session, team_id, since - timedelta(seconds=1)),
+        previous=sprints.velocity_average(session, team_id, since),
         moved=moves[:MAX_MOVES],
         alerts=inputs.alerts_raised(ctx, session, team_id, since, until),
         surveys=inputs.survey_trend(ctx, session, team_id, since, until),
