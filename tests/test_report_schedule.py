@@ -44,6 +44,10 @@ def fire_times(runner: JobRunner) -> list[datetime]:
     return sorted(times)
 
 
+def tick(runner: JobRunner, at: datetime, into: list) -> None:
+    into.extend(runner.due(at))
+
+
 def test_two_clock_processes_post_each_report_once_over_a_month(settings):
     settings.aurum_timezone = "Europe/Berlin"
     clocks = [Clock(START), Clock(START)]
@@ -59,7 +63,7 @@ def test_two_clock_processes_post_each_report_once_over_a_month(settings):
         for clock in clocks:
             clock.at = at
         results: list[list] = [[], []]
-        threads = [threading.Thread(target=lambda i=i: results[i].extend(runners[i].due(at))) for i in range(2)]
+        threads = [threading.Thread(target=tick, args=(runners[i], at, results[i])) for i in range(2)]
         for thread in threads:
             thread.start()
         for thread in threads:

@@ -125,8 +125,9 @@ def test_executive_dashboard_numbers_equal_the_stored_snapshots(demo_ctx):
     assert (f"*Roadmap completion*: {formatting.number(met / total * 100)}% (Phase 1: "
             f"{formatting.number(per_phase[1])}% complete)") in text
     trend = (velocity_now - velocity_then) / velocity_then * 100
-    assert f"{formatting.number(velocity_now)} story points/sprint (↑{formatting.number(trend)}% vs last month)" in text \
-        or f"(↓{formatting.number(abs(trend))}% vs last month)" in text
+    arrow = "↑" if trend > 0 else "↓"
+    assert (f"{formatting.number(velocity_now)} story points/sprint ({arrow}{formatting.number(abs(trend))}% "
+            "vs last month)") in text
     assert f"*Budget*: {formatting.number(budget)}% utilized" in text
     assert f"API p95 response time  {round(latency)} ms" in text
     assert "Next month focus" in text and "API p95 response time: from" in text
