@@ -11,7 +11,7 @@ from aurum import dashboard as technical_dashboard
 from aurum.catalog import Kpi
 from aurum.context import Context
 from aurum.kpis import PERIODS, InputError
-from commands.common import Asker, reply_on_error, tell
+from commands.common import Asker, reply_on_error, slash_command, tell
 
 COMMAND = "/kpi"
 FORMS = (
@@ -108,24 +108,7 @@ def _parse_record(ctx: Context, words: list[str]) -> Record:
 
 
 def register(app: Any, ctx: Context) -> None:
-    def ack_kpi(ack, body: dict[str, Any]) -> None:
-        try:
-            parse(ctx, body.get("text", ""))
-        except InputError as exc:
-            ack(text=str(exc), response_type="ephemeral")
-            return
-        ack()
-
-    @reply_on_error(ctx)
-    def answer_kpi(body: dict[str, Any]) -> None:
-        asker = Asker.from_body(body)
-        try:
-            request = parse(ctx, body.get("text", ""))
-        except InputError:
-            return  # already answered in the ack
-        handle(ctx, asker, request)
-
-    app.command(COMMAND)(ack=ack_kpi, lazy=[answer_kpi])
+    slash_command(app, ctx, COMMAND, lambda text, _asker: parse(ctx, text), handle)
 
     def ack_stop(ack) -> None:
         ack()
