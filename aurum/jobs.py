@@ -23,6 +23,7 @@ from storage.workspaces import all_team_ids
 
 log = logging.getLogger(__name__)
 
+MISSED_LOOKBACK = timedelta(days=100)  # how far back a missed periodic run is noticed (a quarter)
 JobFunction = Callable[[Context, Session, str, str], str | None]
 
 
@@ -65,6 +66,7 @@ class JobRunner:
         self.jobs = jobs if jobs is not None else all_jobs()
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         self.grace = timedelta(minutes=ctx.config.scheduler_grace_minutes)
+        self._missed_noted: set[tuple[str, str]] = set()
 
     def cron(self, job: Job) -> str:
         return self.ctx.config.schedules.get(job.name, job.cron)
@@ -98,7 +100,24 @@ class JobRunner:
             fire = self.last_fire(job, now)
             if fire is not None:
                 outcomes += self.run(job.name, period=self.period_key(job, fire))
+            elif job.period is not None:
+                self._note_missed(job, now)
         return outcomes
+
+    def _note_missed(self, job: Job, now: datetime) -> None:
+        """Log once when a period's run was missed beyond the grace window: it is skipped, not posted late."""
+        previous = self.last_fire(job, now, lookback=MISSED_LOOKBACK)
+        if previous is None:
+            return
+        period = self.period_key(job, previous)
+        if (job.name, period) in self._missed_noted:
+            return
+        self._missed_noted.add((job.name, period))
+        with self.ctx.reading() as session:
+            missing = [team for team in all_team_ids(session) if claims.find(session, team, job.name, period) is None]
+        for team in missing:
+            log.warning("missed run skipped: past the grace window",
+                        extra={"job": job.name, "team_id": team, "period": period, "scheduled": previous.isoformat()})
 
     def fire(self, job_name: str) -> list[Outcome]:
         """Called by APScheduler at a scheduled time."""

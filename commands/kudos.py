@@ -4,6 +4,7 @@ Confirm button of the weekly summary's kudos candidates."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ from commands.common import Asker, reply_on_error, slash_command, tell
 from storage import recognition as repo
 
 COMMAND = "/kudos"
+SUGGESTION_KEY = re.compile(r"^\d{4}-W\d{2}:[a-z_]{1,20}$")
 AWARD_LIST = ", ".join(f"`{name}` ({title})" for name, title in
                        (("code-quality", "Code Quality Award"), ("performance", "Performance Champion"),
                         ("innovation", "Innovation Award"), ("mentorship", "Mentorship Award")))
@@ -91,6 +93,9 @@ def confirm_suggestion(ctx: Context, body: dict[str, Any]) -> None:
     asker = Asker.from_body(body)
     action = body["actions"][0]
     suggestion = json.loads(action.get("value") or "{}")
+    if not SUGGESTION_KEY.match(str(suggestion.get("key", ""))):
+        tell(ctx, asker, "That button is not one of Aurum's kudos suggestions.")
+        return
     picked = ((body.get("state") or {}).get("values") or {}).get(action.get("block_id", ""), {})
     receiver = (picked.get(recognition.SUGGEST_USER_ACTION) or {}).get("selected_user")
     if not receiver:

@@ -52,7 +52,8 @@ def parse(text: str, asker: Asker | None = None) -> Status | Start | Progress | 
     head, rest = words[0].lower(), words[1:]
     if head == "start":
         committed = None
-        if len(rest) > 1 and rest[-1].replace(".", "", 1).isdigit():
+        named_by_number = len(rest) == 2 and rest[0].lower() == "sprint"  # "Sprint 9" is a name
+        if len(rest) > 1 and not named_by_number and rest[-1].replace(".", "", 1).isdigit():
             committed = number(rest.pop(), "committed points")
         name = " ".join(rest)
         if not name or len(name) > 100:

@@ -101,3 +101,16 @@ def test_weekly_candidate_confirmed_with_one_click_once(runtime, server, slack, 
     with ctx.reading() as session:
         (stored,) = session.scalars(select(Kudos))
     assert stored.suggestion_key == suggestion.key and json.loads(button["value"])["key"] == suggestion.key
+
+
+def test_a_forged_suggestion_button_is_refused(runtime, server, slack, fake_slack):
+    value = json.dumps({"award": "code_quality", "reason": "x", "key": "x" * 500})
+    slack.interaction({"type": "block_actions", "user": {"id": "U1ANA"}, "channel": {"id": "C0RU"},
+                       "actions": [{"action_id": SUGGEST_CONFIRM_ACTION, "block_id": "kudos_suggest:code_quality",
+                                    "value": value, "type": "button"}],
+                       "state": {"values": {"kudos_suggest:code_quality": {
+                           SUGGEST_USER_ACTION: {"type": "users_select", "selected_user": "U2BOB"}}}}})
+    refusal = fake_slack.wait_for("chat.postEphemeral")[0].params
+    assert "not one of Aurum's kudos suggestions" in refusal["text"]
+    with runtime.ctx.reading() as session:
+        assert not list(session.scalars(select(Kudos)))

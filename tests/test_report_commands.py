@@ -121,3 +121,12 @@ def test_app_home_publishes_a_valid_view(runtime, server, slack, fake_slack):
     for part in ("KPI statuses", "Latest team survey", "Active alerts", "Recent recognition",
                  "Next scheduled events", "Team weekly status"):
         assert part in text
+
+
+def test_sprint_end_without_points_asks_for_them(server, slack, fake_slack):
+    slack.command("/sprint", "start Sprint 9", user="U1")
+    ephemeral_with(fake_slack, "Sprint 9 started")
+    slack.command("/sprint", "end", user="U1")
+    assert "`/sprint end 46`" in ephemeral_with(fake_slack, "How many points")["text"]
+    assert not fake_slack.calls_to("chat.postMessage")
+    assert "not a number of points completed" in slack.command("/sprint", "end lots", user="U1").json()["text"]

@@ -3,6 +3,7 @@ a run missed while the clock was down is caught up once within the grace window,
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
 from datetime import datetime, timedelta
@@ -89,7 +90,7 @@ def test_two_clock_processes_post_each_report_once_over_a_month(settings):
         ctx.engine.dispose()
 
 
-def test_missed_weekly_summary_is_caught_up_once_within_grace_and_skipped_after(ctx):
+def test_missed_weekly_summary_is_caught_up_once_within_grace_and_skipped_after(ctx, caplog):
     ctx.tz = BERLIN
     friday = datetime(2026, 12, 4, 17, 0, tzinfo=BERLIN)
     with ctx.transaction() as session:
@@ -105,7 +106,11 @@ def test_missed_weekly_summary_is_caught_up_once_within_grace_and_skipped_after(
 
     late = datetime(2026, 12, 11, 18, 30, tzinfo=BERLIN)  # the next Friday, back 90 minutes late: past the grace
     ctx.clock = Clock(late)
-    assert runner.due(late) == []
+    with caplog.at_level(logging.WARNING, logger="aurum.jobs"):
+        assert runner.due(late) == []
+        assert runner.due(late + timedelta(minutes=5)) == []
+    skipped = [r for r in caplog.records if r.getMessage() == "missed run skipped: past the grace window"]
+    assert [(r.job, r.period) for r in skipped] == [("weekly_summary", "2026-W50")]  # logged once
     with ctx.reading() as session:
         keys = list(session.scalars(select(OutboxMessage.key).where(OutboxMessage.key.like("report:weekly:%"),
                                                                   OutboxMessage.kind == "post")))

@@ -126,7 +126,10 @@ def build(ctx: Context, session: Session, team_id: str, sprint: Sprint) -> Repor
 def post_once(ctx: Context, session: Session, team_id: str, sprint: Sprint, owner: str) -> str | None:
     """Post the retrospective of a closed sprint once (claimed per sprint): the scrum masters' channel, a DM to each
     configured scrum master, and Sprint Excellence when earned. None when it was posted before."""
-    claim = claims.try_claim(session, team_id, JOB, f"sprint-{sprint.id}", owner)
+    period = f"sprint-{sprint.id}"
+    if claims.find(session, team_id, JOB, period) is not None:
+        return None  # posted before: skip without provoking a unique-key error every watch
+    claim = claims.try_claim(session, team_id, JOB, period, owner)
     if claim is None:
         return None
     data = compute(ctx, session, team_id, sprint)

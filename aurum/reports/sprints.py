@@ -114,6 +114,8 @@ def end(ctx: Context, session: Session, team_id: str, completed: float | None) -
     now = ctx.now()
     if completed is not None:
         sprint.completed_points = completed
+    elif not sprint.completed_points:
+        raise InputError(f"How many points did '{sprint.name}' complete? `/sprint end 46` closes it with 46.")
     sprint.state, sprint.completed_at = repo.CLOSED, now
     session.add(sprint)
     session.flush()
