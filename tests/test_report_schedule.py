@@ -115,3 +115,23 @@ def test_missed_weekly_summary_is_caught_up_once_within_grace_and_skipped_after(
         keys = list(session.scalars(select(OutboxMessage.key).where(OutboxMessage.key.like("report:weekly:%"),
                                                                   OutboxMessage.kind == "post")))
     assert keys == ["report:weekly:2026-W49"]
+
+
+def test_sprint_watch_posts_each_recently_closed_sprint_once(ctx):
+    from storage.models import Sprint
+
+    now = datetime(2026, 12, 9, 10, 0, tzinfo=BERLIN)
+    ctx.clock = Clock(now)
+    with ctx.transaction() as session:
+        ensure(session, TEAM)
+        for name, closed in (("Jira 41", now - timedelta(hours=2)), ("Jira 30", now - timedelta(days=40))):
+            session.add(Sprint(team_id=TEAM, board="7", external_id=name, name=name, state="closed",
+                               start_at=closed - timedelta(days=14), end_at=closed, completed_at=closed,
+                               committed_points=50, completed_points=44, source="jira"))
+    runner = JobRunner(ctx, jobs={"sprint_watch": JobRunner(ctx).jobs["sprint_watch"]})
+    assert [o.result for o in runner.due(now)] == ["1 retrospective(s) posted"]
+    ctx.clock = Clock(now + timedelta(minutes=15))
+    assert [o.result for o in runner.due(ctx.now())] == ["no new closed sprint"]
+    with ctx.reading() as session:
+        keys = list(session.scalars(select(OutboxMessage.key).where(OutboxMessage.kind == "post")))
+    assert len([k for k in keys if k.startswith("retro:")]) == 1

@@ -195,3 +195,26 @@ def test_roadmap_lists_every_phase_with_its_metrics(demo_ctx):
         assert f"*Phase {phase.number}: " in text
         for key in phase.metrics:
             assert demo_ctx.catalog.get(key).name in text
+
+
+def test_review_agendas_are_prefilled(demo_ctx):
+    from aurum.reports import reminders
+
+    ctx = demo_ctx
+    with ctx.transaction() as session:
+        notes.add(session, TEAM, notes.BLOCKER, "Flaky integration env", "U7", NOW - timedelta(days=2))
+        notes.add(session, TEAM, notes.COMMITMENT, "Begin cache middleware", "U7", NOW - timedelta(hours=1))
+    with ctx.reading() as session:
+        weekly_agenda = reminders.weekly_agenda(ctx, session, TEAM)
+        monthly_agenda = reminders.monthly_agenda(ctx, session, TEAM)
+        quarterly_agenda = reminders.quarterly_agenda(ctx, session, TEAM)
+        plan = roadmap.compute(ctx, session, TEAM)
+    text = text_of(weekly_agenda.blocks)
+    assert "Weekly team review today at 14:00" in text and "30 min" in text
+    assert "Flaky integration env" in text and "Begin cache middleware" in text and "0/50 story points" in text
+    monthly = text_of(monthly_agenda.blocks)
+    assert "Monthly stakeholder review today at 10:00" in monthly and roadmap.summary_line(plan) in monthly
+    assert f"Stakeholder survey results: {NOT_AVAILABLE}" in monthly
+    assert "Phase completion assessment" in text_of(quarterly_agenda.blocks)
+    for agenda in (weekly_agenda, monthly_agenda, quarterly_agenda):
+        assert_valid_blocks(agenda.blocks)
