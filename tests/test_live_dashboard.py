@@ -25,13 +25,13 @@ def test_live_dashboard_edits_on_change_and_stops(runtime, server, slack, fake_s
     with ctx.transaction() as session:
         demo.load(session, ctx.catalog, team, ctx.now() - timedelta(minutes=5))
     slack.command("/kpi", "dashboard live 2", user="U7", channel="C0WALL")
-    post = fake_slack.wait_for("chat.postMessage", timeout=20)[0].params  # after the chart is drawn
+    post = fake_slack.wait_for("chat.postMessage", timeout=30)[0].params  # after the chart is drawn
     assert post["channel"] == "C0WALL"
     assert_valid_blocks(post["blocks"])
     stop = post["blocks"][-1]
     assert stop["elements"][0]["action_id"] == live.STOP_ACTION
     assert "until" in text_of(post["blocks"])
-    fake_slack.wait_for("files.completeUploadExternal")  # the chart, once, in the thread
+    fake_slack.wait_for("files.completeUploadExternal", timeout=30)  # the chart, once, in the thread
 
     assert run_tick(runtime) == "0 edited, 0 ended, 1 unchanged"  # nothing changed: no edit at all
     with ctx.transaction() as session:
@@ -53,10 +53,10 @@ def test_live_dashboard_edits_on_change_and_stops(runtime, server, slack, fake_s
 def test_one_live_message_per_channel_and_it_ends_on_time(runtime, server, slack, fake_slack):
     ctx = runtime.ctx
     slack.command("/kpi", "dashboard live 1", user="U7", channel="C0WALL")
-    fake_slack.wait_for("chat.postMessage", timeout=20)
+    fake_slack.wait_for("chat.postMessage", timeout=30)
     first_ts = fake_slack.messages("C0WALL")[0]["ts"]
     slack.command("/kpi", "dashboard live 3", user="U7", channel="C0WALL")
-    fake_slack.wait_for("chat.postMessage", count=2, timeout=20)
+    fake_slack.wait_for("chat.postMessage", count=2, timeout=30)
     replaced = fake_slack.wait_for("chat.update")[0].params
     assert replaced["ts"] == first_ts
     assert "Replaced by a newer live dashboard" in text_of(replaced["blocks"])

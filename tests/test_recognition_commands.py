@@ -93,7 +93,7 @@ def test_weekly_candidate_confirmed_with_one_click_once(runtime, server, slack, 
         })
 
     assert click("U1ANA").status_code == 200
-    shout = fake_slack.wait_for("chat.postMessage")[0].params
+    shout = fake_slack.wait_for("chat.postMessage", timeout=15)[0].params
     assert "*Code Quality Award* for <@U2BOB>" in text_of(shout["blocks"])
     click("U3CAT")
     again = fake_slack.wait_for(lambda c: c.method == "chat.postEphemeral" and "already confirmed" in c.params["text"])

@@ -23,8 +23,12 @@ def load_demo(runtime, team_id: str) -> None:
         demo.load(session, runtime.ctx.catalog, team_id, runtime.ctx.now() - timedelta(days=2))
 
 
+BUILD = 30  # seconds to wait for a report: charts and queries on a busy CI machine
+
+
 def ephemeral_with(fake_slack, words: str):
-    return fake_slack.wait_for(lambda c: c.method == "chat.postEphemeral" and words in c.params["text"])[0].params
+    return fake_slack.wait_for(lambda c: c.method == "chat.postEphemeral" and words in c.params["text"],
+                               timeout=BUILD)[0].params
 
 
 def test_blocker_add_list_done(server, slack, fake_slack):
@@ -50,14 +54,14 @@ def test_sprint_end_posts_the_retrospective_to_the_channel_and_each_scrum_master
     slack.command("/sprint", "progress 30", user="U1")
     ephemeral_with(fake_slack, "30 points done")
     slack.command("/sprint", "end 46", user="U1")
-    posts = fake_slack.wait_for("chat.postMessage", count=3)
+    posts = fake_slack.wait_for("chat.postMessage", count=3, timeout=BUILD)
     by_channel = {p.params["channel"]: p.params for p in posts}
     assert set(by_channel) == {channel, "DU0SM1", "DU0SM2"}
     text = text_of(by_channel[channel]["blocks"])
     assert "*Committed vs completed*: 46/50 points (92%)" in text and "*Carry-over*: 4 points" in text
     assert "inside the 40–60 target" in text
     assert_valid_blocks(by_channel[channel]["blocks"])
-    fake_slack.wait_for("files.completeUploadExternal")
+    fake_slack.wait_for("files.completeUploadExternal", timeout=BUILD)
     (chart,) = fake_slack.files.values()
     assert chart.bytes.startswith(b"\x89PNG") and chart.channel == channel
     slack.command("/report", "sprint", user="U1")
@@ -68,11 +72,11 @@ def test_sprint_end_posts_the_retrospective_to_the_channel_and_each_scrum_master
 def test_report_preview_goes_only_to_the_asker(runtime, server, slack, fake_slack):
     load_demo(runtime, fake_slack.team_id)
     slack.command("/report", "weekly preview", user="U7", channel="C0HERE")
-    preview = fake_slack.wait_for("chat.postEphemeral")[0].params
+    preview = fake_slack.wait_for("chat.postEphemeral", timeout=BUILD)[0].params
     assert preview["user"] == "U7" and preview["channel"] == "C0HERE"
     assert "Team weekly status" in text_of(preview["blocks"])
     assert_valid_blocks(preview["blocks"])
-    fake_slack.wait_for("files.completeUploadExternal")
+    fake_slack.wait_for("files.completeUploadExternal", timeout=BUILD)
     (chart,) = fake_slack.files.values()
     assert chart.channel == "DU7" and chart.bytes.startswith(b"\x89PNG")
     assert not fake_slack.calls_to("chat.postMessage")
@@ -82,7 +86,7 @@ def test_report_now_posts_once_per_period(runtime, server, slack, fake_slack):
     load_demo(runtime, fake_slack.team_id)
     channel = fake_slack.add_channel("#roadmap-updates")
     slack.command("/report", "exec", user="U7")
-    post = fake_slack.wait_for("chat.postMessage")[0].params
+    post = fake_slack.wait_for("chat.postMessage", timeout=BUILD)[0].params
     assert post["channel"] == channel and "Aurum development dashboard" in text_of(post["blocks"])
     slack.command("/report", "exec", user="U7")
     assert "already posted" in ephemeral_with(fake_slack, "already posted")["text"]
@@ -94,7 +98,7 @@ def test_quarterly_pack_attaches_the_markdown_draft(runtime, server, slack, fake
     load_demo(runtime, fake_slack.team_id)
     fake_slack.add_channel("#roadmap-updates")
     slack.command("/report", "quarterly", user="U7")
-    fake_slack.wait_for("files.completeUploadExternal")
+    fake_slack.wait_for("files.completeUploadExternal", timeout=BUILD)
     (draft,) = fake_slack.files.values()
     assert draft.filename.endswith("-achievements.md") and draft.bytes.startswith(b"# Q")
 
@@ -102,7 +106,7 @@ def test_quarterly_pack_attaches_the_markdown_draft(runtime, server, slack, fake
 def test_roadmap_posts_phases_with_their_metrics(runtime, server, slack, fake_slack):
     load_demo(runtime, fake_slack.team_id)
     slack.command("/roadmap", "", channel="C0ROAD")
-    post = fake_slack.wait_for("chat.postMessage")[0].params
+    post = fake_slack.wait_for("chat.postMessage", timeout=BUILD)[0].params
     assert post["channel"] == "C0ROAD"
     text = text_of(post["blocks"])
     assert all(f"*Phase {n}: " in text for n in (1, 2, 3, 4)) and "Cache hit rate" in text
@@ -112,7 +116,7 @@ def test_roadmap_posts_phases_with_their_metrics(runtime, server, slack, fake_sl
 def test_app_home_publishes_a_valid_view(runtime, server, slack, fake_slack):
     load_demo(runtime, fake_slack.team_id)
     assert slack.event({"type": "app_home_opened", "user": "U7", "tab": "home", "channel": "D7"}).status_code == 200
-    fake_slack.wait_for("views.publish")
+    fake_slack.wait_for("views.publish", timeout=BUILD)
     (published,) = fake_slack.views
     assert published["user_id"] == "U7"
     view = published["view"]
