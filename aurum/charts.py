@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,6 +15,7 @@ from aurum import formatting
 from aurum.catalog import Kpi
 
 MAX_POINTS = 400
+CACHE_SIZE = 64
 COLORS = {"line": "#1f6feb", "target": "#2da44e", "baseline": "#8c959f", "stretch": "#8250df", "band": "#d29922"}
 
 
@@ -57,7 +60,8 @@ def reference_lines(kpi: Kpi) -> list[Line]:
 def _figure(width: float, height: float):
     from matplotlib.figure import Figure  # imported lazily: keeps start-up fast
 
-    return Figure(figsize=(width, height), dpi=100, layout="constrained")
+    # Fixed margins instead of a layout engine: constrained layout draws every chart twice.
+    return Figure(figsize=(width, height), dpi=100)
 
 
 def _plot(ax, kpi: Kpi, points, tz, lines: Sequence[Line], title: str) -> None:
@@ -91,6 +95,7 @@ def _png(figure) -> bytes:
 def kpi_chart(kpi: Kpi, points: Sequence[tuple[datetime, float]], tz, title: str,
               extra_lines: Sequence[Line] = ()) -> bytes:
     figure = _figure(8, 3.6)
+    figure.subplots_adjust(left=0.09, right=0.98, top=0.9, bottom=0.14)
     _plot(figure.add_subplot(), kpi, points, tz, [*reference_lines(kpi), *extra_lines], title)
     return _png(figure)
 
@@ -100,7 +105,37 @@ def panel_chart(panels: Sequence[tuple[Kpi, Sequence[tuple[datetime, float]]]], 
     columns = 2
     rows = max(1, (len(panels) + columns - 1) // columns)
     figure = _figure(10, 2.6 * rows)
+    figure.subplots_adjust(left=0.07, right=0.98, top=1 - 0.5 / (2.6 * rows), bottom=0.55 / (2.6 * rows),
+                           hspace=0.55, wspace=0.18)
     figure.suptitle(title, fontsize=12)
     for i, (kpi, points) in enumerate(panels):
         _plot(figure.add_subplot(rows, columns, i + 1), kpi, points, tz, reference_lines(kpi), kpi.name)
     return _png(figure)
+
+
+class ChartCache:
+    """Recently rendered PNGs by a key that names their data: the same chart asked twice is drawn once."""
+
+    def __init__(self, size: int = CACHE_SIZE):
+        self.size = size
+        self._items: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_render(self, key: Hashable, render: Callable[[], bytes]) -> bytes:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        png = render()
+        with self._lock:
+            self._items[key] = png
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return png
+
+
+def series_key(points: Sequence[tuple[datetime, float]]) -> tuple:
+    """What identifies a series for caching: its length, ends and last value."""
+    if not points:
+        return (0,)
+    return (len(points), points[0][0], points[-1][0], points[-1][1], sum(p[1] for p in points))

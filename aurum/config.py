@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from aurum.crontab import crontab_trigger
 
 
 class ConfigError(Exception):
@@ -64,11 +66,20 @@ class ReportsConfig(BaseModel):
         return value
 
 
+def _check_schedules(value: dict[str, str]) -> dict[str, str]:
+    for name, line in value.items():
+        try:
+            crontab_trigger(line, "UTC")
+        except ValueError as exc:
+            raise ValueError(f"schedule of {name}: {exc}") from None
+    return value
+
+
 class AurumConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     channels: Channels = Field(default_factory=Channels)
     kpis: dict[str, dict[str, Any]] = {}
-    schedules: dict[str, str] = {}
+    schedules: Annotated[dict[str, str], AfterValidator(_check_schedules)] = {}
     current_phase: int = Field(default=1, ge=1, le=4)
     scheduler_grace_minutes: int = Field(default=60, ge=1, le=24 * 60)
     reports: ReportsConfig = Field(default_factory=ReportsConfig)

@@ -63,7 +63,7 @@ def history(catalog: Catalog, now: datetime, seed: int = 42) -> list[SnapshotBas
     for kpi in catalog:
         start, end = _endpoints(kpi, rng)
         step = _step(kpi)
-        spread = max(abs(end - start) * 0.08, abs(end) * 0.03, 1e-3)
+        spread = max(abs(end - start) * 0.08, abs(end) * 0.01, 1e-3)
         if kpi.unit == "percent" and max(start, end) > 99:
             spread = max(abs(end - start) * 0.1, 0.02)
         steps = int((now - begin) / step)

@@ -18,6 +18,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlmodel import Session
 
 from aurum.context import Context
+from aurum.crontab import crontab_trigger
 from storage import claims
 from storage.workspaces import all_team_ids
 
@@ -72,7 +73,7 @@ class JobRunner:
         return self.ctx.config.schedules.get(job.name, job.cron)
 
     def trigger(self, job: Job) -> CronTrigger:
-        return CronTrigger.from_crontab(self.cron(job), timezone=self.ctx.tz)
+        return crontab_trigger(self.cron(job), self.ctx.tz)
 
     def last_fire(self, job: Job, now: datetime, lookback: timedelta | None = None) -> datetime | None:
         """The newest scheduled time at or before `now`, looking back at most `lookback` (default: grace)."""

@@ -84,15 +84,15 @@ class OutboxWorker:
     def run_once(self, limit: int = 50) -> int:
         now = self.ctx.now()
         with self.ctx.reading() as session:
-            ids = repo.due_ids(session, now, limit)
-        return sum(self._deliver(message_id) for message_id in ids)
+            due = repo.due(session, now, limit)
+        return sum(self._deliver(message_id, kind) for message_id, kind in due)
 
     def drain(self, rounds: int = 100) -> None:
         """Deliver until nothing is due now (used by the console and by tests)."""
         for _ in range(rounds):
             if not self.run_once():
                 with self.ctx.reading() as session:
-                    if not repo.due_ids(session, self.ctx.now(), 1):
+                    if not repo.due(session, self.ctx.now(), 1):
                         return
 
     def run_forever(self, stop: threading.Event, poll_seconds: float = 0.5) -> None:
@@ -106,10 +106,10 @@ class OutboxWorker:
                 self.ctx.outbox_wake.wait(poll_seconds)
                 self.ctx.outbox_wake.clear()
 
-    def _deliver(self, message_id: int) -> int:
+    def _deliver(self, message_id: int, kind: str) -> int:
         now = self.ctx.now()
         with self.ctx.transaction() as session:
-            row = repo.claim(session, message_id, now)
+            row = repo.claim(session, message_id, now, kind)
             if row is None:
                 return 0
             # A retry may follow a call whose answer was lost (timeout, dropped connection, crash):

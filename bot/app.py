@@ -58,7 +58,7 @@ def single_token_authorize(settings: Settings):
     return authorize
 
 
-def build_app(settings: Settings, ctx: Context, *, console: bool = False, workers: int = 16) -> App:
+def build_app(settings: Settings, ctx: Context, *, console: bool = False, workers: int = 8) -> App:
     app = App(
         client=web_client(settings, anonymous=True),  # per-request clients get the token from authorize
         authorize=single_token_authorize(settings),
@@ -68,7 +68,10 @@ def build_app(settings: Settings, ctx: Context, *, console: bool = False, worker
         request_verification_enabled=not console,
         ssl_check_enabled=False,
         url_verification_enabled=True,
-        listener_executor=InlineExecutor() if console else ThreadPoolExecutor(workers, "aurum-listener"),
+        # Ack functions run in the request's own thread, so a backlog of slow lazy work (queries, charts,
+        # uploads) in the listener pool can never delay an ack past Slack's 3 seconds.
+        process_before_response=True,
+        listener_executor=InlineExecutor() if console else ThreadPoolExecutor(workers, "aurum-lazy"),
         logger=logging.getLogger("slack_bolt"),
     )
     for module in commands.MODULES:

@@ -69,7 +69,7 @@ def serve(port: Annotated[int | None, typer.Option(help="HTTP port (default: POR
     _setup_logging()
     settings = _settings()
     runtime = _runtime(console=False, settings=settings)
-    uvicorn.run(create_web_app(runtime), host="0.0.0.0", port=port or settings.port, log_config=None,
+    uvicorn.run(create_web_app(runtime), host="0.0.0.0", port=settings.port if port is None else port, log_config=None,
                 access_log=False, timeout_graceful_shutdown=10)
 
 

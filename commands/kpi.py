@@ -14,6 +14,7 @@ from aurum.kpis import PERIODS, InputError
 from commands.common import Asker, reply_on_error, slash_command, tell
 
 COMMAND = "/kpi"
+CHARTS = charts.ChartCache()
 FORMS = (
     "Try `/kpi latency`, `/kpi latency 90d`, `/kpi latency private`, `/kpi dashboard`, "
     "`/kpi dashboard live 4`, `/kpi record latency 240` or `/kpi record coverage 81.5 at 2026-11-27T14:00`. Periods: "
@@ -147,7 +148,8 @@ def show(ctx: Context, asker: Asker, request: Show) -> None:
     with ctx.reading() as session:
         view = kpis.view(ctx, session, asker.team_id, kpi, request.period)
     title = f"{kpi.name}, last {request.period}"
-    png = charts.kpi_chart(kpi, view.points, ctx.tz, title)
+    png = CHARTS.get_or_render((asker.team_id, kpi.key, title, charts.series_key(view.points)),
+                               lambda: charts.kpi_chart(kpi, view.points, ctx.tz, title))
     name = ctx.catalog.short_name(kpi)
     filename = f"{name}-{request.period}.png"
     note = "📈 Chart sent to you by DM" if request.private else "📈 Chart in the thread"

@@ -9,7 +9,10 @@ from sqlmodel import Session
 
 from storage.models import OutboxMessage
 
-CLAIM_FOR = timedelta(seconds=60)
+# A claim outlives the slowest Slack call of its kind (10 s timeout per call; an upload makes three calls), so a
+# live worker never loses its row, and a row whose worker died is picked up again soon after.
+CLAIM_FOR = {"upload": timedelta(seconds=45)}
+DEFAULT_CLAIM = timedelta(seconds=15)
 
 
 def add(session: Session, message: OutboxMessage) -> OutboxMessage:
@@ -24,10 +27,10 @@ def by_key(session: Session, team_id: str, key: str) -> OutboxMessage | None:
     ).first()
 
 
-def due_ids(session: Session, now: datetime, limit: int = 50) -> list[int]:
-    """Pending rows whose time has come, and rows whose claim expired (their worker died mid-call)."""
+def due(session: Session, now: datetime, limit: int = 50) -> list[tuple[int, str]]:
+    """(id, kind) of pending rows whose time has come, and of rows whose claim expired (their worker died)."""
     query = (
-        select(OutboxMessage.id)
+        select(OutboxMessage.id, OutboxMessage.kind)
         .where(
             or_(
                 (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now),
@@ -37,10 +40,10 @@ def due_ids(session: Session, now: datetime, limit: int = 50) -> list[int]:
         .order_by(OutboxMessage.id)
         .limit(limit)
     )
-    return list(session.scalars(query))
+    return [(row.id, row.kind) for row in session.execute(query)]
 
 
-def claim(session: Session, message_id: int, now: datetime) -> OutboxMessage | None:
+def claim(session: Session, message_id: int, now: datetime, kind: str) -> OutboxMessage | None:
     """Atomically take a row; None when another worker was first."""
     result = session.execute(
         update(OutboxMessage)
@@ -51,7 +54,8 @@ def claim(session: Session, message_id: int, now: datetime) -> OutboxMessage | N
                 (OutboxMessage.status == "sending") & (OutboxMessage.claimed_until < now),
             ),
         )
-        .values(status="sending", claimed_until=now + CLAIM_FOR, attempts=OutboxMessage.attempts + 1)
+        .values(status="sending", claimed_until=now + CLAIM_FOR.get(kind, DEFAULT_CLAIM),
+                attempts=OutboxMessage.attempts + 1)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:

@@ -118,3 +118,21 @@ class SlackSender:
 
     def close(self) -> None:
         self.http.close()
+
+
+def assert_valid_blocks(blocks: list[dict[str, Any]], limit: int = 50) -> None:
+    """Every block parses and serialises with slack_sdk's models (which check Slack's limits); at most `limit`."""
+    from slack_sdk.models.blocks import Block
+
+    assert len(blocks) <= limit, f"{len(blocks)} blocks, Slack allows {limit}"
+    for block in blocks:
+        parsed = Block.parse(block)
+        assert parsed is not None, f"unknown block type: {block}"
+        assert parsed.to_dict()["type"] == block["type"]
+
+
+def assert_valid_view(view: dict[str, Any]) -> None:
+    from slack_sdk.models.views import View
+
+    View(**view).to_dict()
+    assert_valid_blocks(view.get("blocks", []), limit=100)

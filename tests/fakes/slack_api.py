@@ -274,7 +274,7 @@ class FakeSlack:
             self._chaos: tuple[float, random.Random, tuple, Any, float, int] | None = None
             self._limits: dict[str, float] = {}
             self._recent: dict[tuple[str, str], deque[float]] = {}
-            self._ts = 1_700_000_000_000_000
+            self._ts = 0
             self._ids = 0
             self._changed.notify_all()
 
@@ -328,7 +328,7 @@ class FakeSlack:
             return [c for c in self._calls if c.method == method and failed in (None, c.failed)]
 
     def wait_for(
-        self, what: str | Callable[[Call], bool], count: int = 1, timeout: float = 5.0
+        self, what: str | Callable[[Call], bool], count: int = 1, timeout: float = 30.0
     ) -> list[Call]:
         """Wait until ``count`` calls match a method name or predicate; return them."""
         match = (lambda c: c.method == what) if isinstance(what, str) else what
@@ -496,7 +496,8 @@ class FakeSlack:
     # ----- helpers for handlers ---------------------------------------------
 
     def _next_ts(self) -> str:
-        self._ts += 100
+        # Like Slack: the time of posting in microseconds, strictly increasing.
+        self._ts = max(self._ts + 100, int(time.time() * 1_000_000))
         return f"{self._ts // 1_000_000}.{self._ts % 1_000_000:06d}"
 
     def _next_id(self, prefix: str) -> str:

@@ -1,0 +1,158 @@
+"""`/kpi` over HTTP: ack latency against a bare Bolt app, reply-with-chart time, start-up and memory.
+
+Runs `aurum serve` (SQLite, demo history, a local fake Slack Web API) and bench/bare_bolt.py side by side on this
+machine and prints both, with ratios, so noisy machines still give comparable figures.
+    python bench/bench_ack.py [--rounds 20] [--concurrency 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from aurum import demo  # noqa: E402
+from bot.runtime import build_context  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from tests.fakes.slack_api import FakeSlack  # noqa: E402
+from tests.support import BOT_TOKEN, SIGNING_SECRET, SlackSender  # noqa: E402
+
+TEAM = "T0001"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 30) -> float:
+    started = time.perf_counter()
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} exited with {process.returncode}")
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return time.perf_counter() - started
+        except httpx.HTTPError:
+            pass
+        if time.perf_counter() - started > timeout:
+            raise RuntimeError(f"{url} not healthy after {timeout}s")
+        time.sleep(0.02)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+async def burst(sender: SlackSender, rounds: int, concurrency: int, text: str) -> list[float]:
+    latencies: list[float] = []
+    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=concurrency)) as client:
+        async def one(i: int) -> None:
+            body = sender.command_body("/kpi", text, channel=f"CB{i % concurrency:04d}", user=f"U{i:05d}")
+            started = time.perf_counter()
+            response = await client.post(sender.url, content=body.encode(), headers=sender.headers(body))
+            latencies.append(time.perf_counter() - started)
+            assert response.status_code == 200, (sender.url, response.status_code, response.text)
+        for r in range(rounds):
+            await asyncio.gather(*(one(r * concurrency + i) for i in range(concurrency)))
+    return latencies
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--replies", type=int, default=30)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="aurum-bench-"))
+    fake = FakeSlack().start()
+    database = f"sqlite:///{workdir / 'bench.db'}"
+    settings = Settings(_env_file=None, database_url=database, slack_bot_token=BOT_TOKEN,
+                        slack_signing_secret=SIGNING_SECRET, slack_api_url=fake.base_url)
+    ctx = build_context(settings)
+    with ctx.transaction() as session:
+        demo.load(session, ctx.catalog, TEAM, ctx.now())
+    ctx.engine.dispose()
+
+    env = {**os.environ, "DATABASE_URL": database, "SLACK_API_URL": fake.base_url, "SLACK_BOT_TOKEN": BOT_TOKEN,
+           "SLACK_SIGNING_SECRET": SIGNING_SECRET, "PYTHONPATH": str(ROOT), "AURUM_CHART_DIR": str(workdir)}
+    aurum_port, bare_port = free_port(), free_port()
+    log = (workdir / "serve.log").open("wb")
+    aurum = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(aurum_port)], cwd=workdir,
+                             env=env, stdout=log, stderr=log)
+    bare = subprocess.Popen([sys.executable, str(ROOT / "bench" / "bare_bolt.py"), str(bare_port), SIGNING_SECRET],
+                            cwd=workdir, env=env)
+    try:
+        startup = wait_healthy(f"http://127.0.0.1:{aurum_port}", aurum)
+        wait_healthy(f"http://127.0.0.1:{bare_port}", bare)
+        aurum_sender = SlackSender(f"http://127.0.0.1:{aurum_port}", team_id=TEAM)
+        bare_sender = SlackSender(f"http://127.0.0.1:{bare_port}", team_id=TEAM)
+
+        # Replies with chart, one at a time: time from the command to the chart shared in the card's thread.
+        # Each a different KPI and period, so every reply renders its chart afresh (no cache hits).
+        kinds = [f"{kpi} {period}" for period in ("90d", "30d", "7d", "1y") for kpi in (
+            "latency", "coverage", "uptime", "velocity", "errors", "mttr", "build", "debt", "docs", "deploys",
+            "features", "onboarding")]
+        reply_times = []
+        for i in range(args.replies):
+            channel = f"CR{i:04d}"
+            started = time.perf_counter()
+            aurum_sender.send(aurum_sender.command_body("/kpi", kinds[i % len(kinds)], channel=channel))
+            fake.wait_for(lambda c, ch=channel: c.method == "files.completeUploadExternal"
+                          and c.params.get("channel_id") == ch, timeout=30)
+            reply_times.append(time.perf_counter() - started)
+
+        # Ack latency under concurrency, interleaved so both servers see the same machine load.
+        ours, theirs = [], []
+        for _ in range(2):
+            theirs += asyncio.run(burst(bare_sender, args.rounds // 2, args.concurrency, "latency"))
+            ours += asyncio.run(burst(aurum_sender, args.rounds // 2, args.concurrency, "latency"))
+        total = args.rounds * args.concurrency
+        fake.wait_for(lambda c: c.method == "files.completeUploadExternal", count=total + args.replies, timeout=600)
+        memory = rss_mb(aurum.pid)
+
+        def row(name: str, values: list[float]) -> str:
+            p50, p95, p99 = (percentile(values, q) * 1000 for q in (50, 95, 99))
+            return f"{name:<10} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   p99 {p99:7.1f} ms   (n={len(values)})"
+
+        print(f"/kpi ack latency at {args.concurrency} concurrent requests")
+        print(row("aurum", ours))
+        print(row("bare bolt", theirs))
+        print(f"ratio p50 aurum/bare: {statistics.median(ours) / statistics.median(theirs):.2f}  (target <= 1.5)")
+        print(f"ratio p99 aurum/bare: {percentile(ours, 99) / percentile(theirs, 99):.2f}")
+        print(f"ack p99 aurum: {percentile(ours, 99) * 1000:.1f} ms  (target <= 100 ms)")
+        print(f"reply with chart, one at a time: p50 {statistics.median(reply_times) * 1000:.0f} ms, "
+              f"p95 {percentile(reply_times, 95) * 1000:.0f} ms  (target p95 <= 1500 ms)")
+        print(f"start-up to healthy: {startup:.2f} s  (target <= 3 s)")
+        print(f"resident memory after {total + args.replies} commands: {memory:.0f} MB  (target <= 250 MB)")
+    finally:
+        for process in (aurum, bare):
+            process.terminate()
+            process.wait(20)
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()
