@@ -7,9 +7,11 @@ from contextlib import contextmanager
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+BEGIN_ATTEMPTS = 3
 # PostgreSQL: each process keeps POOL_SIZE connections and may open MAX_OVERFLOW more under load.
 POOL_SIZE = 5
 MAX_OVERFLOW = 10
@@ -40,7 +42,13 @@ def _sqlite_begin_immediate_writes(connection) -> None:
     # failing with "database is locked" when a read transaction tries to upgrade. Reads opened with
     # read_scope() begin deferred and never wait for writers (WAL).
     deferred = connection.get_execution_options().get("aurum_read_only", False)
-    connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+    for attempt in range(BEGIN_ATTEMPTS):
+        try:
+            connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+            return
+        except OperationalError as exc:  # still locked after busy_timeout: nothing done yet, so try again
+            if "locked" not in str(exc) or attempt == BEGIN_ATTEMPTS - 1:
+                raise
 
 
 @contextmanager
