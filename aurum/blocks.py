@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -16,6 +17,14 @@ SECTION_LIMIT = 3000
 def escape(text: str) -> str:
     """Neutralise user text for mrkdwn: no <!channel>, <@U…> or <http://…|links> can be smuggled in."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_MENTION = re.compile(r"&lt;@([UW][A-Z0-9]+)(?:\|[^&]*)?&gt;")
+
+
+def escape_keep_mentions(text: str) -> str:
+    """escape(), but a plain user mention (`<@U123>` or `<@U123|ana>`) stays a mention: blockers name who is on it."""
+    return _MENTION.sub(lambda m: f"<@{m.group(1)}>", escape(text))
 
 
 def header(text: str) -> dict:
@@ -125,6 +134,7 @@ HELP_USAGE = (
     "• `/kpi <name> forecast [date]` — when it reaches its targets at this pace, with 80 % intervals\n"
     "• `/kpi dashboard` — the technical metrics dashboard\n"
     "• `/kpi sources` — where the numbers come from: each source's last success, last error and next run\n"
+    "• `/kpi dashboard live [hours]` — the dashboard, edited every minute (default 8 h, Stop button)\n"
     "• `/kpi record <name> <value> [at <ISO time>]` — record a value by hand\n"
     "Status: 🟢 on track · 🟡 at risk · 🔴 off track · ⚪ no data · 🔵 tracked (no target)"
 )

@@ -1,4 +1,5 @@
-"""Demo history: 26 weeks of every KPI moving from the seed's baseline toward its target, with noise."""
+"""Demo history: 26 weeks of every KPI moving from the seed's baseline toward its target, with noise, and the
+sprints behind the velocity."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlmodel import Session
 
 from aurum.catalog import Catalog, Kpi
 from storage import snapshots
-from storage.models import KpiSnapshot, SnapshotBase
+from storage.models import KpiSnapshot, SnapshotBase, Sprint
 
 WEEKS = 26
 SOURCE = "demo"
@@ -21,6 +22,7 @@ SEED_NOW = {
     "disk_usage_percentage": 34, "network_io_mb_per_second": 125, "test_coverage_percentage": 81,
     "service_availability_percentage": 99.7, "incident_recovery_time_minutes": 38,
     "story_points_completed_per_sprint": 52, "code_review_time_days": 2.1, "ci_success_rate_percentage": 94,
+    "budget_utilization_percentage": 67,
 }
 CADENCE = {"points": timedelta(days=14), "features": timedelta(days=7)}
 FAST = {"ms", "rps", "mb_per_s"}
@@ -79,5 +81,28 @@ def has_data(session: Session, team_id: str) -> bool:
     return bool(count)
 
 
+def sprints(points: list[SnapshotBase], now: datetime, seed: int = 7) -> list[Sprint]:
+    """A closed sprint for each velocity snapshot (completed = the snapshot, committed a little above or below it),
+    and an active sprint starting at the last one."""
+    rng = random.Random(seed)
+    velocity = sorted((p for p in points if p.kpi == "story_points_completed_per_sprint"), key=lambda p: p.at)
+    found = []
+    for number, point in enumerate(velocity, start=1):
+        found.append(Sprint(team_id="", external_id=f"demo-{number}", name=f"Sprint {number}", state="closed",
+                            start_at=point.at - CADENCE["points"], end_at=point.at, completed_at=point.at,
+                            committed_points=float(round(point.value + rng.choice([-2, 0, 2, 3, 5, 8]))),
+                            completed_points=point.value, source=SOURCE))
+    number = len(found) + 1
+    found.append(Sprint(team_id="", external_id=f"demo-{number}", name=f"Sprint {number}", state="active",
+                        start_at=now, end_at=now + CADENCE["points"], committed_points=50.0, completed_points=0.0,
+                        source=SOURCE))
+    return found
+
+
 def load(session: Session, catalog: Catalog, team_id: str, now: datetime) -> int:
-    return snapshots.add_many(session, team_id, history(catalog, now))
+    """Demo snapshots (their count is returned) and the sprints behind the velocity history."""
+    points = history(catalog, now)
+    for sprint in sprints(points, now):
+        sprint.team_id = team_id
+        session.add(sprint)
+    return snapshots.add_many(session, team_id, points)

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+MISSED_LOOKBACK = timedelta(days=100)  # how far back a missed periodic run is noticed (a quarter)
 JobFunction = Callable[..., str | None]
 
 
@@ -65,10 +66,11 @@ def all_jobs(config: AurumConfig | None = None) -> dict[str, Job]:
     from aurum.alerts.evaluation import jobs as alert_jobs
     from aurum.collectors.jobs import jobs as collection_jobs
     from aurum.forecast.accuracy import jobs as forecast_jobs
+    from aurum.reports.jobs import report_jobs
     from aurum.surveys.schedule import survey_jobs
 
     found = [*builtin_jobs(), *(collection_jobs(config) if config is not None else []), *forecast_jobs(),
-             *alert_jobs(), *survey_jobs()]
+             *alert_jobs(), *survey_jobs(), *report_jobs()]
     return {job.name: job for job in found}
 
 
@@ -78,6 +80,7 @@ class JobRunner:
         self.jobs = jobs if jobs is not None else all_jobs(ctx.config)
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         self.grace = timedelta(minutes=ctx.config.scheduler_grace_minutes)
+        self._missed_noted: set[tuple[str, str]] = set()
 
     def cron(self, job: Job) -> str:
         return self.ctx.config.schedules.get(job.name, job.cron)
@@ -111,7 +114,24 @@ class JobRunner:
             fire = self.last_fire(job, now)
             if fire is not None:
                 outcomes += self.run(job.name, period=self.period_key(job, fire))
+            elif job.period is not None:
+                self._note_missed(job, now)
         return outcomes
+
+    def _note_missed(self, job: Job, now: datetime) -> None:
+        """Log once when a period's run was missed beyond the grace window: it is skipped, not posted late."""
+        previous = self.last_fire(job, now, lookback=MISSED_LOOKBACK)
+        if previous is None:
+            return
+        period = self.period_key(job, previous)
+        if (job.name, period) in self._missed_noted:
+            return
+        self._missed_noted.add((job.name, period))
+        with self.ctx.reading() as session:
+            missing = [team for team in all_team_ids(session) if claims.find(session, team, job.name, period) is None]
+        for team in missing:
+            log.warning("missed run skipped: past the grace window",
+                        extra={"job": job.name, "team_id": team, "period": period, "scheduled": previous.isoformat()})
 
     def fire(self, job_name: str) -> list[Outcome]:
         """Called by APScheduler at a scheduled time."""

@@ -50,15 +50,9 @@ def status(ctx: Context, session: Session, team_id: str, kpi: Kpi, window: timed
 
 
 def statuses(ctx: Context, session: Session, team_id: str) -> dict[str, KpiStatus]:
-    """Every catalogue KPI's status (no data included)."""
-    newest = snapshots.latest_per_kpi(session, team_id)
-    result: dict[str, KpiStatus] = {}
-    for kpi in ctx.catalog:
-        latest = _point(newest.get(kpi.key))
-        previous = None
-        if latest is not None:
-            previous = _point(snapshots.latest(session, team_id, kpi.key, before=latest.at - CHANGE_WINDOW))
-        result[kpi.key] = evaluate(kpi, latest, previous, ctx.now(), ctx.config.current_phase)
+    """Every catalogue KPI's status (no data included): two index lookups per KPI, which stays fast on a year of
+    5-minute data (one GROUP BY join over all of a team's snapshots did not); stale sources marked."""
+    result = {kpi.key: status(ctx, session, team_id, kpi) for kpi in ctx.catalog}
     return health.mark_stale(session, team_id, result)
 
 

@@ -19,8 +19,8 @@ from bot.runtime import CONSOLE_TEAM, Runtime
 CONSOLE_USER = "U0CONSOLE"
 CONSOLE_CHANNEL = "C0CONSOLE"
 BANNER = """Aurum console: the same commands as in Slack, answered here.
-Try /kpi, /kpi latency 90d, /kpi latency forecast, /kpi dashboard, /kpi record coverage 82, /survey help.
-Type quit to leave."""
+Try /kpi, /kpi latency 90d, /kpi latency forecast, /kpi dashboard, /kpi record coverage 82, /survey help,
+/roadmap, /report weekly preview, /sprint, /blocker add <text>, /kudos leaderboard. Type quit to leave."""
 
 
 def _plain(obj: Any) -> str:
@@ -129,7 +129,8 @@ def run_command(runtime: Runtime, line: str, out: TextIO) -> None:
                           headers={"content-type": ["application/x-www-form-urlencoded"]})
     response = runtime.app.dispatch(request)
     if response.status == 404:
-        out.write(f"Unknown command {command}. Commands: /kpi, /survey\n")
+        out.write(f"Unknown command {command}. Commands: /kpi, /survey, /roadmap, /report, /sprint, /blocker, "
+                  "/kudos\n")
         return
     if response.body:
         try:

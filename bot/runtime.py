@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import httpx
 from slack_bolt import App
 
+from aurum import celebrations
 from aurum.alerts import evaluation as alert_evaluation
 from aurum.alerts.escalation import AlertTaskWorker, Mailer, PagerDuty
 from aurum.alerts.rules import check_rules
@@ -101,6 +102,7 @@ def build_context(settings: Settings) -> Context:
     ctx.snapshot_listeners.append(alert_evaluation.on_snapshots)
     if settings.survey_secret:
         ctx.survey_secret = settings.survey_secret
+    ctx.snapshot_listeners.append(celebrations.on_snapshots)
     return ctx
 
 

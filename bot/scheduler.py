@@ -33,14 +33,15 @@ def build_scheduler(runner: JobRunner) -> BackgroundScheduler:
 def run_clock(runtime: Runtime, stop: threading.Event | None = None) -> None:
     """Catch up on runs missed within the grace window, then fire on schedule until SIGTERM/SIGINT."""
     stop = stop or runtime.stop
+    if threading.current_thread() is threading.main_thread():
+        # Before the catch-up: a SIGTERM while it runs (several jobs may be due) still stops the clock cleanly.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
     register_workspace(runtime)
     runner = JobRunner(runtime.ctx)
     for outcome in runner.due():
         log.info("catch-up", extra={"job": outcome.job, "period": outcome.period, "result": outcome.result})
     scheduler = build_scheduler(runner)
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
     runtime.start_workers(outbox_threads=1)
     scheduler.start()
     for job in scheduler.get_jobs():

@@ -10,6 +10,7 @@ from typing import Any
 
 from aurum import outbox
 from aurum.context import Context
+from aurum.kpis import InputError
 
 log = logging.getLogger(__name__)
 SORRY = "Sorry, that did not work ({reason}). Nothing was changed; please try again in a minute."
@@ -50,3 +51,41 @@ def reply_on_error(ctx: Context) -> Callable:
         return wrapper
 
     return decorate
+
+
+def slash_command(app: Any, ctx: Context, name: str, parse: Callable[[str, Asker], Any],
+                  handle: Callable[[Context, Asker, Any], None]) -> None:
+    """Register a command the house way: input errors answered in the ack (no DB), the work in a lazy listener;
+    an InputError raised by the work (a rule that needs the database) is told to the asker."""
+
+    def ack_command(ack, body: dict[str, Any]) -> None:
+        try:
+            parse(body.get("text", ""), Asker.from_body(body))
+        except InputError as exc:
+            ack(text=str(exc), response_type="ephemeral")
+            return
+        ack()
+
+    @reply_on_error(ctx)
+    def answer_command(body: dict[str, Any]) -> None:
+        asker = Asker.from_body(body)
+        try:
+            request = parse(body.get("text", ""), asker)
+        except InputError:
+            return  # already answered in the ack
+        try:
+            handle(ctx, asker, request)
+        except InputError as exc:
+            tell(ctx, asker, str(exc))
+
+    app.command(name)(ack=ack_command, lazy=[answer_command])
+
+
+def number(word: str, what: str) -> float:
+    try:
+        value = float(word.replace(",", "."))
+    except ValueError:
+        raise InputError(f"'{word}' is not a number of {what}; write it like 42 or 40.5.") from None
+    if not 0 <= value < 10_000:
+        raise InputError(f"{what.capitalize()} must be between 0 and 10,000, got {word}.")
+    return value

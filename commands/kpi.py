@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from aurum import blocks, charts, kpis, outbox
+from aurum import blocks, charts, kpis, live, outbox
+from aurum import dashboard as technical_dashboard
 from aurum.catalog import Kpi
 from aurum.collectors import health
 from aurum.context import Context
@@ -14,22 +15,14 @@ from aurum.forecast import blocks as forecast_blocks
 from aurum.forecast import service as forecasting
 from aurum.forecast import text as forecast_text
 from aurum.kpis import PERIODS, InputError
-from commands.common import Asker, reply_on_error, tell
+from commands.common import Asker, reply_on_error, slash_command, tell
 
 COMMAND = "/kpi"
 CHARTS = charts.ChartCache()
-DASHBOARD_GROUPS = [
-    ("API performance", ["api_response_time_p95", "api_response_time_p99", "requests_per_second",
-                         "api_error_rate_percentage"]),
-    ("System health", ["cpu_usage_percentage", "memory_usage_percentage", "disk_usage_percentage",
-                       "network_io_mb_per_second"]),
-]
-QUALITY_GATES = ["test_coverage_percentage", "technical_debt_percentage", "ci_success_rate_percentage",
-                 "api_documentation_coverage_percentage"]
 FORECAST_HISTORY = timedelta(days=90)
 FORMS = (
     "Try `/kpi latency`, `/kpi latency 90d`, `/kpi latency private`, `/kpi latency forecast 2027-03-01`, "
-    "`/kpi dashboard`, `/kpi sources`, "
+    "`/kpi dashboard`, `/kpi dashboard live 4`, `/kpi sources`, "
     "`/kpi record latency 240` or `/kpi record coverage 81.5 at 2026-11-27T14:00`. Periods: "
     + ", ".join(f"`{p}`" for p in PERIODS) + "."
 )
@@ -66,6 +59,11 @@ class Sources:
 
 
 @dataclass(frozen=True)
+class LiveDashboard:
+    hours: int = live.DEFAULT_HOURS
+
+
+@dataclass(frozen=True)
 class Record:
     kpi: Kpi
     value: float
@@ -76,7 +74,7 @@ class UnknownKpi(InputError):
     pass
 
 
-def parse(ctx: Context, text: str) -> Help | Show | Forecast | Dashboard | Sources | Record:
+def parse(ctx: Context, text: str) -> Help | Show | Forecast | Dashboard | LiveDashboard | Sources | Record:
     words = text.split()
     if not words or words[0].lower() == "help":
         return Help()
@@ -85,6 +83,8 @@ def parse(ctx: Context, text: str) -> Help | Show | Forecast | Dashboard | Sourc
         return Dashboard()
     if head == "sources" and len(words) == 1:
         return Sources()
+    if head == "dashboard":
+        return _parse_live(ctx, words[1:])
     if head == "record":
         return _parse_record(ctx, words[1:])
     kpi = _resolve(ctx, words[0])
@@ -128,6 +128,17 @@ def _parse_forecast(ctx: Context, kpi: Kpi, words: list[str]) -> Forecast:
     return Forecast(kpi=kpi, on=on, private=private)
 
 
+def _parse_live(ctx: Context, words: list[str]) -> LiveDashboard:
+    limit = ctx.config.reports.live_hours_max
+    usage = f"Usage: `/kpi dashboard live [hours]` — edited every minute for 1 to {limit} hours (default 8)."
+    if words[0].lower() != "live" or len(words) > 2 or (len(words) == 2 and not words[1].isdigit()):
+        raise InputError(usage)
+    hours = int(words[1]) if len(words) == 2 else min(live.DEFAULT_HOURS, limit)
+    if not 1 <= hours <= limit:
+        raise InputError(usage)
+    return LiveDashboard(hours)
+
+
 def _parse_record(ctx: Context, words: list[str]) -> Record:
     usage = "Usage: `/kpi record <name> <value> [at <ISO time>]`, e.g. `/kpi record latency 240`."
     if len(words) not in (2, 4) or (len(words) == 4 and words[2].lower() != "at"):
@@ -138,27 +149,25 @@ def _parse_record(ctx: Context, words: list[str]) -> Record:
 
 
 def register(app: Any, ctx: Context) -> None:
-    def ack_kpi(ack, body: dict[str, Any]) -> None:
-        try:
-            parse(ctx, body.get("text", ""))
-        except InputError as exc:
-            ack(text=str(exc), response_type="ephemeral")
-            return
+    slash_command(app, ctx, COMMAND, lambda text, _asker: parse(ctx, text), handle)
+
+    def ack_stop(ack) -> None:
         ack()
 
     @reply_on_error(ctx)
-    def answer_kpi(body: dict[str, Any]) -> None:
+    def answer_stop(body: dict[str, Any]) -> None:
         asker = Asker.from_body(body)
-        try:
-            request = parse(ctx, body.get("text", ""))
-        except InputError:
-            return  # already answered in the ack
-        handle(ctx, asker, request)
+        value = body["actions"][0].get("value", "")
+        with ctx.transaction() as session:
+            stopped = value.isdigit() and live.stop(ctx, session, asker.team_id, int(value), asker.user_id)
+        if not stopped:
+            tell(ctx, asker, "That live dashboard had already stopped.")
 
-    app.command(COMMAND)(ack=ack_kpi, lazy=[answer_kpi])
+    app.action(live.STOP_ACTION)(ack=ack_stop, lazy=[answer_stop])
 
 
-def handle(ctx: Context, asker: Asker, request: Help | Show | Forecast | Dashboard | Sources | Record) -> None:
+def handle(ctx: Context, asker: Asker,
+           request: Help | Show | Forecast | Dashboard | LiveDashboard | Sources | Record) -> None:
     if isinstance(request, Help):
         with ctx.reading() as session:
             statuses = kpis.statuses(ctx, session, asker.team_id)
@@ -175,6 +184,8 @@ def handle(ctx: Context, asker: Asker, request: Help | Show | Forecast | Dashboa
         with ctx.reading() as session:
             states = health.states(ctx, session, asker.team_id)
         tell(ctx, asker, "Data sources", health.overview(states, ctx.now(), ctx.tz))
+    elif isinstance(request, LiveDashboard):
+        live_dashboard(ctx, asker, request.hours)
     else:
         record(ctx, asker, request)
 
@@ -249,18 +260,26 @@ def _post_with_chart(ctx: Context, asker: Asker, text: str, card: list[dict], pn
 
 def dashboard(ctx: Context, asker: Asker) -> None:
     with ctx.reading() as session:
-        statuses = kpis.statuses(ctx, session, asker.team_id)
-        since = ctx.now() - PERIODS["7d"]
-        panels = [(ctx.catalog.get(k), kpis.series_since(session, asker.team_id, k, since))
-                  for k in DASHBOARD_GROUPS[0][1][:2] + [QUALITY_GATES[0], "api_error_rate_percentage"]]
-    groups = [(title, [statuses[k] for k in keys if k in statuses]) for title, keys in DASHBOARD_GROUPS]
-    gates = [statuses[k] for k in QUALITY_GATES if k in statuses]
-    png = charts.panel_chart(panels, ctx.tz, "Technical metrics, last 7 days")
-    message = blocks.dashboard(groups, gates, ctx.now(), chart_note="📈 Chart in the thread")
+        data = technical_dashboard.technical(ctx, session, asker.team_id)
+        panels = technical_dashboard.chart_panels(ctx, session, asker.team_id)
+    png = technical_dashboard.chart(ctx, panels)
+    message = data.blocks(ctx.now(), chart_note="📈 Chart in the thread")
     with ctx.transaction() as session:
         key = outbox.post(session, asker.team_id, asker.channel_id, "Technical metrics dashboard", message)
         outbox.upload(session, asker.team_id, asker.channel_id, png, filename="dashboard.png",
-                      title="Technical metrics, last 7 days", thread_key=key)
+                      title=technical_dashboard.CHART_TITLE, thread_key=key)
+
+
+def live_dashboard(ctx: Context, asker: Asker, hours: int) -> None:
+    """Post the dashboard and keep editing it (aurum.live); its chart once, in the thread."""
+    with ctx.reading() as session:
+        panels = technical_dashboard.chart_panels(ctx, session, asker.team_id)
+    png = technical_dashboard.chart(ctx, panels)
+    try:
+        with ctx.transaction() as session:
+            live.start(ctx, session, asker.team_id, asker.channel_id, asker.user_id, hours, chart=png)
+    except InputError as exc:
+        tell(ctx, asker, str(exc))
 
 
 def record(ctx: Context, asker: Asker, request: Record) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -42,3 +44,10 @@ def find(session: Session, team_id: str, job: str, period: str) -> JobClaim | No
 def recent(session: Session, team_id: str, job: str, limit: int = 10) -> list[JobClaim]:
     query = select(JobClaim).where(JobClaim.team_id == team_id, JobClaim.job == job)
     return list(session.scalars(query.order_by(JobClaim.claimed_at.desc()).limit(limit)))
+
+
+def prune(session: Session, team_id: str, job: str, before: datetime) -> int:
+    """Forget finished claims of a frequent job older than `before` (their periods can never come again)."""
+    result = session.execute(delete(JobClaim).where(
+        JobClaim.team_id == team_id, JobClaim.job == job, JobClaim.claimed_at < before, JobClaim.status == "done"))
+    return int(result.rowcount or 0)

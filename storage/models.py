@@ -134,3 +134,4 @@ from storage.survey_models import SurveyAnswer, SurveyRespondent, SurveyRun  # n
 
 __all__ = ["JobClaim", "KpiSnapshot", "OutboxMessage", "SnapshotBase", "SurveyAnswer", "SurveyRespondent",
            "SurveyRun", "Workspace"]
+from storage.report_models import Achievement, KpiCrossing, Kudos, LiveDashboard, TeamNote  # noqa: E402,F401

@@ -11,6 +11,14 @@ from tests.fakes.slack_api import FakeSlack
 from tests.support import BOT_TOKEN, SIGNING_SECRET, SlackSender, running, test_database_url
 
 
+@pytest.fixture(scope="session", autouse=True)
+def matplotlib_loaded():
+    """Pay matplotlib's import (seconds on a busy machine) once, before any test waits for a chart with a deadline."""
+    import matplotlib.backends.backend_agg  # noqa: F401
+    import matplotlib.dates  # noqa: F401
+    import matplotlib.figure  # noqa: F401
+
+
 @pytest.fixture
 def database_url(tmp_path) -> str:
     return test_database_url(tmp_path)

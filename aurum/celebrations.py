@@ -1,0 +1,118 @@
+"""Celebrations: a shout-out when a KPI reaches its target or stretch goal — once per crossing, and again only after
+it fell back and reached it anew — plus Quality Milestones and phase completion. Runs as a snapshot listener, in the
+transaction that stores the values."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from aurum import blocks, formatting, outbox, recognition
+from aurum.catalog import Kpi
+from aurum.context import Context
+from storage import recognition as repo
+from storage import snapshots
+from storage.models import SnapshotBase
+
+TARGET, STRETCH, PHASE = "target", "stretch", "phase"
+QUALITY_MILESTONE = {"test_coverage_percentage", "api_response_time_p95", "api_response_time_p99",
+                     "technical_debt_percentage"}
+
+
+def beyond_stretch(kpi: Kpi, value: float) -> bool:
+    if kpi.stretch is None:
+        return False
+    return value >= kpi.stretch if kpi.direction == "higher" else value <= kpi.stretch
+
+
+def levels(kpi: Kpi, value: float) -> dict[str, bool]:
+    found = {}
+    if kpi.target is not None:
+        found[TARGET] = kpi.target.met(value)
+    if kpi.stretch is not None:
+        found[STRETCH] = beyond_stretch(kpi, value)
+    return found
+
+
+def on_snapshots(ctx: Context, session: Session, team_id: str, points: Sequence[SnapshotBase]) -> None:
+    """The listener: compare each touched KPI's newest value with its stored crossing state."""
+    keys = sorted({p.kpi for p in points if p.kpi in ctx.catalog.kpis})
+    tracked = [k for k in keys if ctx.catalog.get(k).target is not None or ctx.catalog.get(k).stretch is not None]
+    if not tracked:
+        return
+    earliest = min(p.at for p in points)
+    state = repo.crossings(session, team_id, tracked)
+    for key in tracked:
+        kpi = ctx.catalog.get(key)
+        latest = snapshots.latest(session, team_id, key)
+        if latest is None:
+            continue
+        for level, reached in levels(kpi, latest.value).items():
+            row = state.get((key, level))
+            if row is None:
+                # First sight: what held before this batch decides; no history means no celebration.
+                before = snapshots.latest(session, team_id, key, before=_just_before(earliest))
+                was = levels(kpi, before.value).get(level, False) if before is not None else reached
+                row = repo.new_crossing(session, team_id, key, level, was, latest.at)
+                if row is None:
+                    continue
+            if reached == row.reached:
+                continue
+            row.reached, row.changed_at = reached, latest.at
+            if reached:
+                row.crossings += 1
+                _celebrate(ctx, session, team_id, kpi, level, latest.value, latest.at, row.crossings)
+            session.add(row)
+    phases = {ctx.catalog.get(k).phase for k in tracked} - {None}
+    for number in sorted(phases):  # type: ignore[type-var]
+        _check_phase(ctx, session, team_id, number)  # type: ignore[arg-type]
+
+
+def _just_before(at: datetime) -> datetime:
+    return at - timedelta(microseconds=1)
+
+
+def _celebrate(ctx: Context, session: Session, team_id: str, kpi: Kpi, level: str, value: float, at: datetime,
+               count: int) -> None:
+    shown = formatting.value(kpi, value)
+    if level == STRETCH:
+        title, goal = f"{kpi.name} beat its {kpi.stretch_label}", formatting.value(kpi, kpi.stretch)  # type: ignore[arg-type]
+        kind = "kpi_stretch"
+    else:
+        title, goal = f"{kpi.name} reached its target", formatting.target(kpi)
+        kind = "quality_milestone" if kpi.key in QUALITY_MILESTONE else "kpi_target"
+    detail = f"{kpi.name} is at {shown} ({level} {goal})"
+    label = "🏅 Quality Milestone — " if kind == "quality_milestone" else "🎯 "
+    channel = ctx.config.reports.celebrations_channel or ctx.config.channels.team
+    key = f"celebrate:{kpi.key}:{level}:{count}"
+    baseline = formatting.value(kpi, kpi.baseline) if kpi.baseline is not None else "—"
+    message = [blocks.header(f"{label}{title}!"),
+               blocks.section(f"*{kpi.name}* is now *{shown}* — {level} {goal}. Baseline was {baseline}."),
+               blocks.context(f"Crossing #{count} · celebrate it at the next all-hands 🥳")]
+    outbox.post(session, team_id, channel, f"🎉 {title}: {shown}", message, key=key)
+    recognition.achieve(ctx, session, team_id, kind, key, detail, title=title, announce=False, at=at)
+
+
+def _check_phase(ctx: Context, session: Session, team_id: str, number: int) -> None:
+    metrics = ctx.catalog.phase_metrics(number)
+    values = [snapshots.latest(session, team_id, k.key) for k in metrics]
+    complete = bool(metrics) and all(v is not None and k.target is not None and k.target.met(v.value)
+                                     for k, v in zip(metrics, values, strict=True))
+    key = f"phase:{number}"
+    row = repo.crossings(session, team_id, [key]).get((key, PHASE))
+    if row is None:
+        row = repo.new_crossing(session, team_id, key, PHASE, False, ctx.now())
+        if row is None:
+            return
+    if complete == row.reached:
+        return
+    row.reached, row.changed_at = complete, ctx.now()
+    session.add(row)
+    if complete:
+        row.crossings += 1
+        phase = next(p for p in ctx.catalog.phases if p.number == number)
+        recognition.achieve(ctx, session, team_id, "phase_complete", f"phase_complete:{number}:{row.crossings}",
+                            f"Phase {number} ({phase.name}): all {len(metrics)} success metrics meet their targets",
+                            title=f"Phase {number} complete: {phase.name}")

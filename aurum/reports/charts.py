@@ -1,0 +1,82 @@
+"""Report charts: one axes each (small multiples cost several times more to lay out), PNG bytes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from aurum.charts import COLORS, Line, _png, downsample
+
+PALETTE = ["#1f6feb", "#bf3989", "#1a7f37", "#9a6700"]
+
+
+@dataclass(frozen=True)
+class Series:
+    label: str
+    points: Sequence[tuple[datetime, float]]
+
+
+def _figure(width: float = 8.0, height: float = 3.6):
+    from matplotlib.figure import Figure  # lazily: keeps start-up fast
+
+    figure = Figure(figsize=(width, height), dpi=100)
+    figure.subplots_adjust(left=0.08, right=0.98, top=0.88, bottom=0.14)
+    return figure
+
+
+def lines(series: Sequence[Series], references: Sequence[Line], tz, title: str, ylabel: str) -> bytes:
+    """A few series on one axes with their target lines."""
+    import matplotlib.dates as mdates
+
+    figure = _figure()
+    ax = figure.add_subplot()
+    plotted = False
+    for i, item in enumerate(series):
+        times, values = downsample(item.points, limit=200)
+        if len(times):
+            ax.plot([datetime.fromtimestamp(t, tz) for t in times], values, color=PALETTE[i % len(PALETTE)],
+                    linewidth=1.8, label=item.label)
+            plotted = True
+    if plotted:
+        locator = mdates.AutoDateLocator(tz=tz, maxticks=8)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=tz))
+    else:
+        ax.text(0.5, 0.5, "no data in this period", transform=ax.transAxes, ha="center", color="#57606a")
+    for line in references:
+        ax.axhline(line.value, color=line.color, linestyle=line.style, linewidth=1.1, label=line.label or None)
+    ax.set_title(title, loc="left", fontsize=11)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.25)
+    ax.legend(loc="best", fontsize=8, frameon=False)
+    return _png(figure)
+
+
+def sprint_bars(names: Sequence[str], committed: Sequence[float | None], completed: Sequence[float],
+                band: tuple[float, float] | None, title: str, average: Sequence[float | None] = ()) -> bytes:
+    """Committed vs completed points per sprint, the target band shaded, an optional rolling average line."""
+    figure = _figure()
+    ax = figure.add_subplot()
+    x = list(range(len(names)))
+    if names:
+        if any(c is not None for c in committed):
+            ax.bar([i - 0.2 for i in x], [c or 0 for c in committed], width=0.4, color="#8c959f", label="committed")
+            ax.bar([i + 0.2 for i in x], completed, width=0.4, color=COLORS["line"], label="completed")
+        else:
+            ax.bar(x, completed, width=0.6, color=COLORS["line"], label="completed")
+        if average and any(a is not None for a in average):
+            ax.plot(x, [a if a is not None else float("nan") for a in average], color=COLORS["stretch"],
+                    marker="o", markersize=3, linewidth=1.5, label="3-sprint average")
+        ax.set_xticks(x, [n[:14] for n in names], fontsize=8, rotation=20)
+    else:
+        ax.text(0.5, 0.5, "no sprints yet", transform=ax.transAxes, ha="center", color="#57606a")
+    if band is not None:
+        ax.axhspan(band[0], band[1], color=COLORS["target"], alpha=0.12, label=f"target {band[0]:g}–{band[1]:g}")
+    tallest = max([*(c or 0 for c in committed), *completed, band[1] if band else 0, 1])
+    ax.set_ylim(0, tallest * 1.35)  # room for the legend above the bars
+    ax.set_title(title, loc="left", fontsize=11)
+    ax.set_ylabel("story points")
+    ax.grid(True, axis="y", alpha=0.25)
+    ax.legend(loc="upper left", fontsize=8, frameon=False, ncol=4)
+    return _png(figure)

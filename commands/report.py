@@ -1,0 +1,94 @@
+"""`/report weekly|sprint|exec|quarterly [preview]`: a report now. Without `preview` it is the period's official
+post (through the same once-per-period claim as the schedule); with `preview` only the asker sees it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aurum.context import Context
+from aurum.jobs import JobRunner
+from aurum.kpis import InputError
+from aurum.reports import executive, quarterly, retro, weekly
+from aurum.reports.common import Report, deliver_preview
+from commands.common import Asker, slash_command, tell
+from storage import sprints as sprint_repo
+
+COMMAND = "/report"
+KINDS = {"weekly": "weekly_summary", "sprint": "sprint_retrospective", "exec": "executive_dashboard",
+         "quarterly": "quarterly_review"}
+ALIASES = {"week": "weekly", "retro": "sprint", "retrospective": "sprint", "executive": "exec", "monthly": "exec",
+           "quarter": "quarterly"}
+USAGE = ("Usage: `/report weekly|sprint|exec|quarterly [preview]` — `preview` shows it only to you; without it the "
+         "report is posted to its channel now (once per period).")
+
+
+@dataclass(frozen=True)
+class Request:
+    kind: str
+    preview: bool
+
+
+def parse(text: str, asker: Asker | None = None) -> Request:
+    words = [w.lower() for w in text.split()]
+    if not words or words[0] == "help":
+        raise InputError(USAGE)
+    kind = ALIASES.get(words[0], words[0])
+    if kind not in KINDS or len(words) > 2 or (len(words) == 2 and words[1] != "preview"):
+        raise InputError(USAGE)
+    return Request(kind, preview=len(words) == 2)
+
+
+def build(ctx: Context, team_id: str, kind: str) -> Report | None:
+    with ctx.reading() as session:
+        if kind == "weekly":
+            return weekly.build(ctx, session, team_id)
+        if kind == "exec":
+            return executive.build(ctx, session, team_id)
+        if kind == "quarterly":
+            return quarterly.build(ctx, session, team_id)
+        sprint = retro.latest_closed(session, team_id)
+        if sprint is None:
+            sprint = sprint_repo.active(session, team_id)
+        return retro.build(ctx, session, team_id, sprint) if sprint is not None else None
+
+
+def handle(ctx: Context, asker: Asker, request: Request) -> None:
+    if request.preview:
+        report = build(ctx, asker.team_id, request.kind)
+        if report is None:
+            raise InputError("No sprint yet: `/sprint start <name> [points]` starts one, or connect Jira.")
+        with ctx.transaction() as session:
+            deliver_preview(session, asker.team_id, report, asker.channel_id, asker.user_id)
+        return
+    if ctx.admins and not ctx.is_admin(asker.user_id):
+        raise InputError(f"Only admins can post the {request.kind} report now; `/report {request.kind} preview` "
+                         "shows it to you.")
+    if request.kind == "sprint":
+        post_retro(ctx, asker)
+        return
+    (outcome,) = JobRunner(ctx).run_now(KINDS[request.kind], team_id=asker.team_id)
+    if outcome.result == "already ran":
+        tell(ctx, asker, f"The {request.kind} report of {outcome.period} was already posted; "
+                         f"`/report {request.kind} preview` shows the current numbers to you.")
+    elif outcome.result.startswith("failed"):
+        tell(ctx, asker, f"Sorry, the {request.kind} report could not be built; nothing was posted.")
+    else:
+        tell(ctx, asker, f"📤 The {request.kind} report of {outcome.period} is {outcome.result}.")
+
+
+def post_retro(ctx: Context, asker: Asker) -> None:
+    with ctx.transaction() as session:
+        sprint = retro.latest_closed(session, asker.team_id)
+        if sprint is None:
+            raise InputError("No closed sprint yet; `/sprint end` closes the active one and posts its retrospective.")
+        posted = retro.post_once(ctx, session, asker.team_id, sprint, owner=f"/report by {asker.user_id}")
+    if posted:
+        tell(ctx, asker, f"📤 The retrospective of {sprint.name} is posted.")
+    else:
+        tell(ctx, asker, f"The retrospective of {sprint.name} was already posted; `/report sprint preview` shows it "
+                         "to you.")
+
+
+def register(app: Any, ctx: Context) -> None:
+    slash_command(app, ctx, COMMAND, parse, handle)

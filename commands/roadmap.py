@@ -1,0 +1,42 @@
+"""`/roadmap`: phases 1–4 with their completion and each success metric's status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aurum import outbox
+from aurum.context import Context
+from aurum.kpis import InputError
+from aurum.reports import roadmap
+from commands.common import Asker, slash_command, tell
+
+COMMAND = "/roadmap"
+
+
+@dataclass(frozen=True)
+class Request:
+    private: bool
+
+
+def parse(text: str, asker: Asker | None = None) -> Request:
+    words = text.lower().split()
+    if words not in ([], ["private"]):
+        raise InputError("Usage: `/roadmap` (posted here) or `/roadmap private` (only you).")
+    return Request(private=bool(words))
+
+
+def handle(ctx: Context, asker: Asker, request: Request) -> None:
+    with ctx.reading() as session:
+        plan = roadmap.compute(ctx, session, asker.team_id)
+    message = roadmap.render(plan)
+    text = f"Roadmap: {plan.percent:.0f}% of phase success metrics met"
+    if request.private:
+        tell(ctx, asker, text, message)
+        return
+    with ctx.transaction() as session:
+        outbox.post(session, asker.team_id, asker.channel_id, text, message)
+
+
+def register(app: Any, ctx: Context) -> None:
+    slash_command(app, ctx, COMMAND, parse, handle)

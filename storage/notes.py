@@ -1,0 +1,42 @@
+"""Blockers and next-week commitments (`/blocker`, `/sprint commit`). Never commits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from storage.report_models import TeamNote
+
+BLOCKER = "blocker"
+COMMITMENT = "commitment"
+
+
+def add(session: Session, team_id: str, kind: str, text: str, author: str, at: datetime) -> TeamNote:
+    note = TeamNote(team_id=team_id, kind=kind, text=text, author=author, created_at=at)
+    session.add(note)
+    session.flush()
+    return note
+
+
+def open_notes(session: Session, team_id: str, kind: str, limit: int = 50) -> list[TeamNote]:
+    query = select(TeamNote).where(TeamNote.team_id == team_id, TeamNote.kind == kind, TeamNote.done_at.is_(None))
+    return list(session.scalars(query.order_by(TeamNote.created_at, TeamNote.id).limit(limit)))
+
+
+def added_between(session: Session, team_id: str, kind: str, since: datetime, until: datetime,
+                  limit: int = 50) -> list[TeamNote]:
+    query = select(TeamNote).where(TeamNote.team_id == team_id, TeamNote.kind == kind,
+                                   TeamNote.created_at > since, TeamNote.created_at <= until)
+    return list(session.scalars(query.order_by(TeamNote.created_at, TeamNote.id).limit(limit)))
+
+
+def close(session: Session, team_id: str, kind: str, note_id: int, by: str, at: datetime) -> TeamNote | None:
+    """Mark an open note done; None when the team has no such open note."""
+    note = session.get(TeamNote, note_id)
+    if note is None or note.team_id != team_id or note.kind != kind or note.done_at is not None:
+        return None
+    note.done_at, note.done_by = at, by
+    session.add(note)
+    return note

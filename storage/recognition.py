@@ -1,0 +1,92 @@
+"""Kudos, team achievements and KPI crossing state. Never commits."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from storage.report_models import Achievement, KpiCrossing, Kudos
+
+
+def add_kudos(session: Session, kudos: Kudos) -> Kudos | None:
+    """Store kudos; None when its suggestion was already confirmed (the unique suggestion key)."""
+    try:
+        with session.begin_nested():
+            session.add(kudos)
+    except IntegrityError:
+        return None
+    return kudos
+
+
+def by_suggestion(session: Session, team_id: str, key: str) -> Kudos | None:
+    return session.scalars(select(Kudos).where(Kudos.team_id == team_id, Kudos.suggestion_key == key)).first()
+
+
+def given_since(session: Session, team_id: str, giver: str, since: datetime) -> int:
+    query = select(func.count()).select_from(Kudos).where(
+        Kudos.team_id == team_id, Kudos.giver == giver, Kudos.created_at >= since)
+    return int(session.scalar(query) or 0)
+
+
+def kudos_between(session: Session, team_id: str, since: datetime, until: datetime, limit: int = 200) -> list[Kudos]:
+    query = select(Kudos).where(Kudos.team_id == team_id, Kudos.created_at >= since, Kudos.created_at < until)
+    return list(session.scalars(query.order_by(Kudos.created_at.desc(), Kudos.id.desc()).limit(limit)))
+
+
+def leaderboard(session: Session, team_id: str, since: datetime, until: datetime) -> list[tuple[str, int, Counter]]:
+    """(receiver, count, awards) ordered by count, most first; ties by who got there first."""
+    rows = session.execute(
+        select(Kudos.receiver, Kudos.award, Kudos.created_at)
+        .where(Kudos.team_id == team_id, Kudos.created_at >= since, Kudos.created_at < until)
+        .order_by(Kudos.created_at)
+    )
+    awards: dict[str, Counter] = {}
+    for receiver, award, _at in rows:
+        awards.setdefault(receiver, Counter())[award] += 1
+    ranked = sorted(awards.items(), key=lambda item: -sum(item[1].values()))
+    return [(receiver, sum(counts.values()), counts) for receiver, counts in ranked]
+
+
+def add_achievement(session: Session, achievement: Achievement) -> Achievement | None:
+    """Record an achievement once per key; None when it was recorded before."""
+    existing = session.scalars(select(Achievement).where(
+        Achievement.team_id == achievement.team_id, Achievement.key == achievement.key)).first()
+    if existing is not None:
+        return None
+    try:
+        with session.begin_nested():
+            session.add(achievement)
+    except IntegrityError:
+        return None
+    return achievement
+
+
+def achievements_between(session: Session, team_id: str, since: datetime, until: datetime,
+                         limit: int = 100) -> list[Achievement]:
+    query = select(Achievement).where(Achievement.team_id == team_id, Achievement.at >= since,
+                                      Achievement.at < until)
+    return list(session.scalars(query.order_by(Achievement.at.desc(), Achievement.id.desc()).limit(limit)))
+
+
+def crossings(session: Session, team_id: str, kpis: list[str], lock: bool = True) -> dict[tuple[str, str], KpiCrossing]:
+    """Crossing state rows of these KPIs, locked for update (PostgreSQL) so two writers celebrate once."""
+    query = select(KpiCrossing).where(KpiCrossing.team_id == team_id, KpiCrossing.kpi.in_(kpis))
+    if lock:
+        query = query.with_for_update()
+    return {(row.kpi, row.level): row for row in session.scalars(query)}
+
+
+def new_crossing(session: Session, team_id: str, kpi: str, level: str, reached: bool,
+                 at: datetime) -> KpiCrossing | None:
+    """Insert a state row; None when another writer inserted it first."""
+    row = KpiCrossing(team_id=team_id, kpi=kpi, level=level, reached=reached, changed_at=at)
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return None
+    return row
