@@ -1,8 +1,8 @@
 """What reports take from other capabilities (surveys, alerts, forecasts, releases), through small provider functions.
 
-Each provider returns None until its capability is wired in here (an empty list then means "none", e.g. a quiet
-sprint); on None the reports say that the input is not available yet instead of guessing. Keep the signatures:
-reports call exactly these.
+A provider returns None where its input does not exist (no survey run closed in the period, releases not tracked);
+an empty list means "none", e.g. a quiet sprint. On None the reports say that the input is not available instead
+of guessing. Reports call exactly these.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlmodel import Session
 
 from aurum.catalog import Kpi
@@ -57,35 +58,50 @@ class ReleaseSummary:
 def survey_summary(ctx: Context, session: Session, team_id: str, since: datetime,
                    until: datetime) -> SurveySummary | None:
     """The latest team survey run closed in (since, until]."""
-    return None
+    runs = _closed_runs(ctx, session, team_id, "team", since, until)
+    return _summary(ctx, session, runs[-1]) if runs else None
 
 
 def survey_trend(ctx: Context, session: Session, team_id: str, since: datetime,
                  until: datetime) -> list[SurveySummary] | None:
     """Team survey runs closed in (since, until], oldest first."""
-    return None
+    runs = _closed_runs(ctx, session, team_id, "team", since, until)
+    return [_summary(ctx, session, run) for run in runs] if runs else None
 
 
 def stakeholder_summary(ctx: Context, session: Session, team_id: str, since: datetime,
                         until: datetime) -> SurveySummary | None:
     """The latest stakeholder feedback run closed in (since, until]."""
-    return None
+    runs = _closed_runs(ctx, session, team_id, "stakeholder", since, until)
+    return _summary(ctx, session, runs[-1]) if runs else None
 
 
 def alerts_raised(ctx: Context, session: Session, team_id: str, since: datetime,
                   until: datetime) -> list[AlertSummary] | None:
     """Alert episodes that started in (since, until]."""
-    return None
+    from storage.alerts import AlertEpisode
+
+    rows = session.scalars(select(AlertEpisode).where(
+        AlertEpisode.team_id == team_id, AlertEpisode.started_at > since, AlertEpisode.started_at <= until,
+    ).order_by(AlertEpisode.started_at))
+    return [_alert(row) for row in rows]
 
 
 def active_alerts(ctx: Context, session: Session, team_id: str) -> list[AlertSummary] | None:
     """Alert episodes firing now."""
-    return None
+    from storage.alerts import AlertEpisode
+
+    rows = session.scalars(select(AlertEpisode).where(
+        AlertEpisode.team_id == team_id, AlertEpisode.status == "firing").order_by(AlertEpisode.started_at))
+    return [_alert(row) for row in rows]
 
 
 def outlook(ctx: Context, session: Session, team_id: str, kpi: Kpi) -> str | None:
     """One sentence on when the KPI reaches its target at the current pace (forecasts)."""
-    return None
+    from aurum.forecast import service as forecasting
+    from aurum.forecast import text as forecast_text
+
+    return forecast_text.card_line(forecasting.forecast_kpi(ctx, session, team_id, kpi)) or None
 
 
 def phase_outlook(ctx: Context, session: Session, team_id: str, phase: int) -> str | None:
@@ -96,3 +112,29 @@ def phase_outlook(ctx: Context, session: Session, team_id: str, phase: int) -> s
 def releases(ctx: Context, session: Session, team_id: str, since: datetime, until: datetime) -> ReleaseSummary | None:
     """Deployments and incidents in (since, until], when deployment and incident events are collected."""
     return None
+
+
+def _closed_runs(ctx: Context, session: Session, team_id: str, survey: str, since: datetime, until: datetime):
+    from storage.survey_models import SurveyRun
+
+    return list(session.scalars(select(SurveyRun).where(
+        SurveyRun.team_id == team_id, SurveyRun.survey == survey, SurveyRun.state == "closed",
+        SurveyRun.closed_at > since, SurveyRun.closed_at <= until).order_by(SurveyRun.closed_at)))
+
+
+def _summary(ctx: Context, session: Session, run) -> SurveySummary:
+    """A closed run's aggregates as the survey module publishes them: nothing per question below the threshold."""
+    from aurum.surveys import results
+
+    found = results.compute(ctx, session, run)
+    scores = [Score(question=s.question.label, mean=s.mean, change=s.change) for s in found.scales] if found.shown \
+        else []
+    blockers = [text for label, texts in found.comments[:1] for text in texts] if found.shown else []
+    return SurveySummary(title=found.survey.name, closed_at=run.closed_at, responses=found.responses,
+                         response_rate=found.rate * 100 if found.rate is not None else None, scores=scores,
+                         blockers=blockers, flags=list(found.flags))
+
+
+def _alert(row) -> AlertSummary:
+    return AlertSummary(rule=row.rule, severity=row.severity, kpi=row.kpi, started_at=row.started_at,
+                        resolved_at=row.resolved_at, summary=row.summary)
