@@ -25,6 +25,13 @@ class Channels(BaseModel):
     team: str = "#engineering"
 
 
+class OpsConfig(BaseModel):
+    """The bot's own operations."""
+
+    model_config = ConfigDict(extra="forbid")
+    heartbeat_channel: str | None = None  # e.g. "#aurum-ops": the hourly heartbeat job posts there
+
+
 class AurumConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     channels: Channels = Field(default_factory=Channels)
@@ -32,6 +39,7 @@ class AurumConfig(BaseModel):
     schedules: dict[str, str] = {}
     current_phase: int = Field(default=1, ge=1, le=4)
     scheduler_grace_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    ops: OpsConfig = Field(default_factory=OpsConfig)
 
 
 def _problems(exc: ValidationError, origin: str) -> str:

@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from aurum.catalog import Catalog
 from aurum.config import AurumConfig
+from aurum.telemetry import Telemetry
 from storage.db import read_scope, session_scope
 from storage.types import utcnow
 
@@ -31,6 +32,9 @@ class Context:
     outbox_wake: threading.Event = field(default_factory=threading.Event)
     # Called as listener(ctx, session, team_id, points) after snapshots are stored (see aurum.ingest).
     snapshot_listeners: list[Callable[..., None]] = field(default_factory=list)
+    telemetry: Telemetry = field(default_factory=Telemetry)
+    # (team_id, user_id) → admin? Set by bot/ to also ask Slack (admin user group, workspace admins).
+    admin_check: Callable[[str, str], bool] | None = None
 
     def now(self) -> datetime:
         return self.clock()
@@ -47,5 +51,8 @@ class Context:
         with read_scope(self.engine) as session:
             yield session
 
-    def is_admin(self, user_id: str) -> bool:
-        return user_id in self.admins
+    def is_admin(self, user_id: str, team_id: str | None = None) -> bool:
+        """A configured admin (AURUM_ADMINS), or, given the team, whoever bot/'s check accepts."""
+        if user_id in self.admins:
+            return True
+        return bool(team_id and self.admin_check is not None and self.admin_check(team_id, user_id))

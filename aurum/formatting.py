@@ -15,6 +15,11 @@ _SUFFIX = {
 _OPS = {"<": "<", "<=": "≤", ">": ">", ">=": "≥", "=": "="}
 
 
+def escape(text: str) -> str:
+    """Neutralise user text for mrkdwn: no <!channel>, <@U…> or <http://…|links> can be smuggled in."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def number(value: float) -> str:
     """Few digits, no trailing zeros: 285, 81.2, 99.95, 0.08, 1,250."""
     magnitude = abs(value)

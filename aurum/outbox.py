@@ -132,6 +132,7 @@ class OutboxWorker:
             self._failed(row, DeliveryError(f"{type(exc).__name__}: {exc}"))
             return 0
         self._finish(row.id, ts=posted.ts if posted else None, channel=posted.channel if posted else None)
+        self.ctx.telemetry.count("outbox_deliveries", kind=row.kind, result="sent")
         return 1
 
     def _call(self, row: OutboxMessage, parent: OutboxMessage | None, recovering: bool) -> Posted | None:
@@ -187,7 +188,9 @@ class OutboxWorker:
             session.add(row)
 
     def _failed(self, row: OutboxMessage, exc: DeliveryError) -> None:
-        if exc.permanent or row.attempts >= self.max_attempts:
+        dead = exc.permanent or row.attempts >= self.max_attempts
+        self.ctx.telemetry.count("outbox_deliveries", kind=row.kind, result="dead" if dead else "retry")
+        if dead:
             log.error("outbox message dead", extra={"outbox_key": row.key, "error": str(exc)})
             with self.ctx.transaction() as session:
                 stored = session.get(OutboxMessage, row.id)

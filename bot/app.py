@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import App, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from sqlalchemy.engine import Engine
 
 import commands
 from aurum.context import Context
+from bot.installations import (
+    STATE_EXPIRY_SECONDS,
+    StoreAuthorize,
+    TeamTokens,
+    WorkspaceInstallationStore,
+    register_lifecycle,
+    state_store,
+)
+from bot.logs import ContextThreadPool
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,31 +60,59 @@ def web_client(settings: Settings, token: str | None = None, interactive: bool =
     return WebClient(token=secret, base_url=settings.slack_api_url, timeout=10, retry_handlers=handlers)
 
 
-def single_token_authorize(settings: Settings):
-    """Single-workspace mode: the configured bot token for every request, without an auth.test per process."""
+@dataclass
+class HomeTeam:
+    """Single-token mode: the one workspace the token belongs to (learnt from auth.test at start-up)."""
+
+    team_id: str | None = None
+
+
+def single_token_authorize(settings: Settings, home: HomeTeam | None = None):
+    """Single-workspace mode: the configured bot token for every request, without an auth.test per process.
+    A request from another workspace than the token's is refused (once the token's workspace is known)."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else CONSOLE_TOKEN
 
-    def authorize(enterprise_id: str | None, team_id: str | None, user_id: str | None) -> AuthorizeResult:
+    def authorize(enterprise_id: str | None, team_id: str | None, user_id: str | None) -> AuthorizeResult | None:
+        if home is not None and home.team_id and team_id and team_id != home.team_id:
+            log.warning("request from another workspace refused", extra={"team_id": team_id})
+            return None
         return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, user_id=user_id, bot_token=token)
 
     return authorize
 
 
-def build_app(settings: Settings, ctx: Context, *, console: bool = False, workers: int = 16) -> App:
-    app = App(
+def oauth_settings(settings: Settings, store: WorkspaceInstallationStore, engine: Engine) -> OAuthSettings:
+    assert settings.slack_client_id is not None and settings.slack_client_secret is not None
+    return OAuthSettings(
+        client_id=settings.slack_client_id, client_secret=settings.slack_client_secret.get_secret_value(),
+        scopes=settings.scopes, redirect_uri=settings.slack_redirect_uri, installation_store=store,
+        installation_store_bot_only=True, state_store=state_store(engine),
+        state_expiration_seconds=STATE_EXPIRY_SECONDS,
+    )
+
+
+def build_app(settings: Settings, ctx: Context, *, console: bool = False, workers: int = 16,
+              tokens: TeamTokens | None = None, home: HomeTeam | None = None) -> App:
+    """The Bolt app: OAuth mode (many workspaces) when `tokens` is given, else the single configured token."""
+    common: dict[str, Any] = dict(
         client=web_client(settings, anonymous=True),  # per-request clients get the token from authorize
-        authorize=single_token_authorize(settings),
         signing_secret=CONSOLE_SECRET if console else settings.slack_signing_secret.get_secret_value()
         if settings.slack_signing_secret else CONSOLE_SECRET,
         token_verification_enabled=False,
         request_verification_enabled=not console,
         ssl_check_enabled=False,
         url_verification_enabled=True,
-        listener_executor=InlineExecutor() if console else ThreadPoolExecutor(workers, "aurum-listener"),
+        listener_executor=InlineExecutor() if console else ContextThreadPool(workers, "aurum-listener"),
         logger=logging.getLogger("slack_bolt"),
     )
+    if tokens is not None:
+        app = App(oauth_settings=oauth_settings(settings, tokens.store, ctx.engine), authorize=StoreAuthorize(tokens),
+                  installation_store=tokens.store, installation_store_bot_only=True, **common)
+    else:
+        app = App(authorize=single_token_authorize(settings, home), **common)
     for module in commands.MODULES:
         module.register(app, ctx)
+    register_lifecycle(app, ctx.engine, tokens.store if tokens is not None else None)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any], logger: logging.Logger) -> BoltResponse:

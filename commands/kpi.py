@@ -10,7 +10,7 @@ from aurum import blocks, charts, kpis, outbox
 from aurum.catalog import Kpi
 from aurum.context import Context
 from aurum.kpis import PERIODS, InputError
-from commands.common import Asker, reply_on_error, tell
+from commands.common import Asker, count, only_admins, reply_on_error, tell
 
 COMMAND = "/kpi"
 DASHBOARD_GROUPS = [
@@ -102,34 +102,37 @@ def register(app: Any, ctx: Context) -> None:
             parse(ctx, body.get("text", ""))
         except InputError as exc:
             ack(text=str(exc), response_type="ephemeral")
+            count(ctx, body, "input_error")
             return
         ack()
 
     @reply_on_error(ctx)
-    def answer_kpi(body: dict[str, Any]) -> None:
+    def answer_kpi(body: dict[str, Any]) -> str | None:
         asker = Asker.from_body(body)
         try:
             request = parse(ctx, body.get("text", ""))
         except InputError:
-            return  # already answered in the ack
-        handle(ctx, asker, request)
+            return None  # already answered (and counted) in the ack
+        return handle(ctx, asker, request)
 
     app.command(COMMAND)(ack=ack_kpi, lazy=[answer_kpi])
 
 
-def handle(ctx: Context, asker: Asker, request: Help | Show | Dashboard | Record) -> None:
+def handle(ctx: Context, asker: Asker, request: Help | Show | Dashboard | Record) -> str | None:
     if isinstance(request, Help):
         with ctx.reading() as session:
             statuses = kpis.statuses(ctx, session, asker.team_id)
         tell(ctx, asker, "Aurum KPIs", blocks.catalog_overview(ctx.catalog, statuses))
     elif isinstance(request, Show) and request.explain:
-        tell(ctx, asker, f"How {request.kpi.name} is measured", blocks.kpi_help(ctx.catalog, request.kpi))
+        tell(ctx, asker, f"How {blocks.escape(request.kpi.name)} is measured",
+             blocks.kpi_help(ctx.catalog, request.kpi))
     elif isinstance(request, Show):
         show(ctx, asker, request)
     elif isinstance(request, Dashboard):
         dashboard(ctx, asker)
     else:
-        record(ctx, asker, request)
+        return record(ctx, asker, request)
+    return None
 
 
 def show(ctx: Context, asker: Asker, request: Show) -> None:
@@ -169,7 +172,10 @@ def dashboard(ctx: Context, asker: Asker) -> None:
                       title="Technical metrics, last 7 days", thread_key=key)
 
 
-def record(ctx: Context, asker: Asker, request: Record) -> None:
+def record(ctx: Context, asker: Asker, request: Record) -> str | None:
+    """Store a value by hand; a KPI marked `protected: true` takes an admin."""
+    if request.kpi.protected and only_admins(ctx, asker, f"record values of {blocks.escape(request.kpi.name)}"):
+        return "refused"
     try:
         with ctx.transaction() as session:
             point = kpis.record(ctx, session, asker.team_id, request.kpi, request.value, request.at,
@@ -179,3 +185,5 @@ def record(ctx: Context, asker: Asker, request: Record) -> None:
                         blocks.recorded(status, point.at, ctx.tz), user=asker.user_id)
     except InputError as exc:
         tell(ctx, asker, str(exc))
+        return "input_error"
+    return None

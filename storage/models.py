@@ -18,6 +18,8 @@ class Workspace(SQLModel, table=True):
     team_id: str = Field(primary_key=True, max_length=32)
     name: str = ""
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    # Set when the app is uninstalled or its bot token revoked: scheduled jobs skip the workspace.
+    uninstalled_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
 
 
 class SnapshotBase(SQLModel):
@@ -99,3 +101,7 @@ class Sprint(SQLModel, table=True):
     completed_points: float | None = None
     source: str = Field(default="manual", max_length=20)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+# Tables declared in their own modules, registered on the same metadata (keep at the end: they import this one).
+from storage import api_tokens, installations  # noqa: E402, F401
