@@ -34,6 +34,8 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 CONSOLE_TOKEN = "xoxb-console"
 CONSOLE_SECRET = "console-only-signing-secret"
+NOT_INSTALLED = ("Aurum is not installed in this workspace (or was uninstalled). "
+                 "An admin can install it from /slack/install.")
 
 
 class InlineExecutor(Executor):
@@ -107,7 +109,8 @@ def build_app(settings: Settings, ctx: Context, *, console: bool = False, worker
     )
     if tokens is not None:
         app = App(oauth_settings=oauth_settings(settings, tokens.store, ctx.engine), authorize=StoreAuthorize(tokens),
-                  installation_store=tokens.store, installation_store_bot_only=True, **common)
+                  installation_store=tokens.store, installation_store_bot_only=True,
+                  user_facing_authorize_error_message=NOT_INSTALLED, **common)
     else:
         app = App(authorize=single_token_authorize(settings, home), **common)
     for module in commands.MODULES:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -39,6 +40,8 @@ class Settings(BaseSettings):
     slack_redirect_uri: str | None = None
     aurum_max_body_bytes: int = Field(default=1_000_000, ge=1_000, le=50_000_000)
     web_concurrency: int = Field(default=1, ge=1, le=32)
+    aurum_web_threads: int = Field(default=64, ge=4, le=1000)
+    aurum_log_level: str = "INFO"
     aurum_chart_dir: Path = Path("charts")
     port: int = Field(default=3000, ge=1, le=65535)
 
@@ -81,6 +84,17 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("aurum_log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return value.upper()
+
+    @property
+    def log_level(self) -> int:
+        return logging.getLevelName(self.aurum_log_level)
 
     @property
     def tz(self) -> ZoneInfo:

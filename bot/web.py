@@ -8,6 +8,7 @@ import time
 from contextlib import asynccontextmanager
 from urllib.parse import parse_qs
 
+import anyio.to_thread
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -20,6 +21,7 @@ from storage.db import ping
 from storage.migrate import at_head
 
 log = logging.getLogger(__name__)
+BACKLOG = 4096  # pending connections the kernel queues: a burst of Slack requests waits instead of failing
 
 
 def _describe(body: bytes, content_type: str) -> tuple[str, str]:
@@ -43,6 +45,8 @@ def create_web_app(runtime: Runtime, *, start_workers: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        # Bolt dispatch runs in this thread pool; the ack path does no I/O, so threads only wait for the GIL.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = runtime.settings.aurum_web_threads
         await run_in_threadpool(register_workspace, runtime)
         if start_workers:
             runtime.start_outbox()
@@ -122,3 +126,14 @@ def create_web_app(runtime: Runtime, *, start_workers: bool = True) -> FastAPI:
         return Response(payload, media_type=CONTENT_TYPE_LATEST)
 
     return web
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one `aurum serve --workers N` worker process: settings and runtime of its own."""
+    from bot.logs import configure
+    from bot.runtime import build_runtime
+    from bot.settings import load_settings
+
+    settings = load_settings()
+    configure(level=settings.log_level, secrets=settings.secret_values())
+    return create_web_app(build_runtime(settings))

@@ -118,3 +118,26 @@ class SlackSender:
 
     def close(self) -> None:
         self.http.close()
+
+
+CLIENT_ID = "1111.2222"
+CLIENT_SECRET = "test-client-secret-0123456789"
+
+
+def install_workspace(base_url: str, fake: Any, team_id: str, team_name: str = "") -> httpx.Response:
+    """Go through the OAuth install like a browser: /slack/install, Slack's consent (the fake's code), redirect."""
+    with httpx.Client(base_url=base_url, timeout=10) as browser:
+        page = browser.get("/slack/install")
+        page.raise_for_status()
+        cookie = page.headers["set-cookie"]  # Secure: a browser sends it back over HTTPS only, so do it by hand
+        state = cookie.split(";", 1)[0].split("=", 1)[1]
+        assert f"state={state}" in page.text, "the install page links to Slack with the state"
+        return browser.get("/slack/oauth_redirect", params={"code": fake.oauth_code(team_id, team_name),
+                                                            "state": state},
+                           headers={"Cookie": f"slack-app-oauth-state={state}"})
+
+
+def token_team(call: Any) -> str:
+    """The workspace whose bot token made a call to the fake (tokens look like xoxb-<team>-<n>)."""
+    auth = call.headers.get("authorization", "")
+    return auth.removeprefix("Bearer xoxb-").split("-", 1)[0]
