@@ -7,7 +7,7 @@ from datetime import datetime
 
 from aurum import formatting
 from aurum.catalog import Catalog, Kpi
-from aurum.formatting import escape
+from aurum.formatting import escape, plain
 from aurum.status import KpiStatus
 
 MAX_BLOCKS = 50
@@ -15,7 +15,7 @@ SECTION_LIMIT = 3000
 
 
 def header(text: str) -> dict:
-    return {"type": "header", "text": {"type": "plain_text", "text": text[:150], "emoji": True}}
+    return {"type": "header", "text": {"type": "plain_text", "text": plain(text)[:150], "emoji": True}}
 
 
 def section(text: str, fields: Iterable[str] = ()) -> dict:
@@ -35,7 +35,7 @@ def divider() -> dict:
 
 
 def button(text: str, action_id: str, value: str = "", style: str | None = None) -> dict:
-    element = {"type": "button", "text": {"type": "plain_text", "text": text[:75], "emoji": True},
+    element = {"type": "button", "text": {"type": "plain_text", "text": plain(text)[:75], "emoji": True},
                "action_id": action_id, "value": value[:2000]}
     if style:
         element["style"] = style

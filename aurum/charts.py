@@ -76,7 +76,8 @@ def _plot(ax, kpi: Kpi, points, tz, lines: Sequence[Line], title: str) -> None:
     ax.set_title(title, loc="left", fontsize=11)
     ax.set_ylabel(formatting.value(kpi, 0).replace("0", "", 1).strip() or kpi.unit)
     ax.grid(True, alpha=0.25)
-    ax.legend(loc="best", fontsize=8, frameon=False)
+    if ax.get_legend_handles_labels()[0]:  # a KPI without data, target or baseline has nothing to label
+        ax.legend(loc="best", fontsize=8, frameon=False)
 
 
 def _png(figure) -> bytes:

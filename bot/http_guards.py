@@ -12,13 +12,10 @@ from bot.logs import REQUEST_ID, new_request_id
 REPLAY_WINDOW_SECONDS = 5 * 60
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class RequestGuards:
     """Sets the request id (X-Request-Id in and out) and answers 413 to a body over `max_body` bytes, whether
-    announced by Content-Length or streamed in chunks, before any route reads it."""
+    announced by Content-Length (the server then delivers no more than announced) or streamed in chunks,
+    before any route runs."""
 
     def __init__(self, app, max_body: int):
         self.app = app
@@ -31,12 +28,9 @@ class RequestGuards:
         headers = dict(scope.get("headers") or [])
         request_id = new_request_id(headers.get(b"x-request-id", b"").decode("latin-1"))
         token = REQUEST_ID.set(request_id)
-        started = False
 
         async def send_with_id(message):
-            nonlocal started
             if message["type"] == "http.response.start":
-                started = True
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
@@ -46,24 +40,33 @@ class RequestGuards:
             if length is not None and (not length.isdigit() or int(length) > self.max_body):
                 await _too_large(send_with_id, self.max_body)
                 return
-            received = 0
-
-            async def limited_receive():
-                nonlocal received
-                message = await receive()
-                if message["type"] == "http.request":
+            if length is None and headers.get(b"transfer-encoding", b"").lower() == b"chunked":
+                # A streamed body of unknown size: read it (up to the limit) before any route runs, whether
+                # or not that route would read it, then hand it over as it came.
+                buffered = []
+                received = 0
+                while True:
+                    message = await receive()
+                    buffered.append(message)
+                    if message["type"] != "http.request":
+                        break
                     received += len(message.get("body", b""))
                     if received > self.max_body:
-                        raise BodyTooLarge()
-                return message
-
-            try:
-                await self.app(scope, limited_receive, send_with_id)
-            except BodyTooLarge:
-                if not started:
-                    await _too_large(send_with_id, self.max_body)
+                        await _too_large(send_with_id, self.max_body)
+                        return
+                    if not message.get("more_body"):
+                        break
+                receive = _replay(buffered, receive)
+            await self.app(scope, receive, send_with_id)
         finally:
             REQUEST_ID.reset(token)
+
+
+def _replay(messages: list[dict], receive):
+    async def replayed():
+        return messages.pop(0) if messages else await receive()
+
+    return replayed
 
 
 async def _too_large(send, limit: int) -> None:

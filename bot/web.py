@@ -76,7 +76,7 @@ def create_web_app(runtime: Runtime, *, start_workers: bool = True) -> FastAPI:
         kind, name = _describe(body, request.headers.get("content-type", ""))
         signature = request.headers.get("x-slack-signature", "")
         if signature and not replays.first_time(signature):
-            log.warning("replayed Slack request ignored", extra={"kind": kind, "name": name})
+            log.warning("replayed Slack request ignored", extra={"kind": kind, "request_name": name})
             metrics.requests.labels(kind, name, "replay").inc()
             return Response(status_code=200, headers={"X-Aurum-Replay": "ignored"})
         bolt_request = to_bolt_request(request, body)

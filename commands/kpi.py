@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from aurum import blocks, charts, kpis, outbox
+from aurum import blocks, charts, formatting, kpis, outbox
 from aurum.catalog import Kpi
 from aurum.context import Context
 from aurum.kpis import PERIODS, InputError
@@ -139,7 +139,7 @@ def show(ctx: Context, asker: Asker, request: Show) -> None:
     kpi = request.kpi
     with ctx.reading() as session:
         view = kpis.view(ctx, session, asker.team_id, kpi, request.period)
-    title = f"{kpi.name}, last {request.period}"
+    title = formatting.plain(f"{kpi.name}, last {request.period}")
     png = charts.kpi_chart(kpi, view.points, ctx.tz, title)
     name = ctx.catalog.short_name(kpi)
     filename = f"{name}-{request.period}.png"
