@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,7 @@ from aurum.context import Context
 
 log = logging.getLogger(__name__)
 SORRY = "Sorry, that did not work ({reason}). Nothing was changed; please try again in a minute."
+ANSWERED_IN_ACK = "answered_in_ack"
 ONLY_ADMINS = ("Only admins can {doing}. Admins are the Slack workspace's admins and owners, the members of the "
                "admin user group, and the users listed in AURUM_ADMINS: ask one of them, or ask whoever runs "
                "Aurum to add you (your user id is `{user}`).")
@@ -55,11 +57,13 @@ def count(ctx: Context, body: dict[str, Any], outcome: str) -> None:
 
 def reply_on_error(ctx: Context) -> Callable:
     """Wrap a lazy listener: log the failure once and tell the asker something short and useful.
-    The listener may return an outcome ("refused", "input_error") for /metrics; nothing means "ok"."""
+    The listener may return an outcome ("refused", "input_error") for /metrics; nothing means "ok", and
+    ANSWERED_IN_ACK means the ack already answered (and counted) the request."""
 
     def decorate(work: Callable) -> Callable:
         @functools.wraps(work)
         def wrapper(body: dict[str, Any], **kwargs: Any) -> None:
+            started = time.perf_counter()
             try:
                 outcome = work(body=body, **kwargs)
             except Exception as exc:
@@ -67,7 +71,11 @@ def reply_on_error(ctx: Context) -> Callable:
                 count(ctx, body, "error")
                 tell(ctx, Asker.from_body(body), SORRY.format(reason=type(exc).__name__))
                 return
-            count(ctx, body, outcome if isinstance(outcome, str) else "ok")
+            if outcome != ANSWERED_IN_ACK:
+                count(ctx, body, outcome if isinstance(outcome, str) else "ok")
+            log.info("command done", extra={"command": body.get("command") or body.get("type"),
+                                            "outcome": outcome or "ok",
+                                            "duration_ms": round((time.perf_counter() - started) * 1000)})
 
         return wrapper
 

@@ -10,7 +10,7 @@ from aurum import blocks, charts, formatting, kpis, outbox
 from aurum.catalog import Kpi
 from aurum.context import Context
 from aurum.kpis import PERIODS, InputError
-from commands.common import Asker, count, only_admins, reply_on_error, tell
+from commands.common import ANSWERED_IN_ACK, Asker, count, only_admins, reply_on_error, tell
 
 COMMAND = "/kpi"
 DASHBOARD_GROUPS = [
@@ -112,7 +112,7 @@ def register(app: Any, ctx: Context) -> None:
         try:
             request = parse(ctx, body.get("text", ""))
         except InputError:
-            return None  # already answered (and counted) in the ack
+            return ANSWERED_IN_ACK
         return handle(ctx, asker, request)
 
     app.command(COMMAND)(ack=ack_kpi, lazy=[answer_kpi])
