@@ -74,10 +74,12 @@ class Deferred(Exception):
 class OutboxWorker:
     """Delivers due messages. Safe to run in several threads and processes at once."""
 
-    def __init__(self, ctx: Context, delivery: Delivery, max_attempts: int = MAX_ATTEMPTS):
+    def __init__(self, ctx: Context, delivery: Delivery, max_attempts: int = MAX_ATTEMPTS,
+                 claim_for: timedelta = repo.CLAIM_FOR):
         self.ctx = ctx
         self.delivery = delivery
         self.max_attempts = max_attempts
+        self.claim_for = claim_for  # longer than any one Slack call may take (the client times out at 10 s)
 
     def run_once(self, limit: int = 50) -> int:
         now = self.ctx.now()
@@ -107,7 +109,7 @@ class OutboxWorker:
     def _deliver(self, message_id: int) -> int:
         now = self.ctx.now()
         with self.ctx.transaction() as session:
-            row = repo.claim(session, message_id, now)
+            row = repo.claim(session, message_id, now, self.claim_for)
             if row is None:
                 return 0
             # A retry may follow a call whose answer was lost (timeout, dropped connection, crash):

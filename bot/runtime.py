@@ -6,6 +6,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -41,7 +42,8 @@ class Runtime:
     threads: list[threading.Thread] = field(default_factory=list)
 
     def worker(self) -> OutboxWorker:
-        return OutboxWorker(self.ctx, self.delivery)
+        return OutboxWorker(self.ctx, self.delivery,
+                            claim_for=timedelta(seconds=self.settings.aurum_outbox_claim_seconds))
 
     def start_outbox(self, threads: int = 2) -> None:
         for i in range(threads):

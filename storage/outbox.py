@@ -40,8 +40,9 @@ def due_ids(session: Session, now: datetime, limit: int = 50) -> list[int]:
     return list(session.scalars(query))
 
 
-def claim(session: Session, message_id: int, now: datetime) -> OutboxMessage | None:
-    """Atomically take a row; None when another worker was first."""
+def claim(session: Session, message_id: int, now: datetime, claim_for: timedelta = CLAIM_FOR) -> OutboxMessage | None:
+    """Atomically take a row for `claim_for` (after which a crashed worker's row is retried); None when another
+    worker was first."""
     result = session.execute(
         update(OutboxMessage)
         .where(
@@ -51,7 +52,7 @@ def claim(session: Session, message_id: int, now: datetime) -> OutboxMessage | N
                 (OutboxMessage.status == "sending") & (OutboxMessage.claimed_until < now),
             ),
         )
-        .values(status="sending", claimed_until=now + CLAIM_FOR, attempts=OutboxMessage.attempts + 1)
+        .values(status="sending", claimed_until=now + claim_for, attempts=OutboxMessage.attempts + 1)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from pydantic import SecretStr
 
@@ -27,7 +29,8 @@ def database_url(tmp_path) -> str:
 
 @pytest.fixture
 def fake_slack():
-    with FakeSlack() as fake:
+    # Message timestamps on the real clock, like Slack's: the outbox's crash recovery looks up history by time.
+    with FakeSlack(start_ts=time.time()) as fake:
         yield fake
 
 
