@@ -159,10 +159,12 @@ def unknown_kpi(catalog: Catalog, name: str, suggestions: list[str]) -> str:
     return f"Unknown KPI '{escape(name)}'{guess}\nKPIs: {names}\nPhase metrics: `/kpi help` lists them all."
 
 
-def recorded(status: KpiStatus, at: datetime, tz) -> list[dict]:
+def recorded(status: KpiStatus, at: datetime, tz, value: float | None = None) -> list[dict]:
+    """The confirmation of a manual entry: the value as recorded (another entry may be newer), and the status."""
     kpi = status.kpi
     when = at.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
-    return [section(f"✅ Recorded *{escape(kpi.name)}* = {value_line(status)} at {when}. "
+    shown = formatting.value(kpi, value) if value is not None else value_line(status)
+    return [section(f"✅ Recorded *{escape(kpi.name)}* = {shown} at {when}. "
                     f"Status: {status.emoji} {status.label} (target {formatting.target(kpi)}).")]
 
 

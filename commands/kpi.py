@@ -182,7 +182,7 @@ def record(ctx: Context, asker: Asker, request: Record) -> str | None:
                                 source=f"manual:{asker.user_id}")
             status = kpis.status(ctx, session, asker.team_id, request.kpi)
             outbox.post(session, asker.team_id, asker.channel_id, blocks.kpi_text(status),
-                        blocks.recorded(status, point.at, ctx.tz), user=asker.user_id)
+                        blocks.recorded(status, point.at, ctx.tz, value=point.value), user=asker.user_id)
     except InputError as exc:
         tell(ctx, asker, str(exc))
         return "input_error"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel
 
 import storage.models  # noqa: F401 - every table on the metadata, so that purge() sees them all
@@ -19,10 +20,14 @@ def ensure(session: Session, team_id: str, name: str = "") -> Workspace:
     """Register a workspace, or bring back one that had uninstalled the app."""
     workspace = session.get(Workspace, team_id)
     if workspace is None:
-        workspace = Workspace(team_id=team_id, name=name)
-        session.add(workspace)
-        session.flush()
-        return workspace
+        try:
+            with session.begin_nested():  # several processes may register the same workspace at once
+                workspace = Workspace(team_id=team_id, name=name)
+                session.add(workspace)
+            return workspace
+        except IntegrityError:
+            workspace = session.get(Workspace, team_id, populate_existing=True)
+            assert workspace is not None
     if name and workspace.name != name:
         workspace.name = name
     workspace.uninstalled_at = None

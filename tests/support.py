@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,7 +22,7 @@ from urllib.parse import urlencode
 import httpx
 import uvicorn
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
@@ -241,3 +242,32 @@ def wait_until(condition: Any, timeout: float = 30, message: str = "condition") 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {message}")
         time.sleep(0.05)
+
+
+def queue_burst(ctx, team_id: str, posts: int = 60, replies: int = 12) -> list[str]:
+    """Queue posts to three channels and replies in the threads of the first ones; returns their keys."""
+    from aurum import outbox
+
+    keys = []
+    with ctx.transaction() as session:
+        for i in range(posts):
+            keys.append(outbox.post(session, team_id, ["#burst", "C0TWO", "C0THREE"][i % 3], f"post {i}",
+                                    key=f"burst:{i}"))
+        for i in range(replies):
+            keys.append(outbox.post(session, team_id, "", f"reply {i}", key=f"reply:{i}", thread_key=f"burst:{i}"))
+    return keys
+
+
+def statuses(ctx) -> Counter:
+    from storage.models import OutboxMessage
+
+    with ctx.reading() as session:
+        return Counter(session.scalars(select(OutboxMessage.status)))
+
+
+def assert_each_delivered_once(fake: Any, keys: list[str]) -> None:
+    """Slack shows every outbox key (carried in the message metadata) exactly once."""
+    seen = Counter((m.get("metadata") or {}).get("event_payload", {}).get("key") for m in fake.delivered_posts())
+    duplicates = {k: n for k, n in seen.items() if n > 1}
+    assert not duplicates, f"posted more than once: {duplicates}"
+    assert set(seen) == set(keys), f"missing: {sorted(set(keys) - set(seen))[:10]}"

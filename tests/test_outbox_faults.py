@@ -16,8 +16,7 @@ from bot.cli import app as cli
 from bot.metrics import BotMetrics
 from storage.models import OutboxMessage
 from storage.types import utcnow
-from tests.fakes.slack_api import FakeSlack
-from tests.support import wait_until
+from tests.support import assert_each_delivered_once, queue_burst, statuses, wait_until
 
 ALL_FAULTS = ("429", "500", "503", "timeout", "drop", "after_effect")
 
@@ -26,29 +25,6 @@ def fast_clock(speed: float):
     """The outbox's clock running `speed` times faster, so that back-off and Retry-After waits pass quickly."""
     start, origin = time.monotonic(), utcnow()
     return lambda: origin + timedelta(seconds=(time.monotonic() - start) * speed)
-
-
-def queue_burst(ctx, team_id: str, posts: int = 60, replies: int = 12) -> list[str]:
-    keys = []
-    with ctx.transaction() as session:
-        for i in range(posts):
-            keys.append(outbox.post(session, team_id, ["#burst", "C0TWO", "C0THREE"][i % 3], f"post {i}",
-                                    key=f"burst:{i}"))
-        for i in range(replies):
-            keys.append(outbox.post(session, team_id, "", f"reply {i}", key=f"reply:{i}", thread_key=f"burst:{i}"))
-    return keys
-
-
-def statuses(ctx) -> Counter:
-    with ctx.reading() as session:
-        return Counter(session.scalars(select(OutboxMessage.status)))
-
-
-def assert_each_delivered_once(fake: FakeSlack, keys: list[str]) -> None:
-    seen = Counter((m.get("metadata") or {}).get("event_payload", {}).get("key") for m in fake.delivered_posts())
-    duplicates = {k: n for k, n in seen.items() if n > 1}
-    assert not duplicates, f"posted more than once: {duplicates}"
-    assert set(seen) == set(keys), f"missing: {sorted(set(keys) - set(seen))[:10]}"
 
 
 def test_every_post_is_delivered_exactly_once_under_chaos(runtime, fake_slack):
