@@ -10,7 +10,7 @@ from aurum import demo, kpis, outbox, tokens
 from bot.cli import app as cli
 from storage.models import KpiSnapshot, OutboxMessage, Workspace
 from storage.workspaces import EXEMPT_TABLES, all_team_ids, ensure, purge, team_tables
-from tests.support import SlackSender, install_workspace, token_team
+from tests.support import SlackSender, install_workspace, token_team, wait_until
 
 
 def _wait_for_team_posts(fake, team_id, count=1):
@@ -67,11 +67,15 @@ def test_uninstall_removes_the_tokens_and_retires_the_workspace(oauth_runtime, o
     sender = SlackSender(oauth_server.url, team_id="T0AAA")
     assert sender.event({"type": "app_uninstalled"}).status_code == 200
     store = oauth_runtime.tokens.store
+    wait_until(lambda: store.find_installation(enterprise_id=None, team_id="T0AAA") is None, 10, "tokens removed")
     assert store.find_bot(enterprise_id=None, team_id="T0AAA") is None
-    assert store.find_installation(enterprise_id=None, team_id="T0AAA") is None
     assert store.find_bot(enterprise_id=None, team_id="T0BBB") is not None
-    with oauth_runtime.ctx.reading() as session:
-        assert all_team_ids(session) == ["T0BBB"]
+
+    def retired():
+        with oauth_runtime.ctx.reading() as session:
+            return all_team_ids(session) == ["T0BBB"]
+
+    wait_until(retired, 10, "the workspace retired")
     # The outbox can no longer post for it: the message goes straight to the dead letters, with the reason.
     with oauth_runtime.ctx.transaction() as session:
         outbox.post(session, "T0AAA", "C0A", "hello?", key="after-uninstall")
@@ -90,9 +94,14 @@ def test_tokens_revoked_for_the_bot_removes_the_bot_token(oauth_runtime, oauth_s
     install_workspace(oauth_server.url, fake_slack, "T0AAA")
     sender = SlackSender(oauth_server.url, team_id="T0AAA")
     sender.event({"type": "tokens_revoked", "tokens": {"oauth": ["UINSTALLER"], "bot": ["UBOT"]}})
-    assert oauth_runtime.tokens.store.find_bot(enterprise_id=None, team_id="T0AAA") is None
-    with oauth_runtime.ctx.reading() as session:
-        assert all_team_ids(session) == []
+    wait_until(lambda: oauth_runtime.tokens.store.find_bot(enterprise_id=None, team_id="T0AAA") is None, 10,
+               "the bot token removed")
+
+    def retired():
+        with oauth_runtime.ctx.reading() as session:
+            return all_team_ids(session) == []
+
+    wait_until(retired, 10, "the workspace retired")
     sender.close()
 
 
