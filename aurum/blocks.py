@@ -8,15 +8,11 @@ from datetime import datetime
 
 from aurum import formatting
 from aurum.catalog import Catalog, Kpi
+from aurum.formatting import escape, plain
 from aurum.status import KpiStatus
 
 MAX_BLOCKS = 50
 SECTION_LIMIT = 3000
-
-
-def escape(text: str) -> str:
-    """Neutralise user text for mrkdwn: no <!channel>, <@U…> or <http://…|links> can be smuggled in."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 _MENTION = re.compile(r"&lt;@([UW][A-Z0-9]+)(?:\|[^&]*)?&gt;")
@@ -28,7 +24,7 @@ def escape_keep_mentions(text: str) -> str:
 
 
 def header(text: str) -> dict:
-    return {"type": "header", "text": {"type": "plain_text", "text": text[:150], "emoji": True}}
+    return {"type": "header", "text": {"type": "plain_text", "text": plain(text)[:150], "emoji": True}}
 
 
 def section(text: str, fields: Iterable[str] = ()) -> dict:
@@ -48,7 +44,7 @@ def divider() -> dict:
 
 
 def button(text: str, action_id: str, value: str = "", style: str | None = None) -> dict:
-    element = {"type": "button", "text": {"type": "plain_text", "text": text[:75], "emoji": True},
+    element = {"type": "button", "text": {"type": "plain_text", "text": plain(text)[:75], "emoji": True},
                "action_id": action_id, "value": value[:2000]}
     if style:
         element["style"] = style
@@ -97,8 +93,8 @@ def kpi_card(status: KpiStatus, period: str, now: datetime, tz, chart_note: str 
         phase, goal = status.next_phase
         fields.append(f"*Next phase target*\nPhase {phase}: {formatting.value(kpi, goal)}")
     if kpi.stretch is not None:
-        fields.append(f"*{kpi.stretch_label.capitalize()}*\n{formatting.value(kpi, kpi.stretch)}")
-    alias = kpi.aliases[0] if kpi.aliases else kpi.key
+        fields.append(f"*{escape(kpi.stretch_label.capitalize())}*\n{formatting.value(kpi, kpi.stretch)}")
+    alias = escape(kpi.aliases[0] if kpi.aliases else kpi.key)
     blocks = [header(f"{status.emoji} {kpi.name}"),
               section(f"`{alias}` · {escape(kpi.definition or kpi.key)}", fields[:10])]
     blocks.extend(section(line) for line in extra)
@@ -117,12 +113,12 @@ def kpi_card(status: KpiStatus, period: str, now: datetime, tz, chart_note: str 
 def kpi_text(status: KpiStatus) -> str:
     """Notification text for a KPI card."""
     kpi = status.kpi
-    return f"{kpi.name}: {value_line(status)} (target {formatting.target(kpi)}, {status.label})"
+    return f"{escape(kpi.name)}: {value_line(status)} (target {formatting.target(kpi)}, {status.label})"
 
 
 def status_line(catalog: Catalog, status: KpiStatus) -> str:
     kpi = status.kpi
-    return (f"{status.emoji} *{kpi.name}* `{catalog.short_name(kpi)}` — {value_line(status)}"
+    return (f"{status.emoji} *{escape(kpi.name)}* `{escape(catalog.short_name(kpi))}` — {value_line(status)}"
             f" (target {formatting.target(kpi)})")
 
 
@@ -145,13 +141,13 @@ def catalog_overview(catalog: Catalog, statuses: dict[str, KpiStatus]) -> list[d
     for category, kpis in catalog.by_category().items():
         lines = [status_line(catalog, statuses[k.key]) for k in kpis if k.key in statuses]
         if lines:
-            blocks.append(section(f"*{catalog.categories.get(category, category)}*\n" + "\n".join(lines)))
+            blocks.append(section(f"*{escape(catalog.categories.get(category, category))}*\n" + "\n".join(lines)))
     return capped(blocks)
 
 
 def kpi_help(catalog: Catalog, kpi: Kpi) -> list[dict]:
     lines = [
-        f"*Metric key:* `{kpi.key}` · *aliases:* {', '.join(f'`{a}`' for a in kpi.aliases) or '—'}",
+        f"*Metric key:* `{kpi.key}` · *aliases:* {', '.join(f'`{escape(a)}`' for a in kpi.aliases) or '—'}",
         f"*How it is measured:* {escape(kpi.definition or 'recorded by hand')}",
         f"*Tracked from:* {escape(kpi.source)}",
         f"*Target:* {formatting.target(kpi)} · *better when:* {kpi.direction}",
@@ -161,7 +157,7 @@ def kpi_help(catalog: Catalog, kpi: Kpi) -> list[dict]:
     for phase, goal in sorted(kpi.phase_targets.items()):
         lines.append(f"*Phase {phase} target:* {formatting.value(kpi, goal)}")
     if kpi.stretch is not None:
-        lines.append(f"*{kpi.stretch_label.capitalize()}:* {formatting.value(kpi, kpi.stretch)}")
+        lines.append(f"*{escape(kpi.stretch_label.capitalize())}:* {formatting.value(kpi, kpi.stretch)}")
     if kpi.notes:
         lines.append(escape(kpi.notes))
     return [header(kpi.name), section("\n".join(lines))]
@@ -171,14 +167,16 @@ def unknown_kpi(catalog: Catalog, name: str, suggestions: list[str]) -> str:
     guess = ""
     if suggestions:
         guess = " — did you mean " + " or ".join(f"`{s}`" for s in suggestions) + "?"
-    names = ", ".join(f"`{catalog.short_name(k)}`" for k in catalog if k.phase is None)
+    names = ", ".join(f"`{escape(catalog.short_name(k))}`" for k in catalog if k.phase is None)
     return f"Unknown KPI '{escape(name)}'{guess}\nKPIs: {names}\nPhase metrics: `/kpi help` lists them all."
 
 
-def recorded(status: KpiStatus, at: datetime, tz) -> list[dict]:
+def recorded(status: KpiStatus, at: datetime, tz, value: float | None = None) -> list[dict]:
+    """The confirmation of a manual entry: the value as recorded (another entry may be newer), and the status."""
     kpi = status.kpi
     when = at.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
-    return [section(f"✅ Recorded *{kpi.name}* = {value_line(status)} at {when}. "
+    shown = formatting.value(kpi, value) if value is not None else value_line(status)
+    return [section(f"✅ Recorded *{escape(kpi.name)}* = {shown} at {when}. "
                     f"Status: {status.emoji} {status.label} (target {formatting.target(kpi)}).")]
 
 
@@ -187,10 +185,10 @@ def dashboard(groups: list[tuple[str, list[KpiStatus]]], gates: list[KpiStatus],
     """The seed's Technical Metrics Dashboard: API performance, system health, quality gates."""
     blocks = [header("📊 Technical metrics dashboard")]
     for title, items in groups:
-        fields = [f"{s.emoji} *{s.kpi.name}*\n{value_line(s)}"
+        fields = [f"{s.emoji} *{escape(s.kpi.name)}*\n{value_line(s)}"
                   + (f" (target {formatting.target(s.kpi)})" if s.kpi.target else "") for s in items]
         blocks.append(section(f"*{title}*", fields))
-    gate_lines = [f"{'✅' if s.state == 'on_track' else '⚠️' if s.latest else '⚪'} *{s.kpi.name}*: "
+    gate_lines = [f"{'✅' if s.state == 'on_track' else '⚠️' if s.latest else '⚪'} *{escape(s.kpi.name)}*: "
                   f"{value_line(s)} (gate {formatting.target(s.kpi)})" for s in gates]
     blocks.append(section("*Quality gates*\n" + "\n".join(gate_lines)))
     notes = [f"As of {now.strftime('%Y-%m-%d %H:%M UTC')}"]

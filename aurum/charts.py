@@ -101,7 +101,8 @@ def _plot(ax, kpi: Kpi, points, tz, lines: Sequence[Line], title: str, projectio
     ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
     ax.set_ylabel(formatting.value(kpi, 0).replace("0", "", 1).strip() or kpi.unit)
     ax.grid(True, alpha=0.25)
-    ax.legend(loc="upper left", fontsize=8, frameon=False)  # "best" would scan every point for overlap
+    if ax.get_legend_handles_labels()[0]:  # a KPI without data, target or baseline has nothing to label
+        ax.legend(loc="upper left", fontsize=8, frameon=False)  # "best" would scan every point for overlap
 
 
 def _png(figure) -> bytes:

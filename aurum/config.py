@@ -76,6 +76,11 @@ def _check_schedules(value: dict[str, str]) -> dict[str, str]:
         except ValueError as exc:
             raise ValueError(f"schedule of {name}: {exc}") from None
     return value
+class OpsConfig(BaseModel):
+    """The bot's own operations."""
+
+    model_config = ConfigDict(extra="forbid")
+    heartbeat_channel: str | None = None  # e.g. "#aurum-ops": the hourly heartbeat job posts there
 
 
 class AurumConfig(BaseModel):
@@ -100,6 +105,7 @@ class AurumConfig(BaseModel):
                     raise ValueError(f"surveys.{key}: unknown channel {target!r}; use a #name or a key of "
                                      f"channels: ({', '.join(named)})")
         return self
+    ops: OpsConfig = Field(default_factory=OpsConfig)
 
 
 def _problems(exc: ValidationError, origin: str) -> str:

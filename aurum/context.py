@@ -17,6 +17,7 @@ from sqlmodel import Session
 from aurum.catalog import Catalog
 from aurum.config import AurumConfig
 from aurum.delivery import Directory
+from aurum.telemetry import Telemetry
 from storage.db import read_scope, session_scope
 from storage.types import utcnow
 
@@ -39,6 +40,9 @@ class Context:
     directory: Directory | None = None
     # Server-side key material for the survey answer sets (aurum.surveys.answers); never stored in the database.
     survey_secret: bytes = b"aurum-console-survey-secret"
+    telemetry: Telemetry = field(default_factory=Telemetry)
+    # (team_id, user_id) → admin? Set by bot/ to also ask Slack (admin user group, workspace admins).
+    admin_check: Callable[[str, str], bool] | None = None
 
     def now(self) -> datetime:
         return self.clock()
@@ -55,5 +59,8 @@ class Context:
         with read_scope(self.engine) as session:
             yield session
 
-    def is_admin(self, user_id: str) -> bool:
-        return user_id in self.admins
+    def is_admin(self, user_id: str, team_id: str | None = None) -> bool:
+        """A configured admin (AURUM_ADMINS), or, given the team, whoever bot/'s check accepts."""
+        if user_id in self.admins:
+            return True
+        return bool(team_id and self.admin_check is not None and self.admin_check(team_id, user_id))

@@ -15,6 +15,17 @@ _SUFFIX = {
 _OPS = {"<": "<", "<=": "≤", ">": ">", ">=": "≥", "=": "="}
 
 
+def escape(text: str) -> str:
+    """Neutralise user text for mrkdwn: no <!channel>, <@U…> or <http://…|links> can be smuggled in."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def plain(text: str) -> str:
+    """User text for plain_text fields and file titles: angle brackets become look-alikes, so nothing in it
+    can ever be read as a mention or a link."""
+    return text.replace("<", "‹").replace(">", "›")
+
+
 def number(value: float) -> str:
     """Few digits, no trailing zeros: 285, 81.2, 99.95, 0.08, 1,250."""
     magnitude = abs(value)

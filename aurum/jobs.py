@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.triggers.cron import CronTrigger
 from sqlmodel import Session
 
+from aurum import outbox
 from aurum.context import Context
 from aurum.crontab import crontab_trigger
 from storage import claims
@@ -53,8 +54,13 @@ class Outcome:
 
 
 def heartbeat(ctx: Context, session: Session, team_id: str, period: str) -> str:
-    """The trivial job: proves the clock process runs and claims work."""
+    """The trivial job: proves the clock process runs and claims work (and says so in `ops.heartbeat_channel`)."""
     log.info("heartbeat", extra={"team_id": team_id, "period": period})
+    channel = ctx.config.ops.heartbeat_channel
+    if channel:
+        outbox.post(session, team_id, channel, f"💓 Aurum's clock is running (period {period}).",
+                    key=f"heartbeat:{period}")
+        return f"alive, posted to {channel}"
     return "alive"
 
 
@@ -168,11 +174,14 @@ class JobRunner:
             with self.ctx.transaction() as session:
                 claim = claims.try_claim(session, team_id, job.name, period, self.owner)
                 if claim is None:
+                    self.ctx.telemetry.count("job_runs", job=job.name, result="already_ran")
                     return Outcome(team_id, job.name, period, "already ran")
                 result = job.run(self.ctx, session, team_id, period, *extra) or "done"
                 claims.finish(session, claim)
         except Exception as exc:
             log.exception("job failed", extra={"job": job.name, "team_id": team_id, "period": period})
+            self.ctx.telemetry.count("job_runs", job=job.name, result="failed")
             return Outcome(team_id, job.name, period, f"failed: {type(exc).__name__}: {exc}")
+        self.ctx.telemetry.count("job_runs", job=job.name, result="ran")
         log.info("job ran", extra={"job": job.name, "team_id": team_id, "period": period, "result": result})
         return Outcome(team_id, job.name, period, result)

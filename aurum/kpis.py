@@ -13,6 +13,7 @@ from aurum.catalog import Kpi
 from aurum.charts import MAX_POINTS
 from aurum.collectors import health
 from aurum.context import Context
+from aurum.formatting import escape
 from aurum.status import KpiStatus, Point, evaluate
 from storage import snapshots
 from storage.models import SnapshotBase
@@ -69,9 +70,9 @@ def parse_value(text: str) -> float:
     try:
         amount = float(cleaned)
     except ValueError:
-        raise InputError(f"'{text}' is not a number; write it like 42, 81.5 or 99.9%") from None
+        raise InputError(f"'{escape(text)}' is not a number; write it like 42, 81.5 or 99.9%") from None
     if not math.isfinite(amount):
-        raise InputError(f"'{text}' is not a finite number")
+        raise InputError(f"'{escape(text)}' is not a finite number")
     return amount
 
 
@@ -80,7 +81,7 @@ def parse_time(text: str, ctx: Context) -> datetime:
         at = datetime.fromisoformat(text.strip())
     except ValueError:
         raise InputError(
-            f"'{text}' is not an ISO time; write it like 2026-11-27 or 2026-11-27T14:30 (team time zone) "
+            f"'{escape(text)}' is not an ISO time; write it like 2026-11-27 or 2026-11-27T14:30 (team time zone) "
             "or 2026-11-27T14:30Z"
         ) from None
     return at.replace(tzinfo=ctx.tz) if at.tzinfo is None else at

@@ -76,10 +76,12 @@ class Deferred(Exception):
 class OutboxWorker:
     """Delivers due messages. Safe to run in several threads and processes at once."""
 
-    def __init__(self, ctx: Context, delivery: Delivery, max_attempts: int = MAX_ATTEMPTS):
+    def __init__(self, ctx: Context, delivery: Delivery, max_attempts: int = MAX_ATTEMPTS,
+                 claim_for: timedelta = repo.CLAIM_FOR):
         self.ctx = ctx
         self.delivery = delivery
         self.max_attempts = max_attempts
+        self.claim_for = claim_for  # longer than any one Slack call may take (the client times out at 10 s)
 
     def run_once(self, limit: int = 50) -> int:
         now = self.ctx.now()
@@ -139,6 +141,7 @@ class OutboxWorker:
             self._failed(row, DeliveryError(f"{type(exc).__name__}: {exc}"))
             return 0
         self._finish(row.id, ts=posted.ts if posted else None, channel=posted.channel if posted else None)
+        self.ctx.telemetry.count("outbox_deliveries", kind=row.kind, result="sent")
         return 1
 
     def _call(self, row: OutboxMessage, parent: OutboxMessage | None, recovering: bool) -> Posted | None:
@@ -195,7 +198,9 @@ class OutboxWorker:
             session.add(row)
 
     def _failed(self, row: OutboxMessage, exc: DeliveryError) -> None:
-        if exc.permanent or row.attempts >= self.max_attempts:
+        dead = exc.permanent or row.attempts >= self.max_attempts
+        self.ctx.telemetry.count("outbox_deliveries", kind=row.kind, result="dead" if dead else "retry")
+        if dead:
             log.error("outbox message dead", extra={"outbox_key": row.key, "error": str(exc)})
             with self.ctx.transaction() as session:
                 stored = session.get(OutboxMessage, row.id)

@@ -3,25 +3,39 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import App, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from sqlalchemy.engine import Engine
 
 import commands
 from aurum.context import Context
+from bot.installations import (
+    STATE_EXPIRY_SECONDS,
+    StoreAuthorize,
+    TeamTokens,
+    WorkspaceInstallationStore,
+    register_lifecycle,
+    state_store,
+)
+from bot.logs import ContextThreadPool
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 CONSOLE_TOKEN = "xoxb-console"
 CONSOLE_SECRET = "console-only-signing-secret"
+NOT_INSTALLED = ("Aurum is not installed in this workspace (or was uninstalled). "
+                 "An admin can install it from /slack/install.")
 
 
 class InlineExecutor(Executor):
@@ -48,20 +62,42 @@ def web_client(settings: Settings, token: str | None = None, interactive: bool =
     return WebClient(token=secret, base_url=settings.slack_api_url, timeout=10, retry_handlers=handlers)
 
 
-def single_token_authorize(settings: Settings):
-    """Single-workspace mode: the configured bot token for every request, without an auth.test per process."""
+@dataclass
+class HomeTeam:
+    """Single-token mode: the one workspace the token belongs to (learnt from auth.test at start-up)."""
+
+    team_id: str | None = None
+
+
+def single_token_authorize(settings: Settings, home: HomeTeam | None = None):
+    """Single-workspace mode: the configured bot token for every request, without an auth.test per process.
+    A request from another workspace than the token's is refused (once the token's workspace is known)."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else CONSOLE_TOKEN
 
-    def authorize(enterprise_id: str | None, team_id: str | None, user_id: str | None) -> AuthorizeResult:
+    def authorize(enterprise_id: str | None, team_id: str | None, user_id: str | None) -> AuthorizeResult | None:
+        if home is not None and home.team_id and team_id and team_id != home.team_id:
+            log.warning("request from another workspace refused", extra={"team_id": team_id})
+            return None
         return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, user_id=user_id, bot_token=token)
 
     return authorize
 
 
-def build_app(settings: Settings, ctx: Context, *, console: bool = False, workers: int = 8) -> App:
-    app = App(
+def oauth_settings(settings: Settings, store: WorkspaceInstallationStore, engine: Engine) -> OAuthSettings:
+    assert settings.slack_client_id is not None and settings.slack_client_secret is not None
+    return OAuthSettings(
+        client_id=settings.slack_client_id, client_secret=settings.slack_client_secret.get_secret_value(),
+        scopes=settings.scopes, redirect_uri=settings.slack_redirect_uri, installation_store=store,
+        installation_store_bot_only=True, state_store=state_store(engine),
+        state_expiration_seconds=STATE_EXPIRY_SECONDS,
+    )
+
+
+def build_app(settings: Settings, ctx: Context, *, console: bool = False, workers: int = 8,
+              tokens: TeamTokens | None = None, home: HomeTeam | None = None) -> App:
+    """The Bolt app: OAuth mode (many workspaces) when `tokens` is given, else the single configured token."""
+    common: dict[str, Any] = dict(
         client=web_client(settings, anonymous=True),  # per-request clients get the token from authorize
-        authorize=single_token_authorize(settings),
         signing_secret=CONSOLE_SECRET if console else settings.slack_signing_secret.get_secret_value()
         if settings.slack_signing_secret else CONSOLE_SECRET,
         token_verification_enabled=False,
@@ -71,11 +107,18 @@ def build_app(settings: Settings, ctx: Context, *, console: bool = False, worker
         # Ack functions run in the request's own thread, so a backlog of slow lazy work (queries, charts,
         # uploads) in the listener pool can never delay an ack past Slack's 3 seconds.
         process_before_response=True,
-        listener_executor=InlineExecutor() if console else ThreadPoolExecutor(workers, "aurum-lazy"),
+        listener_executor=InlineExecutor() if console else ContextThreadPool(workers, "aurum-lazy"),
         logger=logging.getLogger("slack_bolt"),
     )
+    if tokens is not None:
+        app = App(oauth_settings=oauth_settings(settings, tokens.store, ctx.engine), authorize=StoreAuthorize(tokens),
+                  installation_store=tokens.store, installation_store_bot_only=True,
+                  user_facing_authorize_error_message=NOT_INSTALLED, **common)
+    else:
+        app = App(authorize=single_token_authorize(settings, home), **common)
     for module in commands.MODULES:
         module.register(app, ctx)
+    register_lifecycle(app, ctx.engine, tokens.store if tokens is not None else None)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any], logger: logging.Logger) -> BoltResponse:

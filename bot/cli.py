@@ -15,7 +15,9 @@ app = typer.Typer(help="Aurum: roadmap KPIs, surveys, alerts and reports in Slac
                   pretty_exceptions_enable=False, add_completion=False)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-token_app = typer.Typer(help="Tokens for the push API (/api/v1).", no_args_is_help=True)
+workspace_app = typer.Typer(help="Workspaces served (OAuth installs) and deleting one's data.", no_args_is_help=True)
+app.add_typer(workspace_app, name="workspace")
+token_app = typer.Typer(help="API tokens for the bot's HTTP APIs (stored hashed, shown once).", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 
 TeamOption = Annotated[str | None, typer.Option("--team", help="Slack team id (default: the only workspace)")]
@@ -33,10 +35,11 @@ def _settings(**overrides: object) -> Settings:
         raise _fail(f"Configuration problem:\n{exc}") from None
 
 
-def _setup_logging() -> None:
+def _setup_logging(settings: Settings | None = None) -> None:
     from bot.logs import configure
 
-    configure()
+    settings = settings or _settings()
+    configure(level=settings.log_level, secrets=settings.secret_values())
 
 
 def _runtime(console: bool, settings: Settings | None = None):
@@ -62,27 +65,40 @@ def _team(runtime, team: str | None) -> str:
 
 
 @app.command()
-def serve(port: Annotated[int | None, typer.Option(help="HTTP port (default: PORT or 3000)")] = None) -> None:
-    """Run the HTTP server: Slack requests on /slack/events, /healthz and /metrics."""
+def serve(port: Annotated[int | None, typer.Option(help="HTTP port (default: PORT or 3000)")] = None,
+          host: Annotated[str, typer.Option(help="Interface to listen on")] = "0.0.0.0",
+          workers: Annotated[int | None, typer.Option(help="Worker processes (default: WEB_CONCURRENCY or 1)")]
+          = None) -> None:
+    """Run the HTTP server: Slack requests on /slack/events, OAuth installs, /healthz, /readyz and /metrics."""
     import uvicorn
 
-    from bot.web import create_web_app
+    from bot.web import BACKLOG, create_web_app
 
-    _setup_logging()
     settings = _settings()
+    _setup_logging(settings)
+    options = dict(host=host, port=port or settings.port, log_config=None, access_log=False,
+                   timeout_graceful_shutdown=10, backlog=BACKLOG, timeout_keep_alive=30)
+    count = workers or settings.web_concurrency
+    if count > 1:
+        try:
+            settings.check_for_slack()
+        except SettingsError as exc:
+            raise _fail(f"Configuration problem:\n{exc}") from None
+        uvicorn.run("bot.web:app_from_environment", factory=True, workers=count, **options)  # type: ignore[arg-type]
+        return
     runtime = _runtime(console=False, settings=settings)
-    uvicorn.run(create_web_app(runtime), host="0.0.0.0", port=settings.port if port is None else port, log_config=None,
-                access_log=False, timeout_graceful_shutdown=10)
+    uvicorn.run(create_web_app(runtime), **options)  # type: ignore[arg-type]
 
 
 @app.command()
-def scheduler() -> None:
+def scheduler(metrics_port: Annotated[int | None, typer.Option(help="Serve /metrics (job runs) on this port")]
+              = None) -> None:
     """Run the clock process: scheduled jobs, at most once per period across processes."""
     from bot.scheduler import run_clock
 
-    _setup_logging()
     settings = _settings()
-    run_clock(_runtime(console=not settings.slack_enabled, settings=settings))
+    _setup_logging(settings)
+    run_clock(_runtime(console=not settings.slack_enabled, settings=settings), metrics_port=metrics_port)
 
 
 @app.command()
@@ -312,43 +328,51 @@ def collect(source: Annotated[str | None, typer.Argument(help="One source (defau
 
 
 @token_app.command("create")
-def token_create(team: TeamOption = None,
-                 name: Annotated[str, typer.Option(help="What the token is for, e.g. github-actions")] = "") -> None:
-    """Create a push-API token for a workspace; it is printed once and only its hash is kept."""
-    from aurum import api_tokens
+def token_create(name: str, team: TeamOption = None,
+                 scopes: Annotated[str, typer.Option(help="Comma-separated scopes, e.g. push")] = "push") -> None:
+    """Create an API token; it is printed once and only its hash is stored."""
+    from aurum import tokens
 
     runtime = _runtime(console=True)
     team_id = _team(runtime, team)
     with runtime.ctx.transaction() as session:
-        token = api_tokens.create(session, team_id, name)
-    typer.echo(f"Token for {team_id} (shown once; store it as a CI secret such as AURUM_TOKEN):\n{token}")
+        created = tokens.create(session, team_id, name, scopes=scopes, created_by="cli")
+    typer.echo(f"Token #{created.token.id} '{name}' for {team_id} (scopes: {scopes}). Copy it now, it is not "
+               f"shown again:\n{created.secret}")
     runtime.shutdown()
 
 
 @token_app.command("list")
 def token_list(team: TeamOption = None) -> None:
-    """List push-API tokens (their first characters only)."""
-    from storage import api_tokens as repo
+    """List API tokens (their first characters only)."""
+    from storage.api_tokens import listing
 
     runtime = _runtime(console=True)
     with runtime.ctx.reading() as session:
-        rows = repo.listing(session, team)
+        rows = listing(session, team)
     for row in rows:
-        typer.echo(f"{row.prefix}…  {row.team_id}  {row.name or '-'}  created {row.created_at:%Y-%m-%d}")
+        state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
+        used = f"last used {row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never used"
+        typer.echo(f"#{row.id:<4} {row.team_id:<12} {row.prefix}…  {row.name:<20} {row.scopes:<12} {state}, {used}")
     if not rows:
-        typer.echo("No tokens yet: aurum token create")
+        typer.echo("No API tokens.")
     runtime.shutdown()
 
 
 @token_app.command("revoke")
-def token_revoke(prefix: str) -> None:
-    """Revoke the token(s) starting with PREFIX (as `aurum token list` shows it)."""
-    from storage import api_tokens as repo
+def token_revoke(token_id: int) -> None:
+    """Revoke an API token by its number."""
+    from aurum import tokens
 
     runtime = _runtime(console=True)
     with runtime.ctx.transaction() as session:
-        count = repo.revoke(session, prefix.rstrip("…"))
-    typer.echo(f"Revoked {count} token(s).")
+        row = tokens.revoke(session, token_id, runtime.ctx.now())
+    runtime.shutdown()
+    if row is None:
+        raise _fail(f"No API token #{token_id}.")
+    typer.echo(f"Revoked token #{token_id} ({row.name}).")
+
+
 @app.command("alert-rules")
 def alert_rules() -> None:
     """Print the alert rules (the seed's, with AURUM_CONFIG's changes) as a Prometheus rule file."""

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from aurum.context import Context
+from aurum.telemetry import COUNTERS, Telemetry
 from storage import outbox as outbox_repo
 from storage import snapshots
 from storage.workspaces import all_team_ids
@@ -54,6 +55,21 @@ class KpiCollector(Collector):
         yield outbox
 
 
+class TelemetryCollector(Collector):
+    """The counters that domain code keeps in ctx.telemetry, as aurum_<name>_total."""
+
+    def __init__(self, telemetry: Telemetry):
+        self.telemetry = telemetry
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        values = self.telemetry.snapshot()
+        for name, spec in COUNTERS.items():
+            family = CounterMetricFamily(f"aurum_{name}", spec.help, labels=list(spec.labels))
+            for labels, value in sorted(values[name].items()):
+                family.add_metric(list(labels), value)
+            yield family
+
+
 class BotMetrics:
     def __init__(self, ctx: Context):
         self.registry = CollectorRegistry()
@@ -63,3 +79,4 @@ class BotMetrics:
             "aurum_slack_ack_seconds", "Time to answer a Slack request (the ack)", ["kind"],
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 3, 5), registry=self.registry)
         self.registry.register(KpiCollector(ctx))
+        self.registry.register(TelemetryCollector(ctx.telemetry))

@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
-from aurum import api_tokens, events, ingest
+from aurum import events, ingest, tokens
 from aurum.collectors import coverage
 from aurum.collectors.http import CollectorError
 from aurum.context import Context
@@ -124,7 +124,8 @@ def create_push_api(ctx: Context) -> FastAPI:
         found = None
         if scheme.lower() == "bearer" and token:
             with ctx.reading() as session:
-                found = api_tokens.team_of(session, token.strip())
+                row = tokens.verify(session, token.strip())
+                found = row.team_id if row is not None else None
         if found is None:
             raise HTTPException(401, "missing or unknown bearer token; create one with `aurum token create`",
                                 headers={"WWW-Authenticate": "Bearer"})

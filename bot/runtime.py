@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import httpx
 from slack_bolt import App
+from slack_sdk import WebClient
 
 from aurum import celebrations
 from aurum.alerts import evaluation as alert_evaluation
@@ -19,7 +22,9 @@ from aurum.config import ConfigError, load_config
 from aurum.context import Context
 from aurum.delivery import Delivery, Directory
 from aurum.outbox import OutboxWorker
-from bot.app import build_app, web_client
+from bot.app import HomeTeam, build_app, web_client
+from bot.installations import TeamTokens, WorkspaceInstallationStore
+from bot.roles import AdminCheck
 from bot.settings import Settings, SettingsError
 from bot.slack_delivery import SlackDelivery
 from storage.db import make_engine, session_scope
@@ -37,12 +42,15 @@ class Runtime:
     app: App
     delivery: Delivery
     console: bool = False
+    home: HomeTeam = field(default_factory=HomeTeam)
+    tokens: TeamTokens | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
     http: httpx.Client | None = None
 
     def worker(self) -> OutboxWorker:
-        return OutboxWorker(self.ctx, self.delivery)
+        return OutboxWorker(self.ctx, self.delivery,
+                            claim_for=timedelta(seconds=self.settings.aurum_outbox_claim_seconds))
 
     def start_outbox(self, threads: int = 2) -> None:
         for i in range(threads):
@@ -107,27 +115,56 @@ def build_context(settings: Settings) -> Context:
 
 
 def build_runtime(settings: Settings, *, console: bool = False, delivery: Delivery | None = None) -> Runtime:
+    """Console, single-token mode (SLACK_BOT_TOKEN) or OAuth mode (SLACK_CLIENT_ID/SECRET: many workspaces)."""
     if not console:
         settings.check_for_slack()
     ctx = build_context(settings)
+    tokens: TeamTokens | None = None
+    client_for: Callable[[str], WebClient]
+    if settings.oauth_enabled and not console:
+        tokens = TeamTokens(WorkspaceInstallationStore(settings.slack_client_id or "", ctx.engine),
+                            lambda token: web_client(settings, token=token, interactive=False))
+        client_for = tokens.client_for
+        interactive = TeamTokens(tokens.store, lambda token: web_client(settings, token=token))
+        admin_client_for = interactive.client_for
+        tokens.store.on_removed = _forget_in(tokens, interactive)
+    else:
+        outbox_client = web_client(settings, interactive=False)
+        shared_client = web_client(settings)
+        client_for, admin_client_for = (lambda _team: outbox_client), (lambda _team: shared_client)
+    if not console:
+        ctx.admin_check = AdminCheck(admin_client_for, group=settings.aurum_admin_group,
+                                     workspace_admins=settings.aurum_workspace_admins)
     if delivery is None:
         if console:
             from bot.console import ConsoleDelivery
 
             delivery = ConsoleDelivery(settings.aurum_chart_dir)
         else:
-            outbox_client = web_client(settings, interactive=False)
-            delivery = SlackDelivery(lambda _team: outbox_client)
+            delivery = SlackDelivery(client_for)
     ctx.directory = delivery if isinstance(delivery, Directory) else None
     if not console and not settings.survey_secret:
         log.warning("neither AURUM_SURVEY_SECRET nor SLACK_SIGNING_SECRET is set: survey answer sets are keyed "
                     "with a built-in key, so whoever reads the database can link answers of open runs to people")
-    app = build_app(settings, ctx, console=console)
-    return Runtime(settings=settings, ctx=ctx, app=app, delivery=delivery, console=console)
+    home = HomeTeam()
+    app = build_app(settings, ctx, console=console, tokens=tokens, home=home)
+    return Runtime(settings=settings, ctx=ctx, app=app, delivery=delivery, console=console, home=home,
+                   tokens=tokens)
+
+
+def _forget_in(*caches: TeamTokens) -> Callable[[str], None]:
+    def forget(team_id: str) -> None:
+        for cache in caches:
+            cache.forget(team_id)
+
+    return forget
 
 
 def register_workspace(runtime: Runtime) -> str | None:
-    """Single-token mode: learn the workspace from auth.test so that scheduled jobs know whom to serve."""
+    """Single-token mode: learn the workspace from auth.test so that scheduled jobs know whom to serve.
+    In OAuth mode workspaces register themselves when they install the app."""
+    if runtime.tokens is not None:
+        return None
     if runtime.console:
         team_id, name = CONSOLE_TEAM, "Local console"
     else:
@@ -139,4 +176,5 @@ def register_workspace(runtime: Runtime) -> str | None:
         team_id, name = info["team_id"], info.get("team", "")
     with session_scope(runtime.ctx.engine) as session:
         ensure(session, team_id, name)
+    runtime.home.team_id = team_id
     return team_id

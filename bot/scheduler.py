@@ -30,13 +30,25 @@ def build_scheduler(runner: JobRunner) -> BackgroundScheduler:
     return scheduler
 
 
-def run_clock(runtime: Runtime, stop: threading.Event | None = None) -> None:
+def serve_metrics(runtime: Runtime, port: int) -> None:
+    """The clock's own /metrics (job runs by job and result, outbox deliveries), on a port of its own."""
+    from prometheus_client import start_http_server
+
+    from bot.metrics import BotMetrics
+
+    start_http_server(port, addr="127.0.0.1", registry=BotMetrics(runtime.ctx).registry)
+    log.info("clock metrics served", extra={"port": port})
+
+
+def run_clock(runtime: Runtime, stop: threading.Event | None = None, metrics_port: int | None = None) -> None:
     """Catch up on runs missed within the grace window, then fire on schedule until SIGTERM/SIGINT."""
     stop = stop or runtime.stop
     if threading.current_thread() is threading.main_thread():
         # Before the catch-up: a SIGTERM while it runs (several jobs may be due) still stops the clock cleanly.
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
+    if metrics_port:
+        serve_metrics(runtime, metrics_port)
     register_workspace(runtime)
     runner = JobRunner(runtime.ctx)
     for outcome in runner.due():

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 DEFAULT_DATABASE_URL = "sqlite:///aurum.db"
 SLACK_API_URL = "https://slack.com/api/"
 SECRET_NAMES = ("github_token", "jira_token", "sonar_token", "pagerduty_token")
 PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
+# The bot scopes of manifest.yml; OAuth installs ask for these.
+DEFAULT_SCOPES = "commands,chat:write,chat:write.public,files:write,im:write,channels:read,groups:read,users:read," \
+    "usergroups:read"
 
 
 class SettingsError(Exception):
@@ -32,6 +37,18 @@ class Settings(BaseSettings):
     aurum_timezone: str = "UTC"
     aurum_config: Path | None = None
     aurum_admins: str = ""
+    aurum_admin_group: str = ""
+    aurum_workspace_admins: bool = True
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_scopes: str = DEFAULT_SCOPES
+    slack_redirect_uri: str | None = None
+    aurum_max_body_bytes: int = Field(default=1_000_000, ge=1_000, le=50_000_000)
+    web_concurrency: int = Field(default=1, ge=1, le=32)
+    aurum_web_threads: int = Field(default=64, ge=4, le=1000)
+    aurum_log_level: str = "INFO"
+    # How long an outbox row stays claimed by a worker: after a crash, the row is retried once this passed.
+    aurum_outbox_claim_seconds: int = Field(default=60, ge=11, le=3600)
     aurum_chart_dir: Path = Path("charts")
     port: int = Field(default=3000, ge=1, le=65535)
     # Collector credentials (see the `sources:` section of the config file).
@@ -85,10 +102,22 @@ class Settings(BaseSettings):
 
     @field_validator("slack_bot_token", "slack_app_token", "slack_signing_secret", "github_token", "jira_token",
                      "sonar_token", "pagerduty_token", "pagerduty_routing_key", "smtp_password", "alertmanager_token",
-                     "smtp_host", "smtp_user", "aurum_survey_secret", mode="before")
+                     "smtp_host", "smtp_user", "aurum_survey_secret", "slack_client_secret", "slack_client_id",
+                     "slack_redirect_uri", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("aurum_log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return value.upper()
+
+    @property
+    def log_level(self) -> int:
+        return logging.getLevelName(self.aurum_log_level)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -109,14 +138,37 @@ class Settings(BaseSettings):
         return secret.get_secret_value().encode() if secret else None
 
     @property
+    def oauth_enabled(self) -> bool:
+        """Many workspaces: installs through /slack/install, a bot token per workspace in the database."""
+        return self.slack_client_id is not None and self.slack_client_secret is not None
+
+    @property
     def slack_enabled(self) -> bool:
-        return self.slack_bot_token is not None
+        return self.slack_bot_token is not None or self.oauth_enabled
+
+    @property
+    def scopes(self) -> list[str]:
+        return [part.strip() for part in self.slack_scopes.split(",") if part.strip()]
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret, so that the log filter can scrub them wherever they turn up."""
+        secrets = [self.slack_bot_token, self.slack_signing_secret, self.slack_app_token, self.slack_client_secret]
+        values = [s.get_secret_value() for s in secrets if s is not None]
+        password = make_url(self.database_url).password
+        if password:
+            values.append(str(password))
+        return [v for v in values if len(v) >= 6]
 
     def check_for_slack(self) -> None:
-        """Slack mode needs a bot token and, over HTTP, a signing secret; name each missing one."""
+        """Slack mode needs a bot token (or OAuth client credentials) and, over HTTP, a signing secret."""
         problems = []
-        if self.slack_bot_token is None:
-            problems.append("SLACK_BOT_TOKEN is not set (the xoxb- token from OAuth & Permissions)")
+        if (self.slack_client_id is None) != (self.slack_client_secret is None):
+            problems.append("SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together (Basic Information → App Credentials)")
+        if self.oauth_enabled:
+            pass
+        elif self.slack_bot_token is None:
+            problems.append("SLACK_BOT_TOKEN is not set (the xoxb- token from OAuth & Permissions), "
+                            "or set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to serve many workspaces")
         elif not self.slack_bot_token.get_secret_value().startswith("xoxb-"):
             problems.append("SLACK_BOT_TOKEN must start with xoxb-")
         if self.slack_app_token is None and self.slack_signing_secret is None:

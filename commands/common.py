@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,10 @@ from aurum.kpis import InputError
 
 log = logging.getLogger(__name__)
 SORRY = "Sorry, that did not work ({reason}). Nothing was changed; please try again in a minute."
+ANSWERED_IN_ACK = "answered_in_ack"
+ONLY_ADMINS = ("Only admins can {doing}. Admins are the Slack workspace's admins and owners, the members of the "
+               "admin user group, and the users listed in AURUM_ADMINS: ask one of them, or ask whoever runs "
+               "Aurum to add you (your user id is `{user}`).")
 
 
 @dataclass(frozen=True)
@@ -36,17 +41,42 @@ def tell(ctx: Context, asker: Asker, text: str, blocks: list[dict] | None = None
         outbox.post(session, asker.team_id, asker.channel_id, text, blocks, user=asker.user_id)
 
 
+def only_admins(ctx: Context, asker: Asker, doing: str) -> bool:
+    """True (after telling the asker how to become one) when the asker is not an admin. Call it after the ack:
+    it may ask Slack (users.info, usergroups.users.list)."""
+    if ctx.is_admin(asker.user_id, asker.team_id):
+        return False
+    tell(ctx, asker, ONLY_ADMINS.format(doing=doing, user=asker.user_id))
+    return True
+
+
+def count(ctx: Context, body: dict[str, Any], outcome: str) -> None:
+    """Count a command or interaction by name and outcome (ok, input_error, refused, error) for /metrics."""
+    name = body.get("command") or body.get("type") or "unknown"
+    ctx.telemetry.count("command_outcomes", command=str(name)[:40], outcome=outcome)
+
+
 def reply_on_error(ctx: Context) -> Callable:
-    """Wrap a lazy listener: log the failure once and tell the asker something short and useful."""
+    """Wrap a lazy listener: log the failure once and tell the asker something short and useful.
+    The listener may return an outcome ("refused", "input_error") for /metrics; nothing means "ok", and
+    ANSWERED_IN_ACK means the ack already answered (and counted) the request."""
 
     def decorate(work: Callable) -> Callable:
         @functools.wraps(work)
         def wrapper(body: dict[str, Any], **kwargs: Any) -> None:
+            started = time.perf_counter()
             try:
-                work(body=body, **kwargs)
+                outcome = work(body=body, **kwargs)
             except Exception as exc:
                 log.exception("command failed", extra={"command": body.get("command") or body.get("type")})
+                count(ctx, body, "error")
                 tell(ctx, Asker.from_body(body), SORRY.format(reason=type(exc).__name__))
+                return
+            if outcome != ANSWERED_IN_ACK:
+                count(ctx, body, outcome if isinstance(outcome, str) else "ok")
+            log.info("command done", extra={"command": body.get("command") or body.get("type"),
+                                            "outcome": outcome or "ok",
+                                            "duration_ms": round((time.perf_counter() - started) * 1000)})
 
         return wrapper
 

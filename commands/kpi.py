@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from aurum import blocks, charts, kpis, live, outbox
+from aurum import blocks, charts, formatting, kpis, live, outbox
 from aurum import dashboard as technical_dashboard
 from aurum.catalog import Kpi
 from aurum.collectors import health
@@ -15,7 +15,7 @@ from aurum.forecast import blocks as forecast_blocks
 from aurum.forecast import service as forecasting
 from aurum.forecast import text as forecast_text
 from aurum.kpis import PERIODS, InputError
-from commands.common import Asker, reply_on_error, slash_command, tell
+from commands.common import Asker, only_admins, reply_on_error, slash_command, tell
 
 COMMAND = "/kpi"
 CHARTS = charts.ChartCache()
@@ -173,7 +173,8 @@ def handle(ctx: Context, asker: Asker,
             statuses = kpis.statuses(ctx, session, asker.team_id)
         tell(ctx, asker, "Aurum KPIs", blocks.catalog_overview(ctx.catalog, statuses))
     elif isinstance(request, Show) and request.explain:
-        tell(ctx, asker, f"How {request.kpi.name} is measured", blocks.kpi_help(ctx.catalog, request.kpi))
+        tell(ctx, asker, f"How {blocks.escape(request.kpi.name)} is measured",
+             blocks.kpi_help(ctx.catalog, request.kpi))
     elif isinstance(request, Show):
         show(ctx, asker, request)
     elif isinstance(request, Forecast):
@@ -187,7 +188,8 @@ def handle(ctx: Context, asker: Asker,
     elif isinstance(request, LiveDashboard):
         live_dashboard(ctx, asker, request.hours)
     else:
-        record(ctx, asker, request)
+        return record(ctx, asker, request)
+    return None
 
 
 def show(ctx: Context, asker: Asker, request: Show) -> None:
@@ -198,7 +200,7 @@ def show(ctx: Context, asker: Asker, request: Show) -> None:
         forecast = forecasting.forecast_kpi(ctx, session, asker.team_id, kpi)
     days = PERIODS[request.period].days
     until = forecasting.chart_until(forecast, _today(ctx), max(days // 2, 7), days)
-    title = f"{kpi.name}, last {request.period}"
+    title = formatting.plain(f"{kpi.name}, last {request.period}")
     png = CHARTS.get_or_render(
         (asker.team_id, kpi.key, title, until, charts.series_key(view.points)),
         lambda: charts.kpi_chart(kpi, view.points, ctx.tz, title,
@@ -225,7 +227,7 @@ def show_forecast(ctx: Context, asker: Asker, request: Forecast) -> None:
             _post(ctx, asker, text, card)
         return
     until = max(forecasting.chart_until(result, _today(ctx), 60, 365), request.on or _today(ctx))
-    title = f"{kpi.name}: last 90 days and forecast"
+    title = formatting.plain(f"{kpi.name}: last 90 days and forecast")
     png = charts.kpi_chart(kpi, points, ctx.tz, title, forecast=forecasting.projection(result, until, ctx.tz))
     card = forecast_blocks.forecast_card(result, ctx.tz, chart_note=_chart_note(request.private))
     filename = f"{ctx.catalog.short_name(kpi)}-forecast.png"
@@ -282,13 +284,18 @@ def live_dashboard(ctx: Context, asker: Asker, hours: int) -> None:
         tell(ctx, asker, str(exc))
 
 
-def record(ctx: Context, asker: Asker, request: Record) -> None:
+def record(ctx: Context, asker: Asker, request: Record) -> str | None:
+    """Store a value by hand; a KPI marked `protected: true` takes an admin."""
+    if request.kpi.protected and only_admins(ctx, asker, f"record values of {blocks.escape(request.kpi.name)}"):
+        return "refused"
     try:
         with ctx.transaction() as session:
             point = kpis.record(ctx, session, asker.team_id, request.kpi, request.value, request.at,
                                 source=f"manual:{asker.user_id}")
             status = kpis.status(ctx, session, asker.team_id, request.kpi)
             outbox.post(session, asker.team_id, asker.channel_id, blocks.kpi_text(status),
-                        blocks.recorded(status, point.at, ctx.tz), user=asker.user_id)
+                        blocks.recorded(status, point.at, ctx.tz, value=point.value), user=asker.user_id)
     except InputError as exc:
         tell(ctx, asker, str(exc))
+        return "input_error"
+    return None

@@ -1,11 +1,32 @@
-"""Repository of push-API tokens and idempotent requests. Never commits."""
+"""API tokens for the bot's HTTP APIs: only a SHA-256 hash is stored. Repository functions never commit."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlmodel import Session
+from datetime import datetime
 
-from storage.collection import ApiRequest, ApiToken
+from sqlalchemy import Column, select
+from sqlmodel import Field, Session, SQLModel
+
+from storage.collection import ApiRequest
+from storage.types import UTCDateTime, utcnow
+
+
+def _when(nullable: bool = False) -> Column:
+    return Column(UTCDateTime(), nullable=nullable)
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_token"
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32, index=True)
+    name: str = Field(max_length=80)
+    prefix: str = Field(max_length=16)  # the first characters, to recognise a token in listings
+    token_hash: str = Field(max_length=64, unique=True)  # hex SHA-256 of the whole token
+    scopes: str = Field(default="", max_length=200)  # comma-separated, e.g. "push"
+    created_by: str = Field(default="", max_length=40)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    last_used_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    revoked_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
 
 
 def add(session: Session, token: ApiToken) -> ApiToken:
@@ -19,17 +40,10 @@ def by_hash(session: Session, token_hash: str) -> ApiToken | None:
 
 
 def listing(session: Session, team_id: str | None = None) -> list[ApiToken]:
-    query = select(ApiToken)
+    query = select(ApiToken).order_by(ApiToken.id)
     if team_id:
         query = query.where(ApiToken.team_id == team_id)
-    return list(session.scalars(query.order_by(ApiToken.id)))
-
-
-def revoke(session: Session, prefix: str) -> int:
-    rows = list(session.scalars(select(ApiToken).where(ApiToken.prefix == prefix)))
-    for row in rows:
-        session.delete(row)
-    return len(rows)
+    return list(session.scalars(query))
 
 
 def request(session: Session, team_id: str, key: str) -> ApiRequest | None:

@@ -67,20 +67,6 @@ class IncidentEvent(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
 
 
-class ApiToken(SQLModel, table=True):
-    """A push-API bearer token of one workspace; only its SHA-256 is stored."""
-
-    __tablename__ = "api_token"
-    __table_args__ = (UniqueConstraint("token_hash", name="uq_api_token_hash"),)
-    id: int | None = Field(default=None, primary_key=True)
-    team_id: str = Field(max_length=32)
-    name: str = Field(default="", max_length=80)
-    token_hash: str = Field(max_length=64)
-    prefix: str = Field(max_length=16)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
-    last_used_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
-
-
 class ApiRequest(SQLModel, table=True):
     """An accepted push-API request by its Idempotency-Key: a retry gets the first answer, nothing is stored twice."""
 

@@ -27,3 +27,20 @@ def current_revisions(engine: Engine) -> set[str]:
 
     with engine.connect() as conn:
         return set(MigrationContext.configure(conn).get_current_heads())
+
+
+def head_revisions() -> set[str]:
+    """The newest revision of each branch in storage/migrations."""
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return set(ScriptDirectory.from_config(config).get_heads())
+
+
+def at_head(engine: Engine) -> bool:
+    """True when the database has every migration applied (readiness)."""
+    try:
+        return current_revisions(engine) == head_revisions()
+    except Exception:  # noqa: BLE001 - readiness reports, never raises
+        return False

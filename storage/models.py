@@ -18,6 +18,8 @@ class Workspace(SQLModel, table=True):
     team_id: str = Field(primary_key=True, max_length=32)
     name: str = ""
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    # Set when the app is uninstalled or its bot token revoked: scheduled jobs skip the workspace.
+    uninstalled_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
 
 
 class SnapshotBase(SQLModel):
@@ -125,7 +127,6 @@ class Sprint(SQLModel, table=True):
 from storage import alerts as _alerts  # noqa: E402,F401
 from storage.collection import (  # noqa: E402,F401
     ApiRequest,
-    ApiToken,
     DeploymentEvent,
     IncidentEvent,
     SourceHealth,
@@ -134,4 +135,5 @@ from storage.survey_models import SurveyAnswer, SurveyRespondent, SurveyRun  # n
 
 __all__ = ["JobClaim", "KpiSnapshot", "OutboxMessage", "SnapshotBase", "SurveyAnswer", "SurveyRespondent",
            "SurveyRun", "Workspace"]
+from storage import api_tokens, installations  # noqa: E402, F401
 from storage.report_models import Achievement, KpiCrossing, Kudos, LiveDashboard, TeamNote  # noqa: E402,F401

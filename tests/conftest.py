@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
+from pydantic import SecretStr
 
 from bot.runtime import build_context, build_runtime
 from bot.settings import Settings
 from bot.web import create_web_app
 from tests.fakes.slack_api import FakeSlack
-from tests.support import BOT_TOKEN, SIGNING_SECRET, SlackSender, running, test_database_url
+from tests.support import (
+    BOT_TOKEN,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    SIGNING_SECRET,
+    SlackSender,
+    running,
+    test_database_url,
+)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -26,7 +37,8 @@ def database_url(tmp_path) -> str:
 
 @pytest.fixture
 def fake_slack():
-    with FakeSlack() as fake:
+    # Message timestamps on the real clock, like Slack's: the outbox's crash recovery looks up history by time.
+    with FakeSlack(start_ts=time.time()) as fake:
         yield fake
 
 
@@ -68,3 +80,23 @@ def slack(server, fake_slack):
     sender = SlackSender(server.url, team_id=fake_slack.team_id)
     yield sender
     sender.close()
+
+
+@pytest.fixture
+def oauth_settings(settings) -> Settings:
+    """OAuth mode: no bot token, client credentials; workspaces install through /slack/install."""
+    return settings.model_copy(update={"slack_bot_token": None, "slack_client_id": CLIENT_ID,
+                                       "slack_client_secret": SecretStr(CLIENT_SECRET)})
+
+
+@pytest.fixture
+def oauth_runtime(oauth_settings):
+    rt = build_runtime(oauth_settings)
+    yield rt
+    rt.shutdown()
+
+
+@pytest.fixture
+def oauth_server(oauth_runtime):
+    with running(create_web_app(oauth_runtime)) as srv:
+        yield srv

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 import uvicorn
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
@@ -136,3 +143,149 @@ def assert_valid_view(view: dict[str, Any]) -> None:
 
     View(**view).to_dict()
     assert_valid_blocks(view.get("blocks", []), limit=100)
+
+
+CLIENT_ID = "1111.2222"
+CLIENT_SECRET = "test-client-secret-0123456789"
+
+
+def install_workspace(base_url: str, fake: Any, team_id: str, team_name: str = "") -> httpx.Response:
+    """Go through the OAuth install like a browser: /slack/install, Slack's consent (the fake's code), redirect."""
+    with httpx.Client(base_url=base_url, timeout=10) as browser:
+        page = browser.get("/slack/install")
+        page.raise_for_status()
+        cookie = page.headers["set-cookie"]  # Secure: a browser sends it back over HTTPS only, so do it by hand
+        state = cookie.split(";", 1)[0].split("=", 1)[1]
+        assert f"state={state}" in page.text, "the install page links to Slack with the state"
+        return browser.get("/slack/oauth_redirect", params={"code": fake.oauth_code(team_id, team_name),
+                                                            "state": state},
+                           headers={"Cookie": f"slack-app-oauth-state={state}"})
+
+
+def token_team(call: Any) -> str:
+    """The workspace whose bot token made a call to the fake (tokens look like xoxb-<team>-<n>)."""
+    auth = call.headers.get("authorization", "")
+    return auth.removeprefix("Bearer xoxb-").split("-", 1)[0]
+
+
+ROOT = Path(__file__).resolve().parent.parent
+SETTING_PREFIXES = ("SLACK_", "AURUM_", "DATABASE_URL", "PORT", "WEB_CONCURRENCY")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def process_env(**settings: str) -> dict[str, str]:
+    """The environment for a `python -m bot.cli` subprocess: ours without any bot setting, plus `settings`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(SETTING_PREFIXES)}
+    env.update({k.upper(): str(v) for k, v in settings.items()})
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+class BotProcess:
+    """`python -m bot.cli <args>` as a real subprocess (stderr, i.e. the JSON logs, kept in a file)."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log_path: Path, port: int | None = None):
+        self.args, self.env, self.log_path, self.port = args, env, log_path, port
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, wait: bool = True) -> BotProcess:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen([sys.executable, "-m", "bot.cli", *self.args], cwd=ROOT, env=self.env,
+                                        stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        if wait and self.port:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"{self.args} exited with {self.process.returncode}:\n{self.logs()[-3000:]}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
+                    return
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.args} did not get ready:\n{self.logs()[-3000:]}")
+
+    def kill(self) -> None:
+        """kill -9: no shutdown, no cleanup, exactly like a crash."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self, timeout: float = 20) -> int | None:
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        return self.process.returncode
+
+    def logs(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
+
+    def __enter__(self) -> BotProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def serve_process(tmp_path: Path, name: str, **settings: str) -> BotProcess:
+    port = free_port()
+    return BotProcess(["serve", "--port", str(port), "--host", "127.0.0.1"], process_env(**settings),
+                      tmp_path / f"{name}.log", port=port)
+
+
+def wait_until(condition: Any, timeout: float = 30, message: str = "condition") -> Any:
+    """Poll `condition()` until it is truthy (returns it) or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(0.05)
+
+
+def queue_burst(ctx, team_id: str, posts: int = 60, replies: int = 12) -> list[str]:
+    """Queue posts to three channels and replies in the threads of the first ones; returns their keys."""
+    from aurum import outbox
+
+    keys = []
+    with ctx.transaction() as session:
+        for i in range(posts):
+            keys.append(outbox.post(session, team_id, ["#burst", "C0TWO", "C0THREE"][i % 3], f"post {i}",
+                                    key=f"burst:{i}"))
+        for i in range(replies):
+            keys.append(outbox.post(session, team_id, "", f"reply {i}", key=f"reply:{i}", thread_key=f"burst:{i}"))
+    return keys
+
+
+def statuses(ctx) -> Counter:
+    from storage.models import OutboxMessage
+
+    with ctx.reading() as session:
+        return Counter(session.scalars(select(OutboxMessage.status)))
+
+
+def assert_each_delivered_once(fake: Any, keys: list[str]) -> None:
+    """Slack shows every outbox key (carried in the message metadata) exactly once."""
+    seen = Counter((m.get("metadata") or {}).get("event_payload", {}).get("key") for m in fake.delivered_posts())
+    duplicates = {k: n for k, n in seen.items() if n > 1}
+    assert not duplicates, f"posted more than once: {duplicates}"
+    assert set(seen) == set(keys), f"missing: {sorted(set(keys) - set(seen))[:10]}"

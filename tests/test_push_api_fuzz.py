@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
-from aurum import api_tokens
+from aurum import tokens as api_tokens
 from storage.models import KpiSnapshot
 
 schemathesis = pytest.importorskip("schemathesis")
@@ -30,7 +30,7 @@ def fingerprint(ctx) -> dict[str, object]:
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["positive", "negative"])
 def test_push_api_fuzzed_against_its_openapi_document(runtime, server, mode):
     with runtime.ctx.transaction() as session:
-        token = api_tokens.create(session, "T0001", "fuzz")
+        token = api_tokens.create(session, "T0001", "fuzz", scopes='push').secret
     schema = schemathesis.openapi.from_url(server.url + "/api/v1/openapi.json")
     base_url = server.url + "/api/v1"
     seen: dict[int, int] = {}

@@ -188,8 +188,14 @@ class FakeSlack:
         bot_user_id: str = "UBOT",
         bot_id: str = "B0001",
         default_tz: str = "Europe/Berlin",
+        start_ts: float | None = None,
     ) -> None:
+        """``start_ts``: the first message ts (default 1700000000, fixed for stable tests); pass
+        ``time.time()`` where code filters history by real time (``oldest=``), as the outbox's recovery does."""
         self.team_id, self.team, self.default_tz = team_id, team, default_tz
+        self._start_ts = int((start_ts or 1_700_000_000) * 1_000_000)
+        self._oauth_codes: dict[str, tuple[str, str]] = {}
+        self._usergroups: dict[str, list[str]] = {}
         self.bot_user_id, self.bot_id = bot_user_id, bot_id
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
@@ -214,6 +220,7 @@ class FakeSlack:
             "users.info": self._users_info,
             "users.conversations": self._users_conversations,
             "conversations.list": self._conversations_list,
+            "oauth.v2.access": self._oauth_v2_access,
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
             **{f"views.{op}": self._views_handler(op) for op in ("open", "update", "push", "publish")},
@@ -275,7 +282,7 @@ class FakeSlack:
             self._chaos: tuple[float, random.Random, tuple, Any, float, int] | None = None
             self._limits: dict[str, float] = {}
             self._recent: dict[tuple[str, str], deque[float]] = {}
-            self._ts = 0
+            self._ts = self._start_ts
             self._ids = 0
             self._changed.notify_all()
 
@@ -322,6 +329,18 @@ class FakeSlack:
         """Override users.info fields, e.g. ``is_admin=True, tz="UTC"``."""
         with self._lock:
             self._users.setdefault(user_id, {}).update(fields)
+
+    def set_usergroup(self, group_id: str, users: list[str]) -> None:
+        """Members returned by usergroups.users.list for ``group_id``."""
+        with self._lock:
+            self._usergroups[group_id] = list(users)
+
+    def oauth_code(self, team_id: str, team_name: str = "") -> str:
+        """A code that oauth.v2.access exchanges for a bot token of ``team_id`` (``xoxb-<team>-…``)."""
+        with self._lock:
+            code = f"code-{team_id}-{len(self._oauth_codes) + 1}"
+            self._oauth_codes[code] = (team_id, team_name or f"Team {team_id}")
+            return code
 
     def calls_to(self, method: str, failed: bool | None = None) -> list[Call]:
         """Recorded calls of ``method`` (optionally only failed / not failed)."""
@@ -484,11 +503,17 @@ class FakeSlack:
         if handler is None:
             return _json_reply(200, {"ok": False, "error": "unknown_method"})
         auth = headers.get("authorization", "")
+        if method == "oauth.v2.access":  # client id and secret (Basic auth), no token
+            return self._reply(handler, params)
         token = auth[len("Bearer "):] if auth.startswith("Bearer ") else params.get("token", "")
         if not token:
             return _json_reply(200, {"ok": False, "error": "not_authed"})
         if not token.startswith(("xoxb-", "xoxp-")):
             return _json_reply(200, {"ok": False, "error": "invalid_auth"})
+        return self._reply(handler, params)
+
+    @staticmethod
+    def _reply(handler: Callable[[dict], dict], params: dict) -> Reply:
         try:
             return _json_reply(200, {"ok": True, **handler(params)})
         except SlackError as exc:
@@ -627,12 +652,6 @@ class FakeSlack:
         page, cursor = _paginate(self._members.get(self._channel(params), []), params)
         return {"members": page, "response_metadata": {"next_cursor": cursor}}
 
-    def _usergroups_users_list(self, params: dict) -> dict:
-        group = str(params.get("usergroup") or "")
-        if group not in self._members:
-            raise SlackError("no_such_subteam")
-        return {"users": list(self._members[group])}
-
     def _users_info(self, params: dict) -> dict:
         user_id = params.get("user")
         if not user_id:
@@ -654,6 +673,24 @@ class FakeSlack:
                     for c in ids]
         page, cursor = _paginate(channels, params)
         return {"channels": page, "response_metadata": {"next_cursor": cursor}}
+
+    def _usergroups_users_list(self, params: dict) -> dict:
+        """Members of a user group: set with set_usergroup(), or with set_members(group_id, …)."""
+        group = str(params.get("usergroup") or "")
+        found = self._usergroups.get(group, self._members.get(group))
+        if found is None:
+            raise SlackError("no_such_subteam")
+        return {"users": list(found)}
+
+    def _oauth_v2_access(self, params: dict) -> dict:
+        found = self._oauth_codes.pop(str(params.get("code")), None)
+        if found is None:
+            raise SlackError("invalid_code")
+        team_id, team_name = found
+        return {"app_id": "A0001", "authed_user": {"id": "UINSTALLER"}, "scope": "commands,chat:write",
+                "token_type": "bot", "access_token": f"xoxb-{team_id}-{self._next_id('')}",
+                "bot_user_id": self.bot_user_id, "team": {"id": team_id, "name": team_name},
+                "enterprise": None, "is_enterprise_install": False}
 
     def _conversations_list(self, params: dict) -> dict:
         channels = [{"id": cid, "name": name, "is_channel": True, "is_private": False, "is_member": True}

@@ -30,17 +30,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('team_id', 'key', name='uq_api_request_key')
     )
-    op.create_table('api_token',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('team_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
-    sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('prefix', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_used_at', storage.types.UTCDateTime(timezone=True), nullable=True),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('token_hash', name='uq_api_token_hash')
-    )
     op.create_table('deployment_event',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('team_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -103,6 +92,5 @@ def downgrade() -> None:
         batch_op.drop_index('ix_deployment_event_at')
 
     op.drop_table('deployment_event')
-    op.drop_table('api_token')
     op.drop_table('api_request')
     # ### end Alembic commands ###

@@ -1,0 +1,116 @@
+"""The bot's own observability: request ids in JSON logs, /metrics, /healthz and /readyz."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import text
+
+from aurum import outbox
+from aurum.jobs import JobRunner
+from bot.logs import JsonFormatter, protect
+from tests.support import free_port, wait_until
+
+
+def _samples(url: str) -> dict[tuple[str, frozenset], float]:
+    exposition = httpx.get(url + "/metrics").text
+    return {(s.name, frozenset(s.labels.items())): s.value
+            for family in text_string_to_metric_families(exposition) for s in family.samples}
+
+
+def _value(samples, metric: str, **labels: str) -> float | None:
+    return samples.get((metric, frozenset(labels.items())))
+
+
+def test_metrics_count_commands_by_name_and_outcome_with_ack_latency(runtime, server, slack, fake_slack):
+    slack.command("/kpi", "record coverage 80")
+    slack.command("/kpi", "record coverage lots")  # answered in the ack: an input error
+    fake_slack.wait_for("chat.postEphemeral")
+    wait_until(lambda: runtime.ctx.telemetry.value("command_outcomes", command="/kpi", outcome="ok"), 10)
+    samples = _samples(server.url)
+    assert _value(samples, "aurum_slack_requests_total", kind="command", name="/kpi", status="200") == 2
+    assert _value(samples, "aurum_command_outcomes_total", command="/kpi", outcome="ok") == 1
+    assert _value(samples, "aurum_command_outcomes_total", command="/kpi", outcome="input_error") == 1
+    assert _value(samples, "aurum_slack_ack_seconds_count", kind="command") == 2
+    assert _value(samples, "aurum_slack_ack_seconds_bucket", kind="command", le="3.0") == 2
+    assert _value(samples, "aurum_outbox_deliveries_total", kind="ephemeral", result="sent") == 1
+
+
+def test_metrics_show_outbox_depth_dead_letters_job_runs_and_collector_errors(runtime, server, fake_slack):
+    with runtime.ctx.transaction() as session:
+        outbox.post(session, fake_slack.team_id, "#nowhere", "lost", key="dead-one")
+    runtime.worker().drain()
+    runner = JobRunner(runtime.ctx)
+    runner.run_now("heartbeat", team_id="T0001")
+    runner.run_now("heartbeat", team_id="T0001")
+    runtime.ctx.telemetry.count("collector_errors", source="github")
+    samples = _samples(server.url)
+    assert _value(samples, "aurum_outbox_messages", status="dead") == 1
+    assert _value(samples, "aurum_outbox_messages", status="pending") == 0
+    assert _value(samples, "aurum_job_runs_total", job="heartbeat", result="ran") == 1
+    assert _value(samples, "aurum_job_runs_total", job="heartbeat", result="already_ran") == 1
+    assert _value(samples, "aurum_collector_errors_total", source="github") == 1
+
+
+def test_telemetry_refuses_undeclared_counters_and_labels(ctx):
+    with pytest.raises(KeyError):
+        ctx.telemetry.count("no_such_counter")
+    with pytest.raises(ValueError):
+        ctx.telemetry.count("job_runs", job="x")
+
+
+def test_the_clock_process_serves_its_own_metrics(runtime):
+    from bot.scheduler import serve_metrics
+
+    port = free_port()
+    serve_metrics(runtime, port)
+    JobRunner(runtime.ctx).run_now("heartbeat", team_id="T0001")
+    samples = _samples(f"http://127.0.0.1:{port}")
+    assert _value(samples, "aurum_job_runs_total", job="heartbeat", result="ran") == 1
+
+
+def test_healthz_and_readyz(runtime, server):
+    assert httpx.get(server.url + "/healthz").json() == {"status": "ok"}
+    ready = httpx.get(server.url + "/readyz")
+    assert ready.status_code == 200 and ready.json()["migrations_at_head"] is True
+    with runtime.ctx.engine.begin() as conn:  # a database one migration behind
+        conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+    behind = httpx.get(server.url + "/readyz")
+    assert behind.status_code == 503 and behind.json() == {"status": "not ready", "database": True,
+                                                           "migrations_at_head": False}
+
+
+@pytest.fixture
+def captured():
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler = protect(Keep(level=logging.DEBUG))
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield records
+    root.removeHandler(handler)
+    root.setLevel(old_level)
+
+
+def test_every_log_line_of_a_request_carries_its_request_id(runtime, server, slack, fake_slack, captured):
+    fake_slack.fail_next("chat.postEphemeral", status=500)  # makes the outbox log a warning
+    body = slack.command_body("/kpi", "record coverage 83")
+    answer = slack.http.post(slack.url, content=body, headers={**slack.headers(body), "X-Request-Id": "req-abc123"})
+    assert answer.headers["x-request-id"] == "req-abc123"
+    fake_slack.wait_for("chat.postEphemeral", count=2)
+    in_listener = [r for r in captured if r.threadName.startswith("aurum-listener")]
+    assert in_listener and {r.request_id for r in in_listener} == {"req-abc123"}
+    fresh = slack.command("/kpi", "help")
+    assert len(fresh.headers["x-request-id"]) == 16 and fresh.headers["x-request-id"] != "req-abc123"
+    line = json.loads(JsonFormatter().format(in_listener[0]))
+    assert line["request_id"] == "req-abc123" and line["level"] and line["logger"]
