@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
@@ -61,7 +62,7 @@ def start(ctx: Context, session: Session, team_id: str, channel: str, user: str,
         _end(ctx, session, row, data, "Replaced by a newer live dashboard in this channel")
     if row is None:
         row = LiveDashboard(team_id=team_id, channel=channel, post_key="", until=now)
-    row.post_key = f"live:{channel}:{now:%Y%m%dT%H%M%S}"
+    row.post_key = f"live:{channel}:{now:%Y%m%dT%H%M%S}:{uuid.uuid4().hex[:8]}"  # two starts in one second differ
     row.started_by, row.started_at, row.until = user, now, now + timedelta(hours=hours)
     row.stopped_at = row.stopped_by = None
     session.add(row)
