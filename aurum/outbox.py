@@ -77,7 +77,7 @@ class OutboxWorker:
     """Delivers due messages. Safe to run in several threads and processes at once."""
 
     def __init__(self, ctx: Context, delivery: Delivery, max_attempts: int = MAX_ATTEMPTS,
-                 claim_for: timedelta = repo.CLAIM_FOR):
+                 claim_for: timedelta | None = None):
         self.ctx = ctx
         self.delivery = delivery
         self.max_attempts = max_attempts
@@ -116,7 +116,7 @@ class OutboxWorker:
     def _deliver(self, message_id: int, kind: str) -> int:
         now = self.ctx.now()
         with self.ctx.transaction() as session:
-            row = repo.claim(session, message_id, now, kind)
+            row = repo.claim(session, message_id, now, kind, self.claim_for)
             if row is None:
                 return 0
             # A retry may follow a call whose answer was lost (timeout, dropped connection, crash):

@@ -49,8 +49,8 @@ class Runtime:
     http: httpx.Client | None = None
 
     def worker(self) -> OutboxWorker:
-        return OutboxWorker(self.ctx, self.delivery,
-                            claim_for=timedelta(seconds=self.settings.aurum_outbox_claim_seconds))
+        seconds = self.settings.aurum_outbox_claim_seconds
+        return OutboxWorker(self.ctx, self.delivery, claim_for=timedelta(seconds=seconds) if seconds else None)
 
     def start_outbox(self, threads: int = 2) -> None:
         for i in range(threads):

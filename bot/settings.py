@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     aurum_web_threads: int = Field(default=64, ge=4, le=1000)
     aurum_log_level: str = "INFO"
     # How long an outbox row stays claimed by a worker: after a crash, the row is retried once this passed.
-    aurum_outbox_claim_seconds: int = Field(default=60, ge=11, le=3600)
+    aurum_outbox_claim_seconds: int | None = Field(default=None, ge=11, le=3600)  # default: 15 s, uploads 45 s
     aurum_chart_dir: Path = Path("charts")
     port: int = Field(default=3000, ge=1, le=65535)
     # Collector credentials (see the `sources:` section of the config file).

@@ -51,8 +51,11 @@ def due(session: Session, now: datetime, limit: int = 50) -> list[tuple[int, str
     return [(row.id, row.kind) for row in session.execute(query)]
 
 
-def claim(session: Session, message_id: int, now: datetime, kind: str) -> OutboxMessage | None:
-    """Atomically take a row; None when another worker was first."""
+def claim(session: Session, message_id: int, now: datetime, kind: str,
+          claim_for: timedelta | None = None) -> OutboxMessage | None:
+    """Atomically take a row for `claim_for` (default: by kind), after which a crashed worker's row is retried;
+    None when another worker was first."""
+    claim_for = claim_for or CLAIM_FOR.get(kind, DEFAULT_CLAIM)
     result = session.execute(
         update(OutboxMessage)
         .where(
@@ -62,7 +65,7 @@ def claim(session: Session, message_id: int, now: datetime, kind: str) -> Outbox
                 (OutboxMessage.status == "sending") & (OutboxMessage.claimed_until < now),
             ),
         )
-        .values(status="sending", claimed_until=now + CLAIM_FOR.get(kind, DEFAULT_CLAIM),
+        .values(status="sending", claimed_until=now + claim_for,
                 attempts=OutboxMessage.attempts + 1)
         .execution_options(synchronize_session=False)
     )
