@@ -107,7 +107,7 @@ def build_app(settings: Settings, ctx: Context, *, console: bool = False, worker
         # Ack functions run in the request's own thread, so a backlog of slow lazy work (queries, charts,
         # uploads) in the listener pool can never delay an ack past Slack's 3 seconds.
         process_before_response=True,
-        listener_executor=InlineExecutor() if console else ContextThreadPool(workers, "aurum-lazy"),
+        listener_executor=InlineExecutor() if console else ContextThreadPool(workers, "aurum-listener"),
         logger=logging.getLogger("slack_bolt"),
     )
     if tokens is not None:

@@ -327,8 +327,47 @@ def collect(source: Annotated[str | None, typer.Argument(help="One source (defau
         raise typer.Exit(1)
 
 
+@workspace_app.command("list")
+def workspace_list() -> None:
+    """List the workspaces with data, and whether each is installed."""
+    from sqlalchemy import select as select_all
+
+    from storage.models import Workspace
+
+    runtime = _runtime(console=True)
+    with runtime.ctx.reading() as session:
+        rows = list(session.scalars(select_all(Workspace)))
+    for row in rows:
+        state = f"uninstalled {row.uninstalled_at:%Y-%m-%d}" if row.uninstalled_at else "installed"
+        typer.echo(f"{row.team_id:<14} {state:<22} {row.name}")
+    if not rows:
+        typer.echo("No workspaces yet.")
+    runtime.shutdown()
+
+
+@workspace_app.command("purge")
+def workspace_purge(team: str, yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")]
+                    = False) -> None:
+    """Delete ALL data of a workspace (snapshots, outbox, claims, tokens, its installation, …) from every table."""
+    from storage.workspaces import purge, team_tables
+
+    if not yes:
+        typer.confirm(f"Delete every row of workspace {team} from {len(team_tables())} tables? This cannot be undone",
+                      abort=True)
+    runtime = _runtime(console=True)
+    with runtime.ctx.transaction() as session:
+        deleted = purge(session, team)
+    total = sum(deleted.values())
+    typer.echo(f"Deleted {total} rows of workspace {team}: "
+               + (", ".join(f"{name} {n}" for name, n in sorted(deleted.items()) if n) or "it had no data"))
+    if runtime.tokens is not None:
+        runtime.tokens.forget(team)
+    runtime.shutdown()
+
+
 @token_app.command("create")
-def token_create(name: str, team: TeamOption = None,
+def token_create(name: Annotated[str, typer.Option(help="What the token is for, e.g. github-actions")] = "ci",
+                 team: TeamOption = None,
                  scopes: Annotated[str, typer.Option(help="Comma-separated scopes, e.g. push")] = "push") -> None:
     """Create an API token; it is printed once and only its hash is stored."""
     from aurum import tokens

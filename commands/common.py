@@ -84,7 +84,7 @@ def reply_on_error(ctx: Context) -> Callable:
 
 
 def slash_command(app: Any, ctx: Context, name: str, parse: Callable[[str, Asker], Any],
-                  handle: Callable[[Context, Asker, Any], None]) -> None:
+                  handle: Callable[[Context, Asker, Any], str | None]) -> None:
     """Register a command the house way: input errors answered in the ack (no DB), the work in a lazy listener;
     an InputError raised by the work (a rule that needs the database) is told to the asker."""
 
@@ -93,20 +93,22 @@ def slash_command(app: Any, ctx: Context, name: str, parse: Callable[[str, Asker
             parse(body.get("text", ""), Asker.from_body(body))
         except InputError as exc:
             ack(text=str(exc), response_type="ephemeral")
+            count(ctx, body, "input_error")
             return
         ack()
 
     @reply_on_error(ctx)
-    def answer_command(body: dict[str, Any]) -> None:
+    def answer_command(body: dict[str, Any]) -> str | None:
         asker = Asker.from_body(body)
         try:
             request = parse(body.get("text", ""), asker)
         except InputError:
-            return  # already answered in the ack
+            return ANSWERED_IN_ACK
         try:
-            handle(ctx, asker, request)
+            return handle(ctx, asker, request)
         except InputError as exc:
             tell(ctx, asker, str(exc))
+            return "input_error"
 
     app.command(name)(ack=ack_command, lazy=[answer_command])
 

@@ -167,7 +167,7 @@ def register(app: Any, ctx: Context) -> None:
 
 
 def handle(ctx: Context, asker: Asker,
-           request: Help | Show | Forecast | Dashboard | LiveDashboard | Sources | Record) -> None:
+           request: Help | Show | Forecast | Dashboard | LiveDashboard | Sources | Record) -> str | None:
     if isinstance(request, Help):
         with ctx.reading() as session:
             statuses = kpis.statuses(ctx, session, asker.team_id)
