@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import BigInteger, delete, func, insert, select
+from sqlalchemy import BigInteger, delete, func, insert, select, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session
@@ -69,7 +69,10 @@ def refresh(session: Session, team_id: str, touched: Iterable[tuple[str, datetim
         day = day_number(at)
         first, last = spans.get(kpi, (day, day))
         spans[kpi] = (min(first, day), max(last, day))
+    postgres = session.get_bind().dialect.name == "postgresql"
     for kpi, (first, last) in spans.items():
+        if postgres:  # two writers of one KPI would both insert its day: take turns (SQLite writers already do)
+            session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"kpi_day:{team_id}:{kpi}"})
         session.execute(delete(KpiDay).where(KpiDay.team_id == team_id, KpiDay.kpi == kpi,
                                              KpiDay.day >= first, KpiDay.day <= last))
         session.execute(insert(KpiDay).from_select(_COLUMNS, _aggregate(team_id, kpi, first, last)))
