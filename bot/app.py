@@ -93,7 +93,7 @@ def oauth_settings(settings: Settings, store: WorkspaceInstallationStore, engine
     )
 
 
-def build_app(settings: Settings, ctx: Context, *, console: bool = False, workers: int = 16,
+def build_app(settings: Settings, ctx: Context, *, console: bool = False, workers: int | None = None,
               tokens: TeamTokens | None = None, home: HomeTeam | None = None) -> App:
     """The Bolt app: OAuth mode (many workspaces) when `tokens` is given, else the single configured token."""
     common: dict[str, Any] = dict(
@@ -101,10 +101,15 @@ def build_app(settings: Settings, ctx: Context, *, console: bool = False, worker
         signing_secret=CONSOLE_SECRET if console else settings.slack_signing_secret.get_secret_value()
         if settings.slack_signing_secret else CONSOLE_SECRET,
         token_verification_enabled=False,
+        # Run the ack function in the request's own thread and answer as soon as it returns: no hop to the
+        # listener pool and no 10 ms polling for the ack, so acks never queue behind lazy work. Lazy listeners
+        # still run after the answer, in the listener pool.
+        process_before_response=True,
         request_verification_enabled=not console,
         ssl_check_enabled=False,
         url_verification_enabled=True,
-        listener_executor=InlineExecutor() if console else ContextThreadPool(workers, "aurum-listener"),
+        listener_executor=InlineExecutor() if console else ContextThreadPool(
+            workers or settings.aurum_lazy_threads, "aurum-listener"),
         logger=logging.getLogger("slack_bolt"),
     )
     if tokens is not None:

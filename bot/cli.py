@@ -72,12 +72,12 @@ def serve(port: Annotated[int | None, typer.Option(help="HTTP port (default: POR
     """Run the HTTP server: Slack requests on /slack/events, OAuth installs, /healthz, /readyz and /metrics."""
     import uvicorn
 
-    from bot.web import BACKLOG, create_web_app
+    from bot.web import BACKLOG, KEEP_ALIVE, create_web_app
 
     settings = _settings()
     _setup_logging(settings)
     options = dict(host=host, port=port or settings.port, log_config=None, access_log=False,
-                   timeout_graceful_shutdown=10, backlog=BACKLOG, timeout_keep_alive=30)
+                   timeout_graceful_shutdown=10, backlog=BACKLOG, timeout_keep_alive=KEEP_ALIVE)
     count = workers or settings.web_concurrency
     if count > 1:
         try:
