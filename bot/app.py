@@ -62,6 +62,11 @@ def web_client(settings: Settings, token: str | None = None, interactive: bool =
     return WebClient(token=secret, base_url=settings.slack_api_url, timeout=10, retry_handlers=handlers)
 
 
+def listener_pool(settings: Settings) -> ContextThreadPool:
+    """Where lazy listeners run (the work after the ack); they see the request id of their request."""
+    return ContextThreadPool(settings.aurum_lazy_threads, "aurum-listener")
+
+
 @dataclass
 class HomeTeam:
     """Single-token mode: the one workspace the token belongs to (learnt from auth.test at start-up)."""
@@ -93,7 +98,7 @@ def oauth_settings(settings: Settings, store: WorkspaceInstallationStore, engine
     )
 
 
-def build_app(settings: Settings, ctx: Context, *, console: bool = False, workers: int | None = None,
+def build_app(settings: Settings, ctx: Context, *, console: bool = False, executor: Executor | None = None,
               tokens: TeamTokens | None = None, home: HomeTeam | None = None) -> App:
     """The Bolt app: OAuth mode (many workspaces) when `tokens` is given, else the single configured token."""
     common: dict[str, Any] = dict(
@@ -108,8 +113,7 @@ def build_app(settings: Settings, ctx: Context, *, console: bool = False, worker
         request_verification_enabled=not console,
         ssl_check_enabled=False,
         url_verification_enabled=True,
-        listener_executor=InlineExecutor() if console else ContextThreadPool(
-            workers or settings.aurum_lazy_threads, "aurum-listener"),
+        listener_executor=executor or (InlineExecutor() if console else listener_pool(settings)),
         logger=logging.getLogger("slack_bolt"),
     )
     if tokens is not None:
