@@ -249,10 +249,10 @@ def workspace_purge(team: str, yes: Annotated[bool, typer.Option("--yes", help="
     """Delete ALL data of a workspace (snapshots, outbox, claims, tokens, its installation, …) from every table."""
     from storage.workspaces import purge, team_tables
 
-    runtime = _runtime(console=True)
     if not yes:
         typer.confirm(f"Delete every row of workspace {team} from {len(team_tables())} tables? This cannot be undone",
                       abort=True)
+    runtime = _runtime(console=True)
     with runtime.ctx.transaction() as session:
         deleted = purge(session, team)
     total = sum(deleted.values())
