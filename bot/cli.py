@@ -60,6 +60,7 @@ def _team(runtime, team: str | None) -> str:
     with runtime.ctx.reading() as session:
         teams = all_team_ids(session)
     if len(teams) > 1:
+        runtime.shutdown()
         raise _fail(f"Several workspaces are served ({', '.join(teams)}); pick one with --team.")
     return teams[0] if teams else CONSOLE_TEAM
 
@@ -137,6 +138,7 @@ def kpi(name: str, as_json: Annotated[bool, typer.Option("--json", help="Print J
     runtime = _runtime(console=True)
     found = runtime.ctx.catalog.resolve(name)
     if found is None:
+        runtime.shutdown()
         raise _fail(blocks.unknown_kpi(runtime.ctx.catalog, name, runtime.ctx.catalog.suggest(name)).replace("`", ""))
     with runtime.ctx.reading() as session:
         status = kpis.status(runtime.ctx, session, _team(runtime, team), found)
@@ -164,6 +166,7 @@ def record(name: str, value: str, at: Annotated[str | None, typer.Option(help="I
     runtime = _runtime(console=True)
     found = runtime.ctx.catalog.resolve(name)
     if found is None:
+        runtime.shutdown()
         raise _fail(blocks.unknown_kpi(runtime.ctx.catalog, name, runtime.ctx.catalog.suggest(name)).replace("`", ""))
     try:
         when = kpis.parse_time(at, runtime.ctx) if at else None
@@ -171,6 +174,7 @@ def record(name: str, value: str, at: Annotated[str | None, typer.Option(help="I
             point = kpis.record(runtime.ctx, session, _team(runtime, team), found, kpis.parse_value(value), when,
                                 source="cli")
     except kpis.InputError as exc:
+        runtime.shutdown()
         raise _fail(str(exc)) from None
     typer.echo(f"Recorded {found.name} = {value} at {point.at.isoformat()}")
     runtime.shutdown()
