@@ -198,7 +198,7 @@ class OutboxWorker:
             session.add(row)
 
     def _failed(self, row: OutboxMessage, exc: DeliveryError) -> None:
-        dead = exc.permanent or row.attempts >= self.max_attempts
+        dead = exc.permanent or (row.attempts >= self.max_attempts and exc.retry_after is None)
         self.ctx.telemetry.count("outbox_deliveries", kind=row.kind, result="dead" if dead else "retry")
         if dead:
             log.error("outbox message dead", extra={"outbox_key": row.key, "error": str(exc)})
@@ -211,7 +211,8 @@ class OutboxWorker:
         wait = timedelta(seconds=exc.retry_after) if exc.retry_after is not None else _backoff(row.attempts)
         log.warning("outbox delivery failed, retrying", extra={"outbox_key": row.key, "error": str(exc),
                                                                "retry_in_s": wait.total_seconds()})
-        # Being asked to wait (429 Retry-After) is no failure: a backlog behind a rate limit must not go dead.
+        # Being asked to wait (429 with Retry-After) is no failure of the message: it does not count
+        # towards the attempts that lead to the dead letters.
         self._retry(row.id, wait, str(exc), count=exc.retry_after is None)
 
 

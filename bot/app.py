@@ -62,6 +62,11 @@ def web_client(settings: Settings, token: str | None = None, interactive: bool =
     return WebClient(token=secret, base_url=settings.slack_api_url, timeout=10, retry_handlers=handlers)
 
 
+def listener_pool(settings: Settings) -> ContextThreadPool:
+    """Where lazy listeners run (the work after the ack); they see the request id of their request."""
+    return ContextThreadPool(settings.aurum_lazy_threads, "aurum-listener")
+
+
 @dataclass
 class HomeTeam:
     """Single-token mode: the one workspace the token belongs to (learnt from auth.test at start-up)."""
@@ -93,7 +98,7 @@ def oauth_settings(settings: Settings, store: WorkspaceInstallationStore, engine
     )
 
 
-def build_app(settings: Settings, ctx: Context, *, console: bool = False, workers: int = 8,
+def build_app(settings: Settings, ctx: Context, *, console: bool = False, executor: Executor | None = None,
               tokens: TeamTokens | None = None, home: HomeTeam | None = None) -> App:
     """The Bolt app: OAuth mode (many workspaces) when `tokens` is given, else the single configured token."""
     common: dict[str, Any] = dict(
@@ -101,13 +106,14 @@ def build_app(settings: Settings, ctx: Context, *, console: bool = False, worker
         signing_secret=CONSOLE_SECRET if console else settings.slack_signing_secret.get_secret_value()
         if settings.slack_signing_secret else CONSOLE_SECRET,
         token_verification_enabled=False,
+        # Run the ack function in the request's own thread and answer as soon as it returns: no hop to the
+        # listener pool and no 10 ms polling for the ack, so acks never queue behind lazy work. Lazy listeners
+        # still run after the answer, in the listener pool.
+        process_before_response=True,
         request_verification_enabled=not console,
         ssl_check_enabled=False,
         url_verification_enabled=True,
-        # Ack functions run in the request's own thread, so a backlog of slow lazy work (queries, charts,
-        # uploads) in the listener pool can never delay an ack past Slack's 3 seconds.
-        process_before_response=True,
-        listener_executor=InlineExecutor() if console else ContextThreadPool(workers, "aurum-listener"),
+        listener_executor=executor or (InlineExecutor() if console else listener_pool(settings)),
         logger=logging.getLogger("slack_bolt"),
     )
     if tokens is not None:

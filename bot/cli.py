@@ -60,6 +60,7 @@ def _team(runtime, team: str | None) -> str:
     with runtime.ctx.reading() as session:
         teams = all_team_ids(session)
     if len(teams) > 1:
+        runtime.shutdown()
         raise _fail(f"Several workspaces are served ({', '.join(teams)}); pick one with --team.")
     return teams[0] if teams else CONSOLE_TEAM
 
@@ -72,12 +73,12 @@ def serve(port: Annotated[int | None, typer.Option(help="HTTP port (default: POR
     """Run the HTTP server: Slack requests on /slack/events, OAuth installs, /healthz, /readyz and /metrics."""
     import uvicorn
 
-    from bot.web import BACKLOG, create_web_app
+    from bot.web import BACKLOG, KEEP_ALIVE, create_web_app
 
     settings = _settings()
     _setup_logging(settings)
     options = dict(host=host, port=port or settings.port, log_config=None, access_log=False,
-                   timeout_graceful_shutdown=10, backlog=BACKLOG, timeout_keep_alive=30)
+                   timeout_graceful_shutdown=10, backlog=BACKLOG, timeout_keep_alive=KEEP_ALIVE)
     count = workers or settings.web_concurrency
     if count > 1:
         try:
@@ -167,6 +168,7 @@ def record(name: str, value: str, at: Annotated[str | None, typer.Option(help="I
             point = kpis.record(runtime.ctx, session, _team(runtime, team), found, kpis.parse_value(value), when,
                                 source="cli")
     except kpis.InputError as exc:
+        runtime.shutdown()
         raise _fail(str(exc)) from None
     typer.echo(f"Recorded {found.name} = {value} at {point.at.isoformat()}")
     runtime.shutdown()
@@ -177,6 +179,7 @@ def _resolve_or_fail(runtime, name: str):
 
     found = runtime.ctx.catalog.resolve(name)
     if found is None:
+        runtime.shutdown()
         raise _fail(blocks.unknown_kpi(runtime.ctx.catalog, name, runtime.ctx.catalog.suggest(name)).replace("`", ""))
     return found
 

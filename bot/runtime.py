@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -22,7 +23,7 @@ from aurum.config import ConfigError, load_config
 from aurum.context import Context
 from aurum.delivery import Delivery, Directory
 from aurum.outbox import OutboxWorker
-from bot.app import HomeTeam, build_app, web_client
+from bot.app import HomeTeam, build_app, listener_pool, web_client
 from bot.installations import TeamTokens, WorkspaceInstallationStore
 from bot.roles import AdminCheck
 from bot.settings import Settings, SettingsError
@@ -44,6 +45,7 @@ class Runtime:
     console: bool = False
     home: HomeTeam = field(default_factory=HomeTeam)
     tokens: TeamTokens | None = None
+    lazy_pool: Executor | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
     http: httpx.Client | None = None
@@ -79,6 +81,9 @@ class Runtime:
         self.threads.append(thread)
 
     def shutdown(self, timeout: float = 5.0) -> None:
+        """Finish the work after acks already given, stop the outbox workers, close the database pool."""
+        if self.lazy_pool is not None:
+            self.lazy_pool.shutdown(wait=True)
         self.stop.set()
         self.ctx.outbox_wake.set()
         for thread in self.threads:
@@ -147,9 +152,10 @@ def build_runtime(settings: Settings, *, console: bool = False, delivery: Delive
         log.warning("neither AURUM_SURVEY_SECRET nor SLACK_SIGNING_SECRET is set: survey answer sets are keyed "
                     "with a built-in key, so whoever reads the database can link answers of open runs to people")
     home = HomeTeam()
-    app = build_app(settings, ctx, console=console, tokens=tokens, home=home)
+    lazy = None if console else listener_pool(settings)
+    app = build_app(settings, ctx, console=console, executor=lazy, tokens=tokens, home=home)
     return Runtime(settings=settings, ctx=ctx, app=app, delivery=delivery, console=console, home=home,
-                   tokens=tokens)
+                   tokens=tokens, lazy_pool=lazy)
 
 
 def _forget_in(*caches: TeamTokens) -> Callable[[str], None]:

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     aurum_max_body_bytes: int = Field(default=1_000_000, ge=1_000, le=50_000_000)
     web_concurrency: int = Field(default=1, ge=1, le=32)
     aurum_web_threads: int = Field(default=64, ge=4, le=1000)
+    # Threads for the work after the ack (queries, charts, outbox writes). CPU-bound under the GIL: a few
+    # threads give the same throughput as many, and leave the acks more of the interpreter.
+    aurum_lazy_threads: int = Field(default=4, ge=1, le=256)
     aurum_log_level: str = "INFO"
     # How long an outbox row stays claimed by a worker: after a crash, the row is retried once this passed.
     aurum_outbox_claim_seconds: int | None = Field(default=None, ge=11, le=3600)  # default: 15 s, uploads 45 s

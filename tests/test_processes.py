@@ -51,7 +51,7 @@ def test_kill_9_mid_burst_then_restart_delivers_every_post_exactly_once(victim, 
                                                                       fake_slack):
     fake_slack.add_channel("#burst")
     # Slow, flaky Slack: calls are in flight when the process dies, some answers get lost after the post landed.
-    fake_slack.chaos(0.3, seed=5, modes=("timeout", "after_effect", "500", "429", "drop"), delay=1.0)
+    fake_slack.chaos(0.2, seed=5, modes=("timeout", "after_effect", "500", "429", "drop"), delay=1.0)
     env = _env(database_url, fake_slack)
     start = serve_process if victim == "serve" else scheduler_process
     first = start(tmp_path, "first", **env).start(wait=victim == "serve")

@@ -79,9 +79,13 @@ def test_uninstall_removes_the_tokens_and_retires_the_workspace(oauth_runtime, o
     # The outbox can no longer post for it: the message goes straight to the dead letters, with the reason.
     with oauth_runtime.ctx.transaction() as session:
         outbox.post(session, "T0AAA", "C0A", "hello?", key="after-uninstall")
-    oauth_runtime.worker().drain()
-    with oauth_runtime.ctx.reading() as session:
-        row = session.scalars(select(OutboxMessage).where(OutboxMessage.key == "after-uninstall")).one()
+
+    def settled():  # the server's own outbox workers deliver it
+        with oauth_runtime.ctx.reading() as session:
+            row = session.scalars(select(OutboxMessage).where(OutboxMessage.key == "after-uninstall")).one()
+        return row if row.status in ("sent", "dead") else None
+
+    row = wait_until(settled, 10, "the message settled")
     assert row.status == "dead" and "not installed" in row.last_error
     # Installing again brings it back.
     install_workspace(oauth_server.url, fake_slack, "T0AAA")

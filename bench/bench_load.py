@@ -1,0 +1,247 @@
+"""Load: 1,000 simultaneous slash-command users against a real `aurum serve` process, on loopback.
+
+    python bench/bench_load.py [--users 1000] [--duration 60] [--think 10] [--database postgresql+psycopg://…]
+
+Each user keeps its own connection open and sends signed `/kpi` commands (a mix of manual entries, the
+catalogue overview and mistyped names answered in the ack) with a random pause averaging `--think` seconds;
+the replies go through the outbox to a fake Slack Web API in another process. The server runs on SQLite unless
+`--database` is given. Printed: requests, failures, ack latency p50/p99/max (and the ratio to a one-user
+baseline measured first in the same run), commands acked within 3 s, and the server's RSS over time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+from slack_sdk.signature import SignatureVerifier
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "bench-signing-secret"
+TEAM = "T0001"
+FAKE = (
+    "import sys, time; sys.path.insert(0, {root!r})\n"
+    "from tests.fakes.slack_api import FakeSlack\n"
+    "fake = FakeSlack(start_ts=time.time()).start(); print(fake.base_url, flush=True)\n"
+    "sys.stdin.read()\n"
+)
+COMMANDS = ["record coverage {n}", "record latency {n}", "help", "latency help", "record velocity {n}"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of the server and its worker processes (uvicorn --workers), in MB."""
+    pids, total = [pid], 0
+    while pids:
+        current = pids.pop()
+        total += _rss_kb(current)
+        pids.extend(_children(current))
+    return total / 1024
+
+
+def duration_left(until: float) -> float:
+    return max(0.0, until - time.monotonic())
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+
+
+class Load:
+    def __init__(self, url: str):
+        self.host, port = url.removeprefix("http://").split(":")
+        self.port = int(port)
+        self.verifier = SignatureVerifier(SECRET)
+        self.latencies: list[float] = []
+        self.failures: list[str] = []
+        self.reconnects = 0
+
+    def request(self, user: int) -> tuple[bytes, dict[str, str]]:
+        text = random.choice(COMMANDS).format(n=random.randint(40, 99))
+        body = urlencode({"team_id": TEAM, "channel_id": "C0BENCH", "user_id": f"U{user:05d}", "command": "/kpi",
+                          "text": text, "response_url": "https://hooks.slack.invalid/x",
+                          "trigger_id": f"t.{random.random()}", "api_app_id": "A0001"})
+        stamp = str(int(time.time()))
+        return body.encode(), {"X-Slack-Request-Timestamp": stamp,
+                               "X-Slack-Signature": self.verifier.generate_signature(timestamp=stamp, body=body),
+                               "Content-Type": "application/x-www-form-urlencoded"}
+
+    async def user(self, user: int, until: float, think: float) -> None:
+        """One user with one keep-alive connection (a minimal HTTP/1.1 client: the load generator shares this
+        machine with the server, so it has to cost next to nothing per request)."""
+        await asyncio.sleep(random.uniform(0, min(think, duration_left(until))))  # arrivals spread out
+        reader, writer = await asyncio.open_connection(self.host, self.port)
+        try:
+            while time.monotonic() < until:
+                body, headers = self.request(user)
+                head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+                payload = (f"POST /slack/events HTTP/1.1\r\nHost: {self.host}\r\n{head}"
+                           f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+                started = time.perf_counter()
+                try:
+                    writer.write(payload)
+                    status = await read_response(reader)
+                except ConnectionResetError:  # the server closed an idle keep-alive connection: send again
+                    self.reconnects += 1
+                    writer.close()
+                    reader, writer = await asyncio.open_connection(self.host, self.port)
+                    started = time.perf_counter()
+                    try:
+                        writer.write(payload)
+                        status = await read_response(reader)
+                    except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                        self.failures.append(type(exc).__name__)
+                        continue
+                except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                    self.failures.append(type(exc).__name__)
+                    writer.close()
+                    reader, writer = await asyncio.open_connection(self.host, self.port)
+                    continue
+                self.latencies.append(time.perf_counter() - started)
+                if status != 200:
+                    self.failures.append(f"HTTP {status}")
+                await asyncio.sleep(max(0.0, min(random.expovariate(1 / think), until - time.monotonic())))
+        finally:
+            writer.close()
+
+    async def run(self, users: int, duration: float, think: float) -> None:
+        until = time.monotonic() + duration
+        await asyncio.gather(*(self.user(i, until, think) for i in range(users)))
+
+
+async def read_response(reader: asyncio.StreamReader) -> int:
+    line = await reader.readline()
+    if not line:
+        raise ConnectionResetError("closed by the server")
+    status = int(line.split()[1])
+    length = 0
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.decode("latin-1").partition(":")
+        if name.lower() == "content-length":
+            length = int(value)
+    if length:
+        await reader.readexactly(length)
+    return status
+
+
+async def sample_rss(pid: int, every: float, until: float, samples: list[tuple[float, float]]) -> None:
+    start = time.monotonic()
+    while time.monotonic() < until:
+        samples.append((time.monotonic() - start, rss_mb(pid)))
+        await asyncio.sleep(every)
+
+
+async def measure(url: str, pid: int, users: int, duration: float, think: float) -> tuple[Load, list]:
+    load = Load(url)
+    samples: list[tuple[float, float]] = []
+    until = time.monotonic() + duration
+    await asyncio.gather(load.run(users, duration, think), sample_rss(pid, 5, until + 1, samples))
+    return load, samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--duration", type=float, default=60)
+    parser.add_argument("--think", type=float, default=10, help="mean seconds between one user's commands")
+    parser.add_argument("--database", default=None, help="DATABASE_URL (default: a fresh SQLite file)")
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes (WEB_CONCURRENCY)")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        fake = subprocess.Popen([sys.executable, "-c", FAKE.format(root=str(ROOT))], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True)
+        base_url = fake.stdout.readline().strip()
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "AURUM_", "DATABASE_URL"))}
+        env.update(SLACK_BOT_TOKEN="xoxb-bench", SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=base_url,
+                   DATABASE_URL=args.database or f"sqlite:///{tmp}/bench.db", AURUM_LOG_LEVEL="WARNING",
+                   WEB_CONCURRENCY=str(args.workers),
+                   PYTHONPATH=str(ROOT))
+        log = open(Path(tmp) / "serve.log", "wb")  # noqa: SIM115 - closed below
+        server = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port",
+                                   str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while not _ready(url):
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit("the server did not start:\n" + (Path(tmp) / "serve.log").read_text())
+                time.sleep(0.2)
+            database = "PostgreSQL" if args.database else "SQLite"
+            print(f"aurum serve (pid {server.pid}, {args.workers} worker processes, {database}) on {url}; "
+                  f"idle RSS {rss_mb(server.pid):.0f} MB")
+            baseline, _ = asyncio.run(measure(url, server.pid, users=1, duration=5, think=0.05))
+            base_p50 = statistics.median(baseline.latencies)
+            print(f"baseline, 1 user back to back: {len(baseline.latencies)} requests, p50 {base_p50 * 1000:.1f} ms")
+            started = time.monotonic()
+            load, samples = asyncio.run(measure(url, server.pid, args.users, args.duration, args.think))
+            took = time.monotonic() - started
+            lat = load.latencies
+            within = sum(1 for x in lat if x <= 3.0)
+            p50, p99 = percentile(lat, 0.50), percentile(lat, 0.99)
+            print(f"{args.users} users for {args.duration:.0f} s (mean pause {args.think:g} s): {len(lat)} commands "
+                  f"acked, {len(lat) / took:.0f}/s, failures {len(load.failures)}"
+                  + (f" ({', '.join(sorted(set(load.failures)))})" if load.failures else ""))
+            print(f"ack latency p50 {p50 * 1000:.1f} ms ({p50 / base_p50:.1f}x baseline), "
+                  f"p99 {p99 * 1000:.1f} ms ({p99 / base_p50:.1f}x baseline), max {max(lat) * 1000:.0f} ms; "
+                  f"acked within 3 s: {within}/{len(lat)} ({100 * within / max(1, len(lat)):.2f} %)")
+            print("server RSS over time: " + ", ".join(f"{t:.0f}s {mb:.0f} MB" for t, mb in samples))
+            verdict = not load.failures and within == len(lat) and len(lat) > 0
+            print("PASS: no failed request, every command acked within 3 s" if verdict else "FAIL")
+        finally:
+            server.terminate()
+            server.wait(30)
+            log.close()
+            fake.stdin.close()
+            fake.wait(10)
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(url + "/readyz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+if __name__ == "__main__":
+    main()
