@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import difflib
 import re
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from aurum import builtin_data
 
 Direction = Literal["higher", "lower"]
 Unit = Literal[
@@ -197,8 +198,7 @@ def _validate(raw: dict[str, Any], origin: str) -> CatalogFile:
 
 
 def builtin_catalog_data() -> dict[str, Any]:
-    text = resources.files("aurum").joinpath("data/catalog.yml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return builtin_data.load("catalog.yml")
 
 
 def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any], origin: str) -> dict[str, Any]:

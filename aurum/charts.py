@@ -167,6 +167,8 @@ def series_key(points: Sequence[tuple[datetime, float]]) -> tuple:
     if not points:
         return (0,)
     return (len(points), points[0][0], points[-1][0], points[-1][1], sum(p[1] for p in points))
+
+
 def runs_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]],
                rates: Sequence[float | None], title: str, limits: tuple[float, float]) -> bytes:
     """Scores per run (one line per question, gaps where a run had too few answers) over response-rate bars."""

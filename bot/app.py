@@ -102,6 +102,7 @@ def build_app(settings: Settings, ctx: Context, *, console: bool = False, execut
               tokens: TeamTokens | None = None, home: HomeTeam | None = None) -> App:
     """The Bolt app: OAuth mode (many workspaces) when `tokens` is given, else the single configured token."""
     common: dict[str, Any] = dict(
+        name="aurum",  # without a name Bolt walks the call stack with inspect.stack(), a quarter second at start-up
         client=web_client(settings, anonymous=True),  # per-request clients get the token from authorize
         signing_secret=CONSOLE_SECRET if console else settings.slack_signing_secret.get_secret_value()
         if settings.slack_signing_secret else CONSOLE_SECRET,

@@ -175,7 +175,7 @@ def register_workspace(runtime: Runtime) -> str | None:
         team_id, name = CONSOLE_TEAM, "Local console"
     else:
         try:
-            info = web_client(runtime.settings).auth_test()
+            info = web_client(runtime.settings, interactive=False).auth_test()  # no retries in place: see below
         except Exception as exc:  # Slack may be down: serve anyway, the outbox will catch up
             log.warning("auth.test failed; workspace not registered yet", extra={"error": type(exc).__name__})
             return None
@@ -184,3 +184,21 @@ def register_workspace(runtime: Runtime) -> str | None:
         ensure(session, team_id, name)
     runtime.home.team_id = team_id
     return team_id
+
+
+def register_until_done(runtime: Runtime, first_wait: float = 2.0, longest_wait: float = 300.0) -> None:
+    """Start-up could not reach Slack: try again, waiting twice as long each time, until it answers or the bot stops."""
+    wait = first_wait
+    while not runtime.stop.wait(wait):
+        if register_workspace(runtime) is not None:
+            log.info("workspace registered", extra={"team_id": runtime.home.team_id})
+            return
+        wait = min(wait * 2, longest_wait)
+
+
+def start_registration(runtime: Runtime) -> None:
+    """Register the workspace now if Slack answers, else keep trying in the background (the bot serves meanwhile)."""
+    if register_workspace(runtime) is None and runtime.tokens is None and not runtime.console:
+        thread = threading.Thread(target=register_until_done, args=(runtime,), name="aurum-register", daemon=True)
+        thread.start()
+        runtime.threads.append(thread)

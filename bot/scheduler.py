@@ -9,7 +9,7 @@ import threading
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from aurum.jobs import JobRunner
-from bot.runtime import Runtime, register_workspace
+from bot.runtime import Runtime, start_registration
 
 log = logging.getLogger(__name__)
 CATCH_UP_MINUTES = 5
@@ -49,7 +49,7 @@ def run_clock(runtime: Runtime, stop: threading.Event | None = None, metrics_por
             signal.signal(sig, lambda *_: stop.set())
     if metrics_port:
         serve_metrics(runtime, metrics_port)
-    register_workspace(runtime)
+    start_registration(runtime)
     runner = JobRunner(runtime.ctx)
     for outcome in runner.due():
         log.info("catch-up", extra={"job": outcome.job, "period": outcome.period, "result": outcome.result})

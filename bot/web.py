@@ -18,7 +18,7 @@ from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_r
 from bot import alertmanager_api
 from bot.http_guards import ReplayGuard, RequestGuards
 from bot.metrics import BotMetrics
-from bot.runtime import Runtime, register_workspace
+from bot.runtime import Runtime, start_registration
 from storage.db import ping
 from storage.migrate import at_head
 
@@ -54,7 +54,7 @@ def create_web_app(runtime: Runtime, *, start_workers: bool = True) -> FastAPI:
         # A thread waiting for the interpreter gets it after 1 ms instead of 5: acks stay quick while
         # chart rendering and queries run in the other threads.
         sys.setswitchinterval(SWITCH_INTERVAL)
-        await run_in_threadpool(register_workspace, runtime)
+        await run_in_threadpool(start_registration, runtime)
         if start_workers:
             runtime.start_workers()
         socket = None

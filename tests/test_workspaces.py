@@ -166,3 +166,15 @@ def test_recorded_values_stay_in_their_workspace(ctx):
     with ctx.reading() as session:
         assert kpis.status(ctx, session, "T0BBB", coverage).latest is None
         assert kpis.status(ctx, session, "T0AAA", coverage).latest.value == 11.5
+
+
+def test_a_workspace_slack_could_not_name_at_start_up_is_registered_once_slack_answers(runtime, fake_slack, ctx):
+    from bot.runtime import start_registration
+
+    fake_slack.fail_next("auth.test", count=1, status=500)
+    start_registration(runtime)  # Slack fails: the bot serves anyway and keeps trying in the background
+    assert runtime.home.team_id is None
+    wait_until(lambda: runtime.home.team_id == fake_slack.team_id, timeout=20)
+    with ctx.reading() as session:
+        assert fake_slack.team_id in all_team_ids(session)
+    assert len(fake_slack.calls_to("auth.test")) == 2

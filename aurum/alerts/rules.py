@@ -8,7 +8,6 @@ stopped holding for `keep_firing_for`.
 from __future__ import annotations
 
 import ast
-import copy
 import functools
 import hashlib
 import json
@@ -16,11 +15,11 @@ import operator
 import re
 from collections.abc import Callable, Mapping
 from datetime import time, timedelta
-from importlib import resources
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from aurum import builtin_data
 
 Op = Literal[">", ">=", "<", "<=", "==", "!="]
 Severity = Literal["critical", "warning", "info"]
@@ -228,13 +227,7 @@ class BusinessHours(BaseModel):
 
 
 def _builtin_rules() -> dict[str, dict[str, Any]]:
-    return copy.deepcopy(_load_builtin())
-
-
-@functools.cache
-def _load_builtin() -> dict[str, dict[str, Any]]:
-    text = resources.files("aurum").joinpath("data/alerts.yml").read_text(encoding="utf-8")
-    return {rule["name"]: rule for rule in yaml.safe_load(text)["rules"]}
+    return {rule["name"]: rule for rule in builtin_data.load("alerts.yml")["rules"]}
 
 
 class AlertsConfig(BaseModel):

@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.stats import t as student_t
 
 from aurum.forecast.model import Fit, fit
 from aurum.forecast.series import Daily
@@ -192,6 +191,8 @@ def _banded(h: np.ndarray, z: np.ndarray) -> Calibration:
 
 
 def _student(points: int, scores: int) -> Calibration:
-    q = float(student_t.ppf((1 + LEVEL) / 2, max(points - 2, 1))) * FALLBACK_WIDEN
+    from scipy.special import stdtrit  # Student's t quantile; imported here to keep start-up light
+
+    q = float(stdtrit(max(points - 2, 1), (1 + LEVEL) / 2)) * FALLBACK_WIDEN
     return Calibration(horizons=np.array([1.0]), low=np.array([-q]), high=np.array([q]), scores=scores,
                        fallback=True)

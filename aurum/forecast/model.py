@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy.special import chdtrc
 
 from aurum.forecast.series import Daily, weekday
 
@@ -101,6 +100,8 @@ def _ranks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def kruskal_wallis(values: np.ndarray, groups: np.ndarray, counts: np.ndarray) -> float:
     """p-value of the Kruskal–Wallis H test that `values` come from one distribution across the groups."""
+    from scipy.special import chdtrc  # imported here to keep start-up light
+
     n = len(values)
     ranks, ties = _ranks(values)
     rank_sums = np.bincount(groups, weights=ranks, minlength=len(counts))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 from functools import cached_property
-from importlib import resources
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from aurum import builtin_data
 
 SURVEY_KEYS = ("team", "stakeholder")
 MIN_THRESHOLD = 3
@@ -166,5 +166,4 @@ class SurveyConfig(BaseModel):
 
 
 def builtin_survey_data() -> dict[str, Any]:
-    text = resources.files("aurum").joinpath("data/surveys.yml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)["surveys"]
+    return builtin_data.load("surveys.yml")["surveys"]
