@@ -73,6 +73,7 @@ def serve(port: Annotated[int | None, typer.Option(help="HTTP port (default: POR
     """Run the HTTP server: Slack requests on /slack/events, OAuth installs, /healthz, /readyz and /metrics."""
     import uvicorn
 
+    from bot.memory import limit_malloc_arenas
     from bot.web import BACKLOG, KEEP_ALIVE, create_web_app
 
     settings = _settings()
@@ -80,6 +81,7 @@ def serve(port: Annotated[int | None, typer.Option(help="HTTP port (default: POR
     options = dict(host=host, port=port or settings.port, log_config=None, access_log=False,
                    timeout_graceful_shutdown=10, backlog=BACKLOG, timeout_keep_alive=KEEP_ALIVE)
     count = workers or settings.web_concurrency
+    limit_malloc_arenas()
     if count > 1:
         try:
             settings.check_for_slack()

@@ -142,9 +142,11 @@ def create_web_app(runtime: Runtime, *, start_workers: bool = True) -> FastAPI:
 def app_from_environment() -> FastAPI:
     """The app of one `aurum serve --workers N` worker process: settings and runtime of its own."""
     from bot.logs import configure
+    from bot.memory import limit_malloc_arenas
     from bot.runtime import build_runtime
     from bot.settings import load_settings
 
+    limit_malloc_arenas()
     settings = load_settings()
     configure(level=settings.log_level, secrets=settings.secret_values())
     return create_web_app(build_runtime(settings))
