@@ -51,9 +51,14 @@ def status(ctx: Context, session: Session, team_id: str, kpi: Kpi, window: timed
 
 
 def statuses(ctx: Context, session: Session, team_id: str) -> dict[str, KpiStatus]:
-    """Every catalogue KPI's status (no data included): two index lookups per KPI, which stays fast on a year of
-    5-minute data (one GROUP BY join over all of a team's snapshots did not); stale sources marked."""
-    result = {kpi.key: status(ctx, session, team_id, kpi) for kpi in ctx.catalog}
+    """Every catalogue KPI's status (no data included), in three statements whatever the catalogue's size: the
+    latest values, the values a week before them (index seeks, fast on a year of 5-minute data) and the sources'
+    health (stale sources marked)."""
+    latest = snapshots.latest_many(session, team_id, {kpi.key: None for kpi in ctx.catalog})
+    previous = snapshots.latest_many(session, team_id, {key: row.at - CHANGE_WINDOW for key, row in latest.items()})
+    now, phase = ctx.now(), ctx.config.current_phase
+    result = {kpi.key: evaluate(kpi, _point(latest.get(kpi.key)), _point(previous.get(kpi.key)), now, phase)
+              for kpi in ctx.catalog}
     return health.mark_stale(session, team_id, result)
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, and_, bindparam, column, func, literal, select, union_all, values
+from sqlalchemy import Integer, String, and_, bindparam, column, func, literal, select, union_all, values
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -47,23 +47,49 @@ def latest(session: Session, team_id: str, kpi: str, before: datetime | None = N
 
 
 def latest_per_kpi(session: Session, team_id: str) -> dict[str, KpiSnapshot]:
-    """The newest snapshot of every KPI of a team, in two small queries.
-
-    One MAX(at) per KPI (the KPIs come from the daily rollups), each answered from the (team, kpi, at) index: a
-    GROUP BY over all rows would read every snapshot (5 million for a year of 5-minute data of 50 KPIs).
-    """
+    """The newest snapshot of every KPI of a team, in two small queries (the KPIs come from the daily rollups)."""
     kpis = session.scalars(select(KpiDay.kpi).where(KpiDay.team_id == team_id).distinct()).all()
-    if not kpis:
-        return {}
+    return latest_many(session, team_id, dict.fromkeys(kpis))
+
+
+COMPOUND_LIMIT = 400  # SQLite allows 500 SELECTs in one UNION ALL
+
+
+def latest_many(session: Session, team_id: str, bounds: Mapping[str, datetime | None]) -> dict[str, KpiSnapshot]:
+    """`latest()` of many KPIs at once: {kpi: its newest snapshot at or before its bound (None: no bound)}.
+
+    One statement for up to COMPOUND_LIMIT KPIs: a MAX(at) per KPI, each answered from the (team, kpi, at) index,
+    joined back to the rows. A GROUP BY over all rows would read every snapshot (5 million for a year of 5-minute
+    data of 50 KPIs); one query per KPI costs a statement each. Ties at the same time go to the newest row, as in
+    `latest()`. KPIs without a snapshot in range are left out.
+    """
+    found: dict[str, KpiSnapshot] = {}
+    items = list(bounds.items())
+    for start in range(0, len(items), COMPOUND_LIMIT):
+        chunk = items[start:start + COMPOUND_LIMIT]
+        params: dict[str, object] = {"team": team_id}
+        for i, (kpi, before) in enumerate(chunk):
+            params[f"k{i}"] = kpi
+            if before is not None:
+                params[f"b{i}"] = before
+        query = _latest_query(tuple(before is not None for _, before in chunk))
+        found.update((row.kpi, row) for row in session.scalars(query, params))  # ascending ids: the newest row wins
+    return found
+
+
+@functools.lru_cache(maxsize=32)
+def _latest_query(bounded: tuple[bool, ...]):
+    """Built once per shape (how many KPIs, which have a bound), so SQLAlchemy builds and compiles it once."""
+    team = bindparam("team", type_=String())
     newest = union_all(*(
-        select(literal(kpi).label("kpi"), func.max(KpiSnapshot.at).label("at"))
-        .where(KpiSnapshot.team_id == team_id, KpiSnapshot.kpi == kpi)
-        for kpi in kpis
+        select(bindparam(f"k{i}", type_=String()).label("kpi"), func.max(KpiSnapshot.at).label("at"))
+        .where(KpiSnapshot.team_id == team, KpiSnapshot.kpi == bindparam(f"k{i}", type_=String()),
+               *([KpiSnapshot.at <= bindparam(f"b{i}", type_=UTCDateTime())] if bound else []))
+        for i, bound in enumerate(bounded)
     )).subquery()
-    query = select(KpiSnapshot).join(
+    return select(KpiSnapshot).join(
         newest, (KpiSnapshot.kpi == newest.c.kpi) & (KpiSnapshot.at == newest.c.at)
-    ).where(KpiSnapshot.team_id == team_id).order_by(KpiSnapshot.id)
-    return {row.kpi: row for row in session.scalars(query)}
+    ).where(KpiSnapshot.team_id == team).order_by(KpiSnapshot.id)
 
 
 def series(

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from aurum.charts import COLORS, Line, _png, downsample
+from aurum.charts import COLORS, ChartCache, Line, _png, downsample
 
 PALETTE = ["#1f6feb", "#bf3989", "#1a7f37", "#9a6700"]
+CHARTS = ChartCache()  # the same sprint bars (a preview, then the post; the retro, then the dashboard) drawn once
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,17 @@ def lines(series: Sequence[Series], references: Sequence[Line], tz, title: str, 
 
 def sprint_bars(names: Sequence[str], committed: Sequence[float | None], completed: Sequence[float],
                 band: tuple[float, float] | None, title: str, average: Sequence[float | None] = ()) -> bytes:
-    """Committed vs completed points per sprint, the target band shaded, an optional rolling average line."""
+    """Committed vs completed points per sprint, the target band shaded, an optional rolling average line.
+
+    Cached by its data: the chart of the same sprints is drawn once."""
+    key = ("sprint_bars", tuple(names), tuple(committed), tuple(completed), band, title, tuple(average))
+    return CHARTS.get_or_render(key, lambda: _sprint_bars(names, committed, completed, band, title, average))
+
+
+def _sprint_bars(names: Sequence[str], committed: Sequence[float | None], completed: Sequence[float],
+                 band: tuple[float, float] | None, title: str, average: Sequence[float | None]) -> bytes:
+    from matplotlib.ticker import MaxNLocator
+
     figure = _figure()
     ax = figure.add_subplot()
     x = list(range(len(names)))
@@ -75,7 +86,8 @@ def sprint_bars(names: Sequence[str], committed: Sequence[float | None], complet
         ax.axhspan(band[0], band[1], color=COLORS["target"], alpha=0.12, label=f"target {band[0]:g}–{band[1]:g}")
     tallest = max([*(c or 0 for c in committed), *completed, band[1] if band else 0, 1])
     ax.set_ylim(0, tallest * 1.35)  # room for the legend above the bars
-    ax.set_title(title, loc="left", fontsize=11)
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=5))  # few ticks: each one is three artists to build and draw
+    ax.set_title(title, loc="left", fontsize=11, y=1.0)  # a fixed y skips measuring the tick labels
     ax.set_ylabel("story points")
     ax.grid(True, axis="y", alpha=0.25)
     ax.legend(loc="upper left", fontsize=8, frameon=False, ncol=4)

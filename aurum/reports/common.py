@@ -78,8 +78,7 @@ class Movement:
 
 
 def value_at(session: Session, team_id: str, key: str, at: datetime) -> float | None:
-    row = snapshots.latest(session, team_id, key, before=at)
-    return row.value if row is not None else None
+    return _value(snapshots.latest(session, team_id, key, before=at))
 
 
 def movement(session: Session, team_id: str, kpi: Kpi, since: datetime, until: datetime) -> Movement:
@@ -89,8 +88,14 @@ def movement(session: Session, team_id: str, kpi: Kpi, since: datetime, until: d
 def movements(ctx: Context, session: Session, team_id: str, since: datetime, until: datetime,
               kpis: Iterable[Kpi] | None = None) -> list[Movement]:
     """Every KPI with a target (or the given ones) from `since` to `until`."""
-    chosen = kpis if kpis is not None else [k for k in ctx.catalog if k.target is not None]
-    return [movement(session, team_id, kpi, since, until) for kpi in chosen]
+    chosen = list(kpis) if kpis is not None else [k for k in ctx.catalog if k.target is not None]
+    start = snapshots.latest_many(session, team_id, {kpi.key: since for kpi in chosen})
+    end = snapshots.latest_many(session, team_id, {kpi.key: until for kpi in chosen})
+    return [Movement(kpi, _value(start.get(kpi.key)), _value(end.get(kpi.key))) for kpi in chosen]
+
+
+def _value(row) -> float | None:
+    return row.value if row is not None else None
 
 
 def core_kpis(ctx: Context) -> list[Kpi]:

@@ -229,6 +229,8 @@ def render(ctx: Context, data: Executive) -> list[dict]:
                    for s in data.focus if s.latest]
     out.append(blocks.section("*📅 Next month focus*\n"
                               + bullet_list(focus_lines, "Every tracked KPI meets its target.")))
+    feedback = data.stakeholders.line() if data.stakeholders is not None else not_available("Stakeholder feedback")
+    out.append(blocks.section("*🗣️ Stakeholder feedback*\n" + feedback))
     out.append(blocks.section("*👏 Recognition roll for the all-hands*\n" + bullet_list(
         data.roll, "No kudos this month — `/kudos @person <award> <why>`.", limit=12)))
     out.append(blocks.context(f"Month {data.period} · 📈 Velocity trend in the thread · `/roadmap` for every phase"))

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
+from aurum import blocks, formatting
 from aurum.catalog import Kpi
 from aurum.context import Context
 
@@ -24,6 +25,7 @@ class Score:
     question: str
     mean: float
     change: float | None = None  # against the previous run; None when hidden for anonymity or no previous run
+    top: int | None = None  # the scale's maximum (10 for 1–10)
 
 
 @dataclass(frozen=True)
@@ -31,12 +33,35 @@ class SurveySummary:
     """Aggregates of one survey run, already filtered for anonymity by the survey module."""
 
     title: str
+    period: str
     closed_at: datetime
     responses: int
+    asked: int
+    threshold: int  # below it nothing per question is shown (README "Surveys")
     response_rate: float | None  # percent
     scores: list[Score] = field(default_factory=list)
     blockers: list[str] = field(default_factory=list)  # free-text blockers, only when anonymity allows
     flags: list[str] = field(default_factory=list)  # e.g. "velocity satisfaction dropped by 1.2"
+
+    @property
+    def shown(self) -> bool:
+        return self.responses >= self.threshold
+
+    def answered_text(self) -> str:
+        """`6 of 8 answered (75%)`: counts are always shown, they say how many answered, not who or what."""
+        rate = f" ({formatting.number(self.response_rate)}%)" if self.response_rate is not None else ""
+        return f"{self.responses} of {self.asked} answered{rate}"
+
+    def scores_text(self) -> str:
+        """`How satisfied …: 7.5/10 · How clear …: 6.17/10`, or why there is nothing to show."""
+        if not self.shown:
+            return f"scores hidden: fewer than {self.threshold} answers (anonymity)"
+        return " · ".join(f"{blocks.escape(s.question)}: {formatting.number(s.mean)}"
+                          + (f"/{s.top}" if s.top is not None else "") for s in self.scores) or "no rating given"
+
+    def line(self) -> str:
+        """`Team Satisfaction Survey 2026-W48 (6 of 8 answered (75%)): …` for a report's bullet."""
+        return f"{blocks.escape(self.title)} {self.period} — {self.answered_text()}: {self.scores_text()}"
 
 
 @dataclass(frozen=True)
@@ -127,10 +152,13 @@ def _summary(ctx: Context, session: Session, run) -> SurveySummary:
     from aurum.surveys import results
 
     found = results.compute(ctx, session, run)
-    scores = [Score(question=s.question.label, mean=s.mean, change=s.change) for s in found.scales] if found.shown \
-        else []
-    blockers = [text for label, texts in found.comments[:1] for text in texts] if found.shown else []
-    return SurveySummary(title=found.survey.name, closed_at=run.closed_at, responses=found.responses,
+    scores = [Score(question=s.question.label, mean=s.mean, change=s.change, top=s.question.max)
+              for s in found.scales] if found.shown else []
+    asks_blockers = {q.label for q in found.survey.questions if q.blockers}
+    blockers = [text for label, texts in found.comments if label.removesuffix(" — comments") in asks_blockers
+                for text in texts] if found.shown else []  # never "what works well" as an impediment
+    return SurveySummary(title=found.survey.name, period=run.period, closed_at=run.closed_at,
+                         responses=found.responses, asked=found.asked, threshold=found.threshold,
                          response_rate=found.rate * 100 if found.rate is not None else None, scores=scores,
                          blockers=blockers, flags=list(found.flags))
 

@@ -115,8 +115,8 @@ def features_line(data: Quarterly) -> str:
 
 
 def render(data: Quarterly) -> list[dict]:
-    improved = [m for m in data.changes if (m.score or 0) > 0]
-    regressed = [m for m in data.changes if (m.score or 0) < 0]
+    improved = sorted((m for m in data.changes if (m.score or 0) > 0), key=lambda m: -(m.score or 0))
+    regressed = sorted((m for m in data.changes if (m.score or 0) < 0), key=lambda m: m.score or 0)  # biggest first
     out = [
         blocks.header(f"🧭 Quarterly review pack — {data.label}"),
         blocks.section(f"{roadmap.summary_line(data.roadmap)}\n{features_line(data)}"),

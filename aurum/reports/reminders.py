@@ -76,11 +76,7 @@ def monthly_agenda(ctx: Context, session: Session, team_id: str) -> Report:
     focus = executive.focus(ctx, statuses)
     exec_channel = ctx.config.reports.exec_channel or ctx.config.channels.roadmap_updates
     stakeholders = inputs.stakeholder_summary(ctx, session, team_id, now - executive.WINDOW, now)
-    if stakeholders is None:
-        survey = not_available("Stakeholder survey results")
-    else:
-        survey = bullet_list([f"{blocks.escape(s.question)}: {formatting.number(s.mean)}" for s in stakeholders.scores]
-                             + [f"Response rate: {formatting.number(stakeholders.response_rate or 0)}%"], "")
+    survey = stakeholders.line() if stakeholders is not None else not_available("Stakeholder survey results")
     out = _head(item) + [
         blocks.section(f"*1. Progress review*\n• {roadmap.summary_line(plan)}\n• The executive dashboard was "
                        f"posted in {blocks.escape(exec_channel)} this morning (`/report exec preview` shows it)."),

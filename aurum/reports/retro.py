@@ -218,10 +218,8 @@ def render(data: Retro) -> list[dict]:
                              "No alert fired during the sprint.")
     out.append(blocks.section("*Alerts raised*\n" + alerts))
     if data.surveys:
-        trend = [f"{blocks.escape(s.title)}: " + ", ".join(f"{blocks.escape(sc.question)} "
-                                                           f"{formatting.number(sc.mean)}" for sc in s.scores)
-                 for s in data.surveys]
-        out.append(blocks.section("*Survey trend across the sprint*\n" + bullet_list(trend, "")))
+        out.append(blocks.section("*Survey trend across the sprint*\n" + bullet_list(
+            [s.line() for s in data.surveys], "")))
     else:
         out.append(blocks.section("*Survey trend across the sprint*\n" + not_available("Survey results")))
     out.append(blocks.section("*Suggested discussion points*\n" + bullet_list(discussion_points(data), "")))

@@ -163,6 +163,9 @@ def team_metric_fields(data: Weekly) -> list[str]:
             extra = f" ({data.coverage_week.change_text()} this week)"
         suffix = " average" if key == "code_review_time_days" and status.latest else ""
         fields.append(f"{status.emoji} *{labels[key]}*\n{value}{suffix}{extra} (target {formatting.target(kpi)})")
+    if data.survey is not None:
+        survey = data.survey
+        fields.append(f"📝 *Team survey {survey.period}*\n{survey.scores_text()}\n{survey.answered_text()}")
     return fields
 
 

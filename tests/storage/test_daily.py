@@ -84,3 +84,24 @@ def test_latest_per_kpi_finds_each_kpis_newest_snapshot(ctx):
         "api_response_time_p95": (209.0, START + timedelta(hours=63), "prometheus"),
         "test_coverage_percentage": (81.0, long_ago, "manual"),
     }
+
+
+def test_latest_many_answers_like_latest_for_each_kpi_and_bound(ctx):
+    tie = START + timedelta(hours=14)
+    with ctx.transaction() as session:
+        snapshots.add_many(session, "T1", _points(count=10))
+        snapshots.add_many(session, "T1", [SnapshotBase(kpi="api_response_time_p95", value=7.0, at=tie, source="z")])
+        snapshots.add_many(session, "T1", [SnapshotBase(kpi="test_coverage_percentage", value=81.0, at=START)])
+        snapshots.add_many(session, "T2", [SnapshotBase(kpi="ci_success_rate_percentage", value=99.0, at=START)])
+    bounds = {"api_response_time_p95": tie, "test_coverage_percentage": None, "ci_success_rate_percentage": None,
+              "deployments_per_week": START}
+    with ctx.reading() as session:
+        many = snapshots.latest_many(session, "T1", bounds)
+        one_by_one = {key: snapshots.latest(session, "T1", key, before=before) for key, before in bounds.items()}
+        before_any = snapshots.latest_many(session, "T1", {"api_response_time_p95": START - timedelta(seconds=1)})
+        assert snapshots.latest_many(session, "T1", {}) == {}
+    assert {k: v.id for k, v in many.items()} == {k: v.id for k, v in one_by_one.items() if v is not None}
+    assert many["api_response_time_p95"].value == 7.0  # the tie at one time goes to the newest row
+    assert many["test_coverage_percentage"].value == 81.0
+    assert "ci_success_rate_percentage" not in many and "deployments_per_week" not in many  # other team; no data
+    assert before_any == {}
