@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,6 +44,9 @@ class Context:
     telemetry: Telemetry = field(default_factory=Telemetry)
     # (team_id, user_id) → admin? Set by bot/ to also ask Slack (admin user group, workspace admins).
     admin_check: Callable[[str, str], bool] | None = None
+    # Where a request's work runs once Slack has its answer (a thread pool in the server); None: at once, in the
+    # caller's thread (the console, tests of the domain).
+    after_ack: Executor | None = None
 
     def now(self) -> datetime:
         return self.clock()

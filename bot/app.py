@@ -108,8 +108,8 @@ def build_app(settings: Settings, ctx: Context, *, console: bool = False, execut
         if settings.slack_signing_secret else CONSOLE_SECRET,
         token_verification_enabled=False,
         # Run the ack function in the request's own thread and answer as soon as it returns: no hop to the
-        # listener pool and no 10 ms polling for the ack, so acks never queue behind lazy work. Lazy listeners
-        # still run after the answer, in the listener pool.
+        # listener pool and no 10 ms polling for the ack, so acks never queue behind slow work. The work after
+        # the ack runs in the after-ack pool (commands.common.later), not as Bolt lazy listeners.
         process_before_response=True,
         request_verification_enabled=not console,
         ssl_check_enabled=False,

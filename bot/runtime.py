@@ -153,6 +153,7 @@ def build_runtime(settings: Settings, *, console: bool = False, delivery: Delive
                     "with a built-in key, so whoever reads the database can link answers of open runs to people")
     home = HomeTeam()
     lazy = None if console else listener_pool(settings)
+    ctx.after_ack = lazy
     app = build_app(settings, ctx, console=console, executor=lazy, tokens=tokens, home=home)
     return Runtime(settings=settings, ctx=ctx, app=app, delivery=delivery, console=console, home=home,
                    tokens=tokens, lazy_pool=lazy)

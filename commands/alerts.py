@@ -14,7 +14,7 @@ from aurum.alerts.rules import AlertRule, parse_duration
 from aurum.blocks import escape, section
 from aurum.context import Context
 from aurum.kpis import InputError
-from commands.common import Asker, reply_on_error, tell
+from commands.common import Asker, later, reply_on_error, slash_command, tell
 
 COMMAND = "/alerts"
 BUTTONS = re.compile(
@@ -107,27 +107,11 @@ def parse(ctx: Context, text: str, user: str) -> Request:
 
 
 def register(app: Any, ctx: Context) -> None:
-    def ack_alerts(ack, body: dict[str, Any]) -> None:
-        try:
-            parse(ctx, body.get("text", ""), body.get("user_id", ""))
-        except InputError as exc:
-            ack(text=str(exc), response_type="ephemeral")
-            return
+    slash_command(app, ctx, COMMAND, lambda text, asker: parse(ctx, text, asker.user_id), handle)
+
+    def ack_button(ack, body: dict[str, Any]) -> None:
         ack()
-
-    @reply_on_error(ctx)
-    def answer_alerts(body: dict[str, Any]) -> None:
-        asker = Asker.from_body(body)
-        try:
-            request = parse(ctx, body.get("text", ""), asker.user_id)
-        except InputError:
-            return  # already answered in the ack
-        handle(ctx, asker, request)
-
-    app.command(COMMAND)(ack=ack_alerts, lazy=[answer_alerts])
-
-    def ack_button(ack) -> None:
-        ack()
+        later(ctx, press_button, body=body)
 
     @reply_on_error(ctx)
     def press_button(body: dict[str, Any]) -> None:
@@ -139,7 +123,7 @@ def register(app: Any, ctx: Context) -> None:
         except InputError as exc:
             tell(ctx, asker, str(exc))
 
-    app.action(BUTTONS)(ack=ack_button, lazy=[press_button])
+    app.action(BUTTONS)(ack_button)
 
 
 def click(ctx: Context, session, asker: Asker, action_id: str, value: str) -> None:

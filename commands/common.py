@@ -50,6 +50,23 @@ def only_admins(ctx: Context, asker: Asker, doing: str) -> bool:
     return True
 
 
+def later(ctx: Context, work: Callable[..., Any], **kwargs: Any) -> None:
+    """Run `work(**kwargs)` after the ack: call it from an ack function, after `ack(...)`. The work runs in the
+    after-ack pool (at once where there is none, as in the console). Bolt's own lazy listeners would deep-copy the
+    whole request, its Web API client included, for each listener: as much interpreter time as the rest of the ack."""
+
+    def run() -> None:
+        try:
+            work(**kwargs)
+        except Exception:  # a listener's failure is logged, never lost in a future nobody reads
+            log.exception("work after the ack failed", extra={"work": getattr(work, "__name__", str(work))})
+
+    if ctx.after_ack is None:
+        run()
+    else:
+        ctx.after_ack.submit(run)
+
+
 def count(ctx: Context, body: dict[str, Any], outcome: str) -> None:
     """Count a command or interaction by name and outcome (ok, input_error, refused, error) for /metrics."""
     name = body.get("command") or body.get("type") or "unknown"
@@ -85,32 +102,29 @@ def reply_on_error(ctx: Context) -> Callable:
 
 def slash_command(app: Any, ctx: Context, name: str, parse: Callable[[str, Asker], Any],
                   handle: Callable[[Context, Asker, Any], str | None]) -> None:
-    """Register a command the house way: input errors answered in the ack (no DB), the work in a lazy listener;
+    """Register a command the house way: input errors answered in the ack (no DB), the work after the ack;
     an InputError raised by the work (a rule that needs the database) is told to the asker."""
 
     def ack_command(ack, body: dict[str, Any]) -> None:
         try:
-            parse(body.get("text", ""), Asker.from_body(body))
+            request = parse(body.get("text", ""), Asker.from_body(body))
         except InputError as exc:
             ack(text=str(exc), response_type="ephemeral")
             count(ctx, body, "input_error")
             return
         ack()
+        later(ctx, answer_command, body=body, request=request)
 
     @reply_on_error(ctx)
-    def answer_command(body: dict[str, Any]) -> str | None:
+    def answer_command(body: dict[str, Any], request: Any) -> str | None:
         asker = Asker.from_body(body)
-        try:
-            request = parse(body.get("text", ""), asker)
-        except InputError:
-            return ANSWERED_IN_ACK
         try:
             return handle(ctx, asker, request)
         except InputError as exc:
             tell(ctx, asker, str(exc))
             return "input_error"
 
-    app.command(name)(ack=ack_command, lazy=[answer_command])
+    app.command(name)(ack_command)
 
 
 def number(word: str, what: str) -> float:

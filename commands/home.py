@@ -7,13 +7,15 @@ from typing import Any
 
 from aurum import home
 from aurum.context import Context
+from commands.common import later
 
 EVENT = "app_home_opened"
 
 
 def register(app: Any, ctx: Context) -> None:
-    def ack_event(ack) -> None:
+    def ack_event(ack, body: dict[str, Any], event: dict[str, Any], client: Any) -> None:
         ack()
+        later(ctx, publish_home, body=body, event=event, client=client)
 
     def publish_home(body: dict[str, Any], event: dict[str, Any], client: Any) -> None:
         if event.get("tab", "home") != "home":
@@ -23,4 +25,4 @@ def register(app: Any, ctx: Context) -> None:
             view = home.view(ctx, session, team_id)
         client.views_publish(user_id=event["user"], view=view)
 
-    app.event(EVENT)(ack=ack_event, lazy=[publish_home])
+    app.event(EVENT)(ack_event)

@@ -15,7 +15,7 @@ from aurum.forecast import blocks as forecast_blocks
 from aurum.forecast import service as forecasting
 from aurum.forecast import text as forecast_text
 from aurum.kpis import PERIODS, InputError
-from commands.common import Asker, only_admins, reply_on_error, slash_command, tell
+from commands.common import Asker, later, only_admins, reply_on_error, slash_command, tell
 
 COMMAND = "/kpi"
 CHARTS = charts.ChartCache()
@@ -151,8 +151,9 @@ def _parse_record(ctx: Context, words: list[str]) -> Record:
 def register(app: Any, ctx: Context) -> None:
     slash_command(app, ctx, COMMAND, lambda text, _asker: parse(ctx, text), handle)
 
-    def ack_stop(ack) -> None:
+    def ack_stop(ack, body: dict[str, Any]) -> None:
         ack()
+        later(ctx, answer_stop, body=body)
 
     @reply_on_error(ctx)
     def answer_stop(body: dict[str, Any]) -> None:
@@ -163,7 +164,7 @@ def register(app: Any, ctx: Context) -> None:
         if not stopped:
             tell(ctx, asker, "That live dashboard had already stopped.")
 
-    app.action(live.STOP_ACTION)(ack=ack_stop, lazy=[answer_stop])
+    app.action(live.STOP_ACTION)(ack_stop)
 
 
 def handle(ctx: Context, asker: Asker,

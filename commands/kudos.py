@@ -11,7 +11,7 @@ from typing import Any
 from aurum import blocks, outbox, recognition
 from aurum.context import Context
 from aurum.kpis import InputError
-from commands.common import Asker, reply_on_error, slash_command, tell
+from commands.common import Asker, later, reply_on_error, slash_command, tell
 from storage import recognition as repo
 
 COMMAND = "/kudos"
@@ -120,8 +120,12 @@ def register(app: Any, ctx: Context) -> None:
     def answer_confirm(body: dict[str, Any]) -> None:
         confirm_suggestion(ctx, body)
 
+    def ack_confirm(ack, body: dict[str, Any]) -> None:
+        ack()
+        later(ctx, answer_confirm, body=body)
+
     def ack_only(ack) -> None:
         ack()
 
-    app.action(recognition.SUGGEST_CONFIRM_ACTION)(ack=ack_only, lazy=[answer_confirm])
+    app.action(recognition.SUGGEST_CONFIRM_ACTION)(ack_confirm)
     app.action(recognition.SUGGEST_USER_ACTION)(ack_only)  # picking a person needs no answer until Confirm

@@ -13,7 +13,7 @@ from aurum.surveys import answers, blocks, export, results, runs, service
 from aurum.surveys.model import SURVEY_KEYS
 from aurum.surveys.runs import SurveyError
 from aurum.surveys.schedule import normal_period, opening_on
-from commands.common import Asker, reply_on_error, tell
+from commands.common import Asker, later, reply_on_error, tell
 from commands.survey_modal import open_view
 
 COMMAND = "/survey"
@@ -157,20 +157,17 @@ def register(app: Any, ctx: Context) -> None:
         ack()
         if isinstance(request, Take):  # trigger_id lives 3 seconds: open the view here, right after the ack
             open_view(client, ctx, asker, body["trigger_id"], survey_key=request.survey)
+        later(ctx, answer_survey, body=body, request=request)
 
     @reply_on_error(ctx)
-    def answer_survey(body: dict[str, Any]) -> None:
+    def answer_survey(body: dict[str, Any], request: Any) -> None:
         asker = Asker.from_body(body)
-        try:
-            request = parse(ctx, body.get("text", ""), asker.user_id)
-        except InputError:
-            return  # already answered in the ack
         try:
             handle(ctx, asker, request)
         except (SurveyError, answers.SubmitError) as exc:
             tell(ctx, asker, str(exc))
 
-    app.command(COMMAND)(ack=ack_survey, lazy=[answer_survey])
+    app.command(COMMAND)(ack_survey)
 
 
 def handle(ctx: Context, asker: Asker, request: Request) -> None:

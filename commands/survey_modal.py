@@ -15,7 +15,7 @@ from typing import Any
 from aurum.context import Context
 from aurum.surveys import answers, blocks, service
 from aurum.surveys.blocks import CALLBACK_ID, NO_REMINDER_ACTION, TAKE_ACTION
-from commands.common import Asker, reply_on_error, tell
+from commands.common import Asker, later, reply_on_error, tell
 
 log = logging.getLogger(__name__)
 SAVE_FAILED = "Sorry, your answers could not be saved just now. Please send them again in a minute."
@@ -73,8 +73,9 @@ def register(app: Any, ctx: Context) -> None:
         ack()
         open_view(client, ctx, Asker.from_body(body), body["trigger_id"], run_id=_run_id(body))
 
-    def ack_only(ack) -> None:
+    def ack_no_reminder(ack, body: dict[str, Any]) -> None:
         ack()
+        later(ctx, no_reminder, body=body)
 
     @reply_on_error(ctx)
     def no_reminder(body: dict[str, Any]) -> None:
@@ -87,5 +88,5 @@ def register(app: Any, ctx: Context) -> None:
         ack(**submission_answer(ctx, body))
 
     app.action(TAKE_ACTION)(take)
-    app.action(NO_REMINDER_ACTION)(ack=ack_only, lazy=[no_reminder])
+    app.action(NO_REMINDER_ACTION)(ack_no_reminder)
     app.view(CALLBACK_ID)(submit)
