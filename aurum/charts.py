@@ -76,6 +76,21 @@ def _figure(width: float, height: float):
     return Figure(figsize=(width, height), dpi=100)
 
 
+KEY_MARKS = {"-": "—", "--": "– –", ":": "···"}
+KEY_STEP_POINTS = 11
+
+
+def _key(ax, entries: Sequence[tuple[str, str, str]]) -> None:
+    """A legend drawn as coloured text lines in the top-left corner ("– – target <200 ms"): plain texts at fixed
+    offsets, where matplotlib's legend measured, laid out and drew a handle for every entry on each draw."""
+    from matplotlib.transforms import ScaledTranslation
+
+    for i, (label, color, style) in enumerate(entries):
+        shift = ScaledTranslation(4 / 72, -(4 + KEY_STEP_POINTS * i) / 72, ax.figure.dpi_scale_trans)
+        ax.text(0, 1, f"{KEY_MARKS.get(style, '—')} {label}", transform=ax.transAxes + shift, fontsize=8,
+                color=color, va="top", ha="left")
+
+
 def _plot(ax, kpi: Kpi, points, tz, lines: Sequence[Line], title: str, projection: Projection | None = None) -> None:
     import matplotlib.dates as mdates
     from matplotlib.ticker import MaxNLocator
@@ -84,25 +99,28 @@ def _plot(ax, kpi: Kpi, points, tz, lines: Sequence[Line], title: str, projectio
     if len(times):
         stamps = [datetime.fromtimestamp(t, tz) for t in times]
         ax.plot(stamps, values, color=COLORS["line"], linewidth=1.8, marker="o" if len(times) < 40 else None,
-                markersize=3, label=kpi.name)
+                markersize=3)  # the title names the KPI: no key entry
     else:
         ax.text(0.5, 0.5, "no data in this period", transform=ax.transAxes, ha="center", color="#57606a")
+    key = []
     if projection is not None and len(projection.times):
         ax.fill_between(projection.times, projection.low, projection.high, color=COLORS["forecast"], alpha=0.18,
-                        linewidth=0, label=projection.label)
+                        linewidth=0)
         ax.plot(projection.times, projection.mean, color=COLORS["forecast"], linestyle="--", linewidth=1.6)
+        key.append((projection.label, COLORS["forecast"], "--"))
     if len(times) or (projection is not None and len(projection.times)):
         locator = mdates.AutoDateLocator(tz=tz)
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=tz))
     for line in lines:
-        ax.axhline(line.value, color=line.color, linestyle=line.style, linewidth=1.2, label=line.label or None)
+        ax.axhline(line.value, color=line.color, linestyle=line.style, linewidth=1.2)
+        if line.label:
+            key.append((line.label, line.color, line.style))
     ax.set_title(title, loc="left", fontsize=11, y=1.0)  # a fixed y skips measuring tick labels on every draw
     ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
     ax.set_ylabel(formatting.value(kpi, 0).replace("0", "", 1).strip() or kpi.unit)
     ax.grid(True, alpha=0.25)
-    if ax.get_legend_handles_labels()[0]:  # a KPI without data, target or baseline has nothing to label
-        ax.legend(loc="upper left", fontsize=8, frameon=False)  # "best" would scan every point for overlap
+    _key(ax, key)
 
 
 def _png(figure) -> bytes:

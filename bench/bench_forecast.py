@@ -3,8 +3,8 @@
     python bench/bench_forecast.py [--kpis N] [--rebuild]
 
 Builds (once, cached in the temp folder) a real SQLite database through the migrations: every catalogue KPI with a
-5-minute sample for 365 days (105,120 rows per KPI), generated inside SQLite, with the daily rollups computed by
-storage.daily.rebuild. Then, in one run, it times:
+5-minute sample for 365 days (105,120 rows per KPI), generated inside SQLite, with the hourly and daily rollups
+computed by storage.rollups.rebuild. Then, in one run, it times:
 
 - baseline: reading one KPI's raw year of snapshots (storage.snapshots.series), what forecasting would cost per KPI
   without the rollups;
@@ -33,7 +33,7 @@ from aurum.forecast import service  # noqa: E402
 from aurum.forecast.backtest import backtest  # noqa: E402
 from bot.runtime import build_context  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from storage import daily, snapshots  # noqa: E402
+from storage import rollups, snapshots  # noqa: E402
 from storage.db import session_scope  # noqa: E402
 
 TEAM = "T0BENCH"
@@ -78,7 +78,7 @@ def build(path: Path, kpis: list[Kpi], now: datetime) -> float:
                 "daily": noise, "noise": noise, "cap": 100.0 if kpi.unit == "percent" else 1e12, "t0": t0,
                 "step": STEP_SECONDS,
             })
-        daily.rebuild(session, TEAM)
+        rollups.rebuild(session, TEAM)
     ctx.engine.dispose()
     return time.perf_counter() - began
 
@@ -158,7 +158,7 @@ def main() -> None:
 
     forecast_all()  # imports and first-use costs out of the way
     raw = Timing(read_raw, 3)
-    rollups = Timing(read_rollups, args.repeat)
+    daily = Timing(read_rollups, args.repeat)
     forecasts = Timing(forecast_all, args.repeat)
     outlooks = Timing(outlook, args.repeat)
     backtests = Timing(backtest_one, 3)
@@ -167,7 +167,7 @@ def main() -> None:
 
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (wall times grow with it)")
     print(f"baseline  read one KPI's raw year ({len(raw.result):,} rows): {raw}")
-    print(f"          read every KPI's daily rollups: {rollups}")
+    print(f"          read every KPI's daily rollups: {daily}")
     print(f"forecast  all {len(kpis)} KPIs ({available} with a forecast), goals and dates: {forecasts}")
     print(f"          = {forecasts.median / raw.median:.2f}× the time to read one KPI's raw series (budget: 1 s)")
     print(f"outlook   all {len(kpis)} KPIs for the end of the quarter: {outlooks}")

@@ -41,22 +41,32 @@ class KpiSnapshot(SnapshotBase, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
 
 
-class KpiDay(SQLModel, table=True):
-    """One KPI's snapshots of one UTC day, summed up; kept in step with kpi_snapshot by storage.snapshots.
+class RollupBase(SQLModel):
+    """One KPI's snapshots of one time bucket, summed up; kept in step with kpi_snapshot by storage.rollups."""
 
-    Forecasts and long charts read these instead of every raw point (a year of 5-minute data is 105,120 rows
-    per KPI, but 365 days).
-    """
-
-    __tablename__ = "kpi_day"
     team_id: str = Field(primary_key=True, max_length=32)
     kpi: str = Field(primary_key=True, max_length=80)
-    day: int = Field(primary_key=True)  # days since 1970-01-01 UTC
     count: int
     total: float  # sum of the values
-    seconds: float  # sum of the points' seconds since UTC midnight (their mean is the day's mean time)
+    seconds: float  # sum of the points' seconds since the bucket's start (their mean is the bucket's mean time)
     low: float
     high: float
+
+
+class KpiDay(RollupBase, table=True):
+    """UTC days: forecasts read these instead of every raw point (a year of 5-minute data is 105,120 rows per
+    KPI, but 365 days)."""
+
+    __tablename__ = "kpi_day"
+    day: int = Field(primary_key=True)  # days since 1970-01-01 UTC
+
+
+class KpiHour(RollupBase, table=True):
+    """Hours: charts of 30 days and more read these (a year is 8,760 rows per KPI), a few hours per point."""
+
+    __tablename__ = "kpi_hour"
+    __table_args__ = {"sqlite_with_rowid": False}  # stored in key order: a chart's hours are read in one pass
+    hour: int = Field(primary_key=True)  # hours since 1970-01-01 UTC
 
 
 class OutboxMessage(SQLModel, table=True):

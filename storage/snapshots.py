@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
-from storage import daily
+from storage import rollups
 from storage.models import KpiDay, KpiSnapshot, SnapshotBase
 from storage.types import UTCDateTime, utcnow
 
@@ -19,7 +19,7 @@ from storage.types import UTCDateTime, utcnow
 def add_many(session: Session, team_id: str, points: Iterable[SnapshotBase]) -> int:
     """Insert points; a point already stored (same KPI, source and time) is updated to the new value.
 
-    The daily rollups of the days touched are recomputed in the same transaction.
+    The rollups (hours, days) of the times touched are recomputed in the same transaction.
     """
     created = utcnow()
     rows = [
@@ -35,7 +35,7 @@ def add_many(session: Session, team_id: str, points: Iterable[SnapshotBase]) -> 
         index_elements=["team_id", "kpi", "source", "at"], set_={"value": stmt.excluded.value}
     )
     session.execute(stmt, rows)
-    daily.refresh(session, team_id, ((row["kpi"], row["at"]) for row in rows))
+    rollups.refresh(session, team_id, ((row["kpi"], row["at"]) for row in rows))
     return len(rows)
 
 
@@ -123,14 +123,16 @@ def _bucket_query(buckets: int):
 def series_buckets(
     session: Session, team_id: str, kpi: str, since: datetime, until: datetime, buckets: int
 ) -> list[tuple[datetime, float]]:
-    """The series averaged into at most `buckets` equal time buckets, in the database: (time, mean value).
+    """The series as at most `buckets` mean values, computed in the database: (time, mean value).
 
-    A year of 5-minute points comes back as a few hundred rows instead of 105,000 (what a chart can show anyway).
-    The buckets are a VALUES list joined by time range, so each one is an index range scan on
-    (team_id, kpi, at, value) with no per-row function; a bucket is drawn at its middle (within half a bucket of
-    its points: 11 hours on a year's chart, 13 minutes on a week's).
+    A chart can show a few hundred points, whatever the period: when a bucket spans an hour or more, the points come
+    from the hourly rollups (a year is 8,760 rows, each a whole hour, drawn at the mean time of its points; see
+    rollups.series). Shorter buckets are read from the snapshots: the buckets are a VALUES list joined by time range,
+    so each one is an index range scan on (team_id, kpi, at, value) with no per-row function, drawn at its middle.
     """
     width = (until - since) / buckets
+    if width >= timedelta(seconds=rollups.HOUR.seconds):
+        return rollups.series(session, team_id, kpi, since, until, buckets)
     params: dict[str, object] = {"team": team_id, "kpi": kpi}
     for i in range(buckets):
         params[f"lo{i}"] = since + width * i

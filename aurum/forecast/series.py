@@ -32,7 +32,7 @@ class Daily:
 
     @classmethod
     def from_points(cls, points: Sequence[tuple[datetime, float]]) -> Daily:
-        """Bucket raw (time, value) points the way storage.daily rolls them up (whole seconds, UTC days)."""
+        """Bucket raw (time, value) points the way storage.rollups rolls them up (whole seconds, UTC days)."""
         if not points:
             return cls.empty()
         epoch = np.fromiter((int(at.timestamp() // 1) for at, _ in points), dtype=np.int64, count=len(points))

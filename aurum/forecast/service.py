@@ -18,7 +18,7 @@ from aurum.context import Context
 from aurum.forecast.goals import Crossing, crossing, daily_path, goals
 from aurum.forecast.intervals import Forecast, Replay, Shortage
 from aurum.forecast.series import DAY_SECONDS, Daily, to_datetime
-from storage import daily, snapshots
+from storage import rollups, snapshots
 
 HISTORY_DAYS = 400  # enough for a 90-day window at each of the calibration origins of the last half year
 UNBOUNDED_UNITS = {"score"}
@@ -81,12 +81,12 @@ def first_day(ctx: Context, days: int = HISTORY_DAYS) -> int:
 
 
 def load_series(session: Session, team_id: str, kpi: str, since_day: int) -> Daily:
-    return Daily.from_rollups(r[1:] for r in daily.rows(session, team_id, kpi, since_day))
+    return Daily.from_rollups(r[1:] for r in rollups.rows(session, team_id, kpi, since_day))
 
 
 def load_all(session: Session, team_id: str, since_day: int) -> dict[str, Daily]:
     grouped: dict[str, list[tuple[int, int, float, float]]] = defaultdict(list)
-    for kpi, day, count, total, seconds in daily.rows(session, team_id, since_day=since_day):
+    for kpi, day, count, total, seconds in rollups.rows(session, team_id, since_day=since_day):
         grouped[kpi].append((day, count, total, seconds))
     return {kpi: Daily.from_rollups(rows) for kpi, rows in grouped.items()}
 

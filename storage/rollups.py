@@ -1,0 +1,159 @@
+"""Rollups of the snapshots per KPI and time bucket: hours (kpi_hour, read by charts of 30 days and more) and UTC days
+(kpi_day, read by forecasts). Buckets are numbered from 1970-01-01 UTC.
+
+Each row holds the count, sum, min and max of the values and the sum of the points' seconds since the bucket's
+start, so that a bucket's mean value and mean time are exact, and buckets add up exactly into wider ones. Every
+snapshot write recomputes the buckets it touches from the snapshots, in the same transaction (`refresh`): a late,
+out-of-order or re-pushed snapshot leaves the rollups equal to a rebuild from scratch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import BigInteger, cast, delete, func, insert, select, text
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+from sqlmodel import Session
+
+from storage.models import KpiDay, KpiHour, KpiSnapshot, RollupBase
+
+HOUR_SECONDS = 3600
+DAY_SECONDS = 86400
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class epoch_seconds(FunctionElement):  # noqa: N801 - a SQL function, named like one
+    """Whole seconds since 1970-01-01 UTC of a UTCDateTime column, on SQLite and PostgreSQL."""
+
+    type = BigInteger()
+    inherit_cache = True
+
+
+@compiles(epoch_seconds, "sqlite")
+def _epoch_sqlite(element, compiler, **kw) -> str:
+    return f"CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
+
+@compiles(epoch_seconds, "postgresql")
+def _epoch_postgresql(element, compiler, **kw) -> str:
+    return f"CAST(FLOOR(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})) AS BIGINT)"
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """One rollup table: `model` with its bucket-number column `column`, buckets of `seconds`."""
+
+    model: type[RollupBase]
+    column: str
+    seconds: int
+
+    @property
+    def key(self):
+        return getattr(self.model, self.column)
+
+    @property
+    def columns(self) -> list[str]:
+        return ["team_id", "kpi", self.column, "count", "total", "seconds", "low", "high"]
+
+    def number(self, at: datetime) -> int:
+        return int(at.timestamp() // self.seconds)
+
+    def start(self, number: int) -> datetime:
+        return EPOCH + timedelta(seconds=number * self.seconds)
+
+    def aggregate(self, team_id: str, kpi: str | None = None, first: int | None = None, last: int | None = None):
+        """The rollup rows computed from the snapshots (of one KPI, of buckets first..last)."""
+        epoch = epoch_seconds(KpiSnapshot.at)
+        bucket = (epoch // self.seconds).label(self.column)
+        query = select(
+            KpiSnapshot.team_id, KpiSnapshot.kpi, bucket, func.count().label("count"), func.sum(KpiSnapshot.value),
+            func.sum(epoch % self.seconds), func.min(KpiSnapshot.value), func.max(KpiSnapshot.value),
+        ).where(KpiSnapshot.team_id == team_id)
+        if kpi is not None:
+            query = query.where(KpiSnapshot.kpi == kpi)
+        if first is not None and last is not None:
+            query = query.where(KpiSnapshot.at >= self.start(first), KpiSnapshot.at < self.start(last + 1))
+        return query.group_by(KpiSnapshot.team_id, KpiSnapshot.kpi, bucket)
+
+    def recompute(self, session: Session, team_id: str, kpi: str, first: datetime, last: datetime) -> None:
+        """Replace the KPI's buckets that hold the times first..last by what the snapshots give now."""
+        low, high = self.number(first), self.number(last)
+        model = self.model
+        session.execute(delete(model).where(model.team_id == team_id, model.kpi == kpi,
+                                            self.key >= low, self.key <= high))
+        session.execute(insert(model).from_select(self.columns, self.aggregate(team_id, kpi, low, high)))
+
+    def rebuild(self, session: Session, team_id: str) -> None:
+        session.execute(delete(self.model).where(self.model.team_id == team_id))
+        session.execute(insert(self.model).from_select(self.columns, self.aggregate(team_id)))
+
+
+HOUR = Rollup(KpiHour, "hour", HOUR_SECONDS)
+DAY = Rollup(KpiDay, "day", DAY_SECONDS)
+ROLLUPS = (HOUR, DAY)
+
+
+def refresh(session: Session, team_id: str, touched: Iterable[tuple[str, datetime]]) -> None:
+    """Recompute every rollup's buckets that (kpi, time) pairs fall in, from the snapshots (call after writing them)."""
+    spans: dict[str, tuple[datetime, datetime]] = {}
+    for kpi, at in touched:
+        first, last = spans.get(kpi, (at, at))
+        spans[kpi] = (min(first, at), max(last, at))
+    postgres = session.get_bind().dialect.name == "postgresql"
+    for kpi in sorted(spans):  # one lock order for every writer: no deadlocks between writers of several KPIs
+        if postgres:  # two writers of one KPI would both insert its bucket: take turns (SQLite writers already do)
+            session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                            {"key": f"kpi_rollup:{team_id}:{kpi}"})
+        for rollup in ROLLUPS:
+            rollup.recompute(session, team_id, kpi, *spans[kpi])
+
+
+def rebuild(session: Session, team_id: str) -> None:
+    """Recompute every rollup of a team (after bulk loads that bypassed the repository)."""
+    for rollup in ROLLUPS:
+        rollup.rebuild(session, team_id)
+
+
+def day_number(at: datetime) -> int:
+    return DAY.number(at)
+
+
+def day_start(day: int) -> datetime:
+    return DAY.start(day)
+
+
+def rows(session: Session, team_id: str, kpi: str | None = None,
+         since_day: int | None = None) -> list[tuple[str, int, int, float, float]]:
+    """Daily rollups: (kpi, day, count, total, seconds) in (kpi, day) order."""
+    query = select(KpiDay.kpi, KpiDay.day, KpiDay.count, KpiDay.total, KpiDay.seconds).where(
+        KpiDay.team_id == team_id)
+    if kpi is not None:
+        query = query.where(KpiDay.kpi == kpi)
+    if since_day is not None:
+        query = query.where(KpiDay.day >= since_day)
+    return [tuple(r) for r in session.execute(query.order_by(KpiDay.kpi, KpiDay.day))]
+
+
+def series(session: Session, team_id: str, kpi: str, since: datetime, until: datetime, buckets: int,
+           rollup: Rollup = HOUR) -> list[tuple[datetime, float]]:
+    """The series in at most `buckets` points read from a rollup: (mean time, mean value) of each group of k whole
+    buckets, k the smallest that fits. Groups are aligned to the epoch, so a point does not move as time passes;
+    the buckets read are those that start within since..until (a bucket of points before `since` is left out)."""
+    first, last = math.ceil((since - EPOCH).total_seconds() / rollup.seconds), rollup.number(until)
+    if last < first:
+        return []
+    k = max(1, math.ceil((last - first + 1) / max(1, buckets - 1)))
+    model, key = rollup.model, rollup.key
+    group = (key // k).label("g")
+    query = (
+        select(group, func.sum(model.count), func.sum(model.total),
+               func.sum(cast(model.count, BigInteger) * key), func.sum(model.seconds))
+        .where(model.team_id == team_id, model.kpi == kpi, key >= first, key <= last)
+        .group_by(group).order_by(group)
+    )
+    return [(EPOCH + timedelta(seconds=(rollup.seconds * int(numbers) + seconds) / count), total / count)
+            for _, count, total, numbers, seconds in session.execute(query)]  # PostgreSQL sums bigints as numeric

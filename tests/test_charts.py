@@ -1,0 +1,39 @@
+"""KPI charts: one line of at most MAX_POINTS vertices, target/baseline/forecast named in a text key (no legend)."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime, timedelta
+
+from aurum import charts
+from aurum.catalog import load_catalog
+
+NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
+
+
+def _texts(figure) -> list[str]:
+    (axes,) = figure.axes
+    return [t.get_text() for t in axes.texts]
+
+
+def test_a_year_is_one_plain_line_with_its_reference_lines_named_in_the_key():
+    kpi = load_catalog().resolve("latency")
+    points = [(NOW - timedelta(minutes=5 * i), 250 + 60 * math.sin(i / 288)) for i in range(365 * 288)][::-1]
+    figure = charts.kpi_figure(kpi, points, UTC, "latency, last 1y")
+    (axes,) = figure.axes
+    data = [line for line in axes.get_lines() if len(line.get_xdata()) > 2]
+    assert len(data) == 1 and len(data[0].get_xdata()) <= charts.MAX_POINTS
+    assert data[0].get_marker() in (None, "None", "")
+    assert axes.get_legend() is None
+    assert _texts(figure) == ["– – target <200 ms", "··· baseline 350 ms"]
+    assert charts.kpi_chart(kpi, points, UTC, "latency, last 1y").startswith(b"\x89PNG")
+
+
+def test_the_key_names_the_forecast_and_a_kpi_without_lines_has_none():
+    kpi = load_catalog().resolve("latency")
+    days = [date(2026, 12, 1) + timedelta(days=i) for i in range(3)]
+    projection = charts.Projection(days, [200.0] * 3, [190.0] * 3, [210.0] * 3)
+    figure = charts.kpi_figure(kpi, [(NOW, 240.0)], UTC, "latency", forecast=projection)
+    assert _texts(figure)[0] == "– – forecast, 80 % interval"
+    bare = load_catalog().resolve("rps")
+    assert _texts(charts.kpi_figure(bare, [(NOW, 1.0), (NOW + timedelta(hours=1), 2.0)], UTC, "rps")) == []
