@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint, or_, select, update
+from sqlalchemy import Column, Index, Text, UniqueConstraint, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel
 
@@ -268,3 +268,19 @@ def tasks(session: Session, team_id: str | None = None, kind: str | None = None)
     if kind is not None:
         query = query.where(AlertTask.kind == kind)
     return list(session.scalars(query.order_by(AlertTask.id)))
+
+
+def task_counts(session: Session) -> dict[str, int]:
+    rows = session.execute(select(AlertTask.status, func.count()).group_by(AlertTask.status))
+    return {status: count for status, count in rows}
+
+
+def failed_tasks(session: Session, status: str | None = None, limit: int = 50) -> list[AlertTask]:
+    """The newest tasks that failed: dead ones, and pending ones waiting to retry after an error (or `status`)."""
+    query = select(AlertTask)
+    if status:
+        query = query.where(AlertTask.status == status)
+    else:
+        query = query.where(or_(AlertTask.status == "dead", AlertTask.last_error.is_not(None)),
+                            AlertTask.status != "done")
+    return list(session.scalars(query.order_by(AlertTask.id.desc()).limit(limit)))
