@@ -23,6 +23,7 @@ from aurum.context import Context
 from aurum.delivery import Delivery, DeliveryError, Posted
 from aurum.polling import PollingWorker
 from storage import outbox as repo
+from storage.db import key_taken
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -35,10 +36,11 @@ def _add(session: Session, team_id: str, kind: str, channel: str, payload: dict[
          parent_key: str | None) -> str:
     if key is None:
         key = f"{kind}:{uuid.uuid4().hex}"  # fresh: no need to look for an earlier one
-    elif repo.by_key(session, team_id, key) is not None:
+    elif key_taken(session, OutboxMessage, team_id, key):
         return key  # the same key queued twice is one message
-    repo.add(session, OutboxMessage(team_id=team_id, key=key, kind=kind, channel=channel,
-                                    payload=json.dumps(payload), parent_key=parent_key))
+    # Inserted with the transaction's next flush, together with the other rows queued by then.
+    session.add(OutboxMessage(team_id=team_id, key=key, kind=kind, channel=channel, payload=json.dumps(payload),
+                              parent_key=parent_key))
     return key
 
 
