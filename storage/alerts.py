@@ -134,11 +134,12 @@ def states(session: Session, team_id: str, rules: Iterable[str] | None = None,
 
 
 STATE_FIELDS = ("state", "active_at", "fired_at", "keep_firing_since", "value", "no_data", "episode_id", "updated_at")
+_READ_FIELDS = STATE_FIELDS[:-1]  # updated_at is written, never read back by the evaluation (parsing it costs)
 
 
 def _state_rows_statement(lock: bool) -> Select:
     table = AlertState.__table__
-    query = select(table.c.id, table.c.rule, table.c.fingerprint, *(table.c[name] for name in STATE_FIELDS)).where(
+    query = select(table.c.id, table.c.rule, table.c.fingerprint, *(table.c[name] for name in _READ_FIELDS)).where(
         table.c.team_id == bindparam("team_id"), table.c.rule.in_(bindparam("rules", expanding=True)))
     return query.with_for_update() if lock else query
 
@@ -147,7 +148,7 @@ _STATE_ROWS = {lock: _state_rows_statement(lock) for lock in (False, True)}  # b
 
 
 def state_rows(session: Session, team_id: str, rules: Iterable[str], lock: bool = False) -> dict[tuple[str, str], Row]:
-    """The state of the given rules as plain rows (id, rule, fingerprint and STATE_FIELDS), in one query: the rule
+    """The state of the given rules as plain rows (id, rule, fingerprint, state, …, episode_id), in one query: the rule
     evaluation reads every rule's state on each batch of snapshots and needs no ORM objects for that."""
     rows = session.execute(_STATE_ROWS[lock], {"team_id": team_id, "rules": list(rules)})
     return {(row.rule, row.fingerprint): row for row in rows}

@@ -121,13 +121,15 @@ def evaluate(ctx: Context, session: Session, team_id: str, now: datetime | None 
     missing_policy = ctx.config.alerts.missing_policy
     for rule in chosen:
         row = rows.get((rule.name, rule.fingerprint))
-        current = _state(row)
         fresh = fresh_by_age.get(rule.max_age)
         if fresh is None:
             fresh = fresh_by_age[rule.max_age] = {kpi: value for kpi, (at, value) in values.items()
                                                   if now - at <= rule.max_age}
         value = rule.value(fresh)
         holds = None if value is None else rule.holds(value)
+        if holds is False and (row is None or row.state == "inactive"):
+            continue  # the common case, and what engine.step says too: inactive stays inactive
+        current = _state(row)
         result = engine.step(current, holds, value, now, rule.for_, rule.keep_firing_for, missing_policy(rule))
         if result.state == current:
             continue
