@@ -163,7 +163,8 @@ def write_states(session: Session, team_id: str, changed: Sequence[dict], added:
                         [{"row_id": row["id"], **{name: row[name] for name in STATE_FIELDS}} for row in changed])
     if not added:
         return
-    rows = [{"team_id": team_id, **row} for row in added]
+    rows = [{"team_id": team_id, "rule": row["rule"], "fingerprint": row["fingerprint"],
+             **{name: row[name] for name in STATE_FIELDS}} for row in added]
     try:
         with session.begin_nested():
             session.execute(insert(table), rows)
