@@ -21,7 +21,9 @@ from sqlmodel import Session
 
 from aurum.context import Context
 from aurum.delivery import Delivery, DeliveryError, Posted
+from aurum.polling import PollingWorker
 from storage import outbox as repo
+from storage.db import key_taken
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -34,10 +36,11 @@ def _add(session: Session, team_id: str, kind: str, channel: str, payload: dict[
          parent_key: str | None) -> str:
     if key is None:
         key = f"{kind}:{uuid.uuid4().hex}"  # fresh: no need to look for an earlier one
-    elif repo.by_key(session, team_id, key) is not None:
+    elif key_taken(session, OutboxMessage, team_id, key):
         return key  # the same key queued twice is one message
-    repo.add(session, OutboxMessage(team_id=team_id, key=key, kind=kind, channel=channel,
-                                    payload=json.dumps(payload), parent_key=parent_key))
+    # Inserted with the transaction's next flush, together with the other rows queued by then.
+    session.add(OutboxMessage(team_id=team_id, key=key, kind=kind, channel=channel, payload=json.dumps(payload),
+                              parent_key=parent_key))
     return key
 
 
@@ -73,8 +76,10 @@ class Deferred(Exception):
     """The message waits for its parent to be delivered first."""
 
 
-class OutboxWorker:
+class OutboxWorker(PollingWorker):
     """Delivers due messages. Safe to run in several threads and processes at once."""
+
+    name = "outbox"
 
     def __init__(self, ctx: Context, delivery: Delivery, max_attempts: int = MAX_ATTEMPTS,
                  claim_for: timedelta | None = None):
@@ -94,24 +99,13 @@ class OutboxWorker:
             due = due[start:] + due[:start]
         return sum(self._deliver(message_id, kind) for message_id, kind in due)
 
-    def drain(self, rounds: int = 100) -> None:
-        """Deliver until nothing is due now (used by the console and by tests)."""
-        for _ in range(rounds):
-            if not self.run_once():
-                with self.ctx.reading() as session:
-                    if not repo.due(session, self.ctx.now(), 1):
-                        return
+    def idle(self) -> bool:
+        with self.ctx.reading() as session:
+            return not repo.due(session, self.ctx.now(), 1)
 
-    def run_forever(self, stop: threading.Event, poll_seconds: float = 0.5) -> None:
-        while not stop.is_set():
-            try:
-                busy = self.run_once()
-            except Exception:  # the worker must outlive a database hiccup
-                log.exception("outbox round failed")
-                busy = 0
-            if not busy:
-                self.ctx.outbox_wake.wait(poll_seconds)
-                self.ctx.outbox_wake.clear()
+    def wait(self, stop: threading.Event, seconds: float) -> None:
+        self.ctx.outbox_wake.wait(seconds)  # a commit that queued a message wakes the worker early
+        self.ctx.outbox_wake.clear()
 
     def _deliver(self, message_id: int, kind: str) -> int:
         now = self.ctx.now()

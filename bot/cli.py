@@ -276,17 +276,26 @@ def run_job(job: str, team: TeamOption = None) -> None:
 @app.command()
 def outbox(status: Annotated[str | None, typer.Option(help="pending, sending, sent, dead")] = None,
            limit: int = 20) -> None:
-    """Show queued, failed and dead-letter Slack messages."""
+    """Show queued, failed and dead-letter Slack messages, and failed alert escalations (PagerDuty, e-mail)."""
+    from storage import alerts as alerts_repo
     from storage import outbox as repo
 
     runtime = _runtime(console=True)
     with runtime.ctx.reading() as session:
         counts = repo.counts(session)
         rows = repo.listing(session, status, limit)
+        task_counts = alerts_repo.task_counts(session)
+        tasks = alerts_repo.failed_tasks(session, status, limit)
     typer.echo("  ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "The outbox is empty.")
     for row in rows:
         typer.echo(f"#{row.id} {row.status:<10} {row.kind:<9} {row.channel or row.parent_key} "
                    f"attempts={row.attempts} {row.last_error or ''}")
+    if task_counts:
+        typer.echo("Alert escalations (PagerDuty, e-mail, charts): "
+                   + "  ".join(f"{k}: {v}" for k, v in sorted(task_counts.items())))
+    for task in tasks:
+        typer.echo(f"task #{task.id} {task.status:<10} {task.kind:<9} {task.key} attempts={task.attempts} "
+                   f"{task.last_error or ''}")
     runtime.shutdown()
 
 

@@ -10,6 +10,7 @@ from prometheus_client.registry import Collector
 
 from aurum.context import Context
 from aurum.telemetry import COUNTERS, Telemetry
+from storage import alerts as alerts_repo
 from storage import outbox as outbox_repo
 from storage import snapshots
 from storage.workspaces import all_team_ids
@@ -35,6 +36,7 @@ class KpiCollector(Collector):
         with self.ctx.reading() as session:
             latest = {team: snapshots.latest_per_kpi(session, team) for team in all_team_ids(session)}
             depth = outbox_repo.counts(session)
+            tasks = alerts_repo.task_counts(session)
         for kpi in self.ctx.catalog:
             family = GaugeMetricFamily(gauge_name(kpi.key), f"{kpi.name} ({kpi.unit})", labels=["team_id"])
             for team, rows in latest.items():
@@ -53,6 +55,11 @@ class KpiCollector(Collector):
         for status in ("pending", "sending", "sent", "dead", "superseded"):
             outbox.add_metric([status], depth.get(status, 0))
         yield outbox
+        escalations = GaugeMetricFamily("aurum_alert_tasks", "Alert escalation tasks (PagerDuty, e-mail, chart) by "
+                                        "status", labels=["status"])
+        for status in ("pending", "sending", "done", "dead"):
+            escalations.add_metric([status], tasks.get(status, 0))
+        yield escalations
 
 
 class TelemetryCollector(Collector):

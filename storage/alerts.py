@@ -8,10 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint, or_, select, update
+from sqlalchemy import Column, Index, Row, Select, Text, UniqueConstraint, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel
 
+from storage.db import key_taken
 from storage.types import UTCDateTime, utcnow
 
 
@@ -132,6 +133,52 @@ def states(session: Session, team_id: str, rules: Iterable[str] | None = None,
     return {(s.rule, s.fingerprint): s for s in session.scalars(query)}
 
 
+STATE_FIELDS = ("state", "active_at", "fired_at", "keep_firing_since", "value", "no_data", "episode_id", "updated_at")
+_READ_FIELDS = STATE_FIELDS[:-1]  # updated_at is written, never read back by the evaluation (parsing it costs)
+
+
+def _state_rows_statement(lock: bool) -> Select:
+    table = AlertState.__table__
+    query = select(table.c.id, table.c.rule, table.c.fingerprint, *(table.c[name] for name in _READ_FIELDS)).where(
+        table.c.team_id == bindparam("team_id"), table.c.rule.in_(bindparam("rules", expanding=True)))
+    return query.with_for_update() if lock else query
+
+
+_STATE_ROWS = {lock: _state_rows_statement(lock) for lock in (False, True)}  # built once: used on every batch
+
+
+def state_rows(session: Session, team_id: str, rules: Iterable[str], lock: bool = False) -> dict[tuple[str, str], Row]:
+    """The state of the given rules as plain rows (id, rule, fingerprint, state, …, episode_id), in one query: the rule
+    evaluation reads every rule's state on each batch of snapshots and needs no ORM objects for that."""
+    rows = session.execute(_STATE_ROWS[lock], {"team_id": team_id, "rules": list(rules)})
+    return {(row.rule, row.fingerprint): row for row in rows}
+
+
+def write_states(session: Session, team_id: str, changed: Sequence[dict], added: Sequence[dict]) -> None:
+    """Store evaluated states: `changed` rows by id (one executemany UPDATE), `added` ones (rule, fingerprint and
+    STATE_FIELDS) with one INSERT. When another process inserted one of the added rows first, ours overwrites it."""
+    table = AlertState.__table__
+    if changed:
+        session.execute(update(table).where(table.c.id == bindparam("row_id")),
+                        [{"row_id": row["id"], **{name: row[name] for name in STATE_FIELDS}} for row in changed])
+    if not added:
+        return
+    rows = [{"team_id": team_id, "rule": row["rule"], "fingerprint": row["fingerprint"],
+             **{name: row[name] for name in STATE_FIELDS}} for row in added]
+    try:
+        with session.begin_nested():
+            session.execute(insert(table), rows)
+    except IntegrityError:
+        for row in rows:
+            try:
+                with session.begin_nested():
+                    session.execute(insert(table), row)
+            except IntegrityError:
+                session.execute(update(table).where(
+                    table.c.team_id == team_id, table.c.rule == row["rule"], table.c.fingerprint == row["fingerprint"])
+                    .values({name: row[name] for name in STATE_FIELDS}))
+
+
 def add_state(session: Session, state: AlertState) -> AlertState:
     """Insert a new state row; when another process inserted it first, return theirs."""
     try:
@@ -231,13 +278,10 @@ def active_silences(session: Session, team_id: str, now: datetime) -> dict[str, 
 
 
 def add_task(session: Session, task: AlertTask) -> bool:
-    """Queue a task once per key; False when the key is already queued."""
-    exists = session.scalars(select(AlertTask.id).where(
-        AlertTask.team_id == task.team_id, AlertTask.key == task.key)).first()
-    if exists is not None:
+    """Queue a task once per key (inserted with the next flush); False when the key is already queued."""
+    if key_taken(session, AlertTask, task.team_id, task.key):
         return False
     session.add(task)
-    session.flush()
     return True
 
 
@@ -268,3 +312,19 @@ def tasks(session: Session, team_id: str | None = None, kind: str | None = None)
     if kind is not None:
         query = query.where(AlertTask.kind == kind)
     return list(session.scalars(query.order_by(AlertTask.id)))
+
+
+def task_counts(session: Session) -> dict[str, int]:
+    rows = session.execute(select(AlertTask.status, func.count()).group_by(AlertTask.status))
+    return {status: count for status, count in rows}
+
+
+def failed_tasks(session: Session, status: str | None = None, limit: int = 50) -> list[AlertTask]:
+    """The newest tasks that failed: dead ones, and pending ones waiting to retry after an error (or `status`)."""
+    query = select(AlertTask)
+    if status:
+        query = query.where(AlertTask.status == status)
+    else:
+        query = query.where(or_(AlertTask.status == "dead", AlertTask.last_error.is_not(None)),
+                            AlertTask.status != "done")
+    return list(session.scalars(query.order_by(AlertTask.id.desc()).limit(limit)))

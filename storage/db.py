@@ -7,7 +7,7 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 
-from sqlalchemy import event, text
+from sqlalchemy import Select, bindparam, event, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
@@ -87,3 +87,19 @@ def ping(engine: Engine) -> bool:
         return True
     except Exception:  # noqa: BLE001 - health checks report, never raise
         return False
+
+
+_KEY_QUERIES: dict[type, Select] = {}
+
+
+def key_taken(session: Session, model: type, team_id: str, key: str) -> bool:
+    """Whether a row of `model` (a table with team_id and key columns) holds this key: among the rows added to the
+    session and not flushed yet, or in the database. Lets writers queue rows without a flush per row."""
+    if any(isinstance(row, model) and row.team_id == team_id and row.key == key for row in session.new):
+        return True
+    query = _KEY_QUERIES.get(model)
+    if query is None:
+        query = _KEY_QUERIES[model] = (
+            select(model.id).where(model.team_id == bindparam("team_id"), model.key == bindparam("key")).limit(1)
+            .execution_options(autoflush=False))
+    return session.scalars(query, {"team_id": team_id, "key": key}).first() is not None

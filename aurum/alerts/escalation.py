@@ -13,7 +13,6 @@ import logging
 import random
 import smtplib
 import ssl
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,6 +25,7 @@ from sqlmodel import Session
 from aurum import charts, outbox
 from aurum.alerts import blocks as alert_blocks
 from aurum.context import Context
+from aurum.polling import PollingWorker
 from storage import alerts as repo
 from storage import snapshots
 from storage.alerts import AlertEpisode, AlertTask
@@ -177,8 +177,11 @@ class Mailer:
 # ----- the worker -------------------------------------------------------------------------------------------------
 
 
-class AlertTaskWorker:
+class AlertTaskWorker(PollingWorker):
     """Delivers due alert tasks; safe to run in several threads and processes (rows are claimed)."""
+
+    name = "alert task"
+    drain_rounds = 50
 
     def __init__(self, ctx: Context, pagerduty: PagerDuty | None = None, mailer: Mailer | None = None):
         self.ctx = ctx
@@ -199,21 +202,6 @@ class AlertTaskWorker:
             ids = repo.due_tasks(session, self.ctx.now(), limit)
         return sum(self._run(task_id) for task_id in ids)
 
-    def drain(self, rounds: int = 50) -> None:
-        for _ in range(rounds):
-            if not self.run_once():
-                return
-
-    def run_forever(self, stop: threading.Event, poll_seconds: float = 0.5) -> None:
-        while not stop.is_set():
-            try:
-                busy = self.run_once()
-            except Exception:  # the worker must outlive a database hiccup
-                log.exception("alert task round failed")
-                busy = 0
-            if not busy:
-                stop.wait(poll_seconds)
-
     def _run(self, task_id: int) -> int:
         now = self.ctx.now()
         with self.ctx.transaction() as session:
@@ -230,6 +218,7 @@ class AlertTaskWorker:
             self._failed(task, TaskError(f"{type(exc).__name__}: {exc}"))
             return 0
         self._finish(task.id, "done", None)  # type: ignore[arg-type]
+        self.ctx.telemetry.count("alert_tasks", kind=task.kind, result="done")
         return 1
 
     def _finish(self, task_id: int, status: str, error: str | None, retry_in: timedelta | None = None) -> None:
@@ -244,7 +233,9 @@ class AlertTaskWorker:
             session.add(task)
 
     def _failed(self, task: AlertTask, exc: TaskError) -> None:
-        if exc.permanent or task.attempts >= MAX_ATTEMPTS:
+        dead = exc.permanent or task.attempts >= MAX_ATTEMPTS
+        self.ctx.telemetry.count("alert_tasks", kind=task.kind, result="dead" if dead else "retry")
+        if dead:
             log.error("alert task dead", extra={"task": task.key, "error": str(exc)})
             self._finish(task.id, "dead", str(exc))  # type: ignore[arg-type]
             return

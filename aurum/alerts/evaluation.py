@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, Select, bindparam, func, select
 from sqlmodel import Session
 
 from aurum.alerts import engine, notify
@@ -20,7 +20,7 @@ from aurum.catalog import Kpi
 from aurum.context import Context
 from aurum.formatting import number
 from storage import alerts as repo
-from storage.alerts import AlertEpisode, AlertSilence, AlertState
+from storage.alerts import AlertEpisode
 from storage.models import KpiSnapshot, SnapshotBase
 
 log = logging.getLogger(__name__)
@@ -33,35 +33,54 @@ class Change:
     at: datetime
 
 
+def _latest_statement() -> Select:
+    ranked = (
+        select(KpiSnapshot.kpi, KpiSnapshot.at, KpiSnapshot.value,
+               func.row_number().over(partition_by=KpiSnapshot.kpi,
+                                      order_by=(KpiSnapshot.at.desc(), KpiSnapshot.id.desc())).label("rank"))
+        .where(KpiSnapshot.team_id == bindparam("team_id"), KpiSnapshot.kpi.in_(bindparam("kpis", expanding=True)),
+               KpiSnapshot.at <= bindparam("now"), KpiSnapshot.at >= bindparam("oldest"))
+        .subquery()
+    )
+    return select(ranked.c.kpi, ranked.c.at, ranked.c.value).where(ranked.c.rank == 1)
+
+
+_LATEST = _latest_statement()  # built once: it runs on every batch of snapshots
+
+
 def latest_values(session: Session, team_id: str, keys: Iterable[str], now: datetime,
                   oldest: datetime) -> dict[str, tuple[datetime, float]]:
     """The newest value at or before `now` (and not before `oldest`) of each KPI, in one query."""
     wanted = sorted(set(keys))
     if not wanted:
         return {}
-    ranked = (
-        select(KpiSnapshot.kpi, KpiSnapshot.at, KpiSnapshot.value,
-               func.row_number().over(partition_by=KpiSnapshot.kpi,
-                                      order_by=(KpiSnapshot.at.desc(), KpiSnapshot.id.desc())).label("rank"))
-        .where(KpiSnapshot.team_id == team_id, KpiSnapshot.kpi.in_(wanted), KpiSnapshot.at <= now,
-               KpiSnapshot.at >= oldest)
-        .subquery()
-    )
-    rows = session.execute(select(ranked.c.kpi, ranked.c.at, ranked.c.value).where(ranked.c.rank == 1))
+    rows = session.execute(_LATEST, {"team_id": team_id, "kpis": wanted, "now": now, "oldest": oldest})
     return {kpi: (at, value) for kpi, at, value in rows}
 
 
-def _state(row: AlertState | None) -> engine.State:
+def _state(row: Row | None) -> engine.State:
     if row is None:
         return engine.INACTIVE
-    return engine.State(row.state, row.active_at, row.fired_at, row.keep_firing_since, row.value,  # type: ignore[arg-type]
-                        row.no_data)
+    return engine.State(row.state, row.active_at, row.fired_at, row.keep_firing_since, row.value, row.no_data)
 
 
-def _store(row: AlertState, state: engine.State, now: datetime) -> None:
-    row.state, row.active_at, row.fired_at = state.state, state.active_at, state.fired_at
-    row.keep_firing_since, row.value, row.no_data, row.updated_at = state.keep_firing_since, state.value, \
-        state.no_data, now
+@dataclass
+class _Touched:
+    """A rule whose state changed at this evaluation: what to store and what to tell."""
+
+    rule: AlertRule
+    row: Row | None  # its stored state; None when it has none yet
+    state: engine.State
+    transition: engine.Transition | None
+    episode: AlertEpisode | None = None
+
+    def stored(self, now: datetime) -> dict:
+        state = self.state
+        episode_id = self.episode.id if self.episode is not None else (self.row.episode_id if self.row else None)
+        return {"id": self.row.id if self.row else None, "rule": self.rule.name,
+                "fingerprint": self.rule.fingerprint, "state": state.state, "active_at": state.active_at,
+                "fired_at": state.fired_at, "keep_firing_since": state.keep_firing_since, "value": state.value,
+                "no_data": state.no_data, "episode_id": episode_id, "updated_at": now}
 
 
 def annotations(ctx: Context, rule: AlertRule, value: float | None) -> dict[str, str]:
@@ -71,80 +90,90 @@ def annotations(ctx: Context, rule: AlertRule, value: float | None) -> dict[str,
     return {name: render(template, variables) for name, template in rule.annotations.items()}
 
 
-def open_episode(ctx: Context, session: Session, team_id: str, rule: AlertRule, state: engine.State,
-                 now: datetime) -> AlertEpisode:
+def new_episode(ctx: Context, team_id: str, rule: AlertRule, state: engine.State, now: datetime) -> AlertEpisode:
     notes = annotations(ctx, rule, state.value)
-    episode = AlertEpisode(
+    return AlertEpisode(
         team_id=team_id, rule=rule.name, fingerprint=rule.fingerprint, source="rule", severity=rule.severity,
         kpi=rule.kpi, op=rule.op, threshold=rule.threshold, value=state.value, no_data=state.no_data,
         summary=notes.get("summary", ""), runbook=notes.get("runbook", ""), link="",
         labels=json.dumps(rule.all_labels), channels=json.dumps(rule.channels),
         started_at=state.active_at or now, fired_at=state.fired_at or now)
-    session.add(episode)
-    session.flush()
-    return episode
 
 
 def evaluate(ctx: Context, session: Session, team_id: str, now: datetime | None = None,
              kpis: set[str] | None = None, rules: Sequence[AlertRule] | None = None) -> list[Change]:
-    """Evaluate the rules (those reading `kpis`, when given) at `now` and act on every transition."""
+    """Evaluate the rules (those reading `kpis`, when given) at `now` and act on every transition.
+
+    The cost does not grow with queries per rule: one query for the latest values, one for the rules' states,
+    then, only when something changed, one for their episodes and one for the silences, one batched insert of
+    the new episodes and one batched write of the states; the outbox rows follow with the transaction's flush."""
     now = now or ctx.now()
-    chosen = [r for r in (rules if rules is not None else ctx.config.alerts.enabled())
-              if kpis is None or r.kpis & kpis]
+    candidates = rules if rules is not None else ctx.config.alerts.enabled()
+    chosen = [r for r in candidates if kpis is None or not r.kpis.isdisjoint(kpis)]
     if not chosen:
         return []
     oldest = now - max(rule.max_age for rule in chosen)
     values = latest_values(session, team_id, set().union(*(r.kpis for r in chosen)), now, oldest)
-    rows = repo.states(session, team_id, {r.name for r in chosen}, lock=True)
+    rows = repo.state_rows(session, team_id, {r.name for r in chosen}, lock=True)
     changes: list[Change] = []
-    touched: list[tuple[AlertRule, AlertState, engine.State, engine.Transition | None]] = []
+    touched: list[_Touched] = []
     fresh_by_age: dict[timedelta, dict[str, float | None]] = {}
+    missing_policy = ctx.config.alerts.missing_policy
     for rule in chosen:
         row = rows.get((rule.name, rule.fingerprint))
-        current = _state(row)
         fresh = fresh_by_age.get(rule.max_age)
         if fresh is None:
             fresh = fresh_by_age[rule.max_age] = {kpi: value for kpi, (at, value) in values.items()
                                                   if now - at <= rule.max_age}
         value = rule.value(fresh)
         holds = None if value is None else rule.holds(value)
-        result = engine.step(current, holds, value, now, rule.for_, rule.keep_firing_for,
-                             ctx.config.alerts.missing_policy(rule))
+        if holds is False and (row is None or row.state == "inactive"):
+            continue  # the common case, and what engine.step says too: inactive stays inactive
+        current = _state(row)
+        result = engine.step(current, holds, value, now, rule.for_, rule.keep_firing_for, missing_policy(rule))
         if result.state == current:
             continue
-        if row is None:
-            row = repo.add_state(session, AlertState(team_id=team_id, rule=rule.name, fingerprint=rule.fingerprint))
-        touched.append((rule, row, result.state, result.transition))
+        touched.append(_Touched(rule, row, result.state, result.transition))
         if result.transition is not None:
             changes.append(Change(rule.name, result.transition, now))
-    if not touched:
-        return changes
-    episodes = repo.episodes_by_id(session, team_id, [row.episode_id for _, row, _, _ in touched if row.episode_id])
-    silences = repo.active_silences(session, team_id, now)
-    with session.no_autoflush:  # one flush at the end instead of one per query
-        for rule, row, state, transition in touched:
-            _apply(ctx, session, team_id, rule, row, state, transition, episodes, silences, now)
+    if touched:
+        _apply(ctx, session, team_id, touched, now)
     return changes
 
 
-def _apply(ctx: Context, session: Session, team_id: str, rule: AlertRule, row: AlertState, state: engine.State,
-           transition: engine.Transition | None, episodes: dict[int, AlertEpisode],
-           silences: dict[str, AlertSilence], now: datetime) -> None:
-    """Store one alert's new state and carry it over to its episode and message."""
-    _store(row, state, now)
-    episode = episodes.get(row.episode_id) if row.episode_id else None
-    if transition == "firing":
-        episode = open_episode(ctx, session, team_id, rule, state, now)
-        row.episode_id = episode.id
-    elif episode is not None and episode.status == "firing":
-        if transition == "resolved":
-            episode.status, episode.resolved_at = "resolved", now
-        elif state.state == "firing":
-            episode.value, episode.no_data = state.value, state.no_data
-            episode.summary = annotations(ctx, rule, state.value).get("summary", episode.summary)
-    else:
-        return
-    notify.sync(ctx, session, episode, now, silences)
+def _apply(ctx: Context, session: Session, team_id: str, touched: list[_Touched], now: datetime) -> None:
+    """Store the new states and carry them over to their episodes and messages, in a fixed number of queries."""
+    episodes = repo.episodes_by_id(session, team_id, [t.row.episode_id for t in touched
+                                                      if t.row is not None and t.row.episode_id])
+    opened = []
+    for item in touched:
+        if item.transition == "firing":
+            item.episode = new_episode(ctx, team_id, item.rule, item.state, now)
+            opened.append(item.episode)
+        elif item.row is not None and item.row.episode_id:
+            item.episode = episodes.get(item.row.episode_id)
+    if opened:
+        session.add_all(opened)
+        session.flush()  # their ids: the state rows point at them, the messages are keyed by them
+    repo.write_states(session, team_id, [t.stored(now) for t in touched if t.row is not None],
+                      [t.stored(now) for t in touched if t.row is None])
+    silences = None
+    with session.no_autoflush:  # the outbox rows go in with one flush at the end
+        for item in touched:
+            episode = item.episode
+            if episode is None:
+                continue
+            if item.transition != "firing":
+                if episode.status != "firing":
+                    continue
+                if item.transition == "resolved":
+                    episode.status, episode.resolved_at = "resolved", now
+                elif item.state.state == "firing":
+                    episode.value, episode.no_data = item.state.value, item.state.no_data
+                    episode.summary = annotations(ctx, item.rule, item.state.value).get("summary", episode.summary)
+            if silences is None:
+                silences = repo.active_silences(session, team_id, now)
+            notify.sync(ctx, session, episode, now, silences)
 
 
 def on_snapshots(ctx: Context, session: Session, team_id: str, points: Sequence[SnapshotBase]) -> None:
@@ -178,3 +207,4 @@ def jobs() -> list:
 
     return [Job("alerts", "Evaluate the alert rules; reminders, snooze ends, business mornings (every minute)",
                 "* * * * *", tick)]
+

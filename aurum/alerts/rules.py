@@ -153,9 +153,9 @@ class AlertRule(BaseModel):
     def expression(self) -> Expression | None:
         return Expression(self.expr) if self.expr is not None else None
 
-    @property
-    def kpis(self) -> set[str]:
-        return {self.kpi} if self.kpi else set(self.expression.names)  # type: ignore[union-attr]
+    @functools.cached_property
+    def kpis(self) -> frozenset[str]:
+        return frozenset({self.kpi} if self.kpi else self.expression.names)  # type: ignore[union-attr]
 
     @property
     def condition(self) -> str:

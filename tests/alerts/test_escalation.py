@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from prometheus_client import generate_latest
+from typer.testing import CliRunner
 
 from aurum.alerts import actions
+from bot.cli import app as cli
+from bot.metrics import BotMetrics
 from storage import alerts as repo
 from tests.alerts.conftest import ROUTING_KEY
 from tests.alerts.support import ALERT_CHANNELS, TEAM, deliver, record, use_config
@@ -89,3 +93,33 @@ def test_unconfigured_pagerduty_marks_the_task_dead_and_says_why(alerting, setti
         (task,) = repo.tasks(session, TEAM, kind="pagerduty")
     assert task.status == "dead" and task.last_error == "PAGERDUTY_ROUTING_KEY is not set"
     assert len(fake_slack.calls_to("chat.postMessage", failed=False)) == 1
+
+
+def test_failed_escalations_are_listed_by_the_cli_and_counted_on_metrics(alerting, pagerduty, fake_slack, clock,
+                                                                         settings, monkeypatch):
+    ctx = alerting.ctx
+    pagerduty.failures = [503, 400]  # an outage (retried), then a refusal (dead: PagerDuty will never take it)
+    record(ctx, ERRORS, 3.0)
+    deliver(alerting)
+    clock.advance(minutes=1)
+    deliver(alerting)
+    assert pagerduty.events == []
+    assert len(fake_slack.calls_to("chat.postMessage", failed=False)) == 1
+    with ctx.reading() as session:
+        (task,) = repo.tasks(session, TEAM, kind="pagerduty")
+    assert task.status == "dead" and task.attempts == 2
+
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    listing = CliRunner().invoke(cli, ["outbox"])
+    assert listing.exit_code == 0, listing.output
+    (summary,) = [line for line in listing.output.splitlines() if line.startswith("Alert escalations")]
+    assert "dead: 1" in summary
+    (row,) = [line for line in listing.output.splitlines() if line.startswith("task #")]
+    assert f"task #{task.id} dead" in row and "pd:1:trigger" in row and "refused the event (400)" in row
+    dead_only = CliRunner().invoke(cli, ["outbox", "--status", "dead"])
+    assert f"task #{task.id} dead" in dead_only.output
+
+    exposition = generate_latest(BotMetrics(ctx).registry).decode()
+    assert 'aurum_alert_tasks_total{kind="pagerduty",result="retry"} 1.0' in exposition
+    assert 'aurum_alert_tasks_total{kind="pagerduty",result="dead"} 1.0' in exposition
+    assert 'aurum_alert_tasks{status="dead"} 1.0' in exposition
