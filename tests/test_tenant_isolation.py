@@ -156,12 +156,13 @@ def plant(ctx, team: str, tenant: Tenant) -> None:
         runs.close(ctx, session, session.get(SurveyRun, run.id))  # posts the results to the team's channels
 
 
-def seen_by(fake_slack, team: str, methods: list[str] | tuple[str, ...] = tuple(ANY)) -> str:
-    """Everything Slack received with the workspace's bot token by these methods, uploaded files included."""
+def seen_by(fake_slack, team: str, methods: list[str] | tuple[str, ...] = tuple(ANY), since: int = 0) -> str:
+    """Everything Slack received with the workspace's bot token by these methods (from call number `since` on),
+    uploaded files included."""
     def wanted(method: str) -> bool:
         return any(method == m or (m.endswith("*") and method.startswith(m[:-1])) for m in methods)
 
-    calls = [c for c in fake_slack.calls if wanted(c.method) and token_team(c) == team and not c.failed]
+    calls = [c for c in fake_slack.calls[since:] if wanted(c.method) and token_team(c) == team and not c.failed]
     parts = [json.dumps(c.params, ensure_ascii=False) for c in calls]
     for call in calls:
         for entry in call.params.get("files") or [] if call.method == "files.completeUploadExternal" else []:
@@ -182,13 +183,13 @@ def assert_isolated(fake_slack) -> None:
         # Uploads go to the URL files.getUploadURLExternal gave (no token); OAuth's code exchange has none.
         assert team in TEAMS or call.method in ("oauth.v2.access", "upload"), f"{call.method} with an unknown token"
         if call.method.startswith("chat.") and "channel" in call.params:
-            own = {TEAMS[team].channel, f"D{TEAMS[team].channel}"} | {u for u in _people(team)}
+            own = {TEAMS[team].channel, f"D{TEAMS[team].channel}"} | _people(team)
             assert call.params["channel"] in own | named, f"{team} posted to {call.params['channel']}"
 
 
 def _people(team: str) -> set[str]:
     tenant = TEAMS[team]
-    return {f"U{team}", tenant.admin, f"D{tenant.admin}", f"DU{team}"} | {f"U{team}{i}" for i in range(SURVEY_PEOPLE)}
+    return {tenant.admin, f"D{tenant.admin}"} | {f"U{team}{i}" for i in range(SURVEY_PEOPLE)}
 
 
 def ask(url: str, team: str, command: str, text: str) -> None:
@@ -200,14 +201,12 @@ def ask(url: str, team: str, command: str, text: str) -> None:
 
 
 def wait_for_team(fake_slack, team: str, methods, what: str, since: int = 0) -> None:
-    wait_until(lambda: seen_by(fake_slack, team, methods) and any(
-        token_team(c) == team and c.method in methods for c in fake_slack.calls[since:]), 60, f"{what} for {team}")
+    wait_until(lambda: seen_by(fake_slack, team, methods, since), 60, f"{what} for {team}")
 
 
 def assert_each_sees_its_own(fake_slack, expected, methods, what: str, since: int = 0) -> None:
     for team, tenant in TEAMS.items():
-        calls = [c for c in fake_slack.calls[since:] if token_team(c) == team]
-        seen = seen_by(type("Calls", (), {"calls": calls, "files": fake_slack.files})(), team, methods)
+        seen = seen_by(fake_slack, team, methods, since)
         for kind in expected:
             assert tenant.markers[kind] in seen, f"{what}: {team} does not see its own {kind}"
     assert_isolated(fake_slack)
