@@ -29,6 +29,7 @@ from aurum.surveys import runs
 from bot.cli import app as cli
 from storage import notes
 from storage.alerts import AlertEpisode, AlertTask
+from storage.collection import DeploymentEvent
 from storage.live import LiveDashboard
 from storage.models import KpiSnapshot, OutboxMessage, SnapshotBase
 from storage.survey_models import SurveyAnswer, SurveyRun
@@ -382,9 +383,10 @@ def test_a_push_api_token_writes_and_reads_only_its_own_workspace(two_workspaces
     for smuggled in ({"kpi": "coverage", "value": 1.5, "team_id": "T0BBB"},
                      {"kpi": "coverage", "value": 1.5, "team": "T0BBB"}):
         assert api.post("/metrics", json=smuggled, headers=a).status_code == 422
-    assert api.post("/metrics?team=T0BBB", json={"kpi": "coverage", "value": 2.5}, headers=a).status_code in (
-        201, 422)
-    # The same idempotency key and deployment id in both workspaces are two different things.
+    # A team named in the query string is not a parameter: the token's own workspace gets the value.
+    assert api.post("/metrics?team=T0BBB", json={"kpi": "coverage", "value": 2.5}, headers=a).status_code == 201
+    # The same idempotency key and deployment id in both workspaces are two different things: A's request is not
+    # answered with B's stored response, and B's deployment keeps its status.
     b = {"Authorization": f"Bearer {secret['T0BBB']}"}
     deploy = {"id": "deploy-1", "status": "success"}
     b_first = api.post("/deployments", json=deploy, headers={**b, "Idempotency-Key": "k1"})
@@ -395,7 +397,9 @@ def test_a_push_api_token_writes_and_reads_only_its_own_workspace(two_workspaces
     coverage = ctx.catalog.get(COVERAGE)
     with ctx.reading() as session:
         assert kpis.status(ctx, session, "T0BBB", coverage).latest.value == 87.3
-        assert kpis.status(ctx, session, "T0AAA", coverage).latest.value in (55.5, 2.5)
+        assert kpis.status(ctx, session, "T0AAA", coverage).latest.value == 2.5
+        deployments = {(d.team_id, d.external_id, d.status) for d in session.scalars(select(DeploymentEvent))}
+        assert deployments == {("T0AAA", "deploy-1", "failure"), ("T0BBB", "deploy-1", "success")}
         b_values = set(session.scalars(select(KpiSnapshot.value).where(KpiSnapshot.team_id == "T0BBB")))
     assert not b_values & {55.5, 1.5, 2.5}
 
