@@ -164,8 +164,7 @@ def install_workspace(base_url: str, fake: Any, team_id: str, team_name: str = "
 
 def token_team(call: Any) -> str:
     """The workspace whose bot token made a call to the fake (tokens look like xoxb-<team>-<n>)."""
-    auth = call.headers.get("authorization", "")
-    return auth.removeprefix("Bearer xoxb-").split("-", 1)[0]
+    return call.token.removeprefix("xoxb-").split("-", 1)[0] if call.token.startswith("xoxb-") else ""
 
 
 ROOT = Path(__file__).resolve().parent.parent

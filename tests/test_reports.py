@@ -219,3 +219,13 @@ def test_review_agendas_are_prefilled(demo_ctx):
     assert "Phase completion assessment" in text_of(quarterly_agenda.blocks)
     for agenda in (weekly_agenda, monthly_agenda, quarterly_agenda):
         assert_valid_blocks(agenda.blocks)
+
+
+def test_a_chart_of_a_single_value_renders_without_warnings():
+    """A new workspace's first number: one instant on the time axis (matplotlib warned, an error under pytest)."""
+    from aurum.reports.charts import Series, lines
+
+    at = datetime(2026, 11, 27, 12, tzinfo=UTC)
+    png = lines([Series("Code coverage", [(at, 13.7)]), Series("Availability", [(at, 99.9)])], [], UTC,
+                "One value", "%")
+    assert png.startswith(b"\x89PNG")

@@ -175,3 +175,14 @@ def test_crontab_weekdays_count_from_sunday(line, weekday):
 
     fire = crontab_trigger(line, BERLIN).get_next_fire_time(None, datetime(2026, 11, 23, tzinfo=BERLIN))
     assert fire.weekday() == weekday and fire.hour == 10
+
+
+def test_run_now_finds_the_latest_scheduled_time_of_minutely_and_quarterly_jobs(ctx):
+    """The current period of a job without its own period function: its newest fire time (up to 400 days back),
+    found in widening windows rather than by walking every minute of 400 days."""
+    runner = JobRunner(ctx)
+    now = datetime(2026, 11, 27, 14, 3, 30, tzinfo=UTC)
+    assert runner.latest_fire(runner.jobs["alerts"], now) == datetime(2026, 11, 27, 14, 3, tzinfo=UTC)
+    quarterly = runner.jobs["quarterly_review"]
+    assert runner.latest_fire(quarterly, now) == runner.last_fire(quarterly, now, lookback=timedelta(days=400))
+    assert runner.latest_fire(Job("never", "", "0 0 30 2 *", lambda *a: "x"), now) is None

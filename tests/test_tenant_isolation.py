@@ -1,74 +1,341 @@
 """Tenant isolation: two workspaces with different data; nothing of one ever shows in the other.
 
-Each surface is run by both workspaces; everything Slack receives for a workspace (identified by the bot token
-the call is made with) must hold that workspace's numbers and none of the other's. Add new surfaces (Home tab,
-reports, push API, exports, …) to SURFACES or as their own test below, with the same two workspaces.
+Both workspaces are installed through OAuth and hold recognisable data of every kind (KPI values, a firing alert,
+survey answers, blockers, commitments, a sprint, kudos). Every surface is run by both; everything Slack receives
+with a workspace's bot token (message texts and blocks, views, uploaded files) must hold that workspace's markers
+and none of the other's, and go to that workspace's channels. `test_every_surface_has_an_isolation_case` fails when
+a slash command or a command module is added without a case here.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
+import yaml
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from aurum import kpis
+import commands
+from aurum import ingest, kpis, recognition, tokens
+from aurum.jobs import JobRunner, all_jobs
+from aurum.reports import sprints
+from aurum.surveys import runs
 from bot.cli import app as cli
+from storage import notes
+from storage.alerts import AlertEpisode, AlertTask
+from storage.collection import DeploymentEvent
+from storage.live import LiveDashboard
+from storage.models import KpiSnapshot, OutboxMessage, SnapshotBase
+from storage.survey_models import SurveyAnswer, SurveyRun
 from tests.support import SlackSender, install_workspace, token_team, wait_until
+from tests.survey_support import answer, seed_run, view_submission
 
+COVERAGE, LATENCY, ERRORS = "test_coverage_percentage", "api_response_time_p95", "api_error_rate_percentage"
+SURVEY_PEOPLE = 5  # the default anonymity threshold: results show from five answers
+
+
+@dataclass(frozen=True)
+class Tenant:
+    channel: str
+    values: dict[str, float]
+    markers: dict[str, str]  # kind of data → text that only this workspace's data produces
+
+    @property
+    def admin(self) -> str:
+        return f"UADMIN{self.channel}"
+
+
+TRENDS = {"T0AAA": (1.0, "↑ 1 pts per week"), "T0BBB": (-2.0, "↓ 2 pts per week")}  # coverage per week, as shown
 TEAMS = {
-    # team: (channel, {kpi: value}, markers only this team's data produces)
-    "T0AAA": ("C0AAA", {"test_coverage_percentage": 13.7, "api_response_time_p95": 123.0}, ["13.7%", "123 ms"]),
-    "T0BBB": ("C0BBB", {"test_coverage_percentage": 87.3, "api_response_time_p95": 987.0}, ["87.3%", "987 ms"]),
+    "T0AAA": Tenant("C0AAA", {COVERAGE: 13.7, LATENCY: 123.0, ERRORS: 3.14}, {
+        "coverage": "13.7%", "latency": "123 ms", "alert": "3.14%", "blocker": "Walrus pipeline stuck",
+        "commitment": "Heron migration", "sprint": "Sprint Lynx", "kudos": "UKUDOSAAA",
+        "survey": "Marten flaky builds", "forecast": TRENDS["T0AAA"][1]}),
+    "T0BBB": Tenant("C0BBB", {COVERAGE: 87.3, LATENCY: 987.0, ERRORS: 5.77}, {
+        "coverage": "87.3%", "latency": "987 ms", "alert": "5.77%", "blocker": "Yak database locked",
+        "commitment": "Ibis rollout", "sprint": "Sprint Puma", "kudos": "UKUDOSBBB",
+        "survey": "Osprey slow reviews", "forecast": TRENDS["T0BBB"][1]}),
 }
-# surface: (/kpi text, Slack methods whose calls carry what the workspace sees, markers expected there)
+ANY = ["chat.postMessage", "chat.postEphemeral", "chat.update", "views.publish", "views.open", "files.*"]
+
+
+@dataclass(frozen=True)
+class Surface:
+    command: str
+    text: str
+    expected: tuple[str, ...] = ()  # marker kinds the asker's workspace must see
+    methods: tuple[str, ...] = ("chat.postEphemeral",)  # Slack methods that carry the answer
+
+
 SURFACES = {
-    "kpi card": ("coverage", ["chat.postMessage"], [0]),
-    "kpi card, private": ("latency private", ["chat.postEphemeral"], [1]),
-    "kpi help (catalogue with values)": ("help", ["chat.postEphemeral"], [0, 1]),
-    "dashboard": ("dashboard", ["chat.postMessage"], [0, 1]),
+    "kpi card": Surface("/kpi", "coverage", ("coverage",), ("chat.postMessage",)),
+    "kpi card, private": Surface("/kpi", "latency private", ("latency",)),
+    "kpi help (catalogue with values)": Surface("/kpi", "help", ("coverage", "latency")),
+    "kpi dashboard": Surface("/kpi", "dashboard", ("coverage", "latency"), ("chat.postMessage",)),
+    "kpi live dashboard": Surface("/kpi", "dashboard live 1", ("coverage", "latency"), ("chat.postMessage",)),
+    "kpi forecast": Surface("/kpi", "coverage forecast private", ("forecast",)),
+    "kpi sources": Surface("/kpi", "sources"),
+    "alerts firing": Surface("/alerts", "", ("alert",)),
+    "alerts rules": Surface("/alerts", "rules"),
+    "alerts history": Surface("/alerts", "history", ("alert",)),
+    "survey form": Surface("/survey", "", (), ("views.open",)),
+    "survey status": Surface("/survey", "status"),
+    "survey results": Surface("/survey", "results", ("survey",), ("chat.postEphemeral",)),
+    "survey export (CSV by DM)": Surface("/survey", "export", ("survey",), ("files.completeUploadExternal",)),
+    "roadmap": Surface("/roadmap", "", (), ("chat.postMessage",)),
+    "roadmap, private": Surface("/roadmap", "private"),
+    "report weekly (posted)": Surface("/report", "weekly", ("coverage", "blocker", "commitment"),
+                                      ("chat.postMessage",)),
+    "report weekly preview": Surface("/report", "weekly preview", ("coverage", "blocker", "commitment")),
+    "report sprint preview": Surface("/report", "sprint preview", ("sprint",)),
+    "report exec preview": Surface("/report", "exec preview", ("coverage",)),
+    "report quarterly preview": Surface("/report", "quarterly preview"),
+    "sprint status": Surface("/sprint", "", ("sprint",)),
+    "blocker list": Surface("/blocker", "list", ("blocker",)),
+    "kudos leaderboard": Surface("/kudos", "leaderboard", ("kudos",)),
+    "kudos given": Surface("/kudos", "<@UFRIEND> mentorship paired on the rollout", (), ("chat.postMessage",)),
+}
+# Command modules whose interactions (buttons, modals, events) have their own isolation test below.
+INTERACTIONS = {
+    "alerts": "test_a_button_naming_another_workspaces_ids_changes_nothing_of_it",
+    "kpi": "test_a_button_naming_another_workspaces_ids_changes_nothing_of_it",
+    "survey_modal": "test_a_survey_answer_sent_to_another_workspaces_run_is_refused",
+    "kudos": "test_a_button_naming_another_workspaces_ids_changes_nothing_of_it",
+    "home": "test_app_home_shows_each_workspace_only_its_own_data",
 }
 
 
 @pytest.fixture
 def two_workspaces(oauth_runtime, oauth_server, fake_slack):
     ctx = oauth_runtime.ctx
-    for team, (_channel, values, _markers) in TEAMS.items():
+    ctx.admins = frozenset(t.admin for t in TEAMS.values())
+    for name in ctx.config.channels.model_dump().values():
+        fake_slack.add_channel(name)
+    for team, tenant in TEAMS.items():
         install_workspace(oauth_server.url, fake_slack, team)
-        with ctx.transaction() as session:
-            for key, value in values.items():
-                kpis.record(ctx, session, team, ctx.catalog.get(key), value)
+        plant(ctx, team, tenant)
+    wait_until(lambda: settled(ctx), 60, "the alerts and survey results to be sent")
     return oauth_server
 
 
-def _seen_by(fake_slack, team: str, methods: list[str]) -> str:
-    calls = [c for c in fake_slack.calls if c.method in methods and token_team(c) == team]
-    return "\n".join(json.dumps(c.params, ensure_ascii=False) for c in calls)
+def settled(ctx) -> bool:
+    """Nothing left to send: every outbox message and alert task (notification, chart) done or dead."""
+    with ctx.reading() as session:
+        busy = session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.status.in_(("pending", "sending"))))
+        busy += session.scalar(select(func.count()).select_from(AlertTask).where(
+            AlertTask.status.not_in(("done", "dead"))))
+    return not busy
+
+
+def plant(ctx, team: str, tenant: Tenant) -> None:
+    """Data of every kind, each carrying one of the workspace's markers."""
+    now, marks = ctx.now(), tenant.markers
+    with ctx.transaction() as session:
+        slope = TRENDS[team][0]  # three weeks of coverage ending at today's value: enough to forecast
+        ingest.store(ctx, session, team, [
+            SnapshotBase(kpi=COVERAGE, value=round(tenant.values[COVERAGE] - slope * (21 - i) / 7, 2),
+                         at=now - timedelta(days=21 - i), source="test") for i in range(21)])
+        for key, value in tenant.values.items():  # the error rate fires ApiErrorRateHigh at once
+            kpis.record(ctx, session, team, ctx.catalog.get(key), value)
+        notes.add(session, team, notes.BLOCKER, marks["blocker"], tenant.admin, now)
+        notes.add(session, team, notes.COMMITMENT, marks["commitment"], tenant.admin, now)
+        sprints.start(ctx, session, team, marks["sprint"], 30, tenant.admin)
+        recognition.give(ctx, session, team, tenant.admin, marks["kudos"], "code_quality", "raised the coverage")
+    people = [f"U{team}{i}" for i in range(SURVEY_PEOPLE)]
+    run = seed_run(ctx, team, people, period="2026-W01")
+    for person in people:
+        answer(ctx, team, person, run.id, {"q_velocity": "8", "q_priorities": "6", "q_blockers": marks["survey"],
+                                           "q_keep_doing": "Pairing"})
+    with ctx.transaction() as session:
+        runs.close(ctx, session, session.get(SurveyRun, run.id))  # posts the results to the team's channels
+
+
+def seen_by(fake_slack, team: str, methods: list[str] | tuple[str, ...] = tuple(ANY), since: int = 0) -> str:
+    """Everything Slack received with the workspace's bot token by these methods (from call number `since` on),
+    uploaded files included."""
+    def wanted(method: str) -> bool:
+        return any(method == m or (m.endswith("*") and method.startswith(m[:-1])) for m in methods)
+
+    calls = [c for c in fake_slack.calls[since:] if wanted(c.method) and token_team(c) == team and not c.failed]
+    parts = [json.dumps(c.params, ensure_ascii=False) for c in calls]
+    for call in calls:
+        for entry in call.params.get("files") or [] if call.method == "files.completeUploadExternal" else []:
+            parts.append(fake_slack.files[entry["id"]].bytes.decode("utf-8", "replace"))
+    return "\n".join(parts)
+
+
+def assert_isolated(fake_slack) -> None:
+    """Nothing any workspace received names another's data, and every message went to its own channels."""
+    for team in TEAMS:
+        seen = seen_by(fake_slack, team)
+        for other, tenant in TEAMS.items():
+            for kind, marker in tenant.markers.items() if other != team else []:
+                assert marker not in seen, f"{team} sees {other}'s {kind} ({marker})"
+    named = {f"#{c}" for c in fake_slack._named} | set(fake_slack._named.values())
+    for call in fake_slack.calls:
+        team = token_team(call)
+        # Uploads go to the URL files.getUploadURLExternal gave (no token); OAuth's code exchange has none.
+        assert team in TEAMS or call.method in ("oauth.v2.access", "upload"), f"{call.method} with an unknown token"
+        if call.method.startswith("chat.") and "channel" in call.params:
+            own = {TEAMS[team].channel, f"D{TEAMS[team].channel}"} | _people(team)
+            assert call.params["channel"] in own | named, f"{team} posted to {call.params['channel']}"
+
+
+def _people(team: str) -> set[str]:
+    tenant = TEAMS[team]
+    return {tenant.admin, f"D{tenant.admin}"} | {f"U{team}{i}" for i in range(SURVEY_PEOPLE)}
+
+
+def ask(url: str, team: str, command: str, text: str) -> None:
+    sender = SlackSender(url, team_id=team)
+    try:
+        assert sender.command(command, text, user=TEAMS[team].admin, channel=TEAMS[team].channel).status_code == 200
+    finally:
+        sender.close()
+
+
+def wait_for_team(fake_slack, team: str, methods, what: str, since: int = 0) -> None:
+    wait_until(lambda: seen_by(fake_slack, team, methods, since), 60, f"{what} for {team}")
+
+
+def assert_each_sees_its_own(fake_slack, expected, methods, what: str, since: int = 0) -> None:
+    for team, tenant in TEAMS.items():
+        seen = seen_by(fake_slack, team, methods, since)
+        for kind in expected:
+            assert tenant.markers[kind] in seen, f"{what}: {team} does not see its own {kind}"
+    assert_isolated(fake_slack)
 
 
 @pytest.mark.parametrize("surface", list(SURFACES))
-def test_a_surface_shows_each_workspace_only_its_own_data(surface, two_workspaces, fake_slack):
-    text, methods, expected = SURFACES[surface]
-    for team, (channel, _values, _markers) in TEAMS.items():
+def test_a_command_shows_each_workspace_only_its_own_data(surface, two_workspaces, fake_slack):
+    case = SURFACES[surface]
+    since = len(fake_slack.calls)
+    for team in TEAMS:
+        ask(two_workspaces.url, team, case.command, case.text)
+    for team in TEAMS:
+        wait_for_team(fake_slack, team, case.methods, surface, since)
+    assert_each_sees_its_own(fake_slack, case.expected, case.methods, surface, since)
+
+
+def test_every_surface_has_an_isolation_case():
+    manifest = yaml.safe_load((Path(__file__).parent.parent / "manifest.yml").read_text())
+    declared = {c["command"] for c in manifest["features"]["slash_commands"]}
+    assert declared <= {s.command for s in SURFACES.values()}, "a slash command without a tenant isolation case"
+    modules = {m.__name__.removeprefix("commands.") for m in commands.MODULES}
+    covered = {s.command.lstrip("/") for s in SURFACES.values()} | set(INTERACTIONS)
+    assert modules <= covered, f"command modules without a tenant isolation case: {modules - covered}"
+    assert all(name in globals() for name in INTERACTIONS.values())
+
+
+def test_survey_results_and_alerts_are_posted_to_each_workspace_with_its_own_token(two_workspaces, fake_slack):
+    wait_for_team(fake_slack, "T0AAA", ["files.completeUploadExternal"], "the alert chart")
+    wait_for_team(fake_slack, "T0BBB", ["files.completeUploadExternal"], "the alert chart")
+    assert_each_sees_its_own(fake_slack, ("survey", "alert"), ("chat.postMessage",), "posts of the fixture")
+
+
+def test_app_home_shows_each_workspace_only_its_own_data(two_workspaces, fake_slack):
+    for team, tenant in TEAMS.items():
         sender = SlackSender(two_workspaces.url, team_id=team)
-        assert sender.command("/kpi", text, user=f"U{team}", channel=channel).status_code == 200
+        sender.event({"type": "app_home_opened", "user": tenant.admin, "tab": "home", "channel": "D1"})
         sender.close()
     for team in TEAMS:
-        wait_until(lambda t=team: any(token_team(c) == t for c in fake_slack.calls if c.method in methods),
-                   timeout=30, message=f"{surface} for {team}")
-    for team, (_channel, _values, markers) in TEAMS.items():
-        seen = _seen_by(fake_slack, team, methods)
-        others = [m for other, (_c, _v, ms) in TEAMS.items() if other != team for m in ms]
-        for index in expected:
-            assert markers[index] in seen, f"{surface}: {team} does not see its own {markers[index]}"
-        for marker in others:
-            assert marker not in seen, f"{surface}: {team} sees {marker} of another workspace"
-    # And every call went to the workspace's own channels with its own token.
-    for call in fake_slack.calls:
-        team = token_team(call)
-        if team in TEAMS and "channel" in call.params and call.method.startswith("chat."):
-            assert call.params["channel"] in (TEAMS[team][0], f"U{team}")
+        wait_for_team(fake_slack, team, ("views.publish",), "the Home tab")
+    assert_each_sees_its_own(fake_slack, ("coverage", "alert", "kudos"), ("views.publish",), "Home tab")
+    for call in fake_slack.calls_to("views.publish"):
+        assert call.params["user_id"] == TEAMS[token_team(call)].admin
+
+
+def test_scheduled_jobs_post_each_workspaces_own_data_to_it(two_workspaces, oauth_runtime, fake_slack):
+    """Every job (reports, reminders, survey runs, alerts, live dashboards…) runs for each workspace: what it posts
+    goes to that workspace only."""
+    runner = JobRunner(oauth_runtime.ctx)
+    for name in all_jobs(oauth_runtime.ctx.config):
+        outcomes = runner.run_now(name)
+        assert {o.team_id for o in outcomes} == set(TEAMS), name
+    wait_until(lambda: settled(oauth_runtime.ctx), 60, "the posts")
+    assert_each_sees_its_own(fake_slack, ("coverage", "blocker", "commitment"), ("chat.postMessage",), "jobs")
+
+
+def test_live_dashboard_updates_each_workspace_with_its_own_numbers(two_workspaces, oauth_runtime, fake_slack):
+    ctx = oauth_runtime.ctx
+    for team in TEAMS:
+        ask(two_workspaces.url, team, "/kpi", "dashboard live 2")
+    wait_until(lambda: len(_rows(ctx, LiveDashboard, "T0AAA") + _rows(ctx, LiveDashboard, "T0BBB")) == 2, 60,
+               "the live dashboards")
+    wait_until(lambda: settled(ctx), 60, "the live dashboards to be posted")
+    with ctx.transaction() as session:
+        for team, tenant in TEAMS.items():  # new numbers, then a tick a few minutes later
+            ingest.store(ctx, session, team, [SnapshotBase(kpi=COVERAGE, value=tenant.values[COVERAGE] + 0.2,
+                                                           at=ctx.now(), source="test")])
+    since = len(fake_slack.calls)
+    clock = ctx.clock
+    ctx.clock = lambda: clock() + timedelta(minutes=3)
+    assert [o.result for o in JobRunner(ctx).run_now("live_dashboards")] == ["1 edited, 0 ended, 0 unchanged"] * 2
+    for team in TEAMS:
+        wait_for_team(fake_slack, team, ("chat.update",), "the live update", since)
+    updates = {"T0AAA": "13.9%", "T0BBB": "87.5%"}
+    for team, marker in updates.items():
+        seen = seen_by(fake_slack, team, ("chat.update",))
+        assert marker in seen and updates["T0BBB" if team == "T0AAA" else "T0AAA"] not in seen
+    assert_isolated(fake_slack)
+
+
+def test_a_button_naming_another_workspaces_ids_changes_nothing_of_it(two_workspaces, oauth_runtime, fake_slack):
+    """Buttons carry row ids in their values; A's click with B's alert episode or live dashboard id is refused."""
+    ctx = oauth_runtime.ctx
+    ask(two_workspaces.url, "T0BBB", "/kpi", "dashboard live 2")
+    wait_until(lambda: _rows(ctx, LiveDashboard, "T0BBB"), 60, "B's live dashboard")
+    wait_until(lambda: _rows(ctx, AlertEpisode, "T0BBB"), 60, "B's alert")
+    (live,), episodes = _rows(ctx, LiveDashboard, "T0BBB"), _rows(ctx, AlertEpisode, "T0BBB")
+    sender = SlackSender(two_workspaces.url, team_id="T0AAA")
+    since = len(fake_slack.calls)
+    clicks = [("alert_ack", str(episodes[0].id)), ("alert_snooze_1h", f"{episodes[0].id}:1h"),
+              ("alert_noise", str(episodes[0].id)), ("live_dashboard_stop", str(live.id)),
+              ("kudos_suggest_confirm", json.dumps({"key": "weekly:T0BBB:1", "award": "code_quality",
+                                                    "reason": TEAMS["T0BBB"].markers["blocker"]}))]
+    for action_id, value in clicks:
+        sender.interaction({
+            "type": "block_actions", "user": {"id": TEAMS["T0AAA"].admin, "team_id": "T0AAA"},
+            "api_app_id": "A0001", "token": "legacy", "trigger_id": f"t.{uuid.uuid4().hex}",
+            "channel": {"id": "C0AAA"}, "container": {"type": "message", "channel_id": "C0AAA"},
+            "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value,
+                         "action_ts": "1.1"}]})
+    sender.close()
+    wait_until(lambda: len([c for c in fake_slack.calls[since:] if token_team(c) == "T0AAA"
+                            and c.method == "chat.postEphemeral"]) >= 4, 60, "the refusals")
+    (live,), after = _rows(ctx, LiveDashboard, "T0BBB"), _rows(ctx, AlertEpisode, "T0BBB")
+    assert live.stopped_at is None
+    assert [(e.acked_by, e.snoozed_until, e.feedback) for e in after] == [
+        (e.acked_by, e.snoozed_until, e.feedback) for e in episodes]
+    assert not [c for c in fake_slack.calls[since:] if token_team(c) == "T0BBB"]
+    assert_isolated(fake_slack)
+
+
+def _rows(ctx, model, team: str) -> list:
+    with ctx.reading() as session:
+        return list(session.scalars(select(model).where(model.team_id == team).order_by(model.id)))
+
+
+def test_a_survey_answer_sent_to_another_workspaces_run_is_refused(two_workspaces, oauth_runtime, fake_slack):
+    ctx = oauth_runtime.ctx
+    run_b = seed_run(ctx, "T0BBB", ["UT0AAA0", "UT0BBB0"], period="2026-W02")
+    survey = ctx.config.surveys.survey("team")
+    raw = {"q_velocity": "1", "q_priorities": "1", "q_blockers": "Intruder", "q_keep_doing": "Intruder"}
+    sender = SlackSender(two_workspaces.url, team_id="T0AAA")
+    reply = sender.interaction(view_submission(survey, run_b.id, raw, user="UT0AAA0", team_id="T0AAA"))
+    sender.close()
+    # Answered about A's own (closed) run of week 1; B's open run of week 2 is neither named nor touched.
+    assert reply.status_code == 200 and "week 1" in reply.text and "week 2" not in reply.text
+    with ctx.reading() as session:
+        assert not list(session.scalars(select(SurveyAnswer).where(SurveyAnswer.run_id == run_b.id)))
+    assert_isolated(fake_slack)
 
 
 def test_metrics_label_each_workspaces_values_with_its_own_team(two_workspaces):
@@ -79,14 +346,62 @@ def test_metrics_label_each_workspaces_values_with_its_own_team(two_workspaces):
     assert 'roadmap_api_response_time_p95{team_id="T0BBB"} 987.0' in exposition
 
 
-def test_cli_export_of_one_workspace_holds_only_its_data(two_workspaces, oauth_settings, monkeypatch):
+@pytest.mark.parametrize("args, kind", [
+    (["kpi", "coverage", "--json"], "coverage"),
+    (["forecast", "coverage"], "coverage"),
+    (["token", "list"], "token"),
+])
+def test_cli_output_for_one_workspace_holds_only_its_data(args, kind, two_workspaces, oauth_runtime,
+                                                          oauth_settings, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", oauth_settings.database_url)
-    for team, (_channel, values, _markers) in TEAMS.items():
-        result = CliRunner().invoke(cli, ["kpi", "coverage", "--json", "--team", team])
+    ctx = oauth_runtime.ctx
+    with ctx.transaction() as session:
+        for team in TEAMS:
+            tokens.create(session, team, f"ci-{team}", scopes="write")
+    for team in TEAMS:
+        result = CliRunner().invoke(cli, [*args, "--team", team])
         assert result.exit_code == 0, result.output
-        assert json.loads(result.output)["value"] == values["test_coverage_percentage"]
-    ambiguous = CliRunner().invoke(cli, ["kpi", "coverage", "--json"])
+        other = next(t for t in TEAMS if t != team)
+        if kind == "token":
+            assert f"ci-{team}" in result.output and f"ci-{other}" not in result.output
+        elif args[0] == "forecast":
+            assert TRENDS[team][1] in result.output and TRENDS[other][1] not in result.output
+        else:
+            assert TEAMS[team].markers["coverage"].rstrip("%") in result.output
+            assert TEAMS[other].markers["coverage"].rstrip("%") not in result.output
+    ambiguous = CliRunner().invoke(cli, [*args[:2]] if kind != "token" else ["kpi", "coverage"])
     assert ambiguous.exit_code != 0 and "--team" in ambiguous.output
+
+
+def test_a_push_api_token_writes_and_reads_only_its_own_workspace(two_workspaces, oauth_runtime):
+    ctx = oauth_runtime.ctx
+    with ctx.transaction() as session:
+        secret = {team: tokens.create(session, team, "ci", scopes="write").secret for team in TEAMS}
+    api = httpx.Client(base_url=two_workspaces.url + "/api/v1", timeout=10)
+    a = {"Authorization": f"Bearer {secret['T0AAA']}"}
+    assert api.post("/metrics", json={"kpi": "coverage", "value": 55.5}, headers=a).status_code == 201
+    for smuggled in ({"kpi": "coverage", "value": 1.5, "team_id": "T0BBB"},
+                     {"kpi": "coverage", "value": 1.5, "team": "T0BBB"}):
+        assert api.post("/metrics", json=smuggled, headers=a).status_code == 422
+    # A team named in the query string is not a parameter: the token's own workspace gets the value.
+    assert api.post("/metrics?team=T0BBB", json={"kpi": "coverage", "value": 2.5}, headers=a).status_code == 201
+    # The same idempotency key and deployment id in both workspaces are two different things: A's request is not
+    # answered with B's stored response, and B's deployment keeps its status.
+    b = {"Authorization": f"Bearer {secret['T0BBB']}"}
+    deploy = {"id": "deploy-1", "status": "success"}
+    b_first = api.post("/deployments", json=deploy, headers={**b, "Idempotency-Key": "k1"})
+    a_fail = api.post("/deployments", json={**deploy, "status": "failure"}, headers={**a, "Idempotency-Key": "k1"})
+    assert b_first.status_code == a_fail.status_code == 201
+    assert a_fail.json() != b_first.json()
+    api.close()
+    coverage = ctx.catalog.get(COVERAGE)
+    with ctx.reading() as session:
+        assert kpis.status(ctx, session, "T0BBB", coverage).latest.value == 87.3
+        assert kpis.status(ctx, session, "T0AAA", coverage).latest.value == 2.5
+        deployments = {(d.team_id, d.external_id, d.status) for d in session.scalars(select(DeploymentEvent))}
+        assert deployments == {("T0AAA", "deploy-1", "failure"), ("T0BBB", "deploy-1", "success")}
+        b_values = set(session.scalars(select(KpiSnapshot.value).where(KpiSnapshot.team_id == "T0BBB")))
+    assert not b_values & {55.5, 1.5, 2.5}
 
 
 def test_ids_of_another_workspace_in_a_request_reach_nothing_of_it(two_workspaces, oauth_runtime, fake_slack):

@@ -32,14 +32,17 @@ def lines(series: Sequence[Series], references: Sequence[Line], tz, title: str, 
 
     figure = _figure()
     ax = figure.add_subplot()
-    plotted = False
+    plotted: list[float] = []
     for i, item in enumerate(series):
         times, values = downsample(item.points, limit=200)
         if len(times):
             ax.plot([datetime.fromtimestamp(t, tz) for t in times], values, color=PALETTE[i % len(PALETTE)],
-                    linewidth=1.8, label=item.label)
-            plotted = True
+                    linewidth=1.8, label=item.label, marker="o" if len(times) < 3 else None, markersize=3)
+            plotted += [float(times[0]), float(times[-1])]
     if plotted:
+        if max(plotted) - min(plotted) < 3600:  # one instant (a new workspace's first value): give it a day around
+            ax.set_xlim(datetime.fromtimestamp(min(plotted) - 43200, tz),
+                        datetime.fromtimestamp(max(plotted) + 43200, tz))
         locator = mdates.AutoDateLocator(tz=tz, maxticks=8)
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=tz))

@@ -45,6 +45,12 @@ class Call:
     failed: bool = False
     fault: str | None = None
 
+    @property
+    def token(self) -> str:
+        """The token the call was made with (Authorization header or `token` parameter); "" for none."""
+        auth = self.headers.get("authorization", "")
+        return auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else str(self.params.get("token") or "")
+
 
 @dataclass
 class FakeFile:
