@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import io
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,7 +13,6 @@ from aurum import formatting
 from aurum.catalog import Kpi
 
 MAX_POINTS = 400
-CACHE_SIZE = 64
 COLORS = {"line": "#1f6feb", "target": "#2da44e", "baseline": "#8c959f", "stretch": "#8250df", "band": "#d29922",
           "forecast": "#bf3989"}
 
@@ -157,27 +154,6 @@ def panel_chart(panels: Sequence[tuple[Kpi, Sequence[tuple[datetime, float]]]], 
     for i, (kpi, points) in enumerate(panels):
         _plot(figure.add_subplot(rows, columns, i + 1), kpi, points, tz, reference_lines(kpi), kpi.name)
     return _png(figure)
-
-
-class ChartCache:
-    """Recently rendered PNGs by a key that names their data: the same chart asked twice is drawn once."""
-
-    def __init__(self, size: int = CACHE_SIZE):
-        self.size = size
-        self._items: OrderedDict[Hashable, bytes] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get_or_render(self, key: Hashable, render: Callable[[], bytes]) -> bytes:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        png = render()
-        with self._lock:
-            self._items[key] = png
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return png
 
 
 def series_key(points: Sequence[tuple[datetime, float]]) -> tuple:

@@ -23,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from aurum import demo, kpis  # noqa: E402
 from aurum.catalog import load_catalog  # noqa: E402
-from aurum.charts import ChartCache  # noqa: E402
 from aurum.config import AurumConfig  # noqa: E402
 from aurum.context import Context  # noqa: E402
+from aurum.recent import Recent  # noqa: E402
 from aurum.reports import charts as report_charts  # noqa: E402
 from aurum.reports import executive, weekly  # noqa: E402
 from storage import snapshots  # noqa: E402
@@ -86,7 +86,7 @@ def measure(works: dict[str, Callable[[], object]], runs: int = RUNS) -> dict[st
     found: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in works}
     for _ in range(runs):
         for name, work in works.items():
-            report_charts.CHARTS = ChartCache()  # cold: no chart drawn before
+            report_charts.CHARTS = Recent()  # cold: no chart drawn before
             wall, cpu = time.perf_counter(), time.process_time()
             work()
             found[name][0].append(time.perf_counter() - wall)

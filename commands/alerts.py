@@ -14,7 +14,7 @@ from aurum.alerts.rules import AlertRule, parse_duration
 from aurum.blocks import escape, section
 from aurum.context import Context
 from aurum.kpis import InputError
-from commands.common import Asker, later, reply_on_error, slash_command, tell
+from commands.common import Asker, later, only_admins, reply_on_error, slash_command, tell
 
 COMMAND = "/alerts"
 BUTTONS = re.compile(
@@ -93,8 +93,6 @@ def parse(ctx: Context, text: str, user: str) -> Request:
         if len(rest) < 2:
             raise InputError("Usage: `/alerts silence <rule> <duration> [reason]`, e.g. `/alerts silence "
                              "ApiLatencyHigh 2h load test`.")
-        if not ctx.is_admin(user):
-            raise InputError("Only admins (AURUM_ADMINS) can silence alerts.")
         rule = _rule(ctx, rest[0])
         try:
             duration = parse_duration(rest[1])
@@ -160,7 +158,8 @@ def handle(ctx: Context, asker: Asker, request: Request) -> None:
         heading = f"for `{request.kpi}`" if request.kpi else "(all rules)"
         tell(ctx, asker, "Alert history", alert_blocks.history(lines, heading, accuracy.describe()))
     elif isinstance(request, Silence):
-        silence(ctx, asker, request)
+        if not only_admins(ctx, asker, "silence alerts"):
+            silence(ctx, asker, request)
     else:
         with ctx.transaction() as session:
             targets = actions.send_test(ctx, session, asker.team_id, request.rule)

@@ -15,10 +15,11 @@ from aurum.forecast import blocks as forecast_blocks
 from aurum.forecast import service as forecasting
 from aurum.forecast import text as forecast_text
 from aurum.kpis import PERIODS, InputError
+from aurum.recent import Recent
 from commands.common import Asker, later, only_admins, reply_on_error, slash_command, tell
 
 COMMAND = "/kpi"
-CHARTS = charts.ChartCache()
+CHARTS: Recent[bytes] = Recent()  # PNGs of unchanged data are drawn once
 FORECAST_HISTORY = timedelta(days=90)
 FORMS = (
     "Try `/kpi latency`, `/kpi latency 90d`, `/kpi latency private`, `/kpi latency forecast 2027-03-01`, "
@@ -202,7 +203,7 @@ def show(ctx: Context, asker: Asker, request: Show) -> None:
     days = PERIODS[request.period].days
     until = forecasting.chart_until(forecast, _today(ctx), max(days // 2, 7), days)
     title = formatting.plain(f"{kpi.name}, last {request.period}")
-    png = CHARTS.get_or_render(
+    png = CHARTS.get_or_make(
         (asker.team_id, kpi.key, title, until, charts.series_key(view.points)),
         lambda: charts.kpi_chart(kpi, view.points, ctx.tz, title,
                                  forecast=forecasting.projection(forecast, until, ctx.tz)))

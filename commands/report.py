@@ -61,7 +61,7 @@ def handle(ctx: Context, asker: Asker, request: Request) -> None:
         with ctx.transaction() as session:
             deliver_preview(session, asker.team_id, report, asker.channel_id, asker.user_id)
         return
-    if ctx.admins and not ctx.is_admin(asker.user_id):
+    if ctx.admins and not ctx.is_admin(asker.user_id, asker.team_id):
         raise InputError(f"Only admins can post the {request.kind} report now; `/report {request.kind} preview` "
                          "shows it to you.")
     if request.kind == "sprint":

@@ -13,7 +13,7 @@ from aurum.surveys import answers, blocks, export, results, runs, service
 from aurum.surveys.model import SURVEY_KEYS
 from aurum.surveys.runs import SurveyError
 from aurum.surveys.schedule import normal_period, opening_on
-from commands.common import Asker, later, reply_on_error, tell
+from commands.common import Asker, later, only_admins, reply_on_error, tell
 from commands.survey_modal import open_view
 
 COMMAND = "/survey"
@@ -27,9 +27,6 @@ USAGE = (
     "• Admins: `/survey open [team|stakeholder]`, `/survey export [team|stakeholder]`, "
     "`/survey skip <YYYY-MM-DD> [team|stakeholder]`"
 )
-ADMIN_ONLY = "Only admins can {what}; ask one of them (they are listed in AURUM_ADMINS)."
-
-
 @dataclass(frozen=True)
 class Take:
     survey: str | None = None
@@ -101,9 +98,6 @@ def parse(ctx: Context, text: str, user_id: str) -> Request:
         return Results(survey or "team", period)
     if verb == "answer":
         return _parse_answer(ctx, text.split(None, 1)[1] if " " in text.strip() else "")
-    if verb in ("open", "export", "skip") and not ctx.is_admin(user_id) and not (
-            verb == "skip" and user_id in ctx.config.surveys.scrum_masters):
-        raise InputError(ADMIN_ONLY.format(what=f"`/survey {verb}`"))
     if verb == "open" and not rest:
         return Open(survey or "team")
     if verb == "export" and not rest:
@@ -170,7 +164,14 @@ def register(app: Any, ctx: Context) -> None:
     app.command(COMMAND)(ack_survey)
 
 
+ADMIN_WORK = {Open: "open a survey now", Export: "export survey answers", Skip: "skip a survey"}
+
+
 def handle(ctx: Context, asker: Asker, request: Request) -> None:
+    doing = ADMIN_WORK.get(type(request))
+    if doing and not (isinstance(request, Skip) and asker.user_id in ctx.config.surveys.scrum_masters) \
+            and only_admins(ctx, asker, doing):
+        return
     if isinstance(request, Open):
         tell(ctx, asker, f"{ctx.config.surveys.survey(request.survey).name}: "
                          f"{service.open_now(ctx, asker.team_id, request.survey, asker.user_id)}.")

@@ -114,7 +114,7 @@ def test_weekly_summary_shows_the_weeks_survey_as_the_run_computed_it(surveyed):
     assert (f"📝 *Team survey 2026-W48*\n{VELOCITY_LABEL}: {formatting.number(mean(W48_VELOCITY))}/10 · "
             f"{PRIORITIES_LABEL}: {formatting.number(mean(W48_PRIORITIES))}/10\n6 of 8 answered (75%)") in text
     impediments = [line for line in text.splitlines() if "IMPEDIMENT" in line]
-    assert impediments == [f"• *IMPEDIMENT* (survey): {b}" for b in W48_BLOCKERS if b]
+    assert impediments == [f"• *IMPEDIMENT* (survey): {b}" for b in sorted(b for b in W48_BLOCKERS if b)]
     assert "Survey blockers" not in text  # the survey input exists
     assert_valid_blocks(report.blocks)
 

@@ -214,8 +214,10 @@ def test_export_is_for_admins_and_has_no_user_ids(runtime, server, slack, fake_s
                {**TEAM_ANSWERS, "q_velocity": str(i + 3), "q_blockers": f"=HYPERLINK(\"x\") {i}"})
     with runtime.ctx.transaction() as session:
         runs.close(runtime.ctx, session, team_run)
-    refused = slack.command("/survey", "export", user="U1").json()
-    assert "Only admins" in refused["text"]
+    slack.command("/survey", "export", user="U1")
+    refused = fake_slack.wait_for("chat.postEphemeral")[0]
+    assert refused.params["text"].startswith("Only admins can export survey answers")
+    assert not [f for f in fake_slack.files.values() if f.filename.endswith(".csv")]
 
     slack.command("/survey", "export", user="UADMIN")
     fake_slack.wait_for(lambda c: c.method == "files.completeUploadExternal" and "Survey answers" in str(c.params))

@@ -6,6 +6,7 @@ bucket per recorded day. Each bucket sits at the mean time of its points, so a l
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,6 +26,13 @@ class Daily:
 
     def __len__(self) -> int:
         return len(self.day)
+
+    def fingerprint(self) -> bytes:
+        """A digest of the whole series: equal series, equal fingerprints (memoised forecasts are keyed by it)."""
+        digest = hashlib.blake2b(digest_size=16)
+        for column in (self.day, self.t, self.y, self.n):
+            digest.update(np.ascontiguousarray(column).tobytes())
+        return digest.digest()
 
     @classmethod
     def empty(cls) -> Daily:

@@ -6,10 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from aurum.charts import COLORS, ChartCache, Line, _png, downsample
+from aurum.charts import COLORS, Line, _png, downsample
+from aurum.recent import Recent
 
 PALETTE = ["#1f6feb", "#bf3989", "#1a7f37", "#9a6700"]
-CHARTS = ChartCache()  # the same sprint bars (a preview, then the post; the retro, then the dashboard) drawn once
+# The same sprint bars (a preview, then the post; the retro, then the dashboard) are drawn once.
+CHARTS: Recent[bytes] = Recent()
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ def sprint_bars(names: Sequence[str], committed: Sequence[float | None], complet
 
     Cached by its data: the chart of the same sprints is drawn once."""
     key = ("sprint_bars", tuple(names), tuple(committed), tuple(completed), band, title, tuple(average))
-    return CHARTS.get_or_render(key, lambda: _sprint_bars(names, committed, completed, band, title, average))
+    return CHARTS.get_or_make(key, lambda: _sprint_bars(names, committed, completed, band, title, average))
 
 
 def _sprint_bars(names: Sequence[str], committed: Sequence[float | None], completed: Sequence[float],

@@ -155,8 +155,9 @@ def _summary(ctx: Context, session: Session, run) -> SurveySummary:
     scores = [Score(question=s.question.label, mean=s.mean, change=s.change, top=s.question.max)
               for s in found.scales] if found.shown else []
     asks_blockers = {q.label for q in found.survey.questions if q.blockers}
-    blockers = [text for label, texts in found.comments if label.removesuffix(" — comments") in asks_blockers
-                for text in texts] if found.shown else []  # never "what works well" as an impediment
+    # Never "what works well" as an impediment; sorted, since answers are stored in no order (anonymity).
+    blockers = sorted(text for label, texts in found.comments if label.removesuffix(" — comments") in asks_blockers
+                      for text in texts) if found.shown else []
     return SurveySummary(title=found.survey.name, period=run.period, closed_at=run.closed_at,
                          responses=found.responses, asked=found.asked, threshold=found.threshold,
                          response_rate=found.rate * 100 if found.rate is not None else None, scores=scores,

@@ -8,7 +8,11 @@ import json
 
 import httpx
 import pytest
+from sqlmodel import select
 
+from aurum import tokens
+from storage.alerts import AlertEpisode
+from storage.workspaces import ensure
 from tests.alerts.conftest import ALERTMANAGER_TOKEN
 from tests.alerts.support import valid_blocks
 
@@ -42,9 +46,10 @@ def resolved_payload() -> dict:
 def post(server):
     client = httpx.Client(base_url=server.url, timeout=10)
 
-    def send(payload, token: str | None = ALERTMANAGER_TOKEN, headers: dict | None = None) -> httpx.Response:
+    def send(payload, token: str | None = ALERTMANAGER_TOKEN, headers: dict | None = None,
+             params: dict | None = None) -> httpx.Response:
         auth = {"Authorization": f"Bearer {token}"} if token else {}
-        return client.post("/api/v1/alertmanager", content=json.dumps(payload),
+        return client.post("/api/v1/alertmanager", content=json.dumps(payload), params=params,
                            headers={"Content-Type": "application/json", **auth, **(headers or {})})
 
     yield send
@@ -92,3 +97,27 @@ def test_a_payload_that_is_not_version_4_is_refused_with_the_reason(post):
     bad = {**FIRING, "version": "3"}
     response = post(bad)
     assert response.status_code == 400 and response.json()["details"][0].startswith("version:")
+
+
+
+def test_a_workspace_token_raises_alerts_in_its_own_workspace_only(post, runtime, fake_slack):
+    fake_slack.add_channel("#critical-alerts")
+    with runtime.ctx.transaction() as session:
+        ensure(session, "T0OTHER", "Other")
+        ours = tokens.create(session, fake_slack.team_id, "am", scopes="alertmanager").secret
+        push_only = tokens.create(session, fake_slack.team_id, "ci", scopes="push").secret
+    assert post(FIRING, token=push_only).status_code == 401  # a token without the scope is no credential here
+    assert post(FIRING, token=ours, params={"team": "T0OTHER"}).status_code == 200  # ?team= cannot redirect it
+    fake_slack.wait_for("chat.postMessage")
+    with runtime.ctx.reading() as session:
+        assert {e.team_id for e in session.exec(select(AlertEpisode)).all()} == {fake_slack.team_id}
+
+
+def test_the_operator_token_needs_a_team_once_several_workspaces_are_served(post, runtime, fake_slack):
+    with runtime.ctx.transaction() as session:
+        ensure(session, fake_slack.team_id, "Ours")
+        ensure(session, "T0OTHER", "Other")
+    refused = post(FIRING)
+    assert refused.status_code == 400 and "?team=" in refused.json()["error"]
+    assert post(FIRING, params={"team": "T0NOBODY"}).status_code == 400
+    assert not fake_slack.calls_to("chat.postMessage")

@@ -7,9 +7,11 @@ import uuid
 
 import pytest
 from slack_sdk.models.blocks import Block
+from sqlmodel import select
 
 from aurum import kpis
 from commands.alerts import BUTTONS
+from storage.alerts import AlertSilence
 from tests.alerts.support import ALERT_CHANNELS, TEAM, record, valid_blocks
 
 ERRORS = "api_error_rate_percentage"
@@ -96,9 +98,12 @@ def test_alerts_history_of_a_kpi(firing, runtime, slack, fake_slack):
     valid_blocks(reply.params["blocks"])
 
 
-def test_silence_is_for_admins_only(server, slack, fake_slack):
-    body = slack.command("/alerts", "silence ApiLatencyHigh 2h load test", user="U0SOMEONE").json()
-    assert body["text"] == "Only admins (AURUM_ADMINS) can silence alerts."
+def test_silence_is_for_admins_only(server, slack, fake_slack, runtime):
+    slack.command("/alerts", "silence ApiLatencyHigh 2h load test", user="U0SOMEONE")
+    (refusal,) = fake_slack.wait_for("chat.postEphemeral")
+    assert refusal.params["text"].startswith("Only admins can silence alerts")
+    with runtime.ctx.reading() as session:
+        assert session.exec(select(AlertSilence)).all() == []
 
 
 def test_admin_silences_a_rule_and_the_channel_is_told(server, slack, fake_slack):
@@ -136,3 +141,12 @@ def test_usage_blocks_are_valid():
     from commands.alerts import USAGE
 
     Block.parse({"type": "section", "text": {"type": "mrkdwn", "text": USAGE}}).to_dict()
+
+
+def test_a_slack_workspace_admin_may_silence_without_being_configured(server, slack, fake_slack, runtime):
+    fake_slack.add_channel("#performance-alerts")
+    fake_slack.set_user("U0WSADMIN", is_admin=True)
+    slack.command("/alerts", "silence ApiLatencyHigh 2h load test", user="U0WSADMIN")
+    fake_slack.wait_for("chat.postMessage")
+    with runtime.ctx.reading() as session:
+        assert [s.rule for s in session.exec(select(AlertSilence)).all()] == ["ApiLatencyHigh"]

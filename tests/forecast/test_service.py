@@ -180,3 +180,19 @@ def test_weekly_job_records_forecast_accuracy_as_a_kpi(ctx):
 def test_weekly_job_with_no_data(ctx):
     (outcome,) = JobRunner(ctx).run_now("forecast_accuracy", team_id=TEAM)
     assert outcome.result == "too little data to backtest yet"
+
+
+def test_a_series_is_forecast_once_and_afresh_after_a_new_value(ctx):
+    start = _days_before(ctx, 60)
+    store(ctx, "test_coverage_percentage", [(start + timedelta(days=i), 60.0 + 0.2 * i) for i in range(59)])
+    kpi = ctx.catalog.resolve("coverage")
+    with ctx.reading() as session:
+        first = service.forecast_kpi(ctx, session, TEAM, kpi)
+        again = service.forecast_kpi(ctx, session, TEAM, kpi)
+    assert first.forecast is not None
+    assert again.forecast is first.forecast  # the same series: the memoised forecast, not a second replay
+    store(ctx, "test_coverage_percentage", [(_days_before(ctx, 0, hour=0), 90.0)])
+    with ctx.reading() as session:
+        changed = service.forecast_kpi(ctx, session, TEAM, kpi)
+    assert changed.forecast is not first.forecast
+    assert changed.forecast.origin_day > first.forecast.origin_day  # made from the series with the new day
