@@ -106,6 +106,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--replies", type=int, default=30)
+    parser.add_argument("--workers", type=int, default=1, help="worker processes of aurum serve (WEB_CONCURRENCY)")
     parser.add_argument("--text", default="latency", help="the /kpi text of the bursts (a typo is answered in the ack)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="aurum-bench-"))
@@ -126,8 +127,9 @@ def main() -> None:
            "SLACK_SIGNING_SECRET": SIGNING_SECRET, "PYTHONPATH": str(ROOT), "AURUM_CHART_DIR": str(workdir)}
     aurum_port, bare_port = free_port(), free_port()
     log = (workdir / "serve.log").open("wb")
-    aurum = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(aurum_port)], cwd=workdir,
-                             env=env, stdout=log, stderr=log)
+    env.pop("WEB_CONCURRENCY", None)  # uvicorn would read it for the bare app too
+    aurum = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(aurum_port), "--workers",
+                              str(args.workers)], cwd=workdir, env=env, stdout=log, stderr=log)
     bare = subprocess.Popen([sys.executable, str(ROOT / "bench" / "bare_bolt.py"), str(bare_port), SIGNING_SECRET],
                             cwd=workdir, env=env)
     try:
