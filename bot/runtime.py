@@ -75,7 +75,8 @@ class Runtime:
     def start_workers(self, outbox_threads: int = 2) -> None:
         """The background deliveries: Slack outbox threads and one thread for alert escalations and charts."""
         self.start_outbox(outbox_threads)
-        thread = threading.Thread(target=self.alert_worker().run_forever, args=(self.stop,),
+        # Built in its own thread: its HTTP client's imports stay off the start-up path.
+        thread = threading.Thread(target=lambda: self.alert_worker().run_forever(self.stop),
                                   name="aurum-alert-tasks", daemon=True)
         thread.start()
         self.threads.append(thread)
