@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx  # noqa: E402
 import uvicorn  # noqa: E402
 
-from aurum import api_tokens, ingest  # noqa: E402
+from aurum import ingest, tokens  # noqa: E402
 from bot.runtime import build_context, build_runtime  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.web import create_web_app  # noqa: E402
@@ -49,7 +49,7 @@ def settings_for(folder: str, name: str) -> Settings:
 def push_api(folder: str, data, batch: int) -> float:
     runtime = build_runtime(settings_for(folder, "push"))
     with runtime.ctx.transaction() as session:
-        token = api_tokens.create(session, TEAM, "bench")
+        token = tokens.create(session, TEAM, "bench", scopes="push").secret
     server = uvicorn.Server(uvicorn.Config(create_web_app(runtime, start_workers=False), host="127.0.0.1", port=0,
                                            log_level="error", access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
