@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -45,7 +44,6 @@ class Runtime:
     console: bool = False
     home: HomeTeam = field(default_factory=HomeTeam)
     tokens: TeamTokens | None = None
-    lazy_pool: Executor | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
     http: httpx.Client | None = None
@@ -83,8 +81,8 @@ class Runtime:
 
     def shutdown(self, timeout: float = 5.0) -> None:
         """Finish the work after acks already given, stop the outbox workers, close the database pool."""
-        if self.lazy_pool is not None:
-            self.lazy_pool.shutdown(wait=True)
+        if self.ctx.after_ack is not None:
+            self.ctx.after_ack.shutdown(wait=True)
         self.stop.set()
         self.ctx.outbox_wake.set()
         for thread in self.threads:
@@ -157,7 +155,7 @@ def build_runtime(settings: Settings, *, console: bool = False, delivery: Delive
     ctx.after_ack = lazy
     app = build_app(settings, ctx, console=console, executor=lazy, tokens=tokens, home=home)
     return Runtime(settings=settings, ctx=ctx, app=app, delivery=delivery, console=console, home=home,
-                   tokens=tokens, lazy_pool=lazy)
+                   tokens=tokens)
 
 
 def _forget_in(*caches: TeamTokens) -> Callable[[str], None]:

@@ -73,7 +73,7 @@ def _rule(ctx: Context, name: str) -> AlertRule:
     return found
 
 
-def parse(ctx: Context, text: str, user: str) -> Request:
+def parse(ctx: Context, text: str) -> Request:
     words = text.split()
     if not words:
         return Overview()
@@ -105,7 +105,7 @@ def parse(ctx: Context, text: str, user: str) -> Request:
 
 
 def register(app: Any, ctx: Context) -> None:
-    slash_command(app, ctx, COMMAND, lambda text, asker: parse(ctx, text, asker.user_id), handle)
+    slash_command(app, ctx, COMMAND, lambda text, _asker: parse(ctx, text), handle)
 
     def ack_button(ack, body: dict[str, Any]) -> None:
         ack()

@@ -15,7 +15,6 @@ from aurum.kpis import InputError
 
 log = logging.getLogger(__name__)
 SORRY = "Sorry, that did not work ({reason}). Nothing was changed; please try again in a minute."
-ANSWERED_IN_ACK = "answered_in_ack"
 ONLY_ADMINS = ("Only admins can {doing}. Admins are the Slack workspace's admins and owners, the members of the "
                "admin user group, and the users listed in AURUM_ADMINS: ask one of them, or ask whoever runs "
                "Aurum to add you (your user id is `{user}`).")
@@ -74,9 +73,8 @@ def count(ctx: Context, body: dict[str, Any], outcome: str) -> None:
 
 
 def reply_on_error(ctx: Context) -> Callable:
-    """Wrap a lazy listener: log the failure once and tell the asker something short and useful.
-    The listener may return an outcome ("refused", "input_error") for /metrics; nothing means "ok", and
-    ANSWERED_IN_ACK means the ack already answered (and counted) the request."""
+    """Wrap work after the ack: log the failure once and tell the asker something short and useful.
+    The work may return an outcome ("refused", "input_error") for /metrics; nothing means "ok"."""
 
     def decorate(work: Callable) -> Callable:
         @functools.wraps(work)
@@ -89,8 +87,7 @@ def reply_on_error(ctx: Context) -> Callable:
                 count(ctx, body, "error")
                 tell(ctx, Asker.from_body(body), SORRY.format(reason=type(exc).__name__))
                 return
-            if outcome != ANSWERED_IN_ACK:
-                count(ctx, body, outcome if isinstance(outcome, str) else "ok")
+            count(ctx, body, outcome if isinstance(outcome, str) else "ok")
             log.info("command done", extra={"command": body.get("command") or body.get("type"),
                                             "outcome": outcome or "ok",
                                             "duration_ms": round((time.perf_counter() - started) * 1000)})

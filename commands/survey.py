@@ -79,7 +79,7 @@ def _survey_word(words: list[str]) -> tuple[str | None, list[str]]:
     return None, words
 
 
-def parse(ctx: Context, text: str, user_id: str) -> Request:
+def parse(ctx: Context, text: str) -> Request:
     """Text → request; InputError (shown in the ack) for anything malformed or not allowed."""
     head, *rest = text.split() or [""]
     verb = head.lower()
@@ -141,7 +141,7 @@ def register(app: Any, ctx: Context) -> None:
     def ack_survey(ack, body: dict[str, Any], client: Any) -> None:
         asker = Asker.from_body(body)
         try:
-            request = parse(ctx, body.get("text", ""), asker.user_id)
+            request = parse(ctx, body.get("text", ""))
         except InputError as exc:
             ack(text=str(exc), response_type="ephemeral")
             return
