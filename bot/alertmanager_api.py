@@ -1,7 +1,7 @@
 """`POST /api/v1/alertmanager`: Alertmanager's webhook receiver (payload version 4), token or basic auth.
 
-The credential is either a workspace's API token with the `alertmanager` scope (`aurum token create am --team T
---scopes alertmanager`; the alerts go to that workspace and no other), or the operator's ALERTMANAGER_TOKEN
+The credential is either a workspace's API token with the `alertmanager` scope (`aurum token create --name am
+--team T --scopes alertmanager`; the alerts go to that workspace and no other), or the operator's ALERTMANAGER_TOKEN
 (the workspace then comes from `?team=`, or is the only one served).
 
 Alertmanager config:
@@ -80,7 +80,7 @@ def mount(web: FastAPI, runtime: Runtime) -> None:
             return UNAUTHORIZED
         if not team_id:
             return _json(400, {"error": "unknown workspace: add ?team=<Slack team id>, or use the workspace's own "
-                                        "token (aurum token create alertmanager --team T --scopes alertmanager)"})
+                                        "token (aurum token create --name am --team T --scopes alertmanager)"})
         body = await request.body()
         if len(body) > MAX_BODY:
             return _json(413, {"error": "payload too large"})
