@@ -6,13 +6,13 @@ start_postgres() {
   PG_DATA=$(mktemp -d /tmp/aurum-pg.XXXXXX)
   PG_PORT=$(free_port)
   chown postgres "$PG_DATA"
-  su postgres -c "$bin/initdb -D $PG_DATA -A trust -U postgres >/dev/null"
-  su postgres -c "$bin/pg_ctl -D $PG_DATA -l $PG_DATA/log -w -o '-p $PG_PORT -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300' start >/dev/null"
+  su postgres -c "cd / && $bin/initdb -D $PG_DATA -A trust -U postgres >/dev/null"
+  su postgres -c "cd / && $bin/pg_ctl -D $PG_DATA -l $PG_DATA/log -w -o '-p $PG_PORT -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300' start >/dev/null"
   export AURUM_TEST_POSTGRES_URL="postgresql+psycopg://postgres@127.0.0.1:$PG_PORT/postgres"
   PG_BIN=$bin
   echo "PostgreSQL on 127.0.0.1:$PG_PORT"
 }
 
 stop_services() {
-  if [ -n "${PG_DATA:-}" ]; then su postgres -c "$PG_BIN/pg_ctl -D $PG_DATA -m fast stop >/dev/null" || true; fi
+  if [ -n "${PG_DATA:-}" ]; then su postgres -c "cd / && $PG_BIN/pg_ctl -D $PG_DATA -m fast stop >/dev/null" || true; fi
 }
