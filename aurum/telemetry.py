@@ -55,6 +55,18 @@ class Telemetry:
                 result[name][labels] = value
         return result
 
+    def totals(self) -> dict[tuple[str, tuple[str, ...]], float]:
+        """Every counter's value by (name, label values): what another process adds with `merge`."""
+        with self._lock:
+            return dict(self._values)
+
+    def merge(self, amounts: dict[tuple[str, tuple[str, ...]], float]) -> None:
+        """Add counts made in another process (the work process's, reported to its web process)."""
+        with self._lock:
+            for (name, labels), amount in amounts.items():
+                if name in COUNTERS and len(labels) == len(COUNTERS[name].labels):
+                    self._values[(name, labels)] = self._values.get((name, labels), 0.0) + amount
+
     def value(self, name: str, **labels: str) -> float:
         spec = COUNTERS[name]
         return self.snapshot()[name].get(tuple(str(labels[label]) for label in spec.labels), 0.0)

@@ -94,11 +94,23 @@ async def burst(sender: SlackSender, rounds: int, concurrency: int, text: str) -
     return latencies
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+def tree(pid: int) -> list[int]:
+    """The process and all its descendants (the work process, uvicorn's worker processes)."""
+    children = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError):  # a thread that ended meanwhile
+            children += [int(c) for c in (task / "children").read_text().split()]
+    return [pid, *(p for child in children for p in tree(child))]
+
+
+def rss_mb(pid: int) -> dict[int, float]:
+    """Resident memory of each process of the tree, in MB."""
+    sizes = {}
+    for member in tree(pid):
+        for line in Path(f"/proc/{member}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                sizes[member] = int(line.split()[1]) / 1024
+    return sizes
 
 
 def main() -> None:
@@ -181,7 +193,9 @@ def main() -> None:
         print(f"replies with chart delivered: {charts_shared} of {expected} "
               f"(outbox drained {drained:.0f} s after the last ack)")
         print(f"start-up to healthy: {startup:.2f} s  (target <= 3 s)")
-        print(f"resident memory after {total + args.replies} commands: {memory:.0f} MB  (target <= 250 MB)")
+        parts = " + ".join(f"{size:.0f}" for size in memory.values())
+        print(f"resident memory after {total + args.replies} commands: {sum(memory.values()):.0f} MB "
+              f"({len(memory)} processes: {parts})  (target <= 250 MB)")
     finally:
         for process in (aurum, bare):
             process.terminate()

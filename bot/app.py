@@ -99,8 +99,9 @@ def oauth_settings(settings: Settings, store: WorkspaceInstallationStore, engine
 
 
 def build_app(settings: Settings, ctx: Context, *, console: bool = False, executor: Executor | None = None,
-              tokens: TeamTokens | None = None, home: HomeTeam | None = None) -> App:
-    """The Bolt app: OAuth mode (many workspaces) when `tokens` is given, else the single configured token."""
+              tokens: TeamTokens | None = None, home: HomeTeam | None = None, verify_requests: bool = True) -> App:
+    """The Bolt app: OAuth mode (many workspaces) when `tokens` is given, else the single configured token.
+    `verify_requests=False` only where requests come from a web process that verified them (bot/work_process.py)."""
     common: dict[str, Any] = dict(
         name="aurum",  # without a name Bolt walks the call stack with inspect.stack(), a quarter second at start-up
         client=web_client(settings, anonymous=True),  # per-request clients get the token from authorize
@@ -111,7 +112,7 @@ def build_app(settings: Settings, ctx: Context, *, console: bool = False, execut
         # listener pool and no 10 ms polling for the ack, so acks never queue behind slow work. The work after
         # the ack runs in the after-ack pool (commands.common.later), not as Bolt lazy listeners.
         process_before_response=True,
-        request_verification_enabled=not console,
+        request_verification_enabled=verify_requests and not console,
         ssl_check_enabled=False,
         url_verification_enabled=True,
         listener_executor=executor or (InlineExecutor() if console else listener_pool(settings)),

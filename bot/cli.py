@@ -42,11 +42,11 @@ def _setup_logging(settings: Settings | None = None) -> None:
     configure(level=settings.log_level, secrets=settings.secret_values())
 
 
-def _runtime(console: bool, settings: Settings | None = None):
+def _runtime(console: bool, settings: Settings | None = None, work_process: bool = False):
     from bot.runtime import build_runtime
 
     try:
-        return build_runtime(settings or _settings(), console=console)
+        return build_runtime(settings or _settings(), console=console, work_process=work_process)
     except SettingsError as exc:
         raise _fail(f"Configuration problem:\n{exc}") from None
 
@@ -89,7 +89,7 @@ def serve(port: Annotated[int | None, typer.Option(help="HTTP port (default: POR
             raise _fail(f"Configuration problem:\n{exc}") from None
         uvicorn.run("bot.web:app_from_environment", factory=True, workers=count, **options)  # type: ignore[arg-type]
         return
-    runtime = _runtime(console=False, settings=settings)
+    runtime = _runtime(console=False, settings=settings, work_process=settings.aurum_work_process)
     uvicorn.run(create_web_app(runtime), **options)  # type: ignore[arg-type]
 
 

@@ -27,6 +27,7 @@ from bot.installations import TeamTokens, WorkspaceInstallationStore
 from bot.roles import AdminCheck
 from bot.settings import Settings, SettingsError
 from bot.slack_delivery import SlackDelivery
+from bot.work_process import ForwardAfterAck, WakeWorkProcess, WorkProcess
 from storage.db import make_engine, session_scope
 from storage.migrate import upgrade
 from storage.workspaces import ensure
@@ -47,6 +48,8 @@ class Runtime:
     stop: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
     http: httpx.Client | None = None
+    # A web process's work process (bot/work_process.py); None: the work after the ack runs in threads here.
+    work: WorkProcess | None = None
 
     def worker(self) -> OutboxWorker:
         seconds = self.settings.aurum_outbox_claim_seconds
@@ -71,7 +74,11 @@ class Runtime:
         return AlertTaskWorker(self.ctx, PagerDuty(self.http, key, settings.pagerduty_events_url), mailer)
 
     def start_workers(self, outbox_threads: int = 2) -> None:
-        """The background deliveries: Slack outbox threads and one thread for alert escalations and charts."""
+        """The background deliveries: Slack outbox threads and one thread for alert escalations and charts;
+        or, for a web process with a work process, that process, which runs them."""
+        if self.work is not None:
+            self.work.start()
+            return
         self.start_outbox(outbox_threads)
         # Built in its own thread: its HTTP client's imports stay off the start-up path.
         thread = threading.Thread(target=lambda: self.alert_worker().run_forever(self.stop),
@@ -83,6 +90,8 @@ class Runtime:
         """Finish the work after acks already given, stop the outbox workers, close the database pool."""
         if self.ctx.after_ack is not None:
             self.ctx.after_ack.shutdown(wait=True)
+        if self.work is not None:
+            self.work.shutdown()
         self.stop.set()
         self.ctx.outbox_wake.set()
         for thread in self.threads:
@@ -118,8 +127,11 @@ def build_context(settings: Settings) -> Context:
     return ctx
 
 
-def build_runtime(settings: Settings, *, console: bool = False, delivery: Delivery | None = None) -> Runtime:
-    """Console, single-token mode (SLACK_BOT_TOKEN) or OAuth mode (SLACK_CLIENT_ID/SECRET: many workspaces)."""
+def build_runtime(settings: Settings, *, console: bool = False, delivery: Delivery | None = None,
+                  work_process: bool = False, verify_requests: bool = True) -> Runtime:
+    """Console, single-token mode (SLACK_BOT_TOKEN) or OAuth mode (SLACK_CLIENT_ID/SECRET: many workspaces).
+    `work_process`: a web process whose work after the ack runs in a work process (not with Socket Mode, whose
+    requests do not pass through the web server)."""
     if not console:
         settings.check_for_slack()
     ctx = build_context(settings)
@@ -151,11 +163,17 @@ def build_runtime(settings: Settings, *, console: bool = False, delivery: Delive
         log.warning("neither AURUM_SURVEY_SECRET nor SLACK_SIGNING_SECRET is set: survey answer sets are keyed "
                     "with a built-in key, so whoever reads the database can link answers of open runs to people")
     home = HomeTeam()
-    lazy = None if console else listener_pool(settings)
-    ctx.after_ack = lazy
-    app = build_app(settings, ctx, console=console, executor=lazy, tokens=tokens, home=home)
+    work = None
+    if work_process and not console and settings.slack_app_token is None:
+        work = WorkProcess(settings, ctx.telemetry)
+        ctx.after_ack = ForwardAfterAck()
+        ctx.outbox_wake = wake = WakeWorkProcess()
+        wake.work = work
+    else:
+        ctx.after_ack = None if console else listener_pool(settings)
+    app = build_app(settings, ctx, console=console, executor=ctx.after_ack, tokens=tokens, home=home, verify_requests=verify_requests)
     return Runtime(settings=settings, ctx=ctx, app=app, delivery=delivery, console=console, home=home,
-                   tokens=tokens)
+                   tokens=tokens, work=work)
 
 
 def _forget_in(*caches: TeamTokens) -> Callable[[str], None]:

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # Threads for the work after the ack (queries, charts, outbox writes). CPU-bound under the GIL: a few
     # threads give the same throughput as many, and leave the acks more of the interpreter.
     aurum_lazy_threads: int = Field(default=4, ge=1, le=256)
+    # `aurum serve`: run the work after the ack and the deliveries in a process of their own beside each web
+    # process (bot/work_process.py), so that acks never wait for them. Off: threads of the web process.
+    aurum_work_process: bool = True
     aurum_log_level: str = "INFO"
     # How long an outbox row stays claimed by a worker: after a crash, the row is retried once this passed.
     aurum_outbox_claim_seconds: int | None = Field(default=None, ge=11, le=3600)  # default: 15 s, uploads 45 s

@@ -17,8 +17,10 @@ from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_r
 
 from bot import alertmanager_api
 from bot.http_guards import ReplayGuard, RequestGuards
+from bot.logs import REQUEST_ID
 from bot.metrics import BotMetrics
 from bot.runtime import Runtime, start_registration
+from bot.work_process import dispatch
 from storage.db import ping
 from storage.migrate import at_head
 
@@ -87,7 +89,9 @@ def create_web_app(runtime: Runtime, *, start_workers: bool = True) -> FastAPI:
             metrics.requests.labels(kind, name, "replay").inc()
             return Response(status_code=200, headers={"X-Aurum-Replay": "ignored"})
         bolt_request = to_bolt_request(request, body)
-        bolt_response = await run_in_threadpool(runtime.app.dispatch, bolt_request)
+        bolt_response, work_asked = await run_in_threadpool(dispatch, runtime.app, bolt_request)
+        if work_asked and runtime.work is not None:
+            runtime.work.forward(bolt_request, REQUEST_ID.get())
         if bolt_response.status == 401:
             replays.forget(signature)
         metrics.requests.labels(kind, name, str(bolt_response.status)).inc()
@@ -149,4 +153,4 @@ def app_from_environment() -> FastAPI:
     limit_malloc_arenas()
     settings = load_settings()
     configure(level=settings.log_level, secrets=settings.secret_values())
-    return create_web_app(build_runtime(settings))
+    return create_web_app(build_runtime(settings, work_process=settings.aurum_work_process))

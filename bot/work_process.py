@@ -1,0 +1,246 @@
+"""The work process: the work after the ack and the deliveries, apart from the process that answers Slack.
+
+`aurum serve` starts one beside each web process. The web process verifies a request, runs its ack function and
+answers; when the ack function asked for work after the ack (`commands.common.later`), the web process hands the
+whole request to the work process, whose Bolt app runs the same listener again with an ack that goes nowhere, and
+whose `later` runs the work there. The queries, charts and outbox deliveries therefore use the other core instead of
+taking turns with the acks for one interpreter lock, and run at a lower CPU priority than the acks.
+
+The two talk over pipes: requests and outbox wake-ups go down the child's stdin as pickled frames; its counters
+(commands by outcome, outbox deliveries, …) come back every second, so the web process's /metrics shows them. When
+the web process goes, the child reads the end of its stdin, finishes the work it was given and exits. When the
+child dies, the web process starts another: outbox rows already stored are delivered by it; requests not yet
+dispatched by the dead one are lost, as they would be in a crashed single process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import logging
+import os
+import pickle
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
+from typing import IO, Any
+
+from slack_bolt import App, BoltRequest, BoltResponse
+
+from aurum.telemetry import Telemetry
+from bot.logs import REQUEST_ID
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+NICE = 5  # how much lower the child's CPU priority is than the web process's: acks first when both want a core
+REPORT_EVERY = 1.0  # seconds between the child's counter reports
+RESTART_PAUSE = 1.0  # seconds before a child that died is started again
+
+
+@dataclass
+class _Asked:
+    wanted: bool = False
+
+
+_ASKED: contextvars.ContextVar[_Asked | None] = contextvars.ContextVar("aurum_work_asked", default=None)
+
+
+class ForwardAfterAck(Executor):
+    """`ctx.after_ack` of a web process with a work process: work after the ack is not run here; the request that
+    asked for it is marked, and the web server hands it to the work process (see `dispatch`)."""
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
+        asked = _ASKED.get()
+        if asked is None:
+            raise RuntimeError("work after the ack asked for outside a Slack request dispatched by bot.work_process")
+        asked.wanted = True
+        done: Future = Future()
+        done.set_result(None)
+        return done
+
+
+def dispatch(app: App, request: BoltRequest) -> tuple[BoltResponse, bool]:
+    """Run Bolt for one request in this thread: (the response, whether its listener asked for work after the ack)."""
+    asked = _Asked()
+    token = _ASKED.set(asked)
+    try:
+        return app.dispatch(request), asked.wanted
+    finally:
+        _ASKED.reset(token)
+
+
+class WakeWorkProcess(threading.Event):
+    """`ctx.outbox_wake` of a web process with a work process: a commit here (the push API storing a snapshot that
+    fires an alert) wakes the outbox workers over there."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.work: WorkProcess | None = None
+
+    def set(self) -> None:
+        super().set()
+        if self.work is not None:
+            self.work.wake()
+
+
+class WorkProcess:
+    """The parent's end: starts the child, feeds it requests from one writer thread, restarts it when it dies."""
+
+    def __init__(self, settings: Settings, telemetry: Telemetry):
+        self.settings = settings
+        self.telemetry = telemetry
+        self.frames: queue.SimpleQueue[tuple | None] = queue.SimpleQueue()
+        self.child: subprocess.Popen | None = None
+        self.starts = 0
+        self._wake_queued = threading.Event()
+        self._stopping = threading.Event()
+        self._writer: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._spawn()
+        self._writer = threading.Thread(target=self._write_frames, name="aurum-work-feed", daemon=True)
+        self._writer.start()
+
+    def forward(self, request: BoltRequest, request_id: str | None) -> None:
+        """Hand a dispatched request to the child (from the thread that acked it: only a queue put here)."""
+        self.frames.put(("request", request.raw_body, dict(request.headers), request_id))
+
+    def wake(self) -> None:
+        if not self._wake_queued.is_set():
+            self._wake_queued.set()
+            self.frames.put(("wake",))
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Let the child finish what it was given (it reads the end of its input), then wait for it."""
+        self._stopping.set()
+        self.frames.put(None)
+        if self._writer is not None:
+            self._writer.join(timeout)
+        child = self.child
+        if child is not None:
+            try:
+                child.wait(timeout)
+            except subprocess.TimeoutExpired:
+                log.warning("work process did not finish in time; killed", extra={"pid": child.pid})
+                child.kill()
+                child.wait()
+
+    def _spawn(self) -> None:
+        reports_read, reports_write = os.pipe()
+        child = subprocess.Popen([sys.executable, "-m", "bot.work_process", str(reports_write)],
+                                 stdin=subprocess.PIPE, pass_fds=(reports_write,), close_fds=True)
+        os.close(reports_write)
+        assert child.stdin is not None
+        pickle.dump(self.settings, child.stdin)
+        child.stdin.flush()
+        self.child, self.starts = child, self.starts + 1
+        reader = threading.Thread(target=self._read_reports, args=(os.fdopen(reports_read, "rb"),),
+                                  name="aurum-work-reports", daemon=True)
+        reader.start()
+        log.info("work process started", extra={"pid": child.pid})
+
+    def _write_frames(self) -> None:
+        while True:
+            frame = self.frames.get()
+            if frame is not None and frame[0] == "wake":
+                self._wake_queued.clear()
+            while True:
+                child = self.child
+                assert child is not None and child.stdin is not None
+                if frame is None:  # shutting down: the end of its input tells the child to finish
+                    with contextlib.suppress(OSError):
+                        child.stdin.close()
+                    return
+                try:
+                    pickle.dump(frame, child.stdin)
+                    child.stdin.flush()
+                    break
+                except (BrokenPipeError, OSError, ValueError):
+                    with contextlib.suppress(OSError):
+                        child.stdin.close()
+                    code = child.wait()
+                    log.error("work process died; starting another", extra={"pid": child.pid, "exit_code": code})
+                    time.sleep(RESTART_PAUSE)
+                    self._spawn()
+
+    def _read_reports(self, reports: IO[bytes]) -> None:
+        with reports:
+            while True:
+                try:
+                    counts = pickle.load(reports)
+                except (EOFError, OSError, pickle.UnpicklingError):
+                    break
+                self.telemetry.merge(counts)
+        if not self._stopping.is_set():  # the child died: the writer notices at its next frame and starts another
+            self.frames.put(("wake",))
+
+
+def _report_counts(telemetry: Telemetry, reports: IO[bytes], stop: threading.Event) -> None:
+    """In the child: send the counters' increase since the last report, every second and once at the end."""
+    sent: dict = {}
+    while True:
+        stopping = stop.wait(REPORT_EVERY)
+        now = telemetry.totals()
+        delta = {key: value - sent.get(key, 0.0) for key, value in now.items() if value != sent.get(key, 0.0)}
+        if delta:
+            try:
+                pickle.dump(delta, reports)
+                reports.flush()
+            except (BrokenPipeError, OSError):
+                return
+            sent = now
+        if stopping:
+            return
+
+
+def serve_forwarded(reports_fd: int, source: IO[bytes] = sys.stdin.buffer) -> None:
+    """The child's main loop: dispatch forwarded requests until the parent closes our input."""
+    from bot.logs import configure
+    from bot.memory import limit_malloc_arenas
+    from bot.runtime import build_runtime, start_registration
+
+    # Ctrl-C and a platform's SIGTERM reach the whole process group: the web process decides when we stop, by
+    # closing our input once its own requests are answered; we then finish the work we were given.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    limit_malloc_arenas()
+    os.nice(NICE)
+    settings: Settings = pickle.load(source)
+    configure(level=settings.log_level, secrets=settings.secret_values())
+    runtime = build_runtime(settings, verify_requests=False)
+    reports = os.fdopen(reports_fd, "wb")
+    stop_reports = threading.Event()
+    reporter = threading.Thread(target=_report_counts, args=(runtime.ctx.telemetry, reports, stop_reports),
+                                name="aurum-work-counts", daemon=True)
+    reporter.start()
+    start_registration(runtime)
+    runtime.start_workers()
+    while True:
+        try:
+            frame: tuple[Any, ...] = pickle.load(source)
+        except EOFError:
+            break
+        if frame[0] == "wake":
+            runtime.ctx.outbox_wake.set()
+            continue
+        _, body, headers, request_id = frame
+        token = REQUEST_ID.set(request_id)
+        try:
+            runtime.app.dispatch(BoltRequest(body=body, headers=headers))
+        except Exception:  # one bad request never stops the others
+            log.exception("forwarded request failed")
+        finally:
+            REQUEST_ID.reset(token)
+    runtime.shutdown()
+    stop_reports.set()
+    reporter.join()
+    reports.close()
+
+
+if __name__ == "__main__":
+    serve_forwarded(int(sys.argv[1]))
