@@ -6,11 +6,13 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from aurum import formatting
 from aurum.catalog import Kpi
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MAX_POINTS = 400
 COLORS = {"line": "#1f6feb", "target": "#2da44e", "baseline": "#8c959f", "stretch": "#8250df", "band": "#d29922",
@@ -38,6 +40,7 @@ class Line:
 
 def downsample(points: Sequence[tuple[datetime, float]], limit: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
     """Bucket means: at most `limit` points, keeping the time order. Returns epoch seconds and values."""
+    import numpy as np  # imported where a chart is drawn: the web process that only acks never loads it
     if not points:
         return np.array([]), np.array([])
     times = np.fromiter((p[0].timestamp() for p in points), dtype=float, count=len(points))
@@ -166,6 +169,8 @@ def series_key(points: Sequence[tuple[datetime, float]]) -> tuple:
 def runs_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]],
                rates: Sequence[float | None], title: str, limits: tuple[float, float]) -> bytes:
     """Scores per run (one line per question, gaps where a run had too few answers) over response-rate bars."""
+    import numpy as np
+
     figure = _figure(8, 3.6)
     ax = figure.add_subplot()
     positions = np.arange(len(labels))

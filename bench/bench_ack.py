@@ -63,7 +63,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
-async def burst(sender: SlackSender, rounds: int, concurrency: int, text: str) -> list[float]:
+async def burst(sender: SlackSender, rounds: int, concurrency: int, text: str) -> list[list[float]]:
     """`rounds` waves of `concurrency` simultaneous requests, each on a new connection (as Slack makes them).
     Requests are signed before the waves start and sent as raw bytes over asyncio streams, so the figures are the
     server's time, not an HTTP client library's (httpx took several ms per request of the same two cores)."""
@@ -87,11 +87,11 @@ async def burst(sender: SlackSender, rounds: int, concurrency: int, text: str) -
         assert status.split()[1] == b"200", (sender.url, status)
         return elapsed
 
-    latencies: list[float] = []
+    waves: list[list[float]] = []
     for r in range(rounds):
         wave = [raw(r * concurrency + i) for i in range(concurrency)]
-        latencies += await asyncio.gather(*(one(request) for request in wave))
-    return latencies
+        waves.append(list(await asyncio.gather(*(one(request) for request in wave))))
+    return waves
 
 
 def tree(pid: int) -> list[int]:
@@ -103,12 +103,13 @@ def tree(pid: int) -> list[int]:
     return [pid, *(p for child in children for p in tree(child))]
 
 
-def rss_mb(pid: int) -> dict[int, float]:
-    """Resident memory of each process of the tree, in MB."""
+def memory_mb(pid: int, field: str = "Rss") -> dict[int, float]:
+    """Memory of each process of the tree in MB: resident (Rss), or proportional (Pss: pages shared between the
+    processes, such as the same shared libraries, counted once in all)."""
     sizes = {}
     for member in tree(pid):
-        for line in Path(f"/proc/{member}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in Path(f"/proc/{member}/smaps_rollup").read_text().splitlines():
+            if line.startswith(f"{field}:"):
                 sizes[member] = int(line.split()[1]) / 1024
     return sizes
 
@@ -165,10 +166,11 @@ def main() -> None:
             reply_times.append(time.perf_counter() - started)
 
         # Ack latency under concurrency, interleaved so both servers see the same machine load.
-        ours, theirs = [], []
+        our_waves, their_waves = [], []
         for _ in range(2):
-            theirs += asyncio.run(burst(bare_sender, args.rounds // 2, args.concurrency, args.text))
-            ours += asyncio.run(burst(aurum_sender, args.rounds // 2, args.concurrency, args.text))
+            their_waves += asyncio.run(burst(bare_sender, args.rounds // 2, args.concurrency, args.text))
+            our_waves += asyncio.run(burst(aurum_sender, args.rounds // 2, args.concurrency, args.text))
+        ours, theirs = [x for w in our_waves for x in w], [x for w in their_waves for x in w]
         total = args.rounds * args.concurrency
         expected = args.replies + (total if args.text == "latency" else 0)  # other texts: replies not awaited
         drain_started = time.perf_counter()
@@ -176,7 +178,7 @@ def main() -> None:
             fake.wait_for(lambda c: c.method == "files.completeUploadExternal", count=expected, timeout=900)
         drained = time.perf_counter() - drain_started
         charts_shared = len(fake.calls_to("files.completeUploadExternal", failed=False))
-        memory = rss_mb(aurum.pid)
+        memory, proportional = memory_mb(aurum.pid), memory_mb(aurum.pid, "Pss")
 
         def row(name: str, values: list[float]) -> str:
             p50, p95, p99 = (percentile(values, q) * 1000 for q in (50, 95, 99))
@@ -188,6 +190,8 @@ def main() -> None:
         print(f"ratio p50 aurum/bare: {statistics.median(ours) / statistics.median(theirs):.2f}  (target <= 1.5)")
         print(f"ratio p99 aurum/bare: {percentile(ours, 99) / percentile(theirs, 99):.2f}")
         print(f"ack p99 aurum: {percentile(ours, 99) * 1000:.1f} ms  (target <= 100 ms)")
+        for name, waves in (("aurum", our_waves), ("bare bolt", their_waves)):
+            print(f"slowest answer of each wave, {name}: " + " ".join(f"{max(w) * 1000:.0f}" for w in waves) + " ms")
         print(f"reply with chart, one at a time: p50 {statistics.median(reply_times) * 1000:.0f} ms, "
               f"p95 {percentile(reply_times, 95) * 1000:.0f} ms  (target p95 <= 1500 ms)")
         print(f"replies with chart delivered: {charts_shared} of {expected} "
@@ -196,6 +200,8 @@ def main() -> None:
         parts = " + ".join(f"{size:.0f}" for size in memory.values())
         print(f"resident memory after {total + args.replies} commands: {sum(memory.values()):.0f} MB "
               f"({len(memory)} processes: {parts})  (target <= 250 MB)")
+        print(f"proportional set size of the same processes: {sum(proportional.values()):.0f} MB "
+              "(shared pages counted once)")
     finally:
         for process in (aurum, bare):
             process.terminate()

@@ -7,8 +7,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-import httpx
 from slack_bolt import App
 from slack_sdk import WebClient
 
@@ -31,6 +31,9 @@ from bot.work_process import ForwardAfterAck, WakeWorkProcess, WorkProcess
 from storage.db import make_engine, session_scope
 from storage.migrate import upgrade
 from storage.workspaces import ensure
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 CONSOLE_TEAM = "T0CONSOLE"
@@ -66,6 +69,8 @@ class Runtime:
         """Delivers PagerDuty events, e-mails and alert charts, apart from the Slack outbox."""
         settings = self.settings
         if self.http is None:
+            import httpx
+
             self.http = httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0))
         key = settings.pagerduty_routing_key.get_secret_value() if settings.pagerduty_routing_key else None
         mailer = Mailer(host=settings.smtp_host, port=settings.smtp_port, user=settings.smtp_user,

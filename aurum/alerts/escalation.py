@@ -17,9 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+
 from sqlmodel import Session
 
 from aurum import charts, outbox
@@ -29,6 +29,9 @@ from aurum.polling import PollingWorker
 from storage import alerts as repo
 from storage import snapshots
 from storage.alerts import AlertEpisode, AlertTask
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
@@ -124,6 +127,8 @@ class PagerDuty:
     url: str = PAGERDUTY_EVENTS_URL
 
     def send(self, event: dict[str, Any]) -> None:
+        import httpx  # imported by the process that escalates, not by every web process
+
         if not self.routing_key:
             raise TaskError("PAGERDUTY_ROUTING_KEY is not set", permanent=True)
         try:
