@@ -143,10 +143,11 @@ def main() -> None:
     env.pop("WEB_CONCURRENCY", None)  # uvicorn would read it for the bare app too
     aurum = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(aurum_port), "--workers",
                               str(args.workers)], cwd=workdir, env=env, stdout=log, stderr=log)
-    bare = subprocess.Popen([sys.executable, str(ROOT / "bench" / "bare_bolt.py"), str(bare_port), SIGNING_SECRET],
-                            cwd=workdir, env=env)
+    bare = None
     try:
-        startup = wait_healthy(f"http://127.0.0.1:{aurum_port}", aurum)
+        startup = wait_healthy(f"http://127.0.0.1:{aurum_port}", aurum)  # alone: nothing else starting meanwhile
+        bare = subprocess.Popen([sys.executable, str(ROOT / "bench" / "bare_bolt.py"), str(bare_port),
+                                 SIGNING_SECRET], cwd=workdir, env=env)
         wait_healthy(f"http://127.0.0.1:{bare_port}", bare)
         aurum_sender = SlackSender(f"http://127.0.0.1:{aurum_port}", team_id=TEAM)
         bare_sender = SlackSender(f"http://127.0.0.1:{bare_port}", team_id=TEAM)
@@ -204,8 +205,9 @@ def main() -> None:
               "(shared pages counted once)")
     finally:
         for process in (aurum, bare):
-            process.terminate()
-            process.wait(20)
+            if process is not None:
+                process.terminate()
+                process.wait(20)
         fake.stop()
 
 

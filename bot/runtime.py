@@ -106,8 +106,8 @@ class Runtime:
         self.ctx.engine.dispose()
 
 
-def build_context(settings: Settings) -> Context:
-    """Engine (migrated to the newest schema), team config and KPI catalogue."""
+def build_context(settings: Settings, migrate: bool = True) -> Context:
+    """Engine (migrated to the newest schema unless `migrate` is False), team config and KPI catalogue."""
     try:
         config = load_config(settings.aurum_config)
         catalog = load_catalog(config.kpis, origin=str(settings.aurum_config)) if config.kpis else load_catalog()
@@ -122,7 +122,8 @@ def build_context(settings: Settings) -> Context:
         origin = settings.aurum_config or "built-in alert rules"
         raise SettingsError("invalid alert rules:\n" + "\n".join(f"  {origin}: {p}" for p in problems))
     engine = make_engine(settings.database_url)
-    upgrade(engine)
+    if migrate:
+        upgrade(engine)
     ctx = Context(engine=engine, catalog=catalog, config=config, tz=settings.tz, admins=settings.admins,
                   chart_dir=settings.aurum_chart_dir, secrets=settings.secrets)
     ctx.snapshot_listeners.append(alert_evaluation.on_snapshots)
@@ -133,13 +134,14 @@ def build_context(settings: Settings) -> Context:
 
 
 def build_runtime(settings: Settings, *, console: bool = False, delivery: Delivery | None = None,
-                  work_process: bool = False, verify_requests: bool = True) -> Runtime:
+                  work_process: bool = False, forwarded: bool = False) -> Runtime:
     """Console, single-token mode (SLACK_BOT_TOKEN) or OAuth mode (SLACK_CLIENT_ID/SECRET: many workspaces).
     `work_process`: a web process whose work after the ack runs in a work process (not with Socket Mode, whose
-    requests do not pass through the web server)."""
+    requests do not pass through the web server). `forwarded`: that work process, whose requests its web process
+    verified and whose database that process migrated."""
     if not console:
         settings.check_for_slack()
-    ctx = build_context(settings)
+    ctx = build_context(settings, migrate=not forwarded)
     tokens: TeamTokens | None = None
     client_for: Callable[[str], WebClient]
     if settings.oauth_enabled and not console:
@@ -176,7 +178,8 @@ def build_runtime(settings: Settings, *, console: bool = False, delivery: Delive
         wake.work = work
     else:
         ctx.after_ack = None if console else listener_pool(settings)
-    app = build_app(settings, ctx, console=console, executor=ctx.after_ack, tokens=tokens, home=home, verify_requests=verify_requests)
+    app = build_app(settings, ctx, console=console, executor=ctx.after_ack, tokens=tokens, home=home,
+                    verify_requests=not forwarded)
     return Runtime(settings=settings, ctx=ctx, app=app, delivery=delivery, console=console, home=home,
                    tokens=tokens, work=work)
 

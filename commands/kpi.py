@@ -11,9 +11,6 @@ from aurum import dashboard as technical_dashboard
 from aurum.catalog import Kpi
 from aurum.collectors import health
 from aurum.context import Context
-from aurum.forecast import blocks as forecast_blocks
-from aurum.forecast import service as forecasting
-from aurum.forecast import text as forecast_text
 from aurum.kpis import PERIODS, InputError
 from aurum.recent import Recent
 from commands.common import Asker, later, only_admins, reply_on_error, slash_command, tell
@@ -195,6 +192,10 @@ def handle(ctx: Context, asker: Asker,
 
 
 def show(ctx: Context, asker: Asker, request: Show) -> None:
+    # The forecast (NumPy) is imported by the process that makes cards, never by a web process that only acks.
+    from aurum.forecast import service as forecasting
+    from aurum.forecast import text as forecast_text
+
     kpi = request.kpi
     with ctx.reading() as session:
         view = kpis.view(ctx, session, asker.team_id, kpi, request.period)
@@ -217,6 +218,9 @@ def show(ctx: Context, asker: Asker, request: Show) -> None:
 
 def show_forecast(ctx: Context, asker: Asker, request: Forecast) -> None:
     """`/kpi <name> forecast [date]`: the forecast card, with the chart of the last 90 days and the projection."""
+    from aurum.forecast import blocks as forecast_blocks
+    from aurum.forecast import service as forecasting
+
     kpi = request.kpi
     with ctx.reading() as session:
         result = forecasting.forecast_kpi(ctx, session, asker.team_id, kpi, on=request.on)

@@ -19,7 +19,6 @@ from datetime import timedelta
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 
-
 from sqlmodel import Session
 
 from aurum import charts, outbox

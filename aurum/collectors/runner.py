@@ -11,9 +11,8 @@ import importlib
 import logging
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from sqlmodel import Session
 
 from aurum import ingest
@@ -25,6 +24,9 @@ from aurum.context import Context
 from aurum.crontab import crontab_trigger
 from storage import sources as repo
 from storage.collection import SourceHealth
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 SOURCES = ("prometheus", "github", "jira", "coverage", "sonarqube", "pagerduty", "openapi", "sql", "repository",

@@ -1,0 +1,91 @@
+"""Slack's request URL, `POST /slack/events`, as a plain ASGI endpoint in front of the FastAPI app.
+
+Every Slack request must be answered within three seconds, often fifty at once (a channel running a command, a
+survey closing). FastAPI's routing, dependency solving and exception middleware took a third of the web process's
+time per ack, so this one path skips them: read the body, check for a replay, let Bolt verify and run the ack
+function in a worker thread, answer. Every other path goes on to the FastAPI app.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from slack_bolt import BoltRequest, BoltResponse
+from starlette.concurrency import run_in_threadpool
+
+from bot.http_guards import ReplayGuard
+from bot.logs import REQUEST_ID
+from bot.metrics import BotMetrics
+from bot.runtime import Runtime
+from bot.work_process import dispatch
+
+log = logging.getLogger(__name__)
+PATH = "/slack/events"
+Scope = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]]
+
+
+def describe(request: BoltRequest) -> tuple[str, str]:
+    """(kind, name) of a Slack request, for metrics: command name, interaction type or event type."""
+    body = request.body
+    if "command" in body:
+        return "command", str(body["command"])
+    if "event" in body or request.content_type == "application/json":
+        return "event", str((body.get("event") or {}).get("type") or body.get("type") or "unknown")
+    if "type" in body:
+        return "interaction", str(body["type"])
+    return "unknown", "unknown"
+
+
+class SlackEndpoint:
+    def __init__(self, app: ASGIApp, runtime: Runtime, metrics: BotMetrics):
+        self.app = app
+        self.runtime = runtime
+        self.metrics = metrics
+        self.replays = ReplayGuard()
+
+    async def __call__(self, scope: Scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        chunks = []
+        while True:  # the body size is capped by RequestGuards, outside this endpoint
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        headers: dict[str, list[str]] = {}
+        for name, value in scope["headers"]:
+            headers.setdefault(name.decode("latin-1").lower(), []).append(value.decode("latin-1"))
+        # Bytes that are not UTF-8 cannot carry a valid signature: Bolt answers 401.
+        request = BoltRequest(body=b"".join(chunks).decode("utf-8", errors="replace"),
+                              query=scope.get("query_string", b"").decode("latin-1"), headers=headers)
+        kind, name = describe(request)
+        signature = request.headers.get("x-slack-signature", [""])[0]
+        if signature and not self.replays.first_time(signature):
+            log.warning("replayed Slack request ignored", extra={"kind": kind, "request_name": name})
+            self.metrics.requests.labels(kind, name, "replay").inc()
+            await _answer(send, BoltResponse(status=200, body="", headers={"x-aurum-replay": "ignored"}))
+            return
+        response, work_asked = await run_in_threadpool(dispatch, self.runtime.app, request)
+        if work_asked and self.runtime.work is not None:
+            self.runtime.work.forward(request, REQUEST_ID.get())
+        if response.status == 401:
+            self.replays.forget(signature)
+        self.metrics.requests.labels(kind, name, str(response.status)).inc()
+        self.metrics.ack_seconds.labels(kind).observe(time.perf_counter() - started)
+        await _answer(send, response)
+
+
+async def _answer(send, response: BoltResponse) -> None:
+    body = response.body.encode("utf-8") if isinstance(response.body, str) else response.body
+    headers = [(name.encode("latin-1"), value.encode("latin-1"))
+               for name, values in response.headers.items() if name.lower() != "content-length"
+               for value in ([values] if isinstance(values, str) else values)]
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
