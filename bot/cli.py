@@ -305,7 +305,7 @@ def collect(source: Annotated[str | None, typer.Argument(help="One source (defau
             team: TeamOption = None) -> None:
     """Run collection once and print what it stores (or, with --dry-run, would store)."""
     from aurum.collectors import runner
-    from aurum.collectors.http import CollectorError
+    from aurum.collectors.base import CollectorError
 
     runtime = _runtime(console=True)
     ctx = runtime.ctx

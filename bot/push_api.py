@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from aurum import events, ingest, tokens
 from aurum.collectors import coverage
-from aurum.collectors.http import CollectorError
+from aurum.collectors.base import CollectorError
 from aurum.context import Context
 from bot.push_api_models import (
     MAX_METRICS,

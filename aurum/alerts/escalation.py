@@ -11,12 +11,10 @@ from __future__ import annotations
 import json
 import logging
 import random
-import smtplib
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
@@ -155,6 +153,9 @@ class Mailer:
     timeout: float = 10.0
 
     def send(self, mail: dict[str, Any]) -> None:
+        import smtplib  # with the e-mail package: loaded by the process that escalates
+        from email.message import EmailMessage
+
         if not self.host:
             raise TaskError("SMTP_HOST is not set", permanent=True)
         if not mail.get("to"):

@@ -5,14 +5,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-import httpx
 from pydantic import SecretStr
 
-from aurum.collectors.http import Http, make_client
 from storage.models import SnapshotBase
+
+if TYPE_CHECKING:
+    import httpx
+
+    from aurum.collectors.http import Http
+
+
+class CollectorError(Exception):
+    """A source that could not be read; `str()` is a short sentence fit for `/kpi sources`."""
+
+    def __init__(self, source: str, problem: str):
+        super().__init__(f"{source}: {problem}")
+        self.source = source
+        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -40,8 +52,6 @@ class Collected:
     def finish(self, source: str) -> Collected:
         """Itself; or, when every part failed, one CollectorError with all the reasons."""
         if self.errors and not self.points and not self.notes:
-            from aurum.collectors.http import CollectorError
-
             raise CollectorError(source, "; ".join(self.errors))
         return self
 
@@ -69,6 +79,8 @@ class Run:
         return value.get_secret_value() if value is not None else None
 
     def http(self, base_url: str, headers: dict[str, str] | None = None, auth: Any = None) -> Http:
+        from aurum.collectors.http import Http, make_client  # httpx: loaded by the processes that collect
+
         if self.client is None:
             self.client = make_client(self.config.timeout_seconds)
         return Http(self.source, self.client, base_url=str(base_url), headers=headers or {}, auth=auth,
@@ -79,8 +91,6 @@ class Run:
 
     def each(self, items: Any, measure: Any, why_none: str) -> Collected:
         """One value per configured item ({kpi, …}); an item that fails is reported, the others still count."""
-        from aurum.collectors.http import CollectorError
-
         out = Collected()
         for item in items:
             try:

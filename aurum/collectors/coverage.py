@@ -12,8 +12,8 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from aurum.collectors.base import Collected, Run
-from aurum.collectors.http import CollectorError, finite
+from aurum.collectors.base import Collected, CollectorError, Run
+from aurum.collectors.http import finite
 
 NOT_COVERAGE = "not a coverage.py report (expected coverage.xml with <coverage line-rate=…> or coverage.json)"
 

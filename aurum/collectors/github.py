@@ -11,8 +11,8 @@ from itertools import islice
 from typing import Any
 
 from aurum.collectors import devstats, dora
-from aurum.collectors.base import Collected, Run
-from aurum.collectors.http import CollectorError, Http, parse_time
+from aurum.collectors.base import Collected, CollectorError, Run
+from aurum.collectors.http import Http, parse_time
 
 MAX_REVIEWED = 100  # pull requests whose reviews are fetched per run
 

@@ -22,19 +22,12 @@ from typing import Any
 
 import httpx
 
+from aurum.collectors.base import CollectorError
+
 log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 MAX_PAGES = 50
-
-
-class CollectorError(Exception):
-    """A source that could not be read; `str()` is a short sentence fit for `/kpi sources`."""
-
-    def __init__(self, source: str, problem: str):
-        super().__init__(f"{source}: {problem}")
-        self.source = source
-        self.problem = problem
 
 
 def _retry_after(response: httpx.Response, now: float) -> float | None:

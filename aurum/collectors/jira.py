@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aurum.collectors.base import Collected, Run, SprintRecord
-from aurum.collectors.http import CollectorError, Http, finite, parse_time
+from aurum.collectors.base import Collected, CollectorError, Run, SprintRecord
+from aurum.collectors.http import Http, finite, parse_time
 
 KPI = "story_points_completed_per_sprint"
 

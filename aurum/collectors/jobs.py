@@ -12,8 +12,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from aurum.collectors import runner
-from aurum.collectors.base import Collected
-from aurum.collectors.http import CollectorError
+from aurum.collectors.base import Collected, CollectorError
 from aurum.config import AurumConfig
 from aurum.context import Context
 from aurum.jobs import Job

@@ -7,8 +7,7 @@ from typing import Any
 
 import yaml
 
-from aurum.collectors.base import Collected, Run
-from aurum.collectors.http import CollectorError
+from aurum.collectors.base import Collected, CollectorError, Run
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from aurum.collectors import dora
-from aurum.collectors.base import Collected, Run
-from aurum.collectors.http import CollectorError, parse_time
+from aurum.collectors.base import Collected, CollectorError, Run
+from aurum.collectors.http import parse_time
 
 KPI = "incident_recovery_time_minutes"
 

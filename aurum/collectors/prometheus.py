@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from aurum.collectors.base import Collected, Run
-from aurum.collectors.http import CollectorError, Http, decode, finite
+from aurum.collectors.base import Collected, CollectorError, Run
+from aurum.collectors.http import Http, decode, finite
 
 
 def query(http: Http, promql: str, at: datetime) -> float | None:

@@ -8,8 +8,8 @@ import fnmatch
 import posixpath
 from pathlib import Path
 
-from aurum.collectors.base import Collected, Run
-from aurum.collectors.http import CollectorError, Http
+from aurum.collectors.base import Collected, CollectorError, Run
+from aurum.collectors.http import Http
 
 
 def _inside(source: str, root: Path, relative: str) -> Path:

@@ -17,9 +17,8 @@ from sqlmodel import Session
 
 from aurum import ingest
 from aurum.catalog import Catalog
-from aurum.collectors.base import Collected, Run
+from aurum.collectors.base import Collected, CollectorError, Run
 from aurum.collectors.config import HOURLY, SourcesConfig
-from aurum.collectors.http import CollectorError
 from aurum.context import Context
 from aurum.crontab import crontab_trigger
 from storage import sources as repo

@@ -11,8 +11,8 @@ import re
 import shlex
 import subprocess
 
-from aurum.collectors.base import Collected, Run
-from aurum.collectors.http import CollectorError, finite
+from aurum.collectors.base import Collected, CollectorError, Run
+from aurum.collectors.http import finite
 
 NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
 

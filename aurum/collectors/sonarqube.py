@@ -5,8 +5,8 @@ The token (SONAR_TOKEN) is sent as the basic-auth user name, which every SonarQu
 
 from __future__ import annotations
 
-from aurum.collectors.base import Collected, Run
-from aurum.collectors.http import CollectorError, finite
+from aurum.collectors.base import Collected, CollectorError, Run
+from aurum.collectors.http import finite
 
 
 def collect(run: Run) -> Collected:

@@ -12,8 +12,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from aurum.collectors.base import Collected, Run
-from aurum.collectors.http import CollectorError, finite
+from aurum.collectors.base import Collected, CollectorError, Run
+from aurum.collectors.http import finite
 
 
 def _url(url: str) -> str:

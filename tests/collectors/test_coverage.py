@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from aurum.collectors import coverage
+from aurum.collectors.base import CollectorError
 from aurum.collectors.config import CoverageSource
-from aurum.collectors.http import CollectorError
 from tests.fakes.http_api import Reply
 
 PROGRAM = """

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from aurum.collectors import github
+from aurum.collectors.base import CollectorError
 from aurum.collectors.config import GithubSource
-from aurum.collectors.http import CollectorError
 from tests.collectors import dora_data as data
 from tests.collectors.conftest import NOW, iso
 from tests.fakes.http_api import Reply

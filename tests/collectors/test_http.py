@@ -7,7 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from aurum.collectors.http import CollectorError, Http, make_client, parse_time
+from aurum.collectors.base import CollectorError
+from aurum.collectors.http import Http, make_client, parse_time
 from tests.collectors.conftest import NOW
 from tests.fakes.http_api import Reply
 

@@ -7,8 +7,8 @@ import base64
 import pytest
 
 from aurum.collectors import jira
+from aurum.collectors.base import CollectorError
 from aurum.collectors.config import JiraSource
-from aurum.collectors.http import CollectorError
 from tests.fakes.http_api import Reply
 
 BOARD = "/rest/agile/1.0/board/42"

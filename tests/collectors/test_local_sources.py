@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from aurum.collectors import repository, script, sql
+from aurum.collectors.base import CollectorError
 from aurum.collectors.config import RepositorySource, ScriptSource, SqlQuery
-from aurum.collectors.http import CollectorError
 from tests.fakes.http_api import Reply
 
 SEED_QUERY = """SELECT COUNT(*) as total_endpoints,

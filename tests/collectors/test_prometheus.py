@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from aurum.collectors import prometheus
+from aurum.collectors.base import CollectorError
 from aurum.collectors.config import PrometheusSource
-from aurum.collectors.http import CollectorError
 from tests.collectors.conftest import NOW
 from tests.fakes.http_api import Reply
 

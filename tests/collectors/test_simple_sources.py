@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 
 from aurum.collectors import openapi, pagerduty, sonarqube
+from aurum.collectors.base import CollectorError
 from aurum.collectors.config import OpenapiSource, PagerdutySource, SonarqubeSource
-from aurum.collectors.http import CollectorError
 from tests.collectors.conftest import NOW, iso
 from tests.fakes.http_api import Reply
 
