@@ -24,6 +24,7 @@ from aurum.delivery import Delivery, Directory
 from aurum.outbox import OutboxWorker
 from bot.app import HomeTeam, build_app, listener_pool, web_client
 from bot.installations import TeamTokens, WorkspaceInstallationStore
+from bot.memory import keep_trimmed
 from bot.roles import AdminCheck
 from bot.settings import Settings, SettingsError
 from bot.slack_delivery import SlackDelivery
@@ -80,7 +81,11 @@ class Runtime:
 
     def start_workers(self, outbox_threads: int = 2) -> None:
         """The background deliveries: Slack outbox threads and one thread for alert escalations and charts;
-        or, for a web process with a work process, that process, which runs them."""
+        or, for a web process with a work process, that process, which runs them. And, in every process, a thread
+        that hands freed heap memory back to the system."""
+        trimmer = threading.Thread(target=keep_trimmed, args=(self.stop,), name="aurum-memory", daemon=True)
+        trimmer.start()
+        self.threads.append(trimmer)
         if self.work is not None:
             self.work.start()
             return

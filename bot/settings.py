@@ -45,7 +45,9 @@ class Settings(BaseSettings):
     slack_redirect_uri: str | None = None
     aurum_max_body_bytes: int = Field(default=1_000_000, ge=1_000, le=50_000_000)
     web_concurrency: int = Field(default=1, ge=1, le=32)
-    aurum_web_threads: int = Field(default=64, ge=4, le=1000)
+    # Threads that run Slack ack functions at once (the other HTTP routes have anyio's pool of 40). Acks are
+    # interpreter work without I/O: a few threads answer a burst sooner than many taking turns for the GIL.
+    aurum_web_threads: int = Field(default=8, ge=1, le=1000)
     # Threads for the work after the ack (queries, charts, outbox writes). CPU-bound under the GIL: a few
     # threads give the same throughput as many, and leave the acks more of the interpreter.
     aurum_lazy_threads: int = Field(default=4, ge=1, le=256)

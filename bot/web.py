@@ -8,7 +8,6 @@ import logging
 import sys
 from contextlib import asynccontextmanager
 
-import anyio.to_thread
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -34,11 +33,10 @@ def create_web_app(runtime: Runtime, *, start_workers: bool = True) -> ASGIApp:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        # Bolt dispatch runs in this thread pool; the ack path does no I/O, so threads only wait for the GIL.
-        anyio.to_thread.current_default_thread_limiter().total_tokens = runtime.settings.aurum_web_threads
-        # A thread waiting for the interpreter gets it after 1 ms instead of 5: acks stay quick while
-        # chart rendering and queries run in the other threads.
-        sys.setswitchinterval(SWITCH_INTERVAL)
+        if runtime.work is None:
+            # The work after the ack runs in threads of this process: a thread waiting for the interpreter gets it
+            # after 1 ms instead of 5, so acks stay quick while charts are drawn and queries run.
+            sys.setswitchinterval(SWITCH_INTERVAL)
         await run_in_threadpool(start_registration, runtime)
         if start_workers:
             runtime.start_workers()
