@@ -30,7 +30,7 @@ from bot.settings import Settings, SettingsError
 from bot.slack_delivery import SlackDelivery
 from bot.work_process import ForwardAfterAck, WakeWorkProcess, WorkProcess
 from storage.db import make_engine, session_scope
-from storage.migrate import upgrade
+from storage.migrate import upgrade_if_behind
 from storage.workspaces import ensure
 
 if TYPE_CHECKING:
@@ -128,7 +128,7 @@ def build_context(settings: Settings, migrate: bool = True) -> Context:
         raise SettingsError("invalid alert rules:\n" + "\n".join(f"  {origin}: {p}" for p in problems))
     engine = make_engine(settings.database_url)
     if migrate:
-        upgrade(engine)
+        upgrade_if_behind(engine)
     ctx = Context(engine=engine, catalog=catalog, config=config, tz=settings.tz, admins=settings.admins,
                   chart_dir=settings.aurum_chart_dir, secrets=settings.secrets)
     ctx.snapshot_listeners.append(alert_evaluation.on_snapshots)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -13,8 +15,8 @@ from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401 - registers every table
 from storage.db import make_engine
-from storage.migrate import alembic_config, current_revisions, upgrade
-from tests.support import POSTGRES_ENV, fresh_postgres_database
+from storage.migrate import HEAD, alembic_config, current_revisions, head_revisions, upgrade, upgrade_if_behind
+from tests.support import POSTGRES_ENV, ROOT, fresh_postgres_database, process_env
 
 
 def _check_upgrade_from_empty(url: str) -> None:
@@ -28,6 +30,25 @@ def _check_upgrade_from_empty(url: str) -> None:
         tables = set(inspect(engine).get_table_names())
         assert {"kpi_snapshot", "outbox_message", "job_claim", "workspace", "sprint"} <= tables
         upgrade(engine)  # a second upgrade is a no-op
+    finally:
+        engine.dispose()
+
+
+def test_head_names_the_newest_migration():
+    assert head_revisions() == {HEAD}
+
+
+def test_a_start_upgrades_a_database_behind_and_leaves_one_at_head_alone(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'behind.db'}")
+    try:
+        assert current_revisions(engine) == set()
+        upgrade(engine, "0007")
+        upgrade_if_behind(engine)
+        assert current_revisions(engine) == {HEAD}
+        # At head, a start reads the version and never imports Alembic (a web process stays smaller and starts sooner).
+        check = ("import sys; from storage.db import make_engine; from storage.migrate import upgrade_if_behind; "
+                 f"upgrade_if_behind(make_engine({str(engine.url)!r})); assert 'alembic' not in sys.modules")
+        subprocess.run([sys.executable, "-c", check], cwd=ROOT, check=True, env=process_env())
     finally:
         engine.dispose()
 
