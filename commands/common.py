@@ -50,9 +50,11 @@ def only_admins(ctx: Context, asker: Asker, doing: str) -> bool:
 
 
 def later(ctx: Context, work: Callable[..., Any], **kwargs: Any) -> None:
-    """Run `work(**kwargs)` after the ack: call it from an ack function, after `ack(...)`. The work runs in the
-    after-ack pool (at once where there is none, as in the console). Bolt's own lazy listeners would deep-copy the
-    whole request, its Web API client included, for each listener: as much interpreter time as the rest of the ack."""
+    """Run `work(**kwargs)` after the ack: call it from an ack function, after `ack(...)`. The work runs in
+    `ctx.after_ack`: a thread pool, or, in a web process with a work process, nowhere here: the request is handed to
+    the work process, which runs this listener again (bot/work_process.py); at once where there is neither, as in the
+    console. Bolt's own lazy listeners would deep-copy the whole request, its Web API client included, for each
+    listener: as much interpreter time as the rest of the ack."""
 
     def run() -> None:
         try:
