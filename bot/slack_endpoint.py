@@ -64,9 +64,14 @@ class SlackEndpoint:
         headers: dict[str, list[str]] = {}
         for name, value in scope["headers"]:
             headers.setdefault(name.decode("latin-1").lower(), []).append(value.decode("latin-1"))
-        # Bytes that are not UTF-8 cannot carry a valid signature: Bolt answers 401.
-        request = BoltRequest(body=b"".join(chunks).decode("utf-8", errors="replace"),
-                              query=scope.get("query_string", b"").decode("latin-1"), headers=headers)
+        try:  # bytes that are not UTF-8 cannot carry a valid signature: Bolt answers 401
+            request = BoltRequest(body=b"".join(chunks).decode("utf-8", errors="replace"),
+                                  query=scope.get("query_string", b"").decode("latin-1"), headers=headers)
+        except ValueError:  # a JSON body that does not parse: not from Slack
+            self.metrics.requests.labels("unknown", "unknown", "400").inc()
+            await _answer(send, BoltResponse(status=400, body="not a Slack request: the JSON body does not parse",
+                                             headers={"content-type": "text/plain; charset=utf-8"}))
+            return
         kind, name = describe(request)
         signature = request.headers.get("x-slack-signature", [""])[0]
         if signature and not self.replays.first_time(signature):

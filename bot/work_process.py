@@ -137,8 +137,16 @@ class WorkProcess:
                                  stdin=subprocess.PIPE, pass_fds=(reports_write,), close_fds=True)
         os.close(reports_write)
         assert child.stdin is not None
-        pickle.dump(self.settings, child.stdin)
-        child.stdin.flush()
+        try:
+            pickle.dump(self.settings, child.stdin)
+            child.stdin.flush()
+        except (OSError, ValueError):  # it died at once: not left behind, whatever it was
+            child.kill()
+            child.wait()
+            with contextlib.suppress(OSError):
+                child.stdin.close()
+            os.close(reports_read)
+            raise
         self.child, self.starts = child, self.starts + 1
         reader = threading.Thread(target=self._read_reports, args=(os.fdopen(reports_read, "rb"),),
                                   name="aurum-work-reports", daemon=True)
@@ -171,12 +179,21 @@ class WorkProcess:
                 child.stdin.flush()
                 return
             except (BrokenPipeError, OSError, ValueError):
-                with contextlib.suppress(OSError):
-                    child.stdin.close()
-                code = child.wait()
-                log.error("work process died; starting another", extra={"pid": child.pid, "exit_code": code})
-                time.sleep(RESTART_PAUSE)
+                self._replace(child)
+
+    def _replace(self, dead: subprocess.Popen) -> None:
+        """Start another child in place of one that died; keep trying (a second apart) until one starts."""
+        if dead.stdin is not None:
+            with contextlib.suppress(OSError):
+                dead.stdin.close()
+        log.error("work process died; starting another", extra={"pid": dead.pid, "exit_code": dead.wait()})
+        while True:
+            time.sleep(RESTART_PAUSE)
+            try:
                 self._spawn()
+                return
+            except (OSError, ValueError) as exc:
+                log.error("could not start a work process", extra={"error": repr(exc)[:200]})
 
     def _read_reports(self, reports: IO[bytes]) -> None:
         with reports:

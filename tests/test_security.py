@@ -99,6 +99,20 @@ def test_a_replayed_request_is_not_run_twice(runtime, server, slack, fake_slack)
     forged.close()
 
 
+@pytest.mark.parametrize("body, content_type, status", [
+    (b"{not json", "application/json", 400),  # answered with a sentence, not a stack trace
+    (b"\xff\xfe\x00garbage", "application/x-www-form-urlencoded", 401),  # not UTF-8: no valid signature
+    (b"", "application/x-www-form-urlencoded", 404),  # signed, but nothing Bolt handles
+])
+def test_garbage_at_the_slack_url_gets_a_clear_answer(runtime, server, slack, body, content_type, status):
+    response = httpx.post(server.url + "/slack/events", content=body,
+                          headers={**slack.headers(body.decode("latin-1")), "Content-Type": content_type})
+    assert response.status_code == status
+    if status == 400:
+        assert "not a Slack request" in response.text
+    assert _count(runtime.ctx, OutboxMessage) == 0
+
+
 @pytest.mark.parametrize("path", ["/slack/events", "/slack/oauth_redirect", "/healthz", "/no/such/route"])
 def test_oversized_bodies_are_refused_on_every_route(runtime, server, slack, path):
     big = b"text=" + b"a" * (runtime.settings.aurum_max_body_bytes + 1)
