@@ -30,17 +30,9 @@ from aurum import demo  # noqa: E402
 from bot.runtime import build_context  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from tests.fakes.slack_api import FakeSlack  # noqa: E402
-from tests.support import BOT_TOKEN, SIGNING_SECRET, SlackSender  # noqa: E402
+from tests.support import BOT_TOKEN, SIGNING_SECRET, SlackSender, free_port, memory_mb  # noqa: E402
 
 TEAM = "T0001"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 30) -> float:
@@ -92,26 +84,6 @@ async def burst(sender: SlackSender, rounds: int, concurrency: int, text: str) -
         wave = [raw(r * concurrency + i) for i in range(concurrency)]
         waves.append(list(await asyncio.gather(*(one(request) for request in wave))))
     return waves
-
-
-def tree(pid: int) -> list[int]:
-    """The process and all its descendants (the work process, uvicorn's worker processes)."""
-    children = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        with contextlib.suppress(FileNotFoundError):  # a thread that ended meanwhile
-            children += [int(c) for c in (task / "children").read_text().split()]
-    return [pid, *(p for child in children for p in tree(child))]
-
-
-def memory_mb(pid: int, field: str = "Rss") -> dict[int, float]:
-    """Memory of each process of the tree in MB: resident (Rss), or proportional (Pss: pages shared between the
-    processes, such as the same shared libraries, counted once in all)."""
-    sizes = {}
-    for member in tree(pid):
-        for line in Path(f"/proc/{member}/smaps_rollup").read_text().splitlines():
-            if line.startswith(f"{field}:"):
-                sizes[member] = int(line.split()[1]) / 1024
-    return sizes
 
 
 def main() -> None:

@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,10 @@ import httpx
 from slack_sdk.signature import SignatureVerifier
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.support import free_port, memory_mb  # noqa: E402
+
 SECRET = "bench-signing-secret"
 TEAM = "T0001"
 FAKE = (
@@ -39,42 +42,9 @@ FAKE = (
 COMMANDS = ["record coverage {n}", "record latency {n}", "help", "latency help", "record velocity {n}"]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _rss_kb(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
 def rss_mb(pid: int) -> float:
-    """Resident memory of the server and its worker processes (uvicorn --workers), in MB."""
-    pids, total = [pid], 0
-    while pids:
-        current = pids.pop()
-        total += _rss_kb(current)
-        pids.extend(_children(current))
-    return total / 1024
+    """Resident memory of the server and all its processes (web workers, work processes), in MB."""
+    return sum(memory_mb(pid).values())
 
 
 def duration_left(until: float) -> float:

@@ -179,8 +179,7 @@ def build_runtime(settings: Settings, *, console: bool = False, delivery: Delive
     if work_process and not console and settings.slack_app_token is None:
         work = WorkProcess(settings, ctx.telemetry)
         ctx.after_ack = ForwardAfterAck()
-        ctx.outbox_wake = wake = WakeWorkProcess()
-        wake.work = work
+        ctx.outbox_wake = WakeWorkProcess(work)
     else:
         ctx.after_ack = None if console else listener_pool(settings)
     app = build_app(settings, ctx, console=console, executor=ctx.after_ack, tokens=tokens, home=home,

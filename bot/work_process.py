@@ -79,14 +79,13 @@ class WakeWorkProcess(threading.Event):
     """`ctx.outbox_wake` of a web process with a work process: a commit here (the push API storing a snapshot that
     fires an alert) wakes the outbox workers over there."""
 
-    def __init__(self) -> None:
+    def __init__(self, work: WorkProcess):
         super().__init__()
-        self.work: WorkProcess | None = None
+        self.work = work
 
     def set(self) -> None:
         super().set()
-        if self.work is not None:
-            self.work.wake()
+        self.work.wake()
 
 
 class WorkProcess:

@@ -63,8 +63,10 @@ def ctx(settings):
 
 
 @pytest.fixture
-def runtime(settings):
-    rt = build_runtime(settings)
+def runtime(settings, request):
+    # Tests marked work_process run the work after the ack in a child process, as `aurum serve` does; the others
+    # in threads of the server under test, so that they can move its clock.
+    rt = build_runtime(settings, work_process=request.node.get_closest_marker("work_process") is not None)
     yield rt
     rt.shutdown()
 

@@ -177,6 +177,27 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def process_tree(pid: int) -> list[int]:
+    """The process and all its descendants (`aurum serve`'s work process, uvicorn's worker processes)."""
+    children = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError):  # a thread that ended meanwhile
+            children += [int(c) for c in (task / "children").read_text().split()]
+    return [pid, *(p for child in children for p in process_tree(child))]
+
+
+def memory_mb(pid: int, field: str = "Rss") -> dict[int, float]:
+    """Memory of each process of the tree in MB: resident (Rss), or proportional (Pss: pages shared between the
+    processes, such as the same shared libraries, counted once in all)."""
+    sizes = {}
+    for member in process_tree(pid):
+        with contextlib.suppress(FileNotFoundError):  # a process that ended meanwhile
+            for line in Path(f"/proc/{member}/smaps_rollup").read_text().splitlines():
+                if line.startswith(f"{field}:"):
+                    sizes[member] = int(line.split()[1]) / 1024
+    return sizes
+
+
 def process_env(**settings: str) -> dict[str, str]:
     """The environment for a `python -m bot.cli` subprocess: ours without any bot setting, plus `settings`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(SETTING_PREFIXES)}

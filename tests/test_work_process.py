@@ -6,7 +6,6 @@ The other tests run the work in threads of the server under test (so they can mo
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import threading
@@ -16,103 +15,81 @@ import httpx
 import pytest
 
 from aurum import demo, outbox
-from bot.runtime import build_runtime
-from bot.web import create_web_app
 from bot.work_process import ForwardAfterAck
 from storage.db import session_scope
-from tests.support import BOT_TOKEN, SIGNING_SECRET, SlackSender, running, serve_process, statuses, wait_until
+from tests.support import (
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    SlackSender,
+    process_tree,
+    serve_process,
+    statuses,
+    wait_until,
+)
 
-pytestmark = pytest.mark.timeout(300)
-
-
-@pytest.fixture
-def work_runtime(settings):
-    rt = build_runtime(settings, work_process=True)
-    yield rt
-    rt.shutdown()
-
-
-@pytest.fixture
-def work_server(work_runtime):
-    with running(create_web_app(work_runtime)) as srv:
-        yield srv
+pytestmark = [pytest.mark.timeout(300), pytest.mark.work_process]  # see tests/conftest.py
 
 
-@pytest.fixture
-def sender(work_server, fake_slack):
-    client = SlackSender(work_server.url, team_id=fake_slack.team_id)
-    yield client
-    client.close()
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        with contextlib.suppress(FileNotFoundError):  # a thread that ended meanwhile
-            found += [int(c) for c in (task / "children").read_text().split()]
-    return found
-
-
-def test_the_card_is_made_and_delivered_by_the_work_process(work_runtime, work_server, sender, fake_slack):
-    with session_scope(work_runtime.ctx.engine) as session:
-        demo.load(session, work_runtime.ctx.catalog, fake_slack.team_id, work_runtime.ctx.now())
-    assert isinstance(work_runtime.ctx.after_ack, ForwardAfterAck)
+def test_the_card_is_made_and_delivered_by_the_work_process(runtime, server, slack, fake_slack):
+    with session_scope(runtime.ctx.engine) as session:
+        demo.load(session, runtime.ctx.catalog, fake_slack.team_id, runtime.ctx.now())
+    assert isinstance(runtime.ctx.after_ack, ForwardAfterAck)
     assert not [t for t in threading.enumerate() if t.name.startswith(("aurum-outbox", "aurum-alert-tasks"))]
 
-    response = sender.command("/kpi", "latency", channel="C0CHAN")
+    response = slack.command("/kpi", "latency", channel="C0CHAN")
     assert response.status_code == 200 and response.text == ""
     card = fake_slack.wait_for("chat.postMessage")[0].params
     fields = " ".join(f["text"] for b in card["blocks"] if b["type"] == "section" for f in b.get("fields", []))
     assert "285 ms" in fields and "<200 ms" in fields and "350 ms" in fields
     completed = fake_slack.wait_for("files.completeUploadExternal")[0].params
     assert completed["channel_id"] == "C0CHAN"
-    assert work_runtime.work is not None and work_runtime.work.child is not None
-    assert work_runtime.work.child.pid in _children(os.getpid())
+    assert runtime.work is not None and runtime.work.child is not None
+    assert runtime.work.child.pid in process_tree(os.getpid())[1:]
 
     # The work process's counters reach the web process's /metrics.
     def counted() -> bool:
-        text = httpx.get(work_server.url + "/metrics", timeout=5).text
+        text = httpx.get(server.url + "/metrics", timeout=5).text
         return 'aurum_command_outcomes_total{command="/kpi",outcome="ok"} 1.0' in text
     wait_until(counted, timeout=20, message="the command's outcome on /metrics")
 
 
-def test_input_errors_are_answered_in_the_ack_without_the_work_process(work_runtime, sender, fake_slack):
-    response = sender.command("/kpi", "lantency")
+def test_input_errors_are_answered_in_the_ack_without_the_work_process(runtime, slack, fake_slack):
+    response = slack.command("/kpi", "lantency")
     assert "latency" in response.json()["text"]
-    assert work_runtime.work is not None and work_runtime.work.frames.empty()
+    assert runtime.work is not None and runtime.work.frames.empty()
 
 
-def test_a_post_queued_by_the_web_process_is_delivered_by_the_work_process(work_runtime, work_server, fake_slack):
-    ctx = work_runtime.ctx
+def test_a_post_queued_by_the_web_process_is_delivered_by_the_work_process(runtime, server, fake_slack):
+    ctx = runtime.ctx
     with ctx.transaction() as session:  # as the push API or the Alertmanager receiver do
         outbox.post(session, fake_slack.team_id, "C0PUSH", "pushed", key="pushed:1")
     assert fake_slack.wait_for("chat.postMessage")[0].params["channel"] == "C0PUSH"
 
 
-def test_a_work_process_that_dies_is_replaced(work_runtime, work_server, sender, fake_slack):
-    work = work_runtime.work
+def test_a_work_process_that_dies_is_replaced(runtime, server, slack, fake_slack):
+    work = runtime.work
     assert work is not None and work.child is not None
     first = work.child
     first.send_signal(signal.SIGKILL)
     first.wait(10)
     wait_until(lambda: work.starts == 2, timeout=20, message="another work process")  # before any new request
-    sender.command("/kpi", "uptime", channel="C0AGAIN")
+    slack.command("/kpi", "uptime", channel="C0AGAIN")
     posted = fake_slack.wait_for("chat.postMessage", timeout=60)[0].params
     assert posted["channel"] == "C0AGAIN"
     assert work.starts == 2 and work.child is not first and work.child.poll() is None
 
 
-def test_shutdown_lets_the_work_process_finish_what_it_was_given(work_runtime, work_server, sender, fake_slack):
-    work = work_runtime.work
+def test_shutdown_lets_the_work_process_finish_what_it_was_given(runtime, server, slack, fake_slack):
+    work = runtime.work
     assert work is not None and work.child is not None
     child = work.child
     for i in range(5):
-        sender.command("/kpi", "coverage", channel=f"C0LAST{i}")
-    work_runtime.shutdown()
+        slack.command("/kpi", "coverage", channel=f"C0LAST{i}")
+    runtime.shutdown()
     assert child.returncode == 0
     # Each request's card is either delivered or stored in the outbox for the next start: none is lost.
     posted = {c.params["channel"] for c in fake_slack.calls_to("chat.postMessage", failed=False)}
-    assert len(posted) + statuses(work_runtime.ctx).get("pending", 0) >= 5
+    assert len(posted) + statuses(runtime.ctx).get("pending", 0) >= 5
 
 
 def test_the_work_process_ends_with_its_web_process(tmp_path, database_url, fake_slack):
@@ -121,11 +98,11 @@ def test_the_work_process_ends_with_its_web_process(tmp_path, database_url, fake
     web = serve_process(tmp_path, "serve", **env).start()
     try:
         assert web.process is not None
-        children = wait_until(lambda: _children(web.process.pid), timeout=20, message="the work process")
-        sender = SlackSender(web.url, team_id=fake_slack.team_id)
-        sender.command("/kpi", "uptime", channel="C0SUB")
+        children = wait_until(lambda: process_tree(web.process.pid)[1:], timeout=20, message="the work process")
+        slack = SlackSender(web.url, team_id=fake_slack.team_id)
+        slack.command("/kpi", "uptime", channel="C0SUB")
         fake_slack.wait_for("chat.postMessage", timeout=60)
-        sender.close()
+        slack.close()
         web.kill()  # kill -9: no shutdown of its own; the child reads the end of its input
         wait_until(lambda: not Path(f"/proc/{children[0]}").exists() or
                    "Z" in Path(f"/proc/{children[0]}/stat").read_text().split()[2], timeout=30,
