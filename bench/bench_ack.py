@@ -165,6 +165,7 @@ def main() -> None:
         print(f"ack p99 aurum: {percentile(ours, 99) * 1000:.1f} ms  (target <= 100 ms)")
         for name, waves in (("aurum", our_waves), ("bare bolt", their_waves)):
             print(f"slowest answer of each wave, {name}: " + " ".join(f"{max(w) * 1000:.0f}" for w in waves) + " ms")
+        print(f"first reply with chart after start-up: {reply_times[0] * 1000:.0f} ms")
         print(f"reply with chart, one at a time: p50 {statistics.median(reply_times) * 1000:.0f} ms, "
               f"p95 {percentile(reply_times, 95) * 1000:.0f} ms  (target p95 <= 1500 ms)")
         print(f"replies with chart delivered: {charts_shared} of {expected} "
