@@ -10,7 +10,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import event, inspect, text
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401 - registers every table
@@ -49,6 +49,20 @@ def test_a_start_upgrades_a_database_behind_and_leaves_one_at_head_alone(tmp_pat
         check = ("import sys; from storage.db import make_engine; from storage.migrate import upgrade_if_behind; "
                  f"upgrade_if_behind(make_engine({str(engine.url)!r})); assert 'alembic' not in sys.modules")
         subprocess.run([sys.executable, "-c", check], cwd=ROOT, check=True, env=process_env())
+    finally:
+        engine.dispose()
+
+
+def test_all_migrations_are_applied_in_one_transaction(tmp_path):
+    """A second process starting at the same moment waits for the whole run (its write lock), never for one step,
+    so it cannot apply a migration the first has already applied."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'one.db'}")
+    try:
+        begins: list[str] = []
+        event.listen(engine, "begin", lambda conn: begins.append("begin"))
+        upgrade(engine)
+        assert len(begins) == 1
+        assert current_revisions(engine) == {HEAD}
     finally:
         engine.dispose()
 

@@ -15,11 +15,14 @@ with engine.connect() as connection:
         connection=connection,
         target_metadata=SQLModel.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        # SQLite's DDL is transactional too. Alembic assumes otherwise and would commit after each migration,
+        # letting a second process starting at the same moment slip in between and apply one again.
+        transactional_ddl=True,
     )
     with context.begin_transaction():
+        # Several processes start at once: one migrates, the others wait here and then find nothing to do
+        # (SQLite: the BEGIN IMMEDIATE of storage.db, held for the whole run; PostgreSQL: an advisory lock).
         if connection.dialect.name == "postgresql":
-            # Several processes start at once: one migrates, the others wait here and then find nothing to do.
-            # (SQLite needs nothing: the BEGIN IMMEDIATE of storage.db already serialises them.)
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
     connection.commit()
