@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr
@@ -21,6 +22,9 @@ from aurum.delivery import Directory
 from aurum.telemetry import Telemetry
 from storage.db import read_scope, session_scope
 from storage.types import utcnow
+
+if TYPE_CHECKING:
+    from aurum.jobs import Job
 
 
 @dataclass
@@ -47,6 +51,8 @@ class Context:
     # Where a request's work runs once Slack has its answer (a thread pool in the server); None: at once, in the
     # caller's thread (the console, tests of the domain).
     after_ack: Executor | None = None
+    # Every scheduled job by name (composed in bot/jobs.py from each capability's own list).
+    jobs: Mapping[str, Job] = field(default_factory=dict)
 
     def now(self) -> datetime:
         return self.clock()

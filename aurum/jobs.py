@@ -2,7 +2,8 @@
 
 A job's side effects (outbox posts, rows) are written in the same transaction as its claim: either both
 commit or neither does, so a crash mid-run leaves the period free for the catch-up, and a second clock
-process finds the claim and skips.
+process finds the claim and skips. Each capability lists its own jobs (`aurum/<capability>/jobs.py`); the
+composition root puts them together (bot/jobs.py) and hands them over as `ctx.jobs`.
 """
 
 from __future__ import annotations
@@ -10,22 +11,19 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.triggers.cron import CronTrigger
-from sqlmodel import Session
 
-from aurum import outbox
-from aurum.context import Context
 from aurum.crontab import crontab_trigger
 from storage import claims
 from storage.workspaces import all_team_ids
 
 if TYPE_CHECKING:
-    from aurum.config import AurumConfig
+    from aurum.context import Context
 
 log = logging.getLogger(__name__)
 
@@ -53,37 +51,10 @@ class Outcome:
     result: str
 
 
-def heartbeat(ctx: Context, session: Session, team_id: str, period: str) -> str:
-    """The trivial job: proves the clock process runs and claims work (and says so in `ops.heartbeat_channel`)."""
-    log.info("heartbeat", extra={"team_id": team_id, "period": period})
-    channel = ctx.config.ops.heartbeat_channel
-    if channel:
-        outbox.post(session, team_id, channel, f"💓 Aurum's clock is running (period {period}).",
-                    key=f"heartbeat:{period}")
-        return f"alive, posted to {channel}"
-    return "alive"
-
-
-def builtin_jobs() -> list[Job]:
-    return [Job("heartbeat", "Proves the clock process is alive (hourly)", "0 * * * *", heartbeat)]
-
-
-def all_jobs(config: AurumConfig | None = None) -> dict[str, Job]:
-    from aurum.alerts.evaluation import jobs as alert_jobs
-    from aurum.collectors.jobs import jobs as collection_jobs
-    from aurum.forecast.accuracy import jobs as forecast_jobs
-    from aurum.reports.jobs import report_jobs
-    from aurum.surveys.schedule import survey_jobs
-
-    found = [*builtin_jobs(), *(collection_jobs(config) if config is not None else []), *forecast_jobs(),
-             *alert_jobs(), *survey_jobs(), *report_jobs()]
-    return {job.name: job for job in found}
-
-
 class JobRunner:
-    def __init__(self, ctx: Context, jobs: dict[str, Job] | None = None, owner: str | None = None):
+    def __init__(self, ctx: Context, jobs: Mapping[str, Job] | None = None, owner: str | None = None):
         self.ctx = ctx
-        self.jobs = jobs if jobs is not None else all_jobs(ctx.config)
+        self.jobs = jobs if jobs is not None else ctx.jobs
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         self.grace = timedelta(minutes=ctx.config.scheduler_grace_minutes)
         self._missed_noted: set[tuple[str, str]] = set()

@@ -24,6 +24,7 @@ from aurum.delivery import Delivery, Directory
 from aurum.outbox import OutboxWorker
 from bot.app import HomeTeam, build_app, listener_pool, web_client
 from bot.installations import TeamTokens, WorkspaceInstallationStore
+from bot.jobs import compose_jobs
 from bot.memory import keep_trimmed
 from bot.roles import AdminCheck
 from bot.settings import Settings, SettingsError
@@ -130,7 +131,7 @@ def build_context(settings: Settings, migrate: bool = True) -> Context:
     if migrate:
         upgrade_if_behind(engine)
     ctx = Context(engine=engine, catalog=catalog, config=config, tz=settings.tz, admins=settings.admins,
-                  chart_dir=settings.aurum_chart_dir, secrets=settings.secrets)
+                  chart_dir=settings.aurum_chart_dir, secrets=settings.secrets, jobs=compose_jobs(config))
     ctx.snapshot_listeners.append(alert_evaluation.on_snapshots)
     if settings.survey_secret:
         ctx.survey_secret = settings.survey_secret

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from aurum.jobs import JobRunner
 from aurum.outbox import OutboxWorker
 from aurum.surveys import service
-from aurum.surveys.schedule import survey_jobs
+from aurum.surveys.jobs import jobs as survey_jobs
 from bot.runtime import build_runtime, register_workspace
 from storage.models import JobClaim, KpiSnapshot
 from storage.survey_models import SurveyRespondent, SurveyRun

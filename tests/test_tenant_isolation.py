@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 import commands
 from aurum import ingest, kpis, recognition, tokens
-from aurum.jobs import JobRunner, all_jobs
+from aurum.jobs import JobRunner
 from aurum.reports import sprints
 from aurum.surveys import runs
 from bot.cli import app as cli
@@ -256,7 +256,7 @@ def test_scheduled_jobs_post_each_workspaces_own_data_to_it(two_workspaces, oaut
     """Every job (reports, reminders, survey runs, alerts, live dashboards…) runs for each workspace: what it posts
     goes to that workspace only."""
     runner = JobRunner(oauth_runtime.ctx)
-    for name in all_jobs(oauth_runtime.ctx.config):
+    for name in oauth_runtime.ctx.jobs:
         outcomes = runner.run_now(name)
         assert {o.team_id for o in outcomes} == set(TEAMS), name
     wait_until(lambda: settled(oauth_runtime.ctx), 60, "the posts")

@@ -200,11 +200,3 @@ def tick(ctx: Context, session: Session, team_id: str, period: str) -> str:
 
 def kpi_for(ctx: Context, rule: AlertRule) -> Kpi | None:
     return ctx.catalog.kpis.get(rule.kpi) if rule.kpi else None
-
-
-def jobs() -> list:
-    from aurum.jobs import Job
-
-    return [Job("alerts", "Evaluate the alert rules; reminders, snooze ends, business mornings (every minute)",
-                "* * * * *", tick)]
-

@@ -10,21 +10,13 @@ from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr
 
+from aurum.collectors.errors import CollectorError
 from storage.models import SnapshotBase
 
 if TYPE_CHECKING:
     import httpx
 
     from aurum.collectors.http import Http
-
-
-class CollectorError(Exception):
-    """A source that could not be read; `str()` is a short sentence fit for `/kpi sources`."""
-
-    def __init__(self, source: str, problem: str):
-        super().__init__(f"{source}: {problem}")
-        self.source = source
-        self.problem = problem
 
 
 @dataclass(frozen=True)

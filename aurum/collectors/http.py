@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from aurum.collectors.base import CollectorError
+from aurum.collectors.errors import CollectorError
 
 log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)

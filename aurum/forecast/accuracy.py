@@ -17,7 +17,6 @@ from aurum.catalog import Kpi
 from aurum.context import Context
 from aurum.forecast.backtest import HORIZON_DAYS, Score, backtest
 from aurum.forecast.service import bounds, load_all
-from aurum.jobs import Job
 from storage.models import SnapshotBase
 
 ACCURACY_KPI = "forecast_accuracy_percentage"
@@ -70,8 +69,3 @@ def record_accuracy(ctx: Context, session: Session, team_id: str, period: str) -
     coverage = report.overall.coverage
     return (f"forecast accuracy {accuracy:.1f}% over {len(report.per_kpi)} KPIs; "
             f"{coverage:.1f}% of actuals inside the 80% intervals")
-
-
-def jobs() -> list[Job]:
-    return [Job("forecast_accuracy", "Backtests the forecasts and records forecast accuracy (Mondays 06:00)",
-                "0 6 * * 1", record_accuracy, period=iso_week)]

@@ -92,7 +92,7 @@ def release_success(ctx: Context, session: Session, team_id: str, since: datetim
             "of the week")
 
 
-def report_jobs() -> list[Job]:
+def jobs() -> list[Job]:
     return [
         Job("weekly_summary", "Team weekly status to #roadmap-updates (Friday 17:00)", "0 17 * * fri",
             weekly_summary, period=week_key),

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta
-from functools import partial
 
 from sqlmodel import Session
 
@@ -58,21 +57,8 @@ def normal_period(text: str, year: int) -> str | None:
     return None
 
 
-def _date_key(local: datetime) -> str:
+def date_key(local: datetime) -> str:
     return local.strftime("%Y-%m-%d")
-
-
-def survey_jobs() -> list[Job]:
-    from aurum.surveys import runs
-
-    steps = {"open": runs.open_job, "remind": runs.remind_job, "close": runs.close_job}
-    jobs = []
-    for survey, crons in CRONS.items():
-        for step in STEPS:
-            period = _date_key if step == "close" else partial(period_of, survey)
-            jobs.append(Job(job_name(survey, step), DESCRIPTIONS[step].format(name=NAMES[survey]), crons[step],
-                            partial(steps[step], survey), period=period))
-    return jobs
 
 
 def _job(survey: str, step: str) -> Job:

@@ -8,7 +8,9 @@ import pytest
 
 from aurum import kpis
 from aurum.alerts import evaluation
-from aurum.jobs import JobRunner, all_jobs
+from aurum.config import AurumConfig
+from aurum.jobs import JobRunner
+from bot.jobs import compose_jobs
 from storage import alerts as repo
 from storage import snapshots
 from storage.models import SnapshotBase
@@ -19,7 +21,7 @@ from tests.alerts.support import TEAM, Clock, record
 def test_the_tick_runs_every_minute_once_per_minute(ctx):
     clock = Clock()
     ctx.clock = clock
-    job = all_jobs()["alerts"]
+    job = compose_jobs(AurumConfig())["alerts"]
     assert job.cron == "* * * * *"
     with ctx.transaction() as session:
         ensure(session, TEAM)

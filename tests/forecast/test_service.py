@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 
 from aurum import demo
+from aurum.config import AurumConfig
 from aurum.forecast import service, text
 from aurum.forecast.accuracy import ACCURACY_KPI, JOB_MAX_ORIGINS, backtest_kpis
 from aurum.forecast.series import Daily
-from aurum.jobs import JobRunner, all_jobs
+from aurum.jobs import JobRunner
+from bot.jobs import compose_jobs
 from storage import snapshots
 from tests.forecast import synthetic
 from tests.forecast.support import TEAM, store
@@ -165,7 +167,7 @@ def test_weekly_job_records_forecast_accuracy_as_a_kpi(ctx):
     for kind, key in (("linear", "api_response_time_p95"), ("flat", "test_coverage_percentage")):
         store(ctx, key, [(ctx.now() - timedelta(days=120) + timedelta(days=i), float(v))
                          for i, v in enumerate(synthetic.values(kind, 7, days=120))])
-    assert "forecast_accuracy" in all_jobs()
+    assert "forecast_accuracy" in compose_jobs(AurumConfig())
     (outcome,) = JobRunner(ctx).run_now("forecast_accuracy", team_id=TEAM)
     with ctx.reading() as session:
         stored = snapshots.latest(session, TEAM, ACCURACY_KPI)
