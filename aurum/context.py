@@ -16,14 +16,14 @@ from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from aurum.catalog import Catalog
-from aurum.config import AurumConfig
-from aurum.delivery import Directory
 from aurum.telemetry import Telemetry
 from storage.db import read_scope, session_scope
 from storage.types import utcnow
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: the config gathers every capability's section, and each capability takes a Context
+    from aurum.catalog import Catalog
+    from aurum.config import AurumConfig
+    from aurum.delivery import Directory
     from aurum.jobs import Job
 
 

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from aurum import demo  # noqa: E402
-from bot.runtime import build_context  # noqa: E402
+from bot.compose import build_context  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from tests.fakes.slack_api import FakeSlack  # noqa: E402
 from tests.support import BOT_TOKEN, SIGNING_SECRET, SlackSender, free_port, memory_mb  # noqa: E402

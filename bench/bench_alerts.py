@@ -28,7 +28,7 @@ from sqlalchemy import event  # noqa: E402
 from aurum import ingest  # noqa: E402
 from aurum.alerts import evaluation  # noqa: E402
 from aurum.config import parse_config  # noqa: E402
-from bot.runtime import build_context, build_runtime  # noqa: E402
+from bot.compose import build_context, build_web  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from storage import snapshots  # noqa: E402
 from storage.models import SnapshotBase  # noqa: E402
@@ -145,7 +145,7 @@ def bench_delivery(folder: Path) -> None:
     with FakeSlack() as fake:
         settings = Settings(_env_file=None, database_url=f"sqlite:///{folder / 'deliver.db'}",
                             slack_bot_token="xoxb-bench", slack_signing_secret="bench", slack_api_url=fake.base_url)
-        runtime = build_runtime(settings)
+        runtime = build_web(settings, work_process=False)
         ctx = runtime.ctx
         kpis = {f"bench_kpi_{i:02d}": {"name": f"Bench KPI {i}", "category": "system", "unit": "count",
                                        "direction": "lower"} for i in range(channels)}

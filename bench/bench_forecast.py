@@ -31,7 +31,7 @@ from sqlalchemy import text  # noqa: E402
 from aurum.catalog import Kpi, load_catalog  # noqa: E402
 from aurum.forecast import service  # noqa: E402
 from aurum.forecast.backtest import backtest  # noqa: E402
-from bot.runtime import build_context  # noqa: E402
+from bot.compose import build_context  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from storage import rollups, snapshots  # noqa: E402
 from storage.db import session_scope  # noqa: E402

@@ -26,7 +26,7 @@ import httpx  # noqa: E402
 import uvicorn  # noqa: E402
 
 from aurum import ingest, tokens  # noqa: E402
-from bot.runtime import build_context, build_runtime  # noqa: E402
+from bot.compose import build_context, build_web  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.web import create_web_app  # noqa: E402
 from storage.models import SnapshotBase  # noqa: E402
@@ -47,7 +47,7 @@ def settings_for(folder: str, name: str) -> Settings:
 
 
 def push_api(folder: str, data, batch: int) -> float:
-    runtime = build_runtime(settings_for(folder, "push"))
+    runtime = build_web(settings_for(folder, "push"), work_process=False)
     with runtime.ctx.transaction() as session:
         token = tokens.create(session, TEAM, "bench", scopes="push").secret
     server = uvicorn.Server(uvicorn.Config(create_web_app(runtime, start_workers=False), host="127.0.0.1", port=0,

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from aurum import blocks, charts, kpis  # noqa: E402
 from aurum.forecast import service as forecasting  # noqa: E402
-from bot.runtime import build_context  # noqa: E402
+from bot.compose import build_context  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from storage import snapshots  # noqa: E402
 from storage.models import SnapshotBase  # noqa: E402

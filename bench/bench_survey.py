@@ -28,7 +28,7 @@ from sqlalchemy import func, select, update  # noqa: E402
 
 from aurum.surveys import results, runs  # noqa: E402
 from aurum.surveys.blocks import results_message  # noqa: E402
-from bot.runtime import build_context, build_runtime  # noqa: E402
+from bot.compose import build_context, build_web  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.web import create_web_app  # noqa: E402
 from storage import surveys as repo  # noqa: E402
@@ -78,7 +78,7 @@ def bench_ack(database_url: str, folder: Path) -> None:
         settings = Settings(_env_file=None, database_url=database_url, slack_bot_token=BOT_TOKEN,
                             slack_signing_secret=SIGNING_SECRET, slack_api_url=fake.base_url,
                             aurum_chart_dir=folder / "charts")
-        runtime = build_runtime(settings)
+        runtime = build_web(settings, work_process=False)
         dispatched = timed_dispatch(runtime)
         with running(create_web_app(runtime)) as server:
             people = [f"U{i:04d}" for i in range(3 * CONCURRENT)]

@@ -1,41 +1,31 @@
-"""Composition root: settings → engine, config, catalogue, context, delivery, Bolt app. Built once per process."""
+"""A process's running parts (built by bot/compose.py): its context, delivery, Bolt app and background workers,
+started and shut down together; and the registration of the single-token workspace."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from slack_bolt import App
-from slack_sdk import WebClient
 
-from aurum import celebrations
-from aurum.alerts import evaluation as alert_evaluation
 from aurum.alerts.escalation import AlertTaskWorker, Mailer, PagerDuty
-from aurum.alerts.rules import check_rules
-from aurum.catalog import CatalogError, load_catalog
-from aurum.collectors.runner import unknown_kpis
-from aurum.config import ConfigError, load_config
 from aurum.context import Context
-from aurum.delivery import Delivery, Directory
+from aurum.delivery import Delivery
 from aurum.outbox import OutboxWorker
-from bot.app import HomeTeam, build_app, listener_pool, web_client
-from bot.installations import TeamTokens, WorkspaceInstallationStore
-from bot.jobs import compose_jobs
+from bot.app import HomeTeam, web_client
+from bot.installations import TeamTokens
 from bot.memory import keep_trimmed
-from bot.roles import AdminCheck
-from bot.settings import Settings, SettingsError
-from bot.slack_delivery import SlackDelivery
-from bot.work_process import ForwardAfterAck, WakeWorkProcess, WorkProcess
-from storage.db import make_engine, session_scope
-from storage.migrate import upgrade_if_behind
+from bot.settings import Settings
+from storage.db import session_scope
 from storage.workspaces import ensure
 
 if TYPE_CHECKING:
     import httpx
+
+    from bot.work_process import WorkProcess
 
 log = logging.getLogger(__name__)
 CONSOLE_TEAM = "T0CONSOLE"
@@ -45,7 +35,7 @@ CONSOLE_TEAM = "T0CONSOLE"
 class Runtime:
     settings: Settings
     ctx: Context
-    app: App
+    app: App | None  # the Bolt app; None in processes that answer no Slack request (clock, CLI)
     delivery: Delivery
     console: bool = False
     home: HomeTeam = field(default_factory=HomeTeam)
@@ -55,6 +45,12 @@ class Runtime:
     http: httpx.Client | None = None
     # A web process's work process (bot/work_process.py); None: the work after the ack runs in threads here.
     work: WorkProcess | None = None
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.shutdown()
 
     def worker(self) -> OutboxWorker:
         seconds = self.settings.aurum_outbox_claim_seconds
@@ -110,91 +106,6 @@ class Runtime:
         if self.http is not None:
             self.http.close()
         self.ctx.engine.dispose()
-
-
-def build_context(settings: Settings, migrate: bool = True) -> Context:
-    """Engine (migrated to the newest schema unless `migrate` is False), team config and KPI catalogue."""
-    try:
-        config = load_config(settings.aurum_config)
-        catalog = load_catalog(config.kpis, origin=str(settings.aurum_config)) if config.kpis else load_catalog()
-    except (ConfigError, CatalogError) as exc:
-        raise SettingsError(str(exc)) from None
-    problems = unknown_kpis(config.sources, catalog)
-    if problems:
-        origin = settings.aurum_config or "config"
-        raise SettingsError("invalid configuration:\n" + "\n".join(f"  {origin}: {p}" for p in problems))
-    problems = check_rules(config.alerts, set(catalog.kpis), set(config.channels.model_dump()))
-    if problems:
-        origin = settings.aurum_config or "built-in alert rules"
-        raise SettingsError("invalid alert rules:\n" + "\n".join(f"  {origin}: {p}" for p in problems))
-    engine = make_engine(settings.database_url)
-    if migrate:
-        upgrade_if_behind(engine)
-    ctx = Context(engine=engine, catalog=catalog, config=config, tz=settings.tz, admins=settings.admins,
-                  chart_dir=settings.aurum_chart_dir, secrets=settings.secrets, jobs=compose_jobs(config))
-    ctx.snapshot_listeners.append(alert_evaluation.on_snapshots)
-    if settings.survey_secret:
-        ctx.survey_secret = settings.survey_secret
-    ctx.snapshot_listeners.append(celebrations.on_snapshots)
-    return ctx
-
-
-def build_runtime(settings: Settings, *, console: bool = False, delivery: Delivery | None = None,
-                  work_process: bool = False, forwarded: bool = False) -> Runtime:
-    """Console, single-token mode (SLACK_BOT_TOKEN) or OAuth mode (SLACK_CLIENT_ID/SECRET: many workspaces).
-    `work_process`: a web process whose work after the ack runs in a work process (not with Socket Mode, whose
-    requests do not pass through the web server). `forwarded`: that work process, whose requests its web process
-    verified and whose database that process migrated."""
-    if not console:
-        settings.check_for_slack()
-    ctx = build_context(settings, migrate=not forwarded)
-    tokens: TeamTokens | None = None
-    client_for: Callable[[str], WebClient]
-    if settings.oauth_enabled and not console:
-        tokens = TeamTokens(WorkspaceInstallationStore(settings.slack_client_id or "", ctx.engine),
-                            lambda token: web_client(settings, token=token, interactive=False))
-        client_for = tokens.client_for
-        interactive = TeamTokens(tokens.store, lambda token: web_client(settings, token=token))
-        admin_client_for = interactive.client_for
-        tokens.store.on_removed = _forget_in(tokens, interactive)
-    else:
-        outbox_client = web_client(settings, interactive=False)
-        shared_client = web_client(settings)
-        client_for, admin_client_for = (lambda _team: outbox_client), (lambda _team: shared_client)
-    if not console:
-        ctx.admin_check = AdminCheck(admin_client_for, group=settings.aurum_admin_group,
-                                     workspace_admins=settings.aurum_workspace_admins)
-    if delivery is None:
-        if console:
-            from bot.console import ConsoleDelivery
-
-            delivery = ConsoleDelivery(settings.aurum_chart_dir)
-        else:
-            delivery = SlackDelivery(client_for)
-    ctx.directory = delivery if isinstance(delivery, Directory) else None
-    if not console and not settings.survey_secret:
-        log.warning("neither AURUM_SURVEY_SECRET nor SLACK_SIGNING_SECRET is set: survey answer sets are keyed "
-                    "with a built-in key, so whoever reads the database can link answers of open runs to people")
-    home = HomeTeam()
-    work = None
-    if work_process and not console and settings.slack_app_token is None:
-        work = WorkProcess(settings, ctx.telemetry)
-        ctx.after_ack = ForwardAfterAck()
-        ctx.outbox_wake = WakeWorkProcess(work)
-    else:
-        ctx.after_ack = None if console else listener_pool(settings)
-    app = build_app(settings, ctx, console=console, executor=ctx.after_ack, tokens=tokens, home=home,
-                    verify_requests=not forwarded)
-    return Runtime(settings=settings, ctx=ctx, app=app, delivery=delivery, console=console, home=home,
-                   tokens=tokens, work=work)
-
-
-def _forget_in(*caches: TeamTokens) -> Callable[[str], None]:
-    def forget(team_id: str) -> None:
-        for cache in caches:
-            cache.forget(team_id)
-
-    return forget
 
 
 def register_workspace(runtime: Runtime) -> str | None:

@@ -107,12 +107,12 @@ def create_web_app(runtime: Runtime, *, start_workers: bool = True) -> ASGIApp:
 
 def app_from_environment() -> ASGIApp:
     """The app of one `aurum serve --workers N` worker process: settings and runtime of its own."""
+    from bot.compose import build_web
     from bot.logs import configure
     from bot.memory import limit_malloc_arenas
-    from bot.runtime import build_runtime
     from bot.settings import load_settings
 
     limit_malloc_arenas()
     settings = load_settings()
     configure(level=settings.log_level, secrets=settings.secret_values())
-    return create_web_app(build_runtime(settings, work_process=settings.aurum_work_process))
+    return create_web_app(build_web(settings))

@@ -21,24 +21,20 @@ import logging
 import os
 import pickle
 import queue
-import signal
 import subprocess
 import sys
 import threading
 import time
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO
 
 from slack_bolt import App, BoltRequest, BoltResponse
 
 from aurum.telemetry import Telemetry
-from bot.logs import REQUEST_ID
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
-NICE = 10  # how much lower the child's CPU priority is than the web process's: acks first when both want a core
-REPORT_EVERY = 1.0  # seconds between the child's counter reports
 RESTART_PAUSE = 1.0  # seconds before a child that died is started again
 BATCH = 256  # most frames sent in one write
 
@@ -132,7 +128,7 @@ class WorkProcess:
 
     def _spawn(self) -> None:
         reports_read, reports_write = os.pipe()
-        child = subprocess.Popen([sys.executable, "-m", "bot.work_process", str(reports_write)],
+        child = subprocess.Popen([sys.executable, "-m", "bot.work_main", str(reports_write)],
                                  stdin=subprocess.PIPE, pass_fds=(reports_write,), close_fds=True)
         os.close(reports_write)
         assert child.stdin is not None
@@ -204,69 +200,3 @@ class WorkProcess:
                 self.telemetry.merge(counts)
         if not self._stopping.is_set():  # the child died: the writer notices at its next frame and starts another
             self.frames.put(("wake",))
-
-
-def _report_counts(telemetry: Telemetry, reports: IO[bytes], stop: threading.Event) -> None:
-    """In the child: send the counters' increase since the last report, every second and once at the end."""
-    sent: dict = {}
-    while True:
-        stopping = stop.wait(REPORT_EVERY)
-        now = telemetry.totals()
-        delta = {key: value - sent.get(key, 0.0) for key, value in now.items() if value != sent.get(key, 0.0)}
-        if delta:
-            try:
-                pickle.dump(delta, reports)
-                reports.flush()
-            except (BrokenPipeError, OSError):
-                return
-            sent = now
-        if stopping:
-            return
-
-
-def serve_forwarded(reports_fd: int, source: IO[bytes] = sys.stdin.buffer) -> None:
-    """The child's main loop: dispatch forwarded requests until the parent closes our input."""
-    from bot.logs import configure
-    from bot.memory import limit_malloc_arenas
-    from bot.runtime import build_runtime, start_registration
-
-    # Ctrl-C and a platform's SIGTERM reach the whole process group: the web process decides when we stop, by
-    # closing our input once its own requests are answered; we then finish the work we were given.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    limit_malloc_arenas()
-    os.nice(NICE)
-    settings: Settings = pickle.load(source)
-    configure(level=settings.log_level, secrets=settings.secret_values())
-    runtime = build_runtime(settings, forwarded=True)
-    reports = os.fdopen(reports_fd, "wb")
-    stop_reports = threading.Event()
-    reporter = threading.Thread(target=_report_counts, args=(runtime.ctx.telemetry, reports, stop_reports),
-                                name="aurum-work-counts", daemon=True)
-    reporter.start()
-    start_registration(runtime)
-    runtime.start_workers()
-    while True:
-        try:
-            frame: tuple[Any, ...] = pickle.load(source)
-        except EOFError:
-            break
-        if frame[0] == "wake":
-            runtime.ctx.outbox_wake.set()
-            continue
-        _, body, headers, request_id = frame
-        token = REQUEST_ID.set(request_id)
-        try:
-            runtime.app.dispatch(BoltRequest(body=body, headers=headers))
-        except Exception:  # one bad request never stops the others
-            log.exception("forwarded request failed")
-        finally:
-            REQUEST_ID.reset(token)
-    runtime.shutdown()
-    stop_reports.set()
-    reporter.join()
-    reports.close()
-
-
-if __name__ == "__main__":
-    serve_forwarded(int(sys.argv[1]))

@@ -7,7 +7,7 @@ import time
 import pytest
 from pydantic import SecretStr
 
-from bot.runtime import build_context, build_runtime
+from bot.compose import build_context, build_web
 from bot.settings import Settings
 from bot.web import create_web_app
 from tests.fakes.slack_api import FakeSlack
@@ -66,7 +66,7 @@ def ctx(settings):
 def runtime(settings, request):
     # Tests marked work_process run the work after the ack in a child process, as `aurum serve` does; the others
     # in threads of the server under test, so that they can move its clock.
-    rt = build_runtime(settings, work_process=request.node.get_closest_marker("work_process") is not None)
+    rt = build_web(settings, work_process=request.node.get_closest_marker("work_process") is not None)
     yield rt
     rt.shutdown()
 
@@ -93,7 +93,7 @@ def oauth_settings(settings) -> Settings:
 
 @pytest.fixture
 def oauth_runtime(oauth_settings):
-    rt = build_runtime(oauth_settings)
+    rt = build_web(oauth_settings, work_process=False)
     yield rt
     rt.shutdown()
 

@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 from aurum import demo
+from bot.compose import build_console
 from bot.console import ConsoleDelivery, blocks_to_text, repl
-from bot.runtime import CONSOLE_TEAM, build_runtime, register_workspace
+from bot.runtime import CONSOLE_TEAM, register_workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,7 +35,7 @@ def test_demo_command_prints_the_card_and_a_png_path(tmp_path):
 def test_repl_reads_commands_until_quit(settings, tmp_path):
     out = io.StringIO()
     delivery = ConsoleDelivery(tmp_path / "charts", out)
-    runtime = build_runtime(settings.model_copy(update={"slack_bot_token": None}), console=True,
+    runtime = build_console(settings.model_copy(update={"slack_bot_token": None}),
                             delivery=delivery)
     register_workspace(runtime)
     with runtime.ctx.transaction() as session:

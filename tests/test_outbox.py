@@ -13,7 +13,7 @@ import pytest
 
 from aurum import outbox
 from aurum.outbox import OutboxWorker
-from bot.runtime import build_runtime
+from bot.compose import build_web
 from storage import outbox as repo
 from tests.support import BOT_TOKEN, SIGNING_SECRET
 
@@ -105,7 +105,7 @@ def _serve(env: dict[str, str], log: Path) -> subprocess.Popen:
 
 @pytest.mark.timeout(90)
 def test_posts_queued_when_the_bot_is_killed_are_delivered_once_after_restart(settings, fake_slack, tmp_path):
-    runtime = build_runtime(settings)
+    runtime = build_web(settings, work_process=False)
     _queue(runtime.ctx, 20)
     runtime.shutdown()
     env = {**os.environ, "DATABASE_URL": settings.database_url, "SLACK_API_URL": fake_slack.base_url,

@@ -110,7 +110,7 @@ def test_two_web_and_two_clock_processes_never_double_post_or_lose_a_reply(tmp_p
     heartbeats = [m for m in fake_slack.delivered_posts() if m["channel"] == fake_slack.channel_id("#aurum-ops")]
     periods = Counter(m["metadata"]["event_payload"]["key"] for m in heartbeats)
     assert periods and set(periods.values()) == {1}, periods
-    from bot.runtime import build_context
+    from bot.compose import build_context
     from bot.settings import Settings
 
     check = build_context(Settings(_env_file=None, database_url=database_url))

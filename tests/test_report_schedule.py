@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from aurum import demo
 from aurum.jobs import JobRunner
-from bot.runtime import build_context
+from bot.compose import build_context
 from storage.models import JobClaim, OutboxMessage
 from storage.workspaces import ensure
 

@@ -6,8 +6,8 @@ import pytest
 from slack_sdk import WebClient
 from sqlalchemy import func, select
 
+from bot.compose import build_web
 from bot.roles import AdminCheck
-from bot.runtime import build_runtime
 from bot.web import create_web_app
 from storage.models import KpiSnapshot
 from tests.support import SlackSender, running
@@ -56,7 +56,8 @@ def test_slack_failures_mean_not_an_admin(fake_slack, client):
 def protected_runtime(settings, tmp_path):
     config = tmp_path / "team.yml"
     config.write_text("kpis:\n  test_coverage_percentage:\n    protected: true\n", encoding="utf-8")
-    rt = build_runtime(settings.model_copy(update={"aurum_config": config, "aurum_admins": "UCONFIGURED"}))
+    rt = build_web(settings.model_copy(update={"aurum_config": config, "aurum_admins": "UCONFIGURED"}),
+                   work_process=False)
     yield rt
     rt.shutdown()
 

@@ -16,7 +16,7 @@ import pytest
 
 from aurum import outbox
 from aurum.jobs import Job, JobRunner
-from bot.runtime import build_context
+from bot.compose import build_context
 from bot.scheduler import build_scheduler
 from storage import claims
 from storage import outbox as outbox_repo

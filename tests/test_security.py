@@ -16,7 +16,7 @@ from slack_bolt import BoltRequest
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import func, select
 
-from bot.runtime import build_runtime
+from bot.compose import build_web
 from bot.web import create_web_app
 from storage.models import KpiSnapshot, OutboxMessage
 from tests.support import (
@@ -56,7 +56,8 @@ def _vector_request(body: str = VECTOR_BODY, signature: str = VECTOR_SIGNATURE) 
 
 
 def test_slacks_documented_signature_vector_passes_our_apps_verifier(settings):
-    runtime = build_runtime(settings.model_copy(update={"slack_signing_secret": SecretStr(VECTOR_SECRET)}))
+    runtime = build_web(settings.model_copy(update={"slack_signing_secret": SecretStr(VECTOR_SECRET)}),
+                        work_process=False)
     try:
         assert SignatureVerifier(VECTOR_SECRET).generate_signature(
             timestamp=VECTOR_TIMESTAMP, body=VECTOR_BODY) == VECTOR_SIGNATURE
@@ -169,7 +170,7 @@ def _seen_by_slack(fake_slack) -> str:
 
 
 def test_injection_strings_are_neutralised_everywhere(settings, hostile_config, fake_slack):
-    runtime = build_runtime(settings.model_copy(update={"aurum_config": hostile_config}))
+    runtime = build_web(settings.model_copy(update={"aurum_config": hostile_config}), work_process=False)
     with running(create_web_app(runtime)) as srv:
         sender = SlackSender(srv.url, team_id=fake_slack.team_id)
         acks = []

@@ -125,11 +125,11 @@ def test_notices_and_thanks_are_valid_views():
 
 
 def test_the_console_prints_the_questions_and_how_to_answer(settings, tmp_path):
+    from bot.compose import build_console
     from bot.console import run_command
-    from bot.runtime import build_runtime, register_workspace
+    from bot.runtime import register_workspace
 
-    runtime = build_runtime(settings.model_copy(update={"slack_bot_token": None, "aurum_admins": "U0CONSOLE"}),
-                            console=True)
+    runtime = build_console(settings.model_copy(update={"slack_bot_token": None, "aurum_admins": "U0CONSOLE"}))
     register_workspace(runtime)
     out = io.StringIO()
     run_command(runtime, "/survey", out)

@@ -13,7 +13,8 @@ from aurum.jobs import JobRunner
 from aurum.outbox import OutboxWorker
 from aurum.surveys import service
 from aurum.surveys.jobs import jobs as survey_jobs
-from bot.runtime import build_runtime, register_workspace
+from bot.compose import build_web
+from bot.runtime import register_workspace
 from storage.models import JobClaim, KpiSnapshot
 from storage.survey_models import SurveyRespondent, SurveyRun
 from tests.survey_support import TEAM_ANSWERS, answer
@@ -57,7 +58,8 @@ def bot(settings, tmp_path, fake_slack):
         def restart(self) -> Bot:
             config = tmp_path / "team.yml"
             config.write_text(CONFIG.format(holiday=self.holiday))
-            runtime = build_runtime(settings.model_copy(update={"aurum_timezone": self.zone, "aurum_config": config}))
+            runtime = build_web(settings.model_copy(update={"aurum_timezone": self.zone, "aurum_config": config}),
+                                work_process=False)
             runtime.ctx.clock = self.clock
             register_workspace(runtime)
             built.append(runtime)

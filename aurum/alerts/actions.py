@@ -51,7 +51,7 @@ def acknowledge(ctx: Context, session: Session, team_id: str, episode_id: int, u
     episode = _episode(session, team_id, episode_id)
     if episode.acked_at is None and episode.status == "firing":
         episode.acked_by, episode.acked_at = user, ctx.now()
-        escalation.acknowledged(ctx, session, episode)
+        escalation.acknowledged(session, episode, notify.escalation_targets(ctx, episode))
     refresh(ctx, session, episode)
     return episode
 

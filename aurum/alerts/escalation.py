@@ -96,10 +96,8 @@ def triggered(ctx: Context, session: Session, episode: AlertEpisode, targets: li
         _queue(session, episode, f"email:{episode.id}:firing", "email", _email(ctx, episode, "firing"))
 
 
-def acknowledged(ctx: Context, session: Session, episode: AlertEpisode) -> None:
-    from aurum.alerts.notify import escalation_targets
-
-    if episode.escalated and "pagerduty" in escalation_targets(ctx, episode):
+def acknowledged(session: Session, episode: AlertEpisode, targets: list[str]) -> None:
+    if episode.escalated and "pagerduty" in targets:
         _queue(session, episode, f"pd:{episode.id}:acknowledge", "pagerduty", _pagerduty_event(episode, "acknowledge"))
 
 

@@ -12,7 +12,7 @@ from aurum.alerts.notify import in_business_hours, next_business_start
 from aurum.alerts.prometheus import promql, rule_file
 from aurum.alerts.rules import BusinessHours, Expression, format_duration, parse_duration, render
 from aurum.config import AurumConfig, ConfigError, parse_config
-from bot.runtime import build_context
+from bot.compose import build_context
 from bot.settings import SettingsError
 from tests.alerts.support import PROMTOOL
 

@@ -14,7 +14,7 @@ from aurum import kpis
 from aurum.collectors import health, runner
 from aurum.jobs import JobRunner
 from bot import cli
-from bot.runtime import build_context
+from bot.compose import build_context
 from bot.settings import SettingsError
 from storage import sources as repo
 from tests.fakes.http_api import Reply

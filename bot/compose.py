@@ -1,0 +1,164 @@
+"""Composition roots: one per process kind, each building, once, the services that kind of process uses.
+
+    web      `aurum serve`: verifies and acks Slack requests; the work after the ack runs in its work process
+             (or, with AURUM_WORK_PROCESS=false or Socket Mode, in threads of its own)
+    work     the work process beside a web process: the work after the ack and the deliveries
+    clock    `aurum scheduler`: scheduled jobs and their deliveries (to the console when Slack is not configured)
+    console  `aurum demo`: the slash commands answered in a terminal
+    cli      every other `aurum` command: a query or a write, then exit
+
+Each builds its `Context` in one call, with every service it needs; nothing is set on it afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import Any
+
+from slack_sdk import WebClient
+from sqlalchemy.engine import Engine
+
+from aurum import celebrations
+from aurum.alerts import evaluation as alert_evaluation
+from aurum.alerts.rules import check_rules
+from aurum.catalog import CatalogError, load_catalog
+from aurum.collectors.runner import unknown_kpis
+from aurum.config import ConfigError, load_config
+from aurum.context import Context
+from aurum.delivery import Delivery, Directory
+from aurum.telemetry import Telemetry
+from bot.app import HomeTeam, build_app, listener_pool, web_client
+from bot.console import ConsoleDelivery
+from bot.installations import TeamTokens, WorkspaceInstallationStore
+from bot.jobs import compose_jobs
+from bot.roles import AdminCheck
+from bot.runtime import Runtime
+from bot.settings import Settings, SettingsError
+from bot.slack_delivery import SlackDelivery
+from bot.work_process import ForwardAfterAck, WakeWorkProcess, WorkProcess
+from storage.db import make_engine
+from storage.migrate import upgrade_if_behind
+
+log = logging.getLogger(__name__)
+
+
+def build_context(settings: Settings, *, engine: Engine | None = None, migrate: bool = True,
+                  **services: Any) -> Context:
+    """The domain's context: team config and KPI catalogue (checked against each other), the engine (DATABASE_URL's
+    unless given; migrated to the newest schema unless `migrate` is False), the jobs, and the process's own
+    `services` (Context fields)."""
+    try:
+        config = load_config(settings.aurum_config)
+        catalog = load_catalog(config.kpis, origin=str(settings.aurum_config)) if config.kpis else load_catalog()
+    except (ConfigError, CatalogError) as exc:
+        raise SettingsError(str(exc)) from None
+    problems = unknown_kpis(config.sources, catalog)
+    if problems:
+        origin = settings.aurum_config or "config"
+        raise SettingsError("invalid configuration:\n" + "\n".join(f"  {origin}: {p}" for p in problems))
+    problems = check_rules(config.alerts, set(catalog.kpis), set(config.channels.model_dump()))
+    if problems:
+        origin = settings.aurum_config or "built-in alert rules"
+        raise SettingsError("invalid alert rules:\n" + "\n".join(f"  {origin}: {p}" for p in problems))
+    engine = engine or make_engine(settings.database_url)
+    if migrate:
+        upgrade_if_behind(engine)
+    if settings.survey_secret:
+        services.setdefault("survey_secret", settings.survey_secret)
+    return Context(engine=engine, catalog=catalog, config=config, tz=settings.tz, admins=settings.admins,
+                   chart_dir=settings.aurum_chart_dir, secrets=settings.secrets, jobs=compose_jobs(config),
+                   snapshot_listeners=[alert_evaluation.on_snapshots, celebrations.on_snapshots], **services)
+
+
+def build_web(settings: Settings, *, work_process: bool | None = None, delivery: Delivery | None = None) -> Runtime:
+    """`aurum serve`. `work_process` (default AURUM_WORK_PROCESS): the work after the ack runs in a work process
+    beside this one — not with Socket Mode, whose requests do not pass through the web server."""
+    wanted = settings.aurum_work_process if work_process is None else work_process
+    if wanted and settings.slack_app_token is None:
+        return _slack(settings, delivery, work=WorkProcess(settings, Telemetry()))
+    return _slack(settings, delivery, after_ack=listener_pool(settings))
+
+
+def build_work(settings: Settings) -> Runtime:
+    """The work process: requests come verified from its web process, which also migrated the database."""
+    return _slack(settings, None, after_ack=listener_pool(settings), forwarded=True)
+
+
+def build_clock(settings: Settings) -> Runtime:
+    """`aurum scheduler`: delivers to Slack when it is configured, else prints to the console."""
+    if not settings.slack_enabled:
+        return build_cli(settings)
+    return _slack(settings, None, after_ack=None, app=False)
+
+
+def build_console(settings: Settings, *, delivery: Delivery | None = None) -> Runtime:
+    """`aurum demo`: the Bolt app answers typed slash commands; replies print, charts land under the chart folder."""
+    return _console(settings, delivery, app=True)
+
+
+def build_cli(settings: Settings) -> Runtime:
+    """The other `aurum` commands: the domain and a console delivery, no Bolt app."""
+    return _console(settings, None, app=False)
+
+
+def _console(settings: Settings, delivery: Delivery | None, *, app: bool) -> Runtime:
+    delivery = delivery or ConsoleDelivery(settings.aurum_chart_dir)
+    ctx = build_context(settings, directory=_directory(delivery))
+    home = HomeTeam()
+    bolt = build_app(settings, ctx, console=True, home=home) if app else None
+    return Runtime(settings=settings, ctx=ctx, app=bolt, delivery=delivery, console=True, home=home)
+
+
+def _slack(settings: Settings, delivery: Delivery | None, *, after_ack: Executor | None = None,
+           work: WorkProcess | None = None, forwarded: bool = False, app: bool = True) -> Runtime:
+    """A process that talks to Slack: single-token mode (SLACK_BOT_TOKEN) or OAuth (many workspaces)."""
+    settings.check_for_slack()
+    engine = make_engine(settings.database_url)
+    tokens, client_for, admin_client_for = _clients(settings, engine)
+    delivery = delivery or SlackDelivery(client_for)
+    if work is not None:
+        services: dict[str, Any] = {"after_ack": ForwardAfterAck(), "outbox_wake": WakeWorkProcess(work),
+                                    "telemetry": work.telemetry}
+    else:
+        services = {"after_ack": after_ack}
+    if not settings.survey_secret:
+        log.warning("neither AURUM_SURVEY_SECRET nor SLACK_SIGNING_SECRET is set: survey answer sets are keyed "
+                    "with a built-in key, so whoever reads the database can link answers of open runs to people")
+    ctx = build_context(settings, engine=engine, migrate=not forwarded, directory=_directory(delivery),
+                        admin_check=AdminCheck(admin_client_for, group=settings.aurum_admin_group,
+                                               workspace_admins=settings.aurum_workspace_admins), **services)
+    home = HomeTeam()
+    bolt = build_app(settings, ctx, executor=ctx.after_ack, tokens=tokens, home=home,
+                     verify_requests=not forwarded) if app else None
+    return Runtime(settings=settings, ctx=ctx, app=bolt, delivery=delivery, home=home, tokens=tokens, work=work)
+
+
+ClientFor = Callable[[str], WebClient]
+
+
+def _clients(settings: Settings, engine: Engine) -> tuple[TeamTokens | None, ClientFor, ClientFor]:
+    """(the OAuth token cache or None, a workspace's client for deliveries, its client for requests made while a
+    person waits: fewer retries)."""
+    if settings.oauth_enabled:
+        tokens = TeamTokens(WorkspaceInstallationStore(settings.slack_client_id or "", engine),
+                            lambda token: web_client(settings, token=token, interactive=False))
+        interactive = TeamTokens(tokens.store, lambda token: web_client(settings, token=token))
+        tokens.store.on_removed = _forget_in(tokens, interactive)
+        return tokens, tokens.client_for, interactive.client_for
+    outbox_client = web_client(settings, interactive=False)
+    shared_client = web_client(settings)
+    return None, (lambda _team: outbox_client), (lambda _team: shared_client)
+
+
+def _directory(delivery: Delivery) -> Directory | None:
+    return delivery if isinstance(delivery, Directory) else None
+
+
+def _forget_in(*caches: TeamTokens) -> Callable[[str], None]:
+    def forget(team_id: str) -> None:
+        for cache in caches:
+            cache.forget(team_id)
+
+    return forget
