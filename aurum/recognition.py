@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -12,7 +13,8 @@ from sqlmodel import Session
 from aurum import blocks, formatting, outbox
 from aurum.context import Context
 from aurum.kpis import InputError
-from aurum.reports.common import Movement, local_midnight, month_start, quarter_start
+from aurum.movement import Movement
+from aurum.periods import local_midnight, month_start, quarter_start
 from storage import recognition as repo
 from storage.report_models import Achievement, Kudos
 
@@ -143,6 +145,11 @@ def window(ctx: Context, span: str) -> tuple[datetime, datetime, str]:
         start = month_start(ctx, local)
         label = local.strftime("%B %Y")
     return start, ctx.now() + timedelta(seconds=1), label
+
+
+def leaderboard(session: Session, team_id: str, since: datetime, until: datetime) -> list[tuple[str, int, Counter]]:
+    """(person, kudos received, by award) in [since, until), most first."""
+    return repo.leaderboard(session, team_id, since, until)
 
 
 def leaderboard_blocks(board: list[tuple[str, int, dict]], label: str) -> list[dict]:

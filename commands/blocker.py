@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aurum import blocks, formatting
+from aurum import blocks, formatting, notes
 from aurum.context import Context
 from aurum.kpis import InputError
 from commands.common import Asker, slash_command, tell
-from storage import notes
 
 COMMAND = "/blocker"
 USAGE = ("Usage: `/blocker add <what blocks you>` (mention who is on it: `assigned to @ana`), `/blocker list`, "
@@ -55,18 +54,18 @@ def handle(ctx: Context, asker: Asker, request: Add | List | Done) -> None:
     now = ctx.now()
     if isinstance(request, Add):
         with ctx.transaction() as session:
-            note = notes.add(session, asker.team_id, notes.BLOCKER, request.text, asker.user_id, now)
+            note = notes.add_blocker(ctx, session, asker.team_id, request.text, asker.user_id)
         tell(ctx, asker, f"🚧 Blocker #{note.id} recorded: {blocks.escape_keep_mentions(request.text)}\n"
                          f"It shows in Friday's summary until `/blocker done {note.id}`.")
     elif isinstance(request, List):
         with ctx.reading() as session:
-            found = notes.open_notes(session, asker.team_id, notes.BLOCKER)
+            found = notes.open_blockers(session, asker.team_id)
         lines = [f"• #{n.id} {blocks.escape_keep_mentions(n.text)} — <@{n.author}>, {formatting.age(n.created_at, now)}"
                  for n in found]
         tell(ctx, asker, "*Open blockers*\n" + ("\n".join(lines) if lines else "None. 🎉"))
     else:
         with ctx.transaction() as session:
-            note = notes.close(session, asker.team_id, notes.BLOCKER, request.note_id, asker.user_id, now)
+            note = notes.resolve_blocker(ctx, session, asker.team_id, request.note_id, asker.user_id)
         if note is None:
             raise InputError(f"No open blocker #{request.note_id} — `/blocker list` shows the open ones.")
         tell(ctx, asker, f"✅ Blocker #{note.id} resolved: {blocks.escape_keep_mentions(note.text)}")

@@ -12,7 +12,6 @@ from aurum import blocks, outbox, recognition
 from aurum.context import Context
 from aurum.kpis import InputError
 from commands.common import Asker, later, reply_on_error, slash_command, tell
-from storage import recognition as repo
 
 COMMAND = "/kudos"
 SUGGESTION_KEY = re.compile(r"^\d{4}-W\d{2}:[a-z_]{1,20}$")
@@ -72,7 +71,7 @@ def handle(ctx: Context, asker: Asker, request: Give | Team | Leaderboard) -> No
     if isinstance(request, Leaderboard):
         since, until, label = recognition.window(ctx, request.span)
         with ctx.reading() as session:
-            board = repo.leaderboard(session, asker.team_id, since, until)
+            board = recognition.leaderboard(session, asker.team_id, since, until)
         tell(ctx, asker, f"Kudos leaderboard — {label}", recognition.leaderboard_blocks(board, label))
     elif isinstance(request, Team):
         with ctx.transaction() as session:

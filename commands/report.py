@@ -12,7 +12,6 @@ from aurum.kpis import InputError
 from aurum.reports import executive, quarterly, retro, weekly
 from aurum.reports.common import Report, deliver_preview
 from commands.common import Asker, slash_command, tell
-from storage import sprints as sprint_repo
 
 COMMAND = "/report"
 KINDS = {"weekly": "weekly_summary", "sprint": "sprint_retrospective", "exec": "executive_dashboard",
@@ -47,9 +46,7 @@ def build(ctx: Context, team_id: str, kind: str) -> Report | None:
             return executive.build(ctx, session, team_id)
         if kind == "quarterly":
             return quarterly.build(ctx, session, team_id)
-        sprint = retro.latest_closed(session, team_id)
-        if sprint is None:
-            sprint = sprint_repo.active(session, team_id)
+        sprint = retro.sprint_to_preview(session, team_id)
         return retro.build(ctx, session, team_id, sprint) if sprint is not None else None
 
 

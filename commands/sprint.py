@@ -6,12 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aurum import blocks, formatting
+from aurum import blocks, formatting, notes
 from aurum.context import Context
 from aurum.kpis import InputError
 from aurum.reports import retro, sprints, weekly
 from commands.common import Asker, number, slash_command, tell
-from storage import notes
 
 COMMAND = "/sprint"
 USAGE = ("Usage: `/sprint` (progress), `/sprint start <name> [committed points]`, `/sprint progress <points done>`, "
@@ -104,7 +103,7 @@ def handle(ctx: Context, asker: Asker, request: Status | Start | Progress | End 
                          + (f" The retrospective is posted in {blocks.escape(where)}." if posted else ""))
     else:
         with ctx.transaction() as session:
-            note = notes.add(session, asker.team_id, notes.COMMITMENT, request.text, asker.user_id, ctx.now())
+            note = notes.add_commitment(ctx, session, asker.team_id, request.text, asker.user_id)
         tell(ctx, asker, f"📌 Commitment #{note.id} recorded for next week: "
                          f"{blocks.escape_keep_mentions(request.text)}. It appears in Friday's summary.")
 

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from aurum.collectors import runner
 from aurum.collectors.base import Collected, CollectorError
-from aurum.config import AurumConfig
+from aurum.collectors.config import SourcesConfig
 from aurum.context import Context
 from aurum.jobs import Job
 
@@ -43,7 +43,7 @@ def _minute(local: datetime) -> str:
     return local.strftime("%Y-%m-%dT%H:%M%z")
 
 
-def jobs(config: AurumConfig) -> list[Job]:
+def jobs(sources: SourcesConfig) -> list[Job]:
     return [Job(runner.job_name(source), f"Collect {runner.LABELS[source]} values",
-                runner.own_schedule(config.sources, source), _store(source), period=_minute, prepare=_fetch(source))
-            for source in runner.configured(config.sources)]
+                runner.own_schedule(sources, source), _store(source), period=_minute, prepare=_fetch(source))
+            for source in runner.configured(sources)]

@@ -11,19 +11,11 @@ from sqlmodel import Session
 from aurum import blocks, formatting, kpis, recognition
 from aurum.context import Context
 from aurum.dashboard import QUALITY_GATES, gates_passing
+from aurum.movement import Movement, movement, movements
+from aurum.periods import month_key
 from aurum.reports import charts as report_charts
 from aurum.reports import inputs, roadmap, sprints
-from aurum.reports.common import (
-    File,
-    Movement,
-    Report,
-    bullet_list,
-    core_kpis,
-    month_key,
-    movement,
-    movements,
-    not_available,
-)
+from aurum.reports.common import File, Report, bullet_list, core_kpis, not_available
 from aurum.status import KpiStatus
 from storage import recognition as recognition_repo
 from storage import snapshots

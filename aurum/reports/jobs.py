@@ -11,8 +11,9 @@ from sqlmodel import Session
 from aurum import live, recognition
 from aurum.context import Context
 from aurum.jobs import Job
+from aurum.periods import month_key, quarter_key, week_key
 from aurum.reports import executive, inputs, quarterly, reminders, retro, weekly
-from aurum.reports.common import deliver, month_key, quarter_key, week_key
+from aurum.reports.common import deliver
 from storage import claims, snapshots
 from storage import sprints as sprint_repo
 

@@ -11,18 +11,10 @@ from sqlmodel import Session
 from aurum import blocks, formatting, kpis, recognition
 from aurum.catalog import Kpi
 from aurum.context import Context
+from aurum.movement import Movement, movements, value_at
+from aurum.periods import quarter_key, quarter_start
 from aurum.reports import roadmap
-from aurum.reports.common import (
-    File,
-    Movement,
-    Report,
-    bullet_list,
-    core_kpis,
-    movements,
-    quarter_key,
-    quarter_start,
-    value_at,
-)
+from aurum.reports.common import File, Report, bullet_list, core_kpis
 from aurum.status import state_of
 from storage import recognition as recognition_repo
 from storage import snapshots

@@ -11,18 +11,10 @@ from sqlmodel import Session
 from aurum import blocks, formatting, kpis, outbox, recognition
 from aurum.context import Context
 from aurum.dashboard import QUALITY_GATES, gates_passing
+from aurum.movement import Movement, movements
 from aurum.reports import charts as report_charts
 from aurum.reports import inputs, sprints
-from aurum.reports.common import (
-    File,
-    Movement,
-    Report,
-    bullet_list,
-    core_kpis,
-    deliver,
-    movements,
-    not_available,
-)
+from aurum.reports.common import File, Report, bullet_list, core_kpis, deliver, not_available
 from aurum.status import KpiStatus
 from storage import claims, notes
 from storage import sprints as sprint_repo
@@ -230,3 +222,8 @@ def render(data: Retro) -> list[dict]:
 def latest_closed(session: Session, team_id: str) -> Sprint | None:
     found = sprint_repo.closed(session, team_id, limit=1)
     return found[0] if found else None
+
+
+def sprint_to_preview(session: Session, team_id: str) -> Sprint | None:
+    """The sprint `/report sprint preview` shows: the latest closed one, else the one running."""
+    return latest_closed(session, team_id) or sprint_repo.active(session, team_id)

@@ -10,19 +10,11 @@ from sqlmodel import Session
 from aurum import blocks, formatting, kpis, recognition
 from aurum.charts import COLORS, Line
 from aurum.context import Context
+from aurum.movement import Movement, movements
+from aurum.periods import week_key, week_start
 from aurum.reports import charts as report_charts
 from aurum.reports import inputs, sprints
-from aurum.reports.common import (
-    File,
-    Movement,
-    Report,
-    bullet_list,
-    core_kpis,
-    movements,
-    not_available,
-    week_key,
-    week_start,
-)
+from aurum.reports.common import File, Report, bullet_list, core_kpis, not_available
 from aurum.status import KpiStatus
 from storage import notes, snapshots
 from storage import recognition as recognition_repo

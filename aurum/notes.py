@@ -1,0 +1,26 @@
+"""What people write down for the weekly summary: blockers (open until resolved) and next week's commitments."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from aurum.context import Context
+from storage import notes
+from storage.report_models import TeamNote
+
+
+def add_blocker(ctx: Context, session: Session, team_id: str, text: str, author: str) -> TeamNote:
+    return notes.add(session, team_id, notes.BLOCKER, text, author, ctx.now())
+
+
+def open_blockers(session: Session, team_id: str) -> list[TeamNote]:
+    return notes.open_notes(session, team_id, notes.BLOCKER)
+
+
+def resolve_blocker(ctx: Context, session: Session, team_id: str, note_id: int, by: str) -> TeamNote | None:
+    """The blocker, now resolved; None when there is no open blocker of that number."""
+    return notes.close(session, team_id, notes.BLOCKER, note_id, by, ctx.now())
+
+
+def add_commitment(ctx: Context, session: Session, team_id: str, text: str, author: str) -> TeamNote:
+    return notes.add(session, team_id, notes.COMMITMENT, text, author, ctx.now())
