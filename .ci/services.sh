@@ -1,6 +1,19 @@
 # Throwaway service instances for the tests, on free loopback ports. Sourced by .ci/run.
 # Everything started or created here is listed for stop_services, which .ci/run calls on every exit path.
 CLEANUP=()
+STEP_PID=
+
+# A long step runs in the background, in a process group of its own, while the script waits for it: an interrupt
+# is then handled at once (bash runs a trap only between commands, and would otherwise let a whole test run finish
+# first), and stop_services ends the step with every process it started (servers of the tests included).
+step() {
+  setsid "$@" &
+  STEP_PID=$!
+  local rc=0
+  wait "$STEP_PID" || rc=$?
+  STEP_PID=
+  return $rc
+}
 free_port() { python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 start_postgres() {
@@ -15,6 +28,11 @@ start_postgres() {
 }
 
 stop_services() {
+  if [ -n "${STEP_PID:-}" ]; then
+    kill -TERM -- "-$STEP_PID" 2>/dev/null || true
+    local i; for i in $(seq 1 50); do kill -0 -- "-$STEP_PID" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL -- "-$STEP_PID" 2>/dev/null || true
+  fi
   if [ -n "${PG_DATA:-}" ] && [ -d "$PG_DATA" ]; then
     if [ -f "$PG_DATA/postmaster.pid" ]; then
       su postgres -c "cd / && $PG_BIN/pg_ctl -D $PG_DATA -m fast -t 30 stop >/dev/null 2>&1" ||
