@@ -14,6 +14,6 @@ from aurum.surveys import jobs as surveys
 
 
 def compose_jobs(config: AurumConfig) -> dict[str, Job]:
-    found = [*heartbeat.jobs(), *collectors.jobs(config), *forecast.jobs(), *alerts.jobs(), *surveys.jobs(),
+    found = [*heartbeat.jobs(), *collectors.jobs(config.sources), *forecast.jobs(), *alerts.jobs(), *surveys.jobs(),
              *reports.jobs()]
     return {job.name: job for job in found}
