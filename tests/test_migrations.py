@@ -28,7 +28,7 @@ def _check_upgrade_from_empty(url: str) -> None:
         with engine.connect() as conn:
             assert compare_metadata(MigrationContext.configure(conn), SQLModel.metadata) == []
         tables = set(inspect(engine).get_table_names())
-        assert {"kpi_snapshot", "outbox_message", "job_claim", "workspace", "sprint"} <= tables
+        assert {"kpi_snapshot", "queued_task", "job_claim", "workspace", "sprint"} <= tables
         upgrade(engine)  # a second upgrade is a no-op
     finally:
         engine.dispose()
