@@ -145,7 +145,7 @@ def _update(delivery: Delivery, task: QueuedTask, payload: dict[str, Any], paren
 
 def _upload(delivery: Delivery, task: QueuedTask, payload: dict[str, Any], parent: Posted | None) -> Posted:
     channel = payload["channel"] or (parent.channel if parent else "")
-    content = payload["content"] if "content" in payload else payload["png"]  # "png": uploads queued before 0.x
+    content = payload["content"] if "content" in payload else payload["png"]  # "png": uploads queued by older versions
     file_id = delivery.upload_file(task.team_id, channel, base64.b64decode(content), filename=payload["filename"],
                                    title=payload["title"], comment=payload.get("comment", ""),
                                    thread_ts=parent.ts if parent else None)
