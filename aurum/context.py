@@ -59,7 +59,7 @@ class Context:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A unit of work; wakes this process's outbox worker once it has committed."""
+        """A unit of work; wakes this process's queue workers once it has committed (it may have queued a task)."""
         with session_scope(self.engine) as session:
             yield session
         self.outbox_wake.set()

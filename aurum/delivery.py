@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from aurum.queue import TaskError
+
 
 @dataclass(frozen=True)
 class Posted:
@@ -17,13 +19,9 @@ class Posted:
     ts: str
 
 
-class DeliveryError(Exception):
-    """A failed call. `retry_after` (seconds) when the surface asked to wait; `permanent` when retrying is futile."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False):
-        super().__init__(message)
-        self.retry_after = retry_after
-        self.permanent = permanent
+class DeliveryError(TaskError):
+    """A failed call. `retry_after` (seconds) when the surface asked to wait; `permanent` when retrying is futile.
+    A queued Slack task that fails with it is retried (or kept as a dead letter) by the queue worker."""
 
 
 class Delivery(Protocol):

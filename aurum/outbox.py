@@ -1,4 +1,5 @@
-"""Durable outbox: domain code queues Slack calls in its own transaction; a worker delivers them.
+"""The Slack kinds of the durable task queue (aurum.queue): domain code queues Slack calls in its own transaction;
+the queue worker delivers them.
 
 Delivery is at-least-once towards the Web API and exactly-once as Slack shows it: every post carries a marker
 (the outbox key, in the message metadata) and a post whose worker died mid-call is looked up by that marker
@@ -11,206 +12,157 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import random
-import threading
-import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
-from aurum.context import Context
 from aurum.delivery import Delivery, DeliveryError, Posted
-from aurum.polling import PollingWorker
-from storage import outbox as repo
-from storage.db import key_taken
-from storage.models import OutboxMessage
+from aurum.queue import MAX_ATTEMPTS, Handler, Later, Outcome, QueueWorker, enqueue
+from storage import queue as repo
+from storage.queue import QueuedTask
+
+if TYPE_CHECKING:
+    from aurum.context import Context
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 8
-MAX_BACKOFF = timedelta(minutes=5)
+KINDS = ("post", "ephemeral", "update", "upload")
 PARENT_WAIT = timedelta(milliseconds=200)
+# A claim outlives the slowest Slack call of its kind (10 s timeout per call; an upload makes three calls), so a
+# live worker never loses its row, and a row whose worker died is picked up again soon after.
+UPLOAD_CLAIM = timedelta(seconds=45)
 
-
-def _add(session: Session, team_id: str, kind: str, channel: str, payload: dict[str, Any], key: str | None,
-         parent_key: str | None) -> str:
-    if key is None:
-        key = f"{kind}:{uuid.uuid4().hex}"  # fresh: no need to look for an earlier one
-    elif key_taken(session, OutboxMessage, team_id, key):
-        return key  # the same key queued twice is one message
-    # Inserted with the transaction's next flush, together with the other rows queued by then.
-    session.add(OutboxMessage(team_id=team_id, key=key, kind=kind, channel=channel, payload=json.dumps(payload),
-                              parent_key=parent_key))
-    return key
+__all__ = ["KINDS", "MAX_ATTEMPTS", "OutboxWorker", "channel_of", "delivered", "post", "update", "upload"]
 
 
 def post(session: Session, team_id: str, channel: str, text: str, blocks: list[dict] | None = None, *,
          key: str | None = None, thread_key: str | None = None, user: str | None = None) -> str:
     """Queue a message (an ephemeral one when `user` is set; a thread reply when `thread_key` names a post)."""
     kind = "ephemeral" if user else "post"
-    return _add(session, team_id, kind, channel, {"text": text, "blocks": blocks, "user": user}, key, thread_key)
+    payload = {"channel": channel, "text": text, "blocks": blocks, "user": user}
+    return enqueue(session, team_id, kind, payload, key, thread_key)
 
 
 def update(session: Session, team_id: str, post_key: str, text: str, blocks: list[dict] | None = None,
            *, key: str | None = None) -> str:
     """Queue an edit of an earlier post (by its key); only the newest queued edit is sent."""
-    return _add(session, team_id, "update", "", {"text": text, "blocks": blocks}, key, post_key)
+    return enqueue(session, team_id, "update", {"channel": "", "text": text, "blocks": blocks}, key, post_key)
 
 
 def upload(session: Session, team_id: str, channel: str, content: bytes, *, filename: str, title: str,
            comment: str = "", thread_key: str | None = None, key: str | None = None) -> str:
     """Queue a file upload: a PNG chart, a CSV export, … (the type follows from the filename)."""
-    payload = {"content": base64.b64encode(content).decode("ascii"), "filename": filename, "title": title,
-               "comment": comment}
-    return _add(session, team_id, "upload", channel, payload, key, thread_key)
+    payload = {"channel": channel, "content": base64.b64encode(content).decode("ascii"), "filename": filename,
+               "title": title, "comment": comment}
+    return enqueue(session, team_id, "upload", payload, key, thread_key)
+
+
+def _posted(task: QueuedTask | None) -> Posted | None:
+    """Where Slack shows a sent task (its channel and ts, or a file's id)."""
+    if task is None or task.status != "sent" or not task.result:
+        return None
+    result = json.loads(task.result)
+    return Posted(channel=result["channel"], ts=result["ts"]) if result.get("ts") else None
 
 
 def delivered(session: Session, team_id: str, key: str) -> Posted | None:
-    row = repo.by_key(session, team_id, key)
-    if row is None or row.status != "sent" or not row.ts:
-        return None
-    return Posted(channel=row.result_channel or row.channel, ts=row.ts)
+    return _posted(repo.by_key(session, team_id, key))
 
 
-class Deferred(Exception):
-    """The message waits for its parent to be delivered first."""
+def channel_of(task: QueuedTask) -> str:
+    """The channel a Slack task was queued for ("" for an edit, which goes where its message is)."""
+    return json.loads(task.payload).get("channel", "")
 
 
-class OutboxWorker(PollingWorker):
-    """Delivers due messages. Safe to run in several threads and processes at once."""
+@dataclass(frozen=True)
+class Parent:
+    """What a thread reply or an edit needs of the message it belongs to, read in the claim's transaction."""
+
+    key: str
+    status: str | None  # None: never queued
+    posted: Posted | None
+
+
+class SlackCall(Handler):
+    """One Slack Web API call kind. A task with a parent (a thread reply, an edit) waits until that message is sent
+    and goes to its thread or edits it; an edit overtaken by a newer queued one is skipped."""
+
+    done = "sent"
+    counter = "outbox_deliveries"
+
+    def __init__(self, delivery: Delivery, call: Callable[..., Posted], claim_for: timedelta | None = None):
+        self.delivery = delivery
+        self.call = call
+        self.claim_for = claim_for or Handler.claim_for
+
+    def prepare(self, session: Session, task: QueuedTask) -> tuple[Parent | None, bool]:
+        parent = None
+        if task.parent_key:
+            row = repo.by_key(session, task.team_id, task.parent_key)
+            parent = Parent(task.parent_key, row.status if row else None, _posted(row))
+        return parent, task.kind == "update" and repo.newer_sibling_exists(session, task)
+
+    def run(self, task: QueuedTask, payload: dict[str, Any], prepared: tuple[Parent | None, bool]) -> Outcome:
+        parent, superseded = prepared
+        if superseded:
+            return Outcome(status="superseded")
+        if parent is not None:
+            if parent.status in (None, "dead"):
+                raise DeliveryError(f"the message it belongs to ({parent.key}) was never delivered", permanent=True)
+            if parent.posted is None:
+                raise Later("waiting for the message it belongs to", PARENT_WAIT)
+        posted = self.call(self.delivery, task, payload, parent.posted if parent else None)
+        return Outcome(result={"channel": posted.channel, "ts": posted.ts})
+
+
+def _post(delivery: Delivery, task: QueuedTask, payload: dict[str, Any], parent: Posted | None) -> Posted:
+    channel, thread_ts = payload["channel"] or (parent.channel if parent else ""), parent.ts if parent else None
+    # A retry may follow a call whose answer was lost (timeout, dropped connection, crash): look for the earlier
+    # post, by the marker every post carries, before sending it again.
+    if task.attempts > 1:
+        found = delivery.find_posted(task.team_id, channel, task.key, task.created_at.timestamp() - 60,
+                                     thread_ts=thread_ts)
+        if found is not None:
+            log.info("outbox post already delivered before a crash", extra={"outbox_key": task.key})
+            return found
+    return delivery.post(task.team_id, channel, payload["text"], payload.get("blocks"), thread_ts=thread_ts,
+                         marker=task.key)
+
+
+def _ephemeral(delivery: Delivery, task: QueuedTask, payload: dict[str, Any], parent: Posted | None) -> Posted:
+    channel = payload["channel"] or (parent.channel if parent else "")
+    return delivery.post(task.team_id, channel, payload["text"], payload.get("blocks"),
+                         thread_ts=parent.ts if parent else None, user=payload["user"])
+
+
+def _update(delivery: Delivery, task: QueuedTask, payload: dict[str, Any], parent: Posted | None) -> Posted:
+    assert parent is not None  # an edit always names its message
+    delivery.update(task.team_id, parent.channel, parent.ts, payload["text"], payload.get("blocks"))
+    return parent
+
+
+def _upload(delivery: Delivery, task: QueuedTask, payload: dict[str, Any], parent: Posted | None) -> Posted:
+    channel = payload["channel"] or (parent.channel if parent else "")
+    content = payload["content"] if "content" in payload else payload["png"]  # "png": uploads queued by older versions
+    file_id = delivery.upload_file(task.team_id, channel, base64.b64decode(content), filename=payload["filename"],
+                                   title=payload["title"], comment=payload.get("comment", ""),
+                                   thread_ts=parent.ts if parent else None)
+    return Posted(channel=channel, ts=file_id)
+
+
+def handlers(delivery: Delivery) -> dict[str, Handler]:
+    return {"post": SlackCall(delivery, _post), "ephemeral": SlackCall(delivery, _ephemeral),
+            "update": SlackCall(delivery, _update), "upload": SlackCall(delivery, _upload, UPLOAD_CLAIM)}
+
+
+class OutboxWorker(QueueWorker):
+    """The queue worker for the Slack kinds, over a Delivery (the Slack Web API, or the console)."""
 
     name = "outbox"
 
     def __init__(self, ctx: Context, delivery: Delivery, max_attempts: int = MAX_ATTEMPTS,
                  claim_for: timedelta | None = None):
-        self.ctx = ctx
+        super().__init__(ctx, handlers(delivery), max_attempts, claim_for)
         self.delivery = delivery
-        self.max_attempts = max_attempts
-        self.claim_for = claim_for  # longer than any one Slack call may take (the client times out at 10 s)
-
-    def run_once(self, limit: int = 50) -> int:
-        now = self.ctx.now()
-        with self.ctx.reading() as session:
-            due = repo.due(session, now, limit)
-        if len(due) > 1:
-            # Workers see the same due rows: each starts at its own place in the list, so that they rarely race
-            # for one row (a lost race still costs a write transaction) while each keeps the queue's order.
-            start = random.randrange(len(due))
-            due = due[start:] + due[:start]
-        return sum(self._deliver(message_id, kind) for message_id, kind in due)
-
-    def idle(self) -> bool:
-        with self.ctx.reading() as session:
-            return not repo.due(session, self.ctx.now(), 1)
-
-    def wait(self, stop: threading.Event, seconds: float) -> None:
-        self.ctx.outbox_wake.wait(seconds)  # a commit that queued a message wakes the worker early
-        self.ctx.outbox_wake.clear()
-
-    def _deliver(self, message_id: int, kind: str) -> int:
-        now = self.ctx.now()
-        with self.ctx.transaction() as session:
-            row = repo.claim(session, message_id, now, kind, self.claim_for)
-            if row is None:
-                return 0
-            # A retry may follow a call whose answer was lost (timeout, dropped connection, crash):
-            # look for the earlier post before sending it again.
-            recovering = row.attempts > 1
-            row.last_error = "in flight"
-            parent = repo.by_key(session, row.team_id, row.parent_key) if row.parent_key else None
-            superseded = row.kind == "update" and repo.newer_update_exists(session, row)
-        try:
-            if superseded:
-                self._finish(row.id, ts=None, status="superseded")
-                return 1
-            posted = self._call(row, parent, recovering)
-        except Deferred:
-            self._retry(row.id, PARENT_WAIT, "waiting for the message it belongs to", count=False)
-            return 0
-        except DeliveryError as exc:
-            self._failed(row, exc)
-            return 0
-        except Exception as exc:  # an unexpected error must not lose the message
-            log.exception("outbox delivery crashed", extra={"outbox_key": row.key})
-            self._failed(row, DeliveryError(f"{type(exc).__name__}: {exc}"))
-            return 0
-        self._finish(row.id, ts=posted.ts if posted else None, channel=posted.channel if posted else None)
-        self.ctx.telemetry.count("outbox_deliveries", kind=row.kind, result="sent")
-        return 1
-
-    def _call(self, row: OutboxMessage, parent: OutboxMessage | None, recovering: bool) -> Posted | None:
-        payload = json.loads(row.payload)
-        if row.parent_key:
-            if parent is None or parent.status == "dead":
-                raise DeliveryError(f"the message it belongs to ({row.parent_key}) was never delivered",
-                                    permanent=True)
-            if parent.status != "sent" or not parent.ts:
-                raise Deferred()
-        thread_ts = parent.ts if parent is not None and row.kind != "update" else None
-        channel = row.channel or (parent.result_channel or parent.channel if parent else "")
-        if row.kind == "post":
-            if recovering:
-                found = self.delivery.find_posted(row.team_id, channel, row.key, row.created_at.timestamp() - 60,
-                                                  thread_ts=thread_ts)
-                if found is not None:
-                    log.info("outbox post already delivered before a crash", extra={"outbox_key": row.key})
-                    return found
-            return self.delivery.post(row.team_id, channel, payload["text"], payload.get("blocks"),
-                                      thread_ts=thread_ts, marker=row.key)
-        if row.kind == "ephemeral":
-            return self.delivery.post(row.team_id, channel, payload["text"], payload.get("blocks"),
-                                      thread_ts=thread_ts, user=payload["user"])
-        if row.kind == "update":
-            assert parent is not None
-            self.delivery.update(row.team_id, parent.result_channel or parent.channel, parent.ts or "",
-                                 payload["text"], payload.get("blocks"))
-            return Posted(channel=parent.result_channel or parent.channel, ts=parent.ts or "")
-        if row.kind == "upload":
-            content = payload["content"] if "content" in payload else payload["png"]  # "png": rows queued before
-            file_id = self.delivery.upload_file(
-                row.team_id, channel, base64.b64decode(content), filename=payload["filename"],
-                title=payload["title"], comment=payload.get("comment", ""), thread_ts=thread_ts)
-            return Posted(channel=channel, ts=file_id)
-        raise DeliveryError(f"unknown outbox kind {row.kind!r}", permanent=True)
-
-    def _finish(self, message_id: int, ts: str | None, channel: str | None = None, status: str = "sent") -> None:
-        with self.ctx.transaction() as session:
-            row = session.get(OutboxMessage, message_id)
-            assert row is not None
-            row.status, row.ts, row.result_channel = status, ts, channel
-            row.sent_at, row.last_error, row.claimed_until = self.ctx.now(), None, None
-            session.add(row)
-
-    def _retry(self, message_id: int, wait: timedelta, error: str, count: bool = True) -> None:
-        with self.ctx.transaction() as session:
-            row = session.get(OutboxMessage, message_id)
-            assert row is not None
-            row.status, row.claimed_until, row.last_error = "pending", None, error
-            row.next_attempt_at = self.ctx.now() + wait
-            if not count:
-                row.attempts -= 1
-            session.add(row)
-
-    def _failed(self, row: OutboxMessage, exc: DeliveryError) -> None:
-        dead = exc.permanent or (row.attempts >= self.max_attempts and exc.retry_after is None)
-        self.ctx.telemetry.count("outbox_deliveries", kind=row.kind, result="dead" if dead else "retry")
-        if dead:
-            log.error("outbox message dead", extra={"outbox_key": row.key, "error": str(exc)})
-            with self.ctx.transaction() as session:
-                stored = session.get(OutboxMessage, row.id)
-                assert stored is not None
-                stored.status, stored.last_error, stored.claimed_until = "dead", str(exc), None
-                session.add(stored)
-            return
-        wait = timedelta(seconds=exc.retry_after) if exc.retry_after is not None else _backoff(row.attempts)
-        log.warning("outbox delivery failed, retrying", extra={"outbox_key": row.key, "error": str(exc),
-                                                               "retry_in_s": wait.total_seconds()})
-        # Being asked to wait (429 with Retry-After) is no failure of the message: it does not count
-        # towards the attempts that lead to the dead letters.
-        self._retry(row.id, wait, str(exc), count=exc.retry_after is None)
-
-
-def _backoff(attempts: int) -> timedelta:
-    seconds = min(MAX_BACKOFF.total_seconds(), 0.5 * 2 ** (attempts - 1))
-    return timedelta(seconds=seconds * random.uniform(0.8, 1.2))
-

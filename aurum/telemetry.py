@@ -24,7 +24,7 @@ COUNTERS: dict[str, CounterSpec] = {spec.name: spec for spec in (
     CounterSpec("collector_runs", "Collector runs by source and result", ("source", "result")),
     CounterSpec("command_outcomes", "Slash commands and interactions by name and outcome (ok, input_error, "
                                     "refused, error)", ("command", "outcome")),
-    CounterSpec("outbox_deliveries", "Outbox delivery attempts by kind and result (sent, retry, dead)",
+    CounterSpec("outbox_deliveries", "Outbox delivery attempts by kind and result (sent, superseded, retry, dead)",
                 ("kind", "result")),
     CounterSpec("alert_tasks", "Alert escalation task attempts (pagerduty, email, chart) by kind and result "
                                "(done, retry, dead)", ("kind", "result")),

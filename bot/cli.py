@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
@@ -285,21 +286,25 @@ def run_job(job: str, team: TeamOption = None) -> None:
 
 
 @app.command()
-def outbox(status: Annotated[str | None, typer.Option(help="pending, sending, sent, dead")] = None,
+def outbox(status: Annotated[str | None, typer.Option(help="pending, sending, sent, done, dead")] = None,
            limit: int = 20) -> None:
-    """Show queued, failed and dead-letter Slack messages, and failed alert escalations (PagerDuty, e-mail)."""
-    from storage import alerts as alerts_repo
-    from storage import outbox as repo
+    """Show the task queue: queued, failed and dead-letter Slack messages, and the other tasks (alert escalations:
+    PagerDuty, e-mail, charts) that failed."""
+    from aurum import outbox as slack
+    from storage import queue
 
     with _cli() as runtime:
         with runtime.ctx.reading() as session:
-            counts = repo.counts(session)
-            rows = repo.listing(session, status, limit)
-            task_counts = alerts_repo.task_counts(session)
-            tasks = alerts_repo.failed_tasks(session, status, limit)
+            tallies = queue.tallies(session)
+            rows = queue.listing(session, status, limit, kinds=slack.KINDS)
+            tasks = queue.listing(session, status, limit, exclude=slack.KINDS, troubled=not status)
+        counts: Counter[str] = Counter()
+        task_counts: Counter[str] = Counter()
+        for (kind, state), count in tallies.items():
+            (counts if kind in slack.KINDS else task_counts)[state] += count
         typer.echo("  ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "The outbox is empty.")
         for row in rows:
-            typer.echo(f"#{row.id} {row.status:<10} {row.kind:<9} {row.channel or row.parent_key} "
+            typer.echo(f"#{row.id} {row.status:<10} {row.kind:<9} {slack.channel_of(row) or row.parent_key} "
                        f"attempts={row.attempts} {row.last_error or ''}")
         if task_counts:
             typer.echo("Alert escalations (PagerDuty, e-mail, charts): "

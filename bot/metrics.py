@@ -8,11 +8,11 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from aurum import outbox
+from aurum.alerts import escalation
 from aurum.context import Context
 from aurum.telemetry import COUNTERS, Telemetry
-from storage import alerts as alerts_repo
-from storage import outbox as outbox_repo
-from storage import snapshots
+from storage import queue, snapshots
 from storage.workspaces import all_team_ids
 
 # The seed's collector names these two; every other KPI is exported as roadmap_<key>.
@@ -35,8 +35,7 @@ class KpiCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         with self.ctx.reading() as session:
             latest = {team: snapshots.latest_per_kpi(session, team) for team in all_team_ids(session)}
-            depth = outbox_repo.counts(session)
-            tasks = alerts_repo.task_counts(session)
+            tallies = queue.tallies(session)
         for kpi in self.ctx.catalog:
             family = GaugeMetricFamily(gauge_name(kpi.key), f"{kpi.name} ({kpi.unit})", labels=["team_id"])
             for team, rows in latest.items():
@@ -51,15 +50,26 @@ class KpiCollector(Collector):
                 if kpi.target.high is not None:
                     target.add_metric([kpi.key, "high"], kpi.target.high)
         yield target
-        outbox = GaugeMetricFamily("aurum_outbox_messages", "Outbox messages by status", labels=["status"])
-        for status in ("pending", "sending", "sent", "dead", "superseded"):
-            outbox.add_metric([status], depth.get(status, 0))
-        yield outbox
-        escalations = GaugeMetricFamily("aurum_alert_tasks", "Alert escalation tasks (PagerDuty, e-mail, chart) by "
-                                        "status", labels=["status"])
-        for status in ("pending", "sending", "done", "dead"):
-            escalations.add_metric([status], tasks.get(status, 0))
-        yield escalations
+        yield from queue_gauges(tallies)
+
+
+def queue_gauges(tallies: dict[tuple[str, str], int]) -> Iterator[GaugeMetricFamily]:
+    """The task queue by kind and status, and the two views of it that dashboards read since before the queues
+    were one: Slack messages (the outbox) and alert escalations."""
+    tasks = GaugeMetricFamily("aurum_queued_tasks", "Tasks of the durable queue by kind and status",
+                              labels=["kind", "status"])
+    for (kind, status), count in sorted(tallies.items()):
+        tasks.add_metric([kind, status], count)
+    yield tasks
+    for name, help_text, kinds, statuses in (
+            ("aurum_outbox_messages", "Outbox messages by status", outbox.KINDS,
+             ("pending", "sending", "sent", "dead", "superseded")),
+            ("aurum_alert_tasks", "Alert escalation tasks (PagerDuty, e-mail, chart) by status", escalation.KINDS,
+             ("pending", "sending", "done", "dead"))):
+        family = GaugeMetricFamily(name, help_text, labels=["status"])
+        for status in statuses:
+            family.add_metric([status], sum(tallies.get((kind, status), 0) for kind in kinds))
+        yield family
 
 
 class TelemetryCollector(Collector):

@@ -64,7 +64,8 @@ class Runtime:
             self.threads.append(thread)
 
     def alert_worker(self) -> AlertTaskWorker:
-        """Delivers PagerDuty events, e-mails and alert charts, apart from the Slack outbox."""
+        """Runs the queue's PagerDuty, e-mail and alert chart tasks, in threads apart from the Slack kinds' (a slow
+        PagerDuty or SMTP server never holds back a Slack message)."""
         settings = self.settings
         if self.http is None:
             import httpx

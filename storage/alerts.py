@@ -1,4 +1,5 @@
-"""Alert tables and their repository: rule state, firing episodes, silences and the escalation queue.
+"""Alert tables and their repository: rule state, firing episodes and silences (the alerts' PagerDuty, e-mail and
+chart tasks are kinds of the task queue, storage.queue).
 
 Repositories take a session and never commit; the alert service owns the transaction.
 """
@@ -8,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Column, Index, Row, Select, Text, UniqueConstraint, bindparam, func, insert, or_, select, update
+from sqlalchemy import Column, Index, Row, Select, Text, UniqueConstraint, bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel
 
-from storage.db import key_taken
 from storage.types import UTCDateTime, utcnow
 
 
@@ -96,28 +96,6 @@ class AlertSilence(SQLModel, table=True):
     reason: str = Field(default="", sa_column=Column(Text, nullable=False))
     created_by: str = Field(default="", max_length=32)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
-
-
-class AlertTask(SQLModel, table=True):
-    """A durable side task of an alert (PagerDuty event, e-mail, chart), retried apart from the Slack message."""
-
-    __tablename__ = "alert_task"
-    __table_args__ = (
-        UniqueConstraint("team_id", "key", name="uq_alert_task_key"),
-        Index("ix_alert_task_due", "status", "next_attempt_at"),
-    )
-    id: int | None = Field(default=None, primary_key=True)
-    team_id: str = Field(max_length=32)
-    key: str = Field(max_length=200)
-    kind: str = Field(max_length=20)  # pagerduty | email | chart
-    payload: str = Field(sa_column=Column(Text, nullable=False))
-    status: str = Field(default="pending", max_length=12)  # pending | sending | done | dead
-    attempts: int = 0
-    next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=_when())
-    claimed_until: datetime | None = Field(default=None, sa_column=_when(nullable=True))
-    last_error: str | None = Field(default=None, sa_column=Column(Text))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
-    done_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
 
 
 # ----- state ----------------------------------------------------------------------------------------------------
@@ -272,59 +250,3 @@ def active_silences(session: Session, team_id: str, now: datetime) -> dict[str, 
     for silence in session.scalars(query.order_by(AlertSilence.until)):
         found[silence.rule] = silence  # the one lasting longest wins
     return found
-
-
-# ----- tasks ----------------------------------------------------------------------------------------------------
-
-
-def add_task(session: Session, task: AlertTask) -> bool:
-    """Queue a task once per key (inserted with the next flush); False when the key is already queued."""
-    if key_taken(session, AlertTask, task.team_id, task.key):
-        return False
-    session.add(task)
-    return True
-
-
-def _due(now: datetime):
-    return or_((AlertTask.status == "pending") & (AlertTask.next_attempt_at <= now),
-               (AlertTask.status == "sending") & (AlertTask.claimed_until < now))
-
-
-def due_tasks(session: Session, now: datetime, limit: int = 20) -> list[int]:
-    query = select(AlertTask.id).where(_due(now)).order_by(AlertTask.id).limit(limit)
-    return list(session.scalars(query))
-
-
-def claim_task(session: Session, task_id: int, now: datetime, until: datetime) -> AlertTask | None:
-    result = session.execute(
-        update(AlertTask).where(AlertTask.id == task_id, _due(now))
-        .values(status="sending", claimed_until=until, attempts=AlertTask.attempts + 1)
-        .execution_options(synchronize_session=False))
-    if result.rowcount != 1:
-        return None
-    return session.get(AlertTask, task_id, populate_existing=True)
-
-
-def tasks(session: Session, team_id: str | None = None, kind: str | None = None) -> list[AlertTask]:
-    query = select(AlertTask)
-    if team_id is not None:
-        query = query.where(AlertTask.team_id == team_id)
-    if kind is not None:
-        query = query.where(AlertTask.kind == kind)
-    return list(session.scalars(query.order_by(AlertTask.id)))
-
-
-def task_counts(session: Session) -> dict[str, int]:
-    rows = session.execute(select(AlertTask.status, func.count()).group_by(AlertTask.status))
-    return {status: count for status, count in rows}
-
-
-def failed_tasks(session: Session, status: str | None = None, limit: int = 50) -> list[AlertTask]:
-    """The newest tasks that failed: dead ones, and pending ones waiting to retry after an error (or `status`)."""
-    query = select(AlertTask)
-    if status:
-        query = query.where(AlertTask.status == status)
-    else:
-        query = query.where(or_(AlertTask.status == "dead", AlertTask.last_error.is_not(None)),
-                            AlertTask.status != "done")
-    return list(session.scalars(query.order_by(AlertTask.id.desc()).limit(limit)))

@@ -69,32 +69,6 @@ class KpiHour(RollupBase, table=True):
     hour: int = Field(primary_key=True)  # hours since 1970-01-01 UTC
 
 
-class OutboxMessage(SQLModel, table=True):
-    """A Slack call waiting to be made; written in the transaction that causes it."""
-
-    __tablename__ = "outbox_message"
-    __table_args__ = (
-        UniqueConstraint("team_id", "key", name="uq_outbox_key"),
-        Index("ix_outbox_due", "status", "next_attempt_at"),
-    )
-    id: int | None = Field(default=None, primary_key=True)
-    team_id: str = Field(max_length=32)
-    key: str = Field(max_length=200)
-    kind: str = Field(max_length=20)
-    channel: str = Field(max_length=40)
-    payload: str = Field(sa_column=Column(Text, nullable=False))
-    parent_key: str | None = Field(default=None, max_length=200)
-    status: str = Field(default="pending", max_length=12)
-    attempts: int = 0
-    next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=_when())
-    claimed_until: datetime | None = Field(default=None, sa_column=_when(nullable=True))
-    last_error: str | None = Field(default=None, sa_column=Column(Text))
-    ts: str | None = Field(default=None, max_length=40)
-    result_channel: str | None = Field(default=None, max_length=40)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
-    sent_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
-
-
 class JobClaim(SQLModel, table=True):
     """At most one run of a job per team and period, across restarts and clock processes."""
 
@@ -135,6 +109,7 @@ class Sprint(SQLModel, table=True):
 # Tables declared in their own modules, imported here so that metadata (and Alembic) sees them all.
 # Tables of other capabilities live in their own modules; importing them registers them on the metadata.
 from storage import alerts as _alerts  # noqa: E402,F401
+from storage import queue as _queue  # noqa: E402,F401
 from storage.collection import (  # noqa: E402,F401
     ApiRequest,
     DeploymentEvent,
@@ -143,7 +118,7 @@ from storage.collection import (  # noqa: E402,F401
 )
 from storage.survey_models import SurveyAnswer, SurveyRespondent, SurveyRun  # noqa: E402  (registers the tables)
 
-__all__ = ["JobClaim", "KpiSnapshot", "OutboxMessage", "SnapshotBase", "SurveyAnswer", "SurveyRespondent",
+__all__ = ["JobClaim", "KpiSnapshot", "SnapshotBase", "SurveyAnswer", "SurveyRespondent",
            "SurveyRun", "Workspace"]
 from storage import api_tokens, installations  # noqa: E402, F401
 from storage.report_models import Achievement, KpiCrossing, Kudos, LiveDashboard, TeamNote  # noqa: E402,F401

@@ -297,10 +297,11 @@ def queue_burst(ctx, team_id: str, posts: int = 60, replies: int = 12) -> list[s
 
 
 def statuses(ctx) -> Counter:
-    from storage.models import OutboxMessage
+    from aurum import outbox
+    from storage.queue import QueuedTask
 
     with ctx.reading() as session:
-        return Counter(session.scalars(select(OutboxMessage.status)))
+        return Counter(session.scalars(select(QueuedTask.status).where(QueuedTask.kind.in_(outbox.KINDS))))
 
 
 def assert_each_delivered_once(fake: Any, keys: list[str]) -> None:

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from aurum import ingest
-from storage.models import OutboxMessage, SnapshotBase
+from aurum import ingest, outbox
+from storage.models import SnapshotBase
+from storage.queue import QueuedTask
 from storage.report_models import Achievement, KpiCrossing
 from storage.workspaces import ensure
 from tests.blockkit import assert_valid_blocks
@@ -24,10 +25,10 @@ def store(ctx, kpi: str, *values: float, start: int = 0) -> None:
                                                            source="ci")])
 
 
-def celebrations(ctx, prefix: str) -> list[OutboxMessage]:
+def celebrations(ctx, prefix: str) -> list[QueuedTask]:
     with ctx.reading() as session:
-        return list(session.scalars(select(OutboxMessage).where(OutboxMessage.key.like(f"{prefix}%"))
-                                    .order_by(OutboxMessage.id)))
+        return list(session.scalars(select(QueuedTask).where(QueuedTask.key.like(f"{prefix}%"))
+                                    .order_by(QueuedTask.id)))
 
 
 def test_coverage_target_celebrated_once_per_crossing(ctx):
@@ -44,7 +45,7 @@ def test_coverage_target_celebrated_once_per_crossing(ctx):
     assert keys == ["celebrate:test_coverage_percentage:target:1", "celebrate:test_coverage_percentage:target:2",
                     "celebrate:test_coverage_percentage:stretch:1"]
     first = celebrations(ctx, "celebrate:")[0]
-    assert first.channel == "#engineering"
+    assert outbox.channel_of(first) == "#engineering"
     message = json.loads(first.payload)
     assert_valid_blocks(message["blocks"])
     assert "Quality Milestone" in message["blocks"][0]["text"]["text"]

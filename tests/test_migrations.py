@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event, inspect, text
+from sqlalchemy import Column, Integer, MetaData, Table, Text, event, insert, inspect, select, text
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401 - registers every table
 from storage.db import make_engine
 from storage.migrate import HEAD, alembic_config, current_revisions, head_revisions, upgrade, upgrade_if_behind
+from storage.types import UTCDateTime
 from tests.support import POSTGRES_ENV, ROOT, fresh_postgres_database, process_env
 
 
@@ -28,7 +33,7 @@ def _check_upgrade_from_empty(url: str) -> None:
         with engine.connect() as conn:
             assert compare_metadata(MigrationContext.configure(conn), SQLModel.metadata) == []
         tables = set(inspect(engine).get_table_names())
-        assert {"kpi_snapshot", "outbox_message", "job_claim", "workspace", "sprint"} <= tables
+        assert {"kpi_snapshot", "queued_task", "job_claim", "workspace", "sprint"} <= tables
         upgrade(engine)  # a second upgrade is a no-op
     finally:
         engine.dispose()
@@ -81,3 +86,113 @@ def test_sqlite_upgrade_from_empty_in_wal_mode(tmp_path):
 @pytest.mark.skipif(POSTGRES_ENV not in os.environ, reason=f"{POSTGRES_ENV} is not set (.ci/run sets it)")
 def test_postgres_upgrade_from_empty():
     _check_upgrade_from_empty(fresh_postgres_database())
+
+
+# ----- 0009: the outbox and the alert tasks become one task queue ---------------------------------------------------
+
+T0 = datetime(2026, 12, 1, 9, 30, 15, 123456, tzinfo=UTC)
+_QUEUED = ("team_id", "key", "kind", "payload", "status", "attempts", "next_attempt_at", "claimed_until",
+           "last_error", "created_at")
+
+
+def _queue_table(name: str, *extra: tuple[str, Any]) -> Table:
+    types = {"attempts": Integer(), "next_attempt_at": UTCDateTime(), "claimed_until": UTCDateTime(),
+             "created_at": UTCDateTime(), "sent_at": UTCDateTime(), "done_at": UTCDateTime(),
+             "finished_at": UTCDateTime()}
+    names = [*_QUEUED, *(name for name, _ in extra)]
+    return Table(name, MetaData(), *(Column(c, types.get(c, Text())) for c in names))
+
+
+OUTBOX_0008 = _queue_table("outbox_message", ("channel", 0), ("parent_key", 0), ("ts", 0), ("result_channel", 0),
+                           ("sent_at", 0))
+ALERT_TASK_0008 = _queue_table("alert_task", ("done_at", 0))
+QUEUED_TASK_0009 = _queue_table("queued_task", ("parent_key", 0), ("result", 0), ("finished_at", 0))
+
+
+def _old_rows() -> tuple[list[dict], list[dict]]:
+    """Rows of every status and kind, each field set differently, in both tables (their ids overlap)."""
+    outbox = []
+    for i, (kind, status) in enumerate([("post", "sent"), ("post", "pending"), ("ephemeral", "dead"),
+                                        ("update", "superseded"), ("update", "sending"), ("upload", "sent"),
+                                        ("post", "sent")]):
+        sent = status == "sent"
+        outbox.append({
+            "team_id": "T0001" if i % 2 else "T0002", "key": f"{kind}:{i}", "kind": kind,
+            "payload": json.dumps({"text": f"message {i} “quoted”", "blocks": None, "user": None}),
+            "status": status, "attempts": i, "next_attempt_at": T0 + timedelta(seconds=i),
+            "claimed_until": T0 + timedelta(minutes=1) if status == "sending" else None,
+            "last_error": "Slack server error 503" if status in ("pending", "dead") else None,
+            "created_at": T0 - timedelta(hours=i), "channel": "" if kind == "update" else f"C{i:04}",
+            "parent_key": "post:0" if kind in ("update", "upload") else None,
+            "ts": f"1733045415.{i:06}" if sent else None,
+            "result_channel": ("D0DM" if kind == "upload" else f"C{i:04}") if sent else None,
+            "sent_at": T0 + timedelta(seconds=30 + i) if sent else None})
+    tasks = []
+    for i, (kind, status) in enumerate([("pagerduty", "done"), ("pagerduty", "pending"), ("email", "dead"),
+                                        ("chart", "sending")]):
+        tasks.append({
+            "team_id": "T0001", "key": f"{kind}:{i}:trigger", "kind": kind,
+            "payload": json.dumps({"event_action": "trigger", "dedup_key": f"aurum-T0001-Rule-{i}"}),
+            "status": status, "attempts": 10 - i, "next_attempt_at": T0 + timedelta(minutes=i),
+            "claimed_until": T0 + timedelta(minutes=2) if status == "sending" else None,
+            "last_error": "PagerDuty answered 503" if status != "done" else None, "created_at": T0,
+            "done_at": T0 + timedelta(seconds=5) if status == "done" else None})
+    return outbox, tasks
+
+
+def _as_queued(outbox: list[dict], tasks: list[dict]) -> list[dict]:
+    """What the queue should hold for those rows: a Slack call's channel in its payload, where Slack put it in its
+    result; everything else as it was."""
+    expected = []
+    for row in outbox:
+        payload = {**json.loads(row["payload"]), "channel": row["channel"]}
+        result = {"channel": row["result_channel"] or row["channel"], "ts": row["ts"]} if row["ts"] else None
+        expected.append({**{c: row[c] for c in _QUEUED}, "payload": payload, "parent_key": row["parent_key"],
+                         "result": result, "finished_at": row["sent_at"]})
+    for row in tasks:
+        expected.append({**{c: row[c] for c in _QUEUED}, "payload": json.loads(row["payload"]), "parent_key": None,
+                         "result": None, "finished_at": row["done_at"]})
+    return expected
+
+
+def _read(engine, table: Table) -> list[dict]:
+    with engine.connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(select(table))]
+
+
+def _by_key(rows: list[dict]) -> dict[tuple[str, str], dict]:
+    return {(row["team_id"], row["key"]): row for row in rows}
+
+
+def _check_queue_migration(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        upgrade(engine, "0008")
+        outbox, tasks = _old_rows()
+        with engine.begin() as conn:
+            conn.execute(insert(OUTBOX_0008), outbox)
+            conn.execute(insert(ALERT_TASK_0008), tasks)
+        upgrade(engine, "0009")
+        moved = _read(engine, QUEUED_TASK_0009)
+        assert len(moved) == len(outbox) + len(tasks)
+        for row in moved:
+            row["payload"] = json.loads(row["payload"])
+            row["result"] = json.loads(row["result"]) if row["result"] else None
+        assert _by_key(moved) == _by_key(_as_queued(outbox, tasks))
+        assert {"outbox_message", "alert_task"}.isdisjoint(inspect(engine).get_table_names())
+
+        command.downgrade(alembic_config(engine), "0008")  # and back: the same rows in their old tables
+        assert _by_key(_read(engine, OUTBOX_0008)) == _by_key(outbox)
+        assert _by_key(_read(engine, ALERT_TASK_0008)) == _by_key(tasks)
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_upgrade_moves_the_outbox_and_alert_tasks_into_the_queue(tmp_path):
+    _check_queue_migration(f"sqlite:///{tmp_path / 'queue.db'}")
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(POSTGRES_ENV not in os.environ, reason=f"{POSTGRES_ENV} is not set (.ci/run sets it)")
+def test_postgres_upgrade_moves_the_outbox_and_alert_tasks_into_the_queue():
+    _check_queue_migration(fresh_postgres_database())

@@ -14,7 +14,7 @@ import pytest
 from aurum import outbox
 from aurum.outbox import OutboxWorker
 from bot.compose import build_web
-from storage import outbox as repo
+from storage import queue as repo
 from tests.support import BOT_TOKEN, SIGNING_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,7 +14,7 @@ from aurum import outbox
 from aurum.outbox import OutboxWorker
 from bot.cli import app as cli
 from bot.metrics import BotMetrics
-from storage.models import OutboxMessage
+from storage.queue import QueuedTask
 from storage.types import utcnow
 from tests.support import assert_each_delivered_once, queue_burst, statuses, wait_until
 
@@ -54,7 +54,7 @@ def test_posts_that_keep_failing_end_as_dead_letters_shown_by_cli_and_metrics(ru
                message="both dead")
     assert len(fake_slack.calls_to("chat.postMessage")) == 3  # the permanent error was not retried
     with runtime.ctx.reading() as session:
-        rows = {r.key: r for r in session.scalars(select(OutboxMessage))}
+        rows = {r.key: r for r in session.scalars(select(QueuedTask))}
     assert rows["doomed"].attempts == 3 and "500" in rows["doomed"].last_error
     assert "no channel named #no-such-channel" in rows["nowhere"].last_error
 

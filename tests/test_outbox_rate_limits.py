@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aurum import outbox
 from aurum.outbox import MAX_ATTEMPTS, OutboxWorker
-from storage import outbox as repo
+from storage import queue as repo
 from tests.alerts.support import Clock
 
 

@@ -6,17 +6,18 @@ import base64
 import json
 
 from aurum import outbox
-from storage import outbox as repo
-from storage.models import OutboxMessage
+from storage import queue as repo
+from storage.queue import QueuedTask
 
 
 def test_a_csv_and_an_upload_queued_by_the_previous_version_are_delivered(runtime, fake_slack):
     ctx = runtime.ctx
     with ctx.transaction() as session:
         outbox.upload(session, "T0001", "U7", b"a,b\n1,2\n", filename="export.csv", title="Export")
-        repo.add(session, OutboxMessage(team_id="T0001", key="upload:old", kind="upload", channel="U8",
-                                        payload=json.dumps({"png": base64.b64encode(b"\x89PNG old").decode(),
-                                                            "filename": "old.png", "title": "Old"})))
+        repo.add(session, QueuedTask(team_id="T0001", key="upload:old", kind="upload",
+                                     payload=json.dumps({"channel": "U8",
+                                                         "png": base64.b64encode(b"\x89PNG old").decode(),
+                                                         "filename": "old.png", "title": "Old"})))
     runtime.worker().drain()
     files = {f.filename: f for f in fake_slack.files.values()}
     assert files["export.csv"].bytes == b"a,b\n1,2\n" and files["export.csv"].channel == "DU7"

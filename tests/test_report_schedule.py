@@ -14,7 +14,8 @@ from sqlalchemy import select
 from aurum import demo
 from aurum.jobs import JobRunner
 from bot.compose import build_context
-from storage.models import JobClaim, OutboxMessage
+from storage.models import JobClaim
+from storage.queue import QueuedTask
 from storage.workspaces import ensure
 
 TEAM = "T0001"
@@ -73,7 +74,7 @@ def test_two_clock_processes_post_each_report_once_over_a_month(settings):
     assert not [o for o in outcomes if o.result.startswith("failed")], outcomes
 
     with contexts[0].reading() as session:
-        keys = list(session.scalars(select(OutboxMessage.key).where(OutboxMessage.kind == "post")))
+        keys = list(session.scalars(select(QueuedTask.key).where(QueuedTask.kind == "post")))
         done = Counter((c.job, c.period) for c in session.scalars(select(JobClaim)) if c.job in REPORTS)
     posts = Counter(k.rsplit(":", 1)[0] for k in keys if k.startswith(("report:", "reminder:")))
     # Fridays 4, 11, 18, 25 Dec; the first Wednesday is 2 Dec; the quarter ends on Thursday 31 Dec.
@@ -112,8 +113,8 @@ def test_missed_weekly_summary_is_caught_up_once_within_grace_and_skipped_after(
     skipped = [r for r in caplog.records if r.getMessage() == "missed run skipped: past the grace window"]
     assert [(r.job, r.period) for r in skipped] == [("weekly_summary", "2026-W50")]  # logged once
     with ctx.reading() as session:
-        keys = list(session.scalars(select(OutboxMessage.key).where(OutboxMessage.key.like("report:weekly:%"),
-                                                                  OutboxMessage.kind == "post")))
+        keys = list(session.scalars(select(QueuedTask.key).where(QueuedTask.key.like("report:weekly:%"),
+                                                                  QueuedTask.kind == "post")))
     assert keys == ["report:weekly:2026-W49"]
 
 
@@ -133,5 +134,5 @@ def test_sprint_watch_posts_each_recently_closed_sprint_once(ctx):
     ctx.clock = Clock(now + timedelta(minutes=15))
     assert [o.result for o in runner.due(ctx.now())] == ["no new closed sprint"]
     with ctx.reading() as session:
-        keys = list(session.scalars(select(OutboxMessage.key).where(OutboxMessage.kind == "post")))
+        keys = list(session.scalars(select(QueuedTask.key).where(QueuedTask.kind == "post")))
     assert len([k for k in keys if k.startswith("retro:")]) == 1

@@ -19,7 +19,7 @@ from aurum.jobs import Job, JobRunner
 from bot.compose import build_context
 from bot.scheduler import build_scheduler
 from storage import claims
-from storage import outbox as outbox_repo
+from storage import queue as outbox_repo
 from storage.workspaces import ensure
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,7 +60,7 @@ def at(settings):
 
 def _posts(ctx) -> int:
     with ctx.reading() as session:
-        return len(outbox_repo.listing(session))
+        return len(outbox_repo.listing(session, kinds=outbox.KINDS))
 
 
 def test_due_runs_a_job_once_within_the_grace_window(at):

@@ -18,7 +18,8 @@ from sqlalchemy import func, select
 
 from bot.compose import build_web
 from bot.web import create_web_app
-from storage.models import KpiSnapshot, OutboxMessage
+from storage.models import KpiSnapshot
+from storage.queue import QueuedTask
 from tests.support import (
     CLIENT_ID,
     SIGNING_SECRET,
@@ -111,7 +112,7 @@ def test_garbage_at_the_slack_url_gets_a_clear_answer(runtime, server, slack, bo
     assert response.status_code == status
     if status == 400:
         assert "not a Slack request" in response.text
-    assert _count(runtime.ctx, OutboxMessage) == 0
+    assert _count(runtime.ctx, QueuedTask) == 0
 
 
 @pytest.mark.parametrize("path", ["/slack/events", "/slack/oauth_redirect", "/healthz", "/no/such/route"])
@@ -127,7 +128,7 @@ def test_oversized_bodies_are_refused_on_every_route(runtime, server, slack, pat
 
     streamed = httpx.post(server.url + path, content=chunks())
     assert streamed.status_code == 413
-    assert _count(runtime.ctx, KpiSnapshot) == 0 and _count(runtime.ctx, OutboxMessage) == 0
+    assert _count(runtime.ctx, KpiSnapshot) == 0 and _count(runtime.ctx, QueuedTask) == 0
 
 
 def test_a_request_from_another_workspace_is_refused_in_single_token_mode(runtime, server, slack, fake_slack):

@@ -10,8 +10,9 @@ from slack_sdk.models.blocks import Block
 from sqlalchemy import inspect, select, text
 from sqlmodel import SQLModel
 
+from aurum import outbox
 from aurum.surveys import answers, results, runs
-from storage import outbox as outbox_repo
+from storage import queue as outbox_repo
 from storage.models import KpiSnapshot
 from storage.survey_models import SurveyAnswer, SurveyRespondent
 from tests.survey_support import TEAM_ANSWERS, answer, seed_run
@@ -112,7 +113,7 @@ def test_four_respondents_show_nothing_per_question(ctx):
     assert found.responses == 4 and not found.shown
     assert found.scales == [] and found.comments == [] and found.themes == []
     with ctx.reading() as session:
-        rows = outbox_repo.listing(session, limit=50)
+        rows = outbox_repo.listing(session, limit=50, kinds=outbox.KINDS)
         kpis = {k.kpi for k in session.scalars(select(KpiSnapshot))}
     posted = [json.loads(r.payload) for r in rows if r.key.startswith(f"survey:{run.id}:results:")]
     assert posted and all("Fewer than 5 people answered" in json.dumps(p) for p in posted)
@@ -176,8 +177,9 @@ def test_results_go_to_the_team_channel_scrum_masters_and_their_dms(ctx):
     _close(ctx, run)
     _close(ctx, run)  # closing twice posts nothing twice: the outbox keys are per run and destination
     with ctx.reading() as session:
-        rows = [r for r in outbox_repo.listing(session, limit=100) if r.key.startswith(f"survey:{run.id}:results")]
-    posts = sorted(r.channel for r in rows if r.kind == "post")
+        rows = [r for r in outbox_repo.listing(session, limit=100, kinds=outbox.KINDS)
+                if r.key.startswith(f"survey:{run.id}:results")]
+    posts = sorted(outbox.channel_of(r) for r in rows if r.kind == "post")
     assert posts == ["#engineering", "#scrum-masters", "USM1"]
     assert sorted(r.kind for r in rows) == ["post"] * 3 + ["upload"] * 3
 

@@ -28,10 +28,11 @@ from aurum.reports import sprints
 from aurum.surveys import runs
 from bot.cli import app as cli
 from storage import notes
-from storage.alerts import AlertEpisode, AlertTask
+from storage.alerts import AlertEpisode
 from storage.collection import DeploymentEvent
 from storage.live import LiveDashboard
-from storage.models import KpiSnapshot, OutboxMessage, SnapshotBase
+from storage.models import KpiSnapshot, SnapshotBase
+from storage.queue import QueuedTask
 from storage.survey_models import SurveyAnswer, SurveyRun
 from tests.support import SlackSender, install_workspace, token_team, wait_until
 from tests.survey_support import answer, seed_run, view_submission
@@ -127,10 +128,8 @@ def two_workspaces(oauth_runtime, oauth_server, fake_slack):
 def settled(ctx) -> bool:
     """Nothing left to send: every outbox message and alert task (notification, chart) done or dead."""
     with ctx.reading() as session:
-        busy = session.scalar(select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.status.in_(("pending", "sending"))))
-        busy += session.scalar(select(func.count()).select_from(AlertTask).where(
-            AlertTask.status.not_in(("done", "dead"))))
+        busy = session.scalar(select(func.count()).select_from(QueuedTask).where(
+            QueuedTask.status.in_(("pending", "sending"))))
     return not busy
 
 

@@ -8,7 +8,8 @@ from sqlmodel import SQLModel
 
 from aurum import demo, kpis, outbox, tokens
 from bot.cli import app as cli
-from storage.models import KpiSnapshot, OutboxMessage, Workspace
+from storage.models import KpiSnapshot, Workspace
+from storage.queue import QueuedTask
 from storage.workspaces import EXEMPT_TABLES, all_team_ids, ensure, purge, team_tables
 from tests.support import SlackSender, install_workspace, token_team, wait_until
 
@@ -56,7 +57,7 @@ def test_a_workspace_that_never_installed_is_refused_and_nothing_stored(oauth_ru
     assert event.status_code == 200 and "install" in event.text.lower()
     with oauth_runtime.ctx.reading() as session:
         assert session.scalar(select(func.count()).select_from(KpiSnapshot)) == 0
-        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+        assert session.scalar(select(func.count()).select_from(QueuedTask)) == 0
     stranger.close()
 
 
@@ -82,7 +83,7 @@ def test_uninstall_removes_the_tokens_and_retires_the_workspace(oauth_runtime, o
 
     def settled():  # the server's own outbox workers deliver it
         with oauth_runtime.ctx.reading() as session:
-            row = session.scalars(select(OutboxMessage).where(OutboxMessage.key == "after-uninstall")).one()
+            row = session.scalars(select(QueuedTask).where(QueuedTask.key == "after-uninstall")).one()
         return row if row.status in ("sent", "dead") else None
 
     row = wait_until(settled, 10, "the message settled")
@@ -114,7 +115,7 @@ def test_every_table_has_a_team_id_or_a_stated_exemption():
     missing = [name for name, table in tables.items() if "team_id" not in table.c and name not in EXEMPT_TABLES]
     assert missing == [], f"tables without team_id: {missing}; add the column, or an exemption with its reason"
     assert set(EXEMPT_TABLES) <= set(tables)
-    assert {"kpi_snapshot", "outbox_message", "job_claim", "workspace", "api_token", "slack_bots",
+    assert {"kpi_snapshot", "queued_task", "job_claim", "workspace", "api_token", "slack_bots",
             "slack_installations"} <= {t.name for t in team_tables()}
 
 
@@ -138,7 +139,7 @@ def test_purge_deletes_one_workspace_from_every_table(ctx):
     before_b = _rows_of(ctx, "T0BBB")
     with ctx.transaction() as session:
         deleted = purge(session, "T0AAA")
-    assert deleted["kpi_snapshot"] > 0 and deleted["outbox_message"] == 1 and deleted["api_token"] == 1
+    assert deleted["kpi_snapshot"] > 0 and deleted["queued_task"] == 1 and deleted["api_token"] == 1
     assert set(_rows_of(ctx, "T0AAA").values()) == {0}
     assert _rows_of(ctx, "T0BBB") == before_b
 

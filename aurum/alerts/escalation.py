@@ -1,16 +1,15 @@
 """Escalation beyond Slack: PagerDuty Events API v2 and e-mail, plus the alert chart, as durable tasks.
 
-Tasks are queued in the `alert_task` table in the same transaction as the alert change that causes them and are
-delivered by their own worker, so a PagerDuty or SMTP outage is retried with back-off and never holds back the
-Slack message (which goes through the outbox). PagerDuty gets `trigger`, `acknowledge` and `resolve` with one
-`dedup_key` per episode, so retries and repeats never open a second incident.
+Tasks are kinds of the durable task queue (aurum.queue), queued in the same transaction as the alert change that
+causes them and delivered by a worker of their own (apart from the Slack kinds' workers), so a PagerDuty or SMTP
+outage is retried with back-off and never holds back the Slack message. PagerDuty gets `trigger`, `acknowledge`
+and `resolve` with one `dedup_key` per episode, so retries and repeats never open a second incident.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import random
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,27 +21,22 @@ from sqlmodel import Session
 from aurum import charts, outbox
 from aurum.alerts import blocks as alert_blocks
 from aurum.context import Context
-from aurum.polling import PollingWorker
+from aurum.queue import Handler, QueueWorker, TaskError, enqueue
 from storage import alerts as repo
 from storage import snapshots
-from storage.alerts import AlertEpisode, AlertTask
+from storage.alerts import AlertEpisode
+from storage.queue import QueuedTask
 
 if TYPE_CHECKING:
     import httpx
 
 log = logging.getLogger(__name__)
 PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
-MAX_ATTEMPTS = 10
-MAX_BACKOFF = timedelta(minutes=10)
-CLAIM_FOR = timedelta(minutes=2)
+KINDS = ("pagerduty", "email", "chart")
 PD_SEVERITY = {"critical": "critical", "page": "critical", "error": "error", "warning": "warning", "info": "info"}
 
-
-class TaskError(Exception):
-    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False):
-        super().__init__(message)
-        self.retry_after = retry_after
-        self.permanent = permanent
+__all__ = ["KINDS", "AlertTaskWorker", "Mailer", "PagerDuty", "TaskError", "acknowledged", "dedup_key",
+           "queue_chart", "resolved", "triggered"]
 
 
 def dedup_key(episode: AlertEpisode) -> str:
@@ -50,7 +44,7 @@ def dedup_key(episode: AlertEpisode) -> str:
 
 
 def _queue(session: Session, episode: AlertEpisode, key: str, kind: str, payload: dict[str, Any]) -> None:
-    repo.add_task(session, AlertTask(team_id=episode.team_id, key=key, kind=kind, payload=json.dumps(payload)))
+    enqueue(session, episode.team_id, kind, payload, key)
 
 
 def _pagerduty_event(episode: AlertEpisode, action: str) -> dict[str, Any]:
@@ -180,93 +174,57 @@ class Mailer:
 # ----- the worker -------------------------------------------------------------------------------------------------
 
 
-class AlertTaskWorker(PollingWorker):
-    """Delivers due alert tasks; safe to run in several threads and processes (rows are claimed)."""
+class Escalation(Handler):
+    """An alert task kind: one call to PagerDuty or an SMTP server, or a chart rendered and queued for Slack."""
+
+    counter = "alert_tasks"
+    claim_for = timedelta(minutes=2)  # an SMTP conversation or a chart may take a while; never two at once
+
+    def __init__(self, send: Callable[[QueuedTask, dict[str, Any]], None]):
+        self.send = send
+
+    def run(self, task: QueuedTask, payload: dict[str, Any], prepared: None) -> None:
+        self.send(task, payload)
+
+
+def _need(sender: Any, name: str) -> Any:
+    if sender is None:
+        raise TaskError(f"{name} is not configured in this process", permanent=True)
+    return sender
+
+
+def handlers(ctx: Context, pagerduty: PagerDuty | None, mailer: Mailer | None) -> dict[str, Handler]:
+    return {"pagerduty": Escalation(lambda _task, event: _need(pagerduty, "PagerDuty").send(event)),
+            "email": Escalation(lambda _task, mail: _need(mailer, "SMTP").send(mail)),
+            "chart": Escalation(lambda task, payload: _chart(ctx, task, payload))}
+
+
+class AlertTaskWorker(QueueWorker):
+    """The queue worker for the alert kinds (PagerDuty, e-mail, chart)."""
 
     name = "alert task"
-    drain_rounds = 50
+    # Polls: clearing the wake-up event shared with the Slack workers could make one of them miss it, and half a
+    # second matters for a reply in Slack, not for a page or an e-mail.
+    woken_by_commits = False
 
     def __init__(self, ctx: Context, pagerduty: PagerDuty | None = None, mailer: Mailer | None = None):
-        self.ctx = ctx
-        self.handlers: dict[str, Callable[[AlertTask, dict[str, Any]], None]] = {
-            "pagerduty": lambda _task, payload: self._need(pagerduty, "PagerDuty").send(payload),
-            "email": lambda _task, payload: self._need(mailer, "SMTP").send(payload),
-            "chart": self._chart,
-        }
+        super().__init__(ctx, handlers(ctx, pagerduty, mailer))
 
-    @staticmethod
-    def _need(sender: Any, name: str) -> Any:
-        if sender is None:
-            raise TaskError(f"{name} is not configured in this process", permanent=True)
-        return sender
 
-    def run_once(self, limit: int = 20) -> int:
-        with self.ctx.reading() as session:
-            ids = repo.due_tasks(session, self.ctx.now(), limit)
-        return sum(self._run(task_id) for task_id in ids)
-
-    def _run(self, task_id: int) -> int:
-        now = self.ctx.now()
-        with self.ctx.transaction() as session:
-            task = repo.claim_task(session, task_id, now, now + CLAIM_FOR)
-            if task is None:
-                return 0
-        try:
-            self.handlers[task.kind](task, json.loads(task.payload))
-        except TaskError as exc:
-            self._failed(task, exc)
-            return 0
-        except Exception as exc:  # an unexpected error must not lose the task
-            log.exception("alert task crashed", extra={"task": task.key})
-            self._failed(task, TaskError(f"{type(exc).__name__}: {exc}"))
-            return 0
-        self._finish(task.id, "done", None)  # type: ignore[arg-type]
-        self.ctx.telemetry.count("alert_tasks", kind=task.kind, result="done")
-        return 1
-
-    def _finish(self, task_id: int, status: str, error: str | None, retry_in: timedelta | None = None) -> None:
-        with self.ctx.transaction() as session:
-            task = session.get(AlertTask, task_id)
-            assert task is not None
-            task.status, task.last_error, task.claimed_until = status, error, None
-            if status == "done":
-                task.done_at = self.ctx.now()
-            if retry_in is not None:
-                task.next_attempt_at = self.ctx.now() + retry_in
-            session.add(task)
-
-    def _failed(self, task: AlertTask, exc: TaskError) -> None:
-        dead = exc.permanent or task.attempts >= MAX_ATTEMPTS
-        self.ctx.telemetry.count("alert_tasks", kind=task.kind, result="dead" if dead else "retry")
-        if dead:
-            log.error("alert task dead", extra={"task": task.key, "error": str(exc)})
-            self._finish(task.id, "dead", str(exc))  # type: ignore[arg-type]
+def _chart(ctx: Context, task: QueuedTask, payload: dict[str, Any]) -> None:
+    with ctx.reading() as session:
+        episode = repo.episode(session, task.team_id, payload["episode_id"])
+        if episode is None or episode.post_key is None or episode.kpi not in ctx.catalog.kpis:
             return
-        wait = timedelta(seconds=exc.retry_after) if exc.retry_after is not None else _backoff(task.attempts)
-        log.warning("alert task failed, retrying", extra={"task": task.key, "error": str(exc),
-                                                          "retry_in_s": wait.total_seconds()})
-        self._finish(task.id, "pending", str(exc), retry_in=wait)  # type: ignore[arg-type]
-
-    def _chart(self, task: AlertTask, payload: dict[str, Any]) -> None:
-        ctx = self.ctx
-        with ctx.reading() as session:
-            episode = repo.episode(session, task.team_id, payload["episode_id"])
-            if episode is None or episode.post_key is None or episode.kpi not in ctx.catalog.kpis:
-                return
-            kpi = ctx.catalog.kpis[episode.kpi]
-            rule = ctx.config.alerts.rules.get(episode.rule)
-            window = min(timedelta(days=90), max(timedelta(hours=6), 12 * rule.max_age if rule else timedelta(0)))
-            points = snapshots.series(session, task.team_id, kpi.key, since=episode.fired_at - window,
-                                      until=episode.fired_at + window)
-        title = f"{kpi.name} — {episode.rule}"
-        line = charts.Line(f"threshold {alert_blocks.threshold_text(kpi, episode.op, episode.threshold)}",
-                           episode.threshold or 0.0, "#cf222e", "-")
-        png = charts.kpi_chart(kpi, points, ctx.tz, title, extra_lines=[line])
-        with ctx.transaction() as session:
-            outbox.upload(session, task.team_id, "", png, filename=f"{episode.rule}.png", title=title,
-                          thread_key=episode.post_key, key=f"{episode.post_key}:chart")
-
-
-def _backoff(attempts: int) -> timedelta:
-    seconds = min(MAX_BACKOFF.total_seconds(), 2.0 ** attempts)
-    return timedelta(seconds=seconds * random.uniform(0.8, 1.2))
+        kpi = ctx.catalog.kpis[episode.kpi]
+        rule = ctx.config.alerts.rules.get(episode.rule)
+        window = min(timedelta(days=90), max(timedelta(hours=6), 12 * rule.max_age if rule else timedelta(0)))
+        points = snapshots.series(session, task.team_id, kpi.key, since=episode.fired_at - window,
+                                  until=episode.fired_at + window)
+    title = f"{kpi.name} — {episode.rule}"
+    line = charts.Line(f"threshold {alert_blocks.threshold_text(kpi, episode.op, episode.threshold)}",
+                       episode.threshold or 0.0, "#cf222e", "-")
+    png = charts.kpi_chart(kpi, points, ctx.tz, title, extra_lines=[line])
+    with ctx.transaction() as session:
+        outbox.upload(session, task.team_id, "", png, filename=f"{episode.rule}.png", title=title,
+                      thread_key=episode.post_key, key=f"{episode.post_key}:chart")

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from aurum.alerts import actions
 from bot.cli import app as cli
 from bot.metrics import BotMetrics
-from storage import alerts as repo
+from storage import queue
 from tests.alerts.conftest import ROUTING_KEY
 from tests.alerts.support import ALERT_CHANNELS, TEAM, deliver, record, use_config
 
@@ -58,14 +58,14 @@ def test_pagerduty_outage_is_retried_and_never_holds_back_the_slack_message(aler
     assert len(fake_slack.calls_to("chat.postMessage", failed=False)) == 1  # Slack got it already
     assert pagerduty.events == []
     with ctx.reading() as session:
-        (task,) = repo.tasks(session, TEAM, kind="pagerduty")
+        (task,) = queue.listing(session, kinds=["pagerduty"])
     assert task.status == "pending" and "500" in (task.last_error or "")
     for _ in range(3):
         clock.advance(minutes=1)
         deliver(alerting)
     assert [e["event_action"] for e in pagerduty.events] == ["trigger"]
     with ctx.reading() as session:
-        (task,) = repo.tasks(session, TEAM, kind="pagerduty")
+        (task,) = queue.listing(session, kinds=["pagerduty"])
     assert task.status == "done" and task.attempts == 3
 
 
@@ -90,7 +90,7 @@ def test_unconfigured_pagerduty_marks_the_task_dead_and_says_why(alerting, setti
     record(alerting.ctx, ERRORS, 3.0)
     deliver(alerting)
     with alerting.ctx.reading() as session:
-        (task,) = repo.tasks(session, TEAM, kind="pagerduty")
+        (task,) = queue.listing(session, kinds=["pagerduty"])
     assert task.status == "dead" and task.last_error == "PAGERDUTY_ROUTING_KEY is not set"
     assert len(fake_slack.calls_to("chat.postMessage", failed=False)) == 1
 
@@ -106,7 +106,7 @@ def test_failed_escalations_are_listed_by_the_cli_and_counted_on_metrics(alertin
     assert pagerduty.events == []
     assert len(fake_slack.calls_to("chat.postMessage", failed=False)) == 1
     with ctx.reading() as session:
-        (task,) = repo.tasks(session, TEAM, kind="pagerduty")
+        (task,) = queue.listing(session, kinds=["pagerduty"])
     assert task.status == "dead" and task.attempts == 2
 
     monkeypatch.setenv("DATABASE_URL", settings.database_url)

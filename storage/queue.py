@@ -1,0 +1,161 @@
+"""The durable task queue: one table for everything delivered later (Slack posts, edits and uploads, PagerDuty
+events, e-mails, alert charts), and its repository. Never commits.
+
+A task is written in the transaction that causes it, claimed by one worker at a time for a lease (a crashed
+worker's task is taken again once the lease runs out), retried until a handler succeeds, and kept as a dead letter
+when it keeps failing. What a task says is its kind's business: `payload` and `result` are JSON that only the
+kind's handler reads (aurum.outbox, aurum.alerts.escalation), so a new kind needs no new column.
+
+Statuses: pending → sending (claimed) → a finished one: the handler's (`sent` for Slack calls, `done` for the
+others, `superseded` for an edit overtaken by a newer one), or `dead`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime, timedelta
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint, exists, func, or_, select, update
+from sqlalchemy.orm import aliased
+from sqlmodel import Field, Session, SQLModel
+
+from storage.db import key_taken
+from storage.types import UTCDateTime, utcnow
+
+WAITING = ("pending", "sending")
+
+
+def _when(nullable: bool = False) -> Column:
+    return Column(UTCDateTime(), nullable=nullable)
+
+
+class QueuedTask(SQLModel, table=True):
+    """One thing to deliver later, of one kind, handled by that kind's handler."""
+
+    __tablename__ = "queued_task"
+    __table_args__ = (
+        UniqueConstraint("team_id", "key", name="uq_queued_task_key"),
+        Index("ix_queued_task_due", "status", "next_attempt_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    key: str = Field(max_length=200)  # queuing the same key twice queues one task
+    kind: str = Field(max_length=20)
+    payload: str = Field(sa_column=Column(Text, nullable=False))  # JSON, read by the kind's handler
+    # The key of a task that must finish first (the Slack message a thread reply or an edit belongs to): the task
+    # is not due while that one waits. Generic, and in a column, so that `due` stays one indexed query.
+    parent_key: str | None = Field(default=None, max_length=200)
+    status: str = Field(default="pending", max_length=12)
+    attempts: int = 0  # failed or in-flight attempts; a wait the far side asked for (Retry-After) is not counted
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    claimed_until: datetime | None = Field(default=None, sa_column=_when(nullable=True))  # the claim's lease
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    result: str | None = Field(default=None, sa_column=Column(Text))  # JSON: what the handler got back (a Slack ts)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    finished_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+
+
+def add(session: Session, task: QueuedTask, fresh: bool = False) -> bool:
+    """Queue a task once per (team, key), inserted with the transaction's next flush together with the other rows
+    queued by then; False when the key is already queued. `fresh`: the key was just made up, no need to look."""
+    if not fresh and key_taken(session, QueuedTask, task.team_id, task.key):
+        return False
+    session.add(task)
+    return True
+
+
+def by_key(session: Session, team_id: str, key: str) -> QueuedTask | None:
+    return session.scalars(select(QueuedTask).where(QueuedTask.team_id == team_id, QueuedTask.key == key)).first()
+
+
+def _claimable(now: datetime):
+    """Pending tasks whose time has come, and claimed ones whose lease ran out (their worker died)."""
+    return or_((QueuedTask.status == "pending") & (QueuedTask.next_attempt_at <= now),
+               (QueuedTask.status == "sending") & (QueuedTask.claimed_until < now))
+
+
+def due(session: Session, now: datetime, kinds: Collection[str] | None = None,
+        limit: int = 50) -> list[tuple[int, str]]:
+    """(id, kind) of the claimable tasks of `kinds` (default: all), oldest first.
+
+    A task whose parent still waits is not due: workers would only claim it to put it back (a backlog of thread
+    replies behind rate-limited posts would keep them busy)."""
+    parent = aliased(QueuedTask)
+    parent_waiting = exists().where(parent.team_id == QueuedTask.team_id, parent.key == QueuedTask.parent_key,
+                                    parent.status.in_(WAITING))
+    query = select(QueuedTask.id, QueuedTask.kind).where(
+        _claimable(now), or_(QueuedTask.parent_key.is_(None), ~parent_waiting))
+    if kinds is not None:
+        query = query.where(QueuedTask.kind.in_(list(kinds)))
+    return [(row.id, row.kind) for row in session.execute(query.order_by(QueuedTask.id).limit(limit))]
+
+
+def claim(session: Session, task_id: int, now: datetime, lease: timedelta) -> QueuedTask | None:
+    """Atomically take a claimable task for `lease` (counting an attempt); None when another worker was first."""
+    result = session.execute(
+        update(QueuedTask).where(QueuedTask.id == task_id, _claimable(now))
+        .values(status="sending", claimed_until=now + lease, attempts=QueuedTask.attempts + 1,
+                last_error="in flight")
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        return None
+    return session.get(QueuedTask, task_id, populate_existing=True)
+
+
+def _set(session: Session, task_id: int, **values) -> None:
+    session.execute(update(QueuedTask).where(QueuedTask.id == task_id).values(claimed_until=None, **values)
+                    .execution_options(synchronize_session=False))
+
+
+def finish(session: Session, task_id: int, status: str, now: datetime, result: str | None = None) -> None:
+    _set(session, task_id, status=status, result=result, finished_at=now, last_error=None)
+
+
+def retry(session: Session, task_id: int, at: datetime, error: str, count: bool = True) -> None:
+    """Back to pending until `at`; `count=False` gives back the attempt the claim counted (a wait, no failure)."""
+    attempts = QueuedTask.attempts if count else QueuedTask.attempts - 1
+    _set(session, task_id, status="pending", next_attempt_at=at, last_error=error, attempts=attempts)
+
+
+def dead(session: Session, task_id: int, error: str) -> None:
+    _set(session, task_id, status="dead", last_error=error)
+
+
+def newer_sibling_exists(session: Session, task: QueuedTask) -> bool:
+    """A task of the same kind and parent queued after this one (a newer edit of the same message)."""
+    return session.scalars(select(QueuedTask.id).where(
+        QueuedTask.team_id == task.team_id, QueuedTask.kind == task.kind, QueuedTask.parent_key == task.parent_key,
+        QueuedTask.id > task.id).limit(1)).first() is not None
+
+
+def tallies(session: Session) -> dict[tuple[str, str], int]:
+    """How many tasks there are by (kind, status)."""
+    rows = session.execute(select(QueuedTask.kind, QueuedTask.status, func.count())
+                           .group_by(QueuedTask.kind, QueuedTask.status))
+    return {(kind, status): count for kind, status, count in rows}
+
+
+def counts(session: Session, kinds: Collection[str] | None = None) -> dict[str, int]:
+    """How many tasks of `kinds` (default: all) there are by status."""
+    by_status: dict[str, int] = {}
+    for (kind, status), count in tallies(session).items():
+        if kinds is None or kind in kinds:
+            by_status[status] = by_status.get(status, 0) + count
+    return by_status
+
+
+def listing(session: Session, status: str | None = None, limit: int = 50, *, kinds: Collection[str] | None = None,
+            exclude: Collection[str] = (), troubled: bool = False) -> list[QueuedTask]:
+    """The newest tasks of `kinds` (default: all but `exclude`) with `status`; `troubled`: only the dead ones and
+    those that failed at least once and wait to be retried."""
+    query = select(QueuedTask)
+    if status:
+        query = query.where(QueuedTask.status == status)
+    if kinds is not None:
+        query = query.where(QueuedTask.kind.in_(list(kinds)))
+    if exclude:
+        query = query.where(QueuedTask.kind.not_in(list(exclude)))
+    if troubled:
+        query = query.where(or_(QueuedTask.status == "dead",
+                                (QueuedTask.status == "pending") & QueuedTask.last_error.is_not(None)))
+    return list(session.scalars(query.order_by(QueuedTask.id.desc()).limit(limit)))
