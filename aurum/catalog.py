@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -44,7 +45,7 @@ class Target(BaseModel):
                 raise ValueError(f"target {text!r}: a range takes no comparison sign")
             low, high = sorted((a, float(b)))
             return cls(op="range", low=low, high=high)
-        op = op or ">="
+        op = cast(Literal["<", "<=", ">", ">=", "="], op or ">=")  # the only signs _TARGET matches
         if op in ("<", "<="):
             return cls(op=op, high=a)
         if op in (">", ">="):
@@ -52,21 +53,27 @@ class Target(BaseModel):
         return cls(op="=", low=a, high=a)
 
     def met(self, value: float) -> bool:
-        checks = {
-            "<": lambda: value < self.high,
-            "<=": lambda: value <= self.high,
-            ">": lambda: value > self.low,
-            ">=": lambda: value >= self.low,
-            "=": lambda: value == self.low,
-            "range": lambda: self.low <= value <= self.high,
-        }
-        return bool(checks[self.op]())
+        low, high = self.low, self.high
+        if self.op == "=":
+            return value == low
+        if self.op in ("<", "<="):
+            assert high is not None, "parse() gives < and <= an upper bound"
+            return value < high if self.op == "<" else value <= high
+        assert low is not None, "parse() gives >, >= and ranges a lower bound"
+        if self.op in (">", ">="):
+            return value > low if self.op == ">" else value >= low
+        assert high is not None, "parse() gives a range an upper bound"
+        return low <= value <= high
 
     def nearest(self, value: float) -> float:
         """The boundary a value must reach to meet the target (the lower end of a band when below it)."""
+        low, high = self.low, self.high
         if self.op == "range":
-            return self.low if value < self.low else self.high  # type: ignore[return-value]
-        return self.high if self.op in ("<", "<=") else self.low  # type: ignore[return-value]
+            assert low is not None and high is not None, "parse() gives a range both ends"
+            return low if value < low else high
+        bound = high if self.op in ("<", "<=") else low
+        assert bound is not None, "parse() gives every comparison its bound"
+        return bound
 
 
 class Kpi(BaseModel):
@@ -178,7 +185,7 @@ class Catalog:
         return kpi.aliases[0] if kpi.aliases else kpi.key
 
 
-def _describe(error: dict[str, Any], kpis: list[dict[str, Any]]) -> str:
+def _describe(error: Mapping[str, Any], kpis: list[Any]) -> str:
     loc = list(error["loc"])
     where = ".".join(str(p) for p in loc)
     if len(loc) >= 2 and loc[0] == "kpis" and isinstance(loc[1], int) and loc[1] < len(kpis):
@@ -192,7 +199,9 @@ def _validate(raw: dict[str, Any], origin: str) -> CatalogFile:
     try:
         return CatalogFile.model_validate(raw)
     except ValidationError as exc:
-        kpis = raw.get("kpis") if isinstance(raw.get("kpis"), list) else []
+        kpis = raw.get("kpis")
+        if not isinstance(kpis, list):
+            kpis = []
         problems = "\n".join(f"  {origin}: {_describe(e, kpis)}" for e in exc.errors())
         raise CatalogError(f"invalid KPI catalogue:\n{problems}") from None
 

@@ -7,7 +7,7 @@ import random
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from aurum.catalog import Catalog, Kpi
 from storage import snapshots
@@ -77,7 +77,7 @@ def history(catalog: Catalog, now: datetime, seed: int = 42) -> list[SnapshotBas
 
 
 def has_data(session: Session, team_id: str) -> bool:
-    count = session.scalar(select(func.count()).select_from(KpiSnapshot).where(KpiSnapshot.team_id == team_id))
+    count = session.scalar(select(func.count()).select_from(KpiSnapshot).where(col(KpiSnapshot.team_id) == team_id))
     return bool(count)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -152,7 +153,7 @@ def leaderboard(session: Session, team_id: str, since: datetime, until: datetime
     return repo.leaderboard(session, team_id, since, until)
 
 
-def leaderboard_blocks(board: list[tuple[str, int, dict]], label: str) -> list[dict]:
+def leaderboard_blocks(board: Sequence[tuple[str, int, dict]], label: str) -> list[dict]:
     if not board:
         return [blocks.section(f"*Kudos leaderboard — {label}*\nNo kudos yet. Start with "
                                "`/kudos @person code-quality <why>`.")]
@@ -205,8 +206,9 @@ def suggestions(moves: list[Movement], sources: dict[str, str], period: str) -> 
             continue
         source = sources.get(kpi_key, "")
         user = source.split(":", 1)[1] if source.startswith("manual:") else None
+        assert move.start is not None and move.end is not None  # both are known when the change is
         reason = f"{move.kpi.name} {move.change_text()} this week ({formatting.value(move.kpi, move.start)} → " \
-                 f"{formatting.value(move.kpi, move.end)})"  # type: ignore[arg-type]
+                 f"{formatting.value(move.kpi, move.end)})"
         found.append(Suggestion(award, reason, user if user and MENTION.match(f"<@{user}>") else None,
                                 f"{period}:{award}"))
     return found

@@ -41,7 +41,7 @@ NOT_INSTALLED = ("Aurum is not installed in this workspace (or was uninstalled).
 class InlineExecutor(Executor):
     """Runs lazy listeners in the caller's thread, so the console sees the reply before its next prompt."""
 
-    def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
+    def submit(self, fn, /, *args, **kwargs):
         future: Future = Future()
         try:
             future.set_result(fn(*args, **kwargs))
@@ -119,7 +119,9 @@ def build_app(settings: Settings, ctx: Context, *, console: bool = False, execut
         logger=logging.getLogger("slack_bolt"),
     )
     if tokens is not None:
-        app = App(oauth_settings=oauth_settings(settings, tokens.store, ctx.engine), authorize=StoreAuthorize(tokens),
+        # Bolt types `authorize` as always returning a result; its own Authorize classes return None as we do.
+        app = App(oauth_settings=oauth_settings(settings, tokens.store, ctx.engine),
+                  authorize=StoreAuthorize(tokens),  # type: ignore[arg-type]
                   installation_store=tokens.store, installation_store_bot_only=True,
                   user_facing_authorize_error_message=NOT_INSTALLED, **common)
     else:

@@ -127,8 +127,7 @@ def run_command(runtime: Runtime, line: str, out: TextIO) -> None:
         return
     request = BoltRequest(body=command_body(command, text.strip()), mode="socket_mode",
                           headers={"content-type": ["application/x-www-form-urlencoded"]})
-    assert runtime.app is not None, "the console's runtime (bot.compose.build_console) answers slash commands"
-    response = runtime.app.dispatch(request)
+    response = runtime.bolt.dispatch(request)
     if response.status == 404:
         out.write(f"Unknown command {command}. Commands: /kpi, /survey, /roadmap, /report, /sprint, /blocker, "
                   "/kudos\n")

@@ -70,8 +70,10 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD and v is not None})
-        if record.exc_text or record.exc_info:
-            entry["exception"] = record.exc_text or self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        elif record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
 
 
@@ -93,6 +95,6 @@ def configure(level: int = logging.INFO, secrets: Iterable[str] = ()) -> None:
 class ContextThreadPool(ThreadPoolExecutor):
     """A thread pool whose tasks see the submitter's context variables (the request id in lazy listeners)."""
 
-    def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
+    def submit(self, fn, /, *args, **kwargs):
         context = contextvars.copy_context()
         return super().submit(context.run, fn, *args, **kwargs)

@@ -39,8 +39,10 @@ from storage.models import SnapshotBase
 
 MAX_BODY = 1_000_000
 FUTURE_TOLERANCE = timedelta(minutes=5)
-UNAUTHORIZED = {401: {"model": Problem, "description": "missing or unknown bearer token"},
-                413: {"model": Problem, "description": "body over 1 MB"}}
+UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "missing or unknown bearer token"},
+    413: {"model": Problem, "description": "body over 1 MB"},
+}
 
 
 class BodyLimit:
@@ -230,7 +232,8 @@ def create_push_api(ctx: Context) -> FastAPI:
         except CollectorError as exc:
             _refuse([{"type": "value_error", "loc": ["body"], "msg": exc.problem}])
         if value is None:
-            _refuse([{"type": "value_error", "loc": ["body"], "msg": "the report measured nothing"}])
+            raise HTTPException(422, detail=[{"type": "value_error", "loc": ["body"],
+                                              "msg": "the report measured nothing"}])
         when = at or ctx.now()
 
         def work(session):

@@ -46,6 +46,13 @@ class Runtime:
     # A web process's work process (bot/work_process.py); None: the work after the ack runs in threads here.
     work: WorkProcess | None = None
 
+    @property
+    def bolt(self) -> App:
+        """The Bolt app of a process that answers Slack requests (web, work, console)."""
+        if self.app is None:
+            raise RuntimeError("this process answers no Slack request: it was built without a Bolt app")
+        return self.app
+
     def __enter__(self) -> Runtime:
         return self
 

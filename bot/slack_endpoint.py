@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from typing import Any, cast
 
 import anyio
 import anyio.to_thread
@@ -27,7 +27,8 @@ from bot.work_process import dispatch
 log = logging.getLogger(__name__)
 PATH = "/slack/events"
 Scope = MutableMapping[str, Any]
-ASGIApp = Callable[[Scope, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]]
+Message = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
 
 
 def describe(request: BoltRequest) -> tuple[str, str]:
@@ -66,7 +67,9 @@ class SlackEndpoint:
             headers.setdefault(name.decode("latin-1").lower(), []).append(value.decode("latin-1"))
         try:  # bytes that are not UTF-8 cannot carry a valid signature: Bolt answers 401
             request = BoltRequest(body=b"".join(chunks).decode("utf-8", errors="replace"),
-                                  query=scope.get("query_string", b"").decode("latin-1"), headers=headers)
+                                  query=scope.get("query_string", b"").decode("latin-1"),
+                                  # Bolt only reads them (its Dict parameter type is stricter than it needs to be)
+                                  headers=cast("dict[str, str | Sequence[str]]", headers))
         except ValueError:  # a JSON body that does not parse: not from Slack
             self.metrics.requests.labels("unknown", "unknown", "400").inc()
             await _answer(send, BoltResponse(status=400, body="not a Slack request: the JSON body does not parse",
@@ -81,7 +84,7 @@ class SlackEndpoint:
             return
         if self.limiter is None:
             self.limiter = anyio.CapacityLimiter(self.runtime.settings.aurum_web_threads)
-        response, work_asked = await anyio.to_thread.run_sync(dispatch, self.runtime.app, request,
+        response, work_asked = await anyio.to_thread.run_sync(dispatch, self.runtime.bolt, request,
                                                               limiter=self.limiter)
         if work_asked and self.runtime.work is not None:
             self.runtime.work.forward(request, REQUEST_ID.get())

@@ -44,7 +44,7 @@ def create_web_app(runtime: Runtime, *, start_workers: bool = True) -> ASGIApp:
         if runtime.settings.slack_app_token is not None:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-            socket = SocketModeHandler(runtime.app, runtime.settings.slack_app_token.get_secret_value())
+            socket = SocketModeHandler(runtime.bolt, runtime.settings.slack_app_token.get_secret_value())
             socket.connect()
             log.info("connected to Slack over Socket Mode")
         # What start-up built lives as long as the process: out of the collector's sight, a full collection no
@@ -68,7 +68,7 @@ def create_web_app(runtime: Runtime, *, start_workers: bool = True) -> ASGIApp:
         return await _oauth(request, "callback")
 
     async def _oauth(request: Request, step: str) -> Response:
-        flow = runtime.app.oauth_flow
+        flow = runtime.bolt.oauth_flow
         if flow is None:
             return Response("This bot runs with a single workspace's token; there is nothing to install here.",
                             status_code=404, media_type="text/plain")

@@ -72,8 +72,7 @@ def serve_forwarded(reports_fd: int, source: IO[bytes] = sys.stdin.buffer) -> No
         _, body, headers, request_id = frame
         token = REQUEST_ID.set(request_id)
         try:
-            assert runtime.app is not None  # build_work builds the Bolt app
-            runtime.app.dispatch(BoltRequest(body=body, headers=headers))
+            runtime.bolt.dispatch(BoltRequest(body=body, headers=headers))
         except Exception:  # one bad request never stops the others
             log.exception("forwarded request failed")
         finally:

@@ -51,7 +51,7 @@ class ForwardAfterAck(Executor):
     """`ctx.after_ack` of a web process with a work process: work after the ack is not run here; the request that
     asked for it is marked, and the web server hands it to the work process (see `dispatch`)."""
 
-    def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
+    def submit(self, fn, /, *args, **kwargs):
         asked = _ASKED.get()
         if asked is None:
             raise RuntimeError("work after the ack asked for outside a Slack request dispatched by bot.work_process")

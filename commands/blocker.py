@@ -65,10 +65,10 @@ def handle(ctx: Context, asker: Asker, request: Add | List | Done) -> None:
         tell(ctx, asker, "*Open blockers*\n" + ("\n".join(lines) if lines else "None. 🎉"))
     else:
         with ctx.transaction() as session:
-            note = notes.resolve_blocker(ctx, session, asker.team_id, request.note_id, asker.user_id)
-        if note is None:
+            closed = notes.resolve_blocker(ctx, session, asker.team_id, request.note_id, asker.user_id)
+        if closed is None:
             raise InputError(f"No open blocker #{request.note_id} — `/blocker list` shows the open ones.")
-        tell(ctx, asker, f"✅ Blocker #{note.id} resolved: {blocks.escape_keep_mentions(note.text)}")
+        tell(ctx, asker, f"✅ Blocker #{closed.id} resolved: {blocks.escape_keep_mentions(closed.text)}")
 
 
 def register(app: Any, ctx: Context) -> None:

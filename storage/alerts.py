@@ -10,10 +10,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import Column, Index, Row, Select, Text, UniqueConstraint, bindparam, insert, or_, select, update
+from sqlalchemy.engine import Result
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Field, Session, SQLModel, col
 
-from storage.types import UTCDateTime, utcnow
+from storage.types import UTCDateTime, table_of, utcnow
 
 
 def _when(nullable: bool = False) -> Column:
@@ -103,9 +104,9 @@ class AlertSilence(SQLModel, table=True):
 
 def states(session: Session, team_id: str, rules: Iterable[str] | None = None,
            lock: bool = False) -> dict[tuple[str, str], AlertState]:
-    query = select(AlertState).where(AlertState.team_id == team_id)
+    query = select(AlertState).where(col(AlertState.team_id) == team_id)
     if rules is not None:
-        query = query.where(AlertState.rule.in_(list(rules)))
+        query = query.where(col(AlertState.rule).in_(list(rules)))
     if lock:
         query = query.with_for_update()
     return {(s.rule, s.fingerprint): s for s in session.scalars(query)}
@@ -116,7 +117,7 @@ _READ_FIELDS = STATE_FIELDS[:-1]  # updated_at is written, never read back by th
 
 
 def _state_rows_statement(lock: bool) -> Select:
-    table = AlertState.__table__
+    table = table_of(AlertState)
     query = select(table.c.id, table.c.rule, table.c.fingerprint, *(table.c[name] for name in _READ_FIELDS)).where(
         table.c.team_id == bindparam("team_id"), table.c.rule.in_(bindparam("rules", expanding=True)))
     return query.with_for_update() if lock else query
@@ -135,7 +136,7 @@ def state_rows(session: Session, team_id: str, rules: Iterable[str], lock: bool 
 def write_states(session: Session, team_id: str, changed: Sequence[dict], added: Sequence[dict]) -> None:
     """Store evaluated states: `changed` rows by id (one executemany UPDATE), `added` ones (rule, fingerprint and
     STATE_FIELDS) with one INSERT. When another process inserted one of the added rows first, ours overwrites it."""
-    table = AlertState.__table__
+    table = table_of(AlertState)
     if changed:
         session.execute(update(table).where(table.c.id == bindparam("row_id")),
                         [{"row_id": row["id"], **{name: row[name] for name in STATE_FIELDS}} for row in changed])
@@ -164,15 +165,15 @@ def add_state(session: Session, state: AlertState) -> AlertState:
             session.add(state)
     except IntegrityError:
         found = session.scalars(select(AlertState).where(
-            AlertState.team_id == state.team_id, AlertState.rule == state.rule,
-            AlertState.fingerprint == state.fingerprint).with_for_update()).first()
+            col(AlertState.team_id) == state.team_id, col(AlertState.rule) == state.rule,
+            col(AlertState.fingerprint) == state.fingerprint).with_for_update()).first()
         assert found is not None
         return found
     return state
 
 
 def active_states(session: Session, team_id: str) -> list[AlertState]:
-    query = select(AlertState).where(AlertState.team_id == team_id, AlertState.state != "inactive")
+    query = select(AlertState).where(col(AlertState.team_id) == team_id, col(AlertState.state) != "inactive")
     return list(session.scalars(query.order_by(AlertState.state, AlertState.rule)))
 
 
@@ -180,7 +181,7 @@ def active_states(session: Session, team_id: str) -> list[AlertState]:
 
 
 def episode(session: Session, team_id: str, episode_id: int, lock: bool = False) -> AlertEpisode | None:
-    query = select(AlertEpisode).where(AlertEpisode.team_id == team_id, AlertEpisode.id == episode_id)
+    query = select(AlertEpisode).where(col(AlertEpisode.team_id) == team_id, col(AlertEpisode.id) == episode_id)
     return session.scalars(query.with_for_update() if lock else query).first()
 
 
@@ -188,49 +189,53 @@ def episodes_by_id(session: Session, team_id: str, ids: Iterable[int]) -> dict[i
     wanted = list(ids)
     if not wanted:
         return {}
-    query = select(AlertEpisode).where(AlertEpisode.team_id == team_id, AlertEpisode.id.in_(wanted))
+    query = select(AlertEpisode).where(col(AlertEpisode.team_id) == team_id, col(AlertEpisode.id).in_(wanted))
     return {e.id: e for e in session.scalars(query)}  # type: ignore[misc]
 
 
 def unsettled(session: Session, team_id: str) -> list[AlertEpisode]:
     """Episodes with something still to tell: firing ones, and resolved ones not yet announced."""
-    query = select(AlertEpisode).where(AlertEpisode.team_id == team_id, AlertEpisode.settled.is_(False))
-    return list(session.scalars(query.order_by(AlertEpisode.id)))
+    query = select(AlertEpisode).where(col(AlertEpisode.team_id) == team_id, col(AlertEpisode.settled).is_(False))
+    return list(session.scalars(query.order_by(col(AlertEpisode.id))))
 
 
 def open_by_fingerprint(session: Session, team_id: str, rule: str, fingerprint: str) -> AlertEpisode | None:
     query = select(AlertEpisode).where(
-        AlertEpisode.team_id == team_id, AlertEpisode.rule == rule, AlertEpisode.fingerprint == fingerprint,
-        AlertEpisode.status == "firing")
-    return session.scalars(query.order_by(AlertEpisode.id.desc()).limit(1)).first()
+        col(AlertEpisode.team_id) == team_id, col(AlertEpisode.rule) == rule,
+        col(AlertEpisode.fingerprint) == fingerprint, col(AlertEpisode.status) == "firing")
+    return session.scalars(query.order_by(col(AlertEpisode.id).desc()).limit(1)).first()
 
 
 def latest_by_fingerprint(session: Session, team_id: str, rule: str, fingerprint: str) -> AlertEpisode | None:
     query = select(AlertEpisode).where(
-        AlertEpisode.team_id == team_id, AlertEpisode.rule == rule, AlertEpisode.fingerprint == fingerprint)
-    return session.scalars(query.order_by(AlertEpisode.id.desc()).limit(1)).first()
+        col(AlertEpisode.team_id) == team_id, col(AlertEpisode.rule) == rule,
+        col(AlertEpisode.fingerprint) == fingerprint)
+    return session.scalars(query.order_by(col(AlertEpisode.id).desc()).limit(1)).first()
 
 
 def history(session: Session, team_id: str, *, kpi: str | None = None, rules: Sequence[str] | None = None,
             since: datetime | None = None, limit: int = 20) -> list[AlertEpisode]:
-    query = select(AlertEpisode).where(AlertEpisode.team_id == team_id)
+    query = select(AlertEpisode).where(col(AlertEpisode.team_id) == team_id)
     if kpi is not None or rules:
         conditions = []
         if kpi is not None:
-            conditions.append(AlertEpisode.kpi == kpi)
+            conditions.append(col(AlertEpisode.kpi) == kpi)
         if rules:
-            conditions.append(AlertEpisode.rule.in_(list(rules)))
+            conditions.append(col(AlertEpisode.rule).in_(list(rules)))
         query = query.where(or_(*conditions))
     if since is not None:
-        query = query.where(AlertEpisode.fired_at >= since)
-    return list(session.scalars(query.order_by(AlertEpisode.fired_at.desc(), AlertEpisode.id.desc()).limit(limit)))
+        query = query.where(col(AlertEpisode.fired_at) >= since)
+    query = query.order_by(col(AlertEpisode.fired_at).desc(), col(AlertEpisode.id).desc())
+    return list(session.scalars(query.limit(limit)))
 
 
 def feedback_counts(session: Session, team_id: str, since: datetime) -> dict[str, int]:
-    query = select(AlertEpisode.feedback).where(
-        AlertEpisode.team_id == team_id, AlertEpisode.feedback.is_not(None), AlertEpisode.fired_at >= since)
+    query = select(col(AlertEpisode.feedback)).where(
+        col(AlertEpisode.team_id) == team_id, col(AlertEpisode.feedback).is_not(None),
+        col(AlertEpisode.fired_at) >= since)
     counts: dict[str, int] = {}
-    for (feedback,) in session.execute(query):
+    rows: Result[str] = session.execute(query)
+    for (feedback,) in rows:
         counts[feedback] = counts.get(feedback, 0) + 1
     return counts
 
@@ -239,14 +244,14 @@ def feedback_counts(session: Session, team_id: str, since: datetime) -> dict[str
 
 
 def silenced_until(session: Session, team_id: str, rule: str, now: datetime) -> AlertSilence | None:
-    query = select(AlertSilence).where(AlertSilence.team_id == team_id, AlertSilence.rule == rule,
-                                       AlertSilence.until > now)
-    return session.scalars(query.order_by(AlertSilence.until.desc()).limit(1)).first()
+    query = select(AlertSilence).where(col(AlertSilence.team_id) == team_id, col(AlertSilence.rule) == rule,
+                                       col(AlertSilence.until) > now)
+    return session.scalars(query.order_by(col(AlertSilence.until).desc()).limit(1)).first()
 
 
 def active_silences(session: Session, team_id: str, now: datetime) -> dict[str, AlertSilence]:
-    query = select(AlertSilence).where(AlertSilence.team_id == team_id, AlertSilence.until > now)
+    query = select(AlertSilence).where(col(AlertSilence.team_id) == team_id, col(AlertSilence.until) > now)
     found: dict[str, AlertSilence] = {}
-    for silence in session.scalars(query.order_by(AlertSilence.until)):
+    for silence in session.scalars(query.order_by(col(AlertSilence.until))):
         found[silence.rule] = silence  # the one lasting longest wins
     return found

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Column, select
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Field, Session, SQLModel, col
 
 from storage.collection import ApiRequest
 from storage.types import UTCDateTime, utcnow
@@ -36,18 +36,19 @@ def add(session: Session, token: ApiToken) -> ApiToken:
 
 
 def by_hash(session: Session, token_hash: str) -> ApiToken | None:
-    return session.scalars(select(ApiToken).where(ApiToken.token_hash == token_hash)).first()
+    return session.scalars(select(ApiToken).where(col(ApiToken.token_hash) == token_hash)).first()
 
 
 def listing(session: Session, team_id: str | None = None) -> list[ApiToken]:
-    query = select(ApiToken).order_by(ApiToken.id)
+    query = select(ApiToken).order_by(col(ApiToken.id))
     if team_id:
-        query = query.where(ApiToken.team_id == team_id)
+        query = query.where(col(ApiToken.team_id) == team_id)
     return list(session.scalars(query))
 
 
 def request(session: Session, team_id: str, key: str) -> ApiRequest | None:
-    return session.scalars(select(ApiRequest).where(ApiRequest.team_id == team_id, ApiRequest.key == key)).first()
+    query = select(ApiRequest).where(col(ApiRequest.team_id) == team_id, col(ApiRequest.key) == key)
+    return session.scalars(query).first()
 
 
 def remember(session: Session, row: ApiRequest) -> None:

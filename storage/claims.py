@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.models import JobClaim
 from storage.types import utcnow
@@ -37,17 +38,20 @@ def release(session: Session, claim: JobClaim) -> None:
 
 def find(session: Session, team_id: str, job: str, period: str) -> JobClaim | None:
     return session.scalars(
-        select(JobClaim).where(JobClaim.team_id == team_id, JobClaim.job == job, JobClaim.period == period)
+        select(JobClaim).where(col(JobClaim.team_id) == team_id, col(JobClaim.job) == job,
+                               col(JobClaim.period) == period)
     ).first()
 
 
 def recent(session: Session, team_id: str, job: str, limit: int = 10) -> list[JobClaim]:
-    query = select(JobClaim).where(JobClaim.team_id == team_id, JobClaim.job == job)
-    return list(session.scalars(query.order_by(JobClaim.claimed_at.desc()).limit(limit)))
+    query = select(JobClaim).where(col(JobClaim.team_id) == team_id, col(JobClaim.job) == job)
+    return list(session.scalars(query.order_by(col(JobClaim.claimed_at).desc()).limit(limit)))
 
 
 def prune(session: Session, team_id: str, job: str, before: datetime) -> int:
     """Forget finished claims of a frequent job older than `before` (their periods can never come again)."""
-    result = session.execute(delete(JobClaim).where(
-        JobClaim.team_id == team_id, JobClaim.job == job, JobClaim.claimed_at < before, JobClaim.status == "done"))
+    # A DELETE's result is a CursorResult (Session.execute is typed for any statement).
+    result = cast(CursorResult, session.execute(delete(JobClaim).where(
+        col(JobClaim.team_id) == team_id, col(JobClaim.job) == job, col(JobClaim.claimed_at) < before,
+        col(JobClaim.status) == "done")))
     return int(result.rowcount or 0)

@@ -6,11 +6,12 @@ import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from typing import Protocol
 
 from sqlalchemy import Select, bindparam, event, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Session, create_engine
+from sqlmodel import Session, col, create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 BEGIN_ATTEMPTS = 3
@@ -89,10 +90,18 @@ def ping(engine: Engine) -> bool:
         return False
 
 
+class KeyedRow(Protocol):
+    """A table model with a team_id and a key column (unique together)."""
+
+    id: int | None
+    team_id: str
+    key: str
+
+
 _KEY_QUERIES: dict[type, Select] = {}
 
 
-def key_taken(session: Session, model: type, team_id: str, key: str) -> bool:
+def key_taken(session: Session, model: type[KeyedRow], team_id: str, key: str) -> bool:
     """Whether a row of `model` (a table with team_id and key columns) holds this key: among the rows added to the
     session and not flushed yet, or in the database. Lets writers queue rows without a flush per row."""
     if any(isinstance(row, model) and row.team_id == team_id and row.key == key for row in session.new):
@@ -100,6 +109,7 @@ def key_taken(session: Session, model: type, team_id: str, key: str) -> bool:
     query = _KEY_QUERIES.get(model)
     if query is None:
         query = _KEY_QUERIES[model] = (
-            select(model.id).where(model.team_id == bindparam("team_id"), model.key == bindparam("key")).limit(1)
+            select(col(model.id)).where(col(model.team_id) == bindparam("team_id"), col(model.key) == bindparam("key"))
+            .limit(1)
             .execution_options(autoflush=False))
     return session.scalars(query, {"team_id": team_id, "key": key}).first() is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.collection import DeploymentEvent, IncidentEvent
 
@@ -31,10 +31,11 @@ def upsert_incident(session: Session, team_id: str, external_id: str, **fields) 
 
 def deployments_since(session: Session, team_id: str, since: datetime, environment: str) -> list[DeploymentEvent]:
     return list(session.scalars(select(DeploymentEvent).where(
-        DeploymentEvent.team_id == team_id, DeploymentEvent.at > since, DeploymentEvent.environment == environment
-    ).order_by(DeploymentEvent.at)))
+        col(DeploymentEvent.team_id) == team_id, col(DeploymentEvent.at) > since,
+        col(DeploymentEvent.environment) == environment
+    ).order_by(col(DeploymentEvent.at))))
 
 
 def incidents_since(session: Session, team_id: str, since: datetime) -> list[IncidentEvent]:
-    return list(session.scalars(select(IncidentEvent).where(IncidentEvent.team_id == team_id,
-                                                            IncidentEvent.created > since)))
+    return list(session.scalars(select(IncidentEvent).where(col(IncidentEvent.team_id) == team_id,
+                                                            col(IncidentEvent.created) > since)))

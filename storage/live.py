@@ -5,19 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.report_models import LiveDashboard
 
 
 def for_channel(session: Session, team_id: str, channel: str) -> LiveDashboard | None:
     return session.scalars(select(LiveDashboard).where(
-        LiveDashboard.team_id == team_id, LiveDashboard.channel == channel)).first()
+        col(LiveDashboard.team_id) == team_id, col(LiveDashboard.channel) == channel)).first()
 
 
 def active(session: Session, team_id: str) -> list[LiveDashboard]:
-    query = select(LiveDashboard).where(LiveDashboard.team_id == team_id, LiveDashboard.stopped_at.is_(None))
-    return list(session.scalars(query.order_by(LiveDashboard.id)))
+    query = select(LiveDashboard).where(col(LiveDashboard.team_id) == team_id, col(LiveDashboard.stopped_at).is_(None))
+    return list(session.scalars(query.order_by(col(LiveDashboard.id))))
 
 
 def by_id(session: Session, team_id: str, live_id: int) -> LiveDashboard | None:

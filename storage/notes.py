@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.report_models import TeamNote
 
@@ -21,15 +21,16 @@ def add(session: Session, team_id: str, kind: str, text: str, author: str, at: d
 
 
 def open_notes(session: Session, team_id: str, kind: str, limit: int = 50) -> list[TeamNote]:
-    query = select(TeamNote).where(TeamNote.team_id == team_id, TeamNote.kind == kind, TeamNote.done_at.is_(None))
-    return list(session.scalars(query.order_by(TeamNote.created_at, TeamNote.id).limit(limit)))
+    query = select(TeamNote).where(col(TeamNote.team_id) == team_id, col(TeamNote.kind) == kind,
+                                   col(TeamNote.done_at).is_(None))
+    return list(session.scalars(query.order_by(col(TeamNote.created_at), col(TeamNote.id)).limit(limit)))
 
 
 def added_between(session: Session, team_id: str, kind: str, since: datetime, until: datetime,
                   limit: int = 50) -> list[TeamNote]:
-    query = select(TeamNote).where(TeamNote.team_id == team_id, TeamNote.kind == kind,
-                                   TeamNote.created_at > since, TeamNote.created_at <= until)
-    return list(session.scalars(query.order_by(TeamNote.created_at, TeamNote.id).limit(limit)))
+    query = select(TeamNote).where(col(TeamNote.team_id) == team_id, col(TeamNote.kind) == kind,
+                                   col(TeamNote.created_at) > since, col(TeamNote.created_at) <= until)
+    return list(session.scalars(query.order_by(col(TeamNote.created_at), col(TeamNote.id)).limit(limit)))
 
 
 def close(session: Session, team_id: str, kind: str, note_id: int, by: str, at: datetime) -> TeamNote | None:

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint, exists, func, or_, select, update
+from sqlalchemy import Column, CursorResult, Index, Text, UniqueConstraint, exists, func, or_, select, update
+from sqlalchemy.engine import Result
 from sqlalchemy.orm import aliased
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Field, Session, SQLModel, col
 
 from storage.db import key_taken
 from storage.types import UTCDateTime, utcnow
@@ -65,13 +67,14 @@ def add(session: Session, task: QueuedTask, fresh: bool = False) -> bool:
 
 
 def by_key(session: Session, team_id: str, key: str) -> QueuedTask | None:
-    return session.scalars(select(QueuedTask).where(QueuedTask.team_id == team_id, QueuedTask.key == key)).first()
+    query = select(QueuedTask).where(col(QueuedTask.team_id) == team_id, col(QueuedTask.key) == key)
+    return session.scalars(query).first()
 
 
 def _claimable(now: datetime):
     """Pending tasks whose time has come, and claimed ones whose lease ran out (their worker died)."""
-    return or_((QueuedTask.status == "pending") & (QueuedTask.next_attempt_at <= now),
-               (QueuedTask.status == "sending") & (QueuedTask.claimed_until < now))
+    return or_((col(QueuedTask.status) == "pending") & (col(QueuedTask.next_attempt_at) <= now),
+               (col(QueuedTask.status) == "sending") & (col(QueuedTask.claimed_until) < now))
 
 
 def due(session: Session, now: datetime, kinds: Collection[str] | None = None,
@@ -81,29 +84,30 @@ def due(session: Session, now: datetime, kinds: Collection[str] | None = None,
     A task whose parent still waits is not due: workers would only claim it to put it back (a backlog of thread
     replies behind rate-limited posts would keep them busy)."""
     parent = aliased(QueuedTask)
-    parent_waiting = exists().where(parent.team_id == QueuedTask.team_id, parent.key == QueuedTask.parent_key,
-                                    parent.status.in_(WAITING))
-    query = select(QueuedTask.id, QueuedTask.kind).where(
-        _claimable(now), or_(QueuedTask.parent_key.is_(None), ~parent_waiting))
+    parent_waiting = exists().where(col(parent.team_id) == col(QueuedTask.team_id),
+                                    col(parent.key) == col(QueuedTask.parent_key), col(parent.status).in_(WAITING))
+    query = select(col(QueuedTask.id), col(QueuedTask.kind)).where(
+        _claimable(now), or_(col(QueuedTask.parent_key).is_(None), ~parent_waiting))
     if kinds is not None:
-        query = query.where(QueuedTask.kind.in_(list(kinds)))
-    return [(row.id, row.kind) for row in session.execute(query.order_by(QueuedTask.id).limit(limit))]
+        query = query.where(col(QueuedTask.kind).in_(list(kinds)))
+    return [(row.id, row.kind) for row in session.execute(query.order_by(col(QueuedTask.id)).limit(limit))]
 
 
 def claim(session: Session, task_id: int, now: datetime, lease: timedelta) -> QueuedTask | None:
     """Atomically take a claimable task for `lease` (counting an attempt); None when another worker was first."""
-    result = session.execute(
-        update(QueuedTask).where(QueuedTask.id == task_id, _claimable(now))
-        .values(status="sending", claimed_until=now + lease, attempts=QueuedTask.attempts + 1,
+    # An UPDATE's result is a CursorResult (Session.execute is typed for any statement).
+    result = cast(CursorResult, session.execute(
+        update(QueuedTask).where(col(QueuedTask.id) == task_id, _claimable(now))
+        .values(status="sending", claimed_until=now + lease, attempts=col(QueuedTask.attempts) + 1,
                 last_error="in flight")
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)))
     if result.rowcount != 1:
         return None
     return session.get(QueuedTask, task_id, populate_existing=True)
 
 
 def _set(session: Session, task_id: int, **values) -> None:
-    session.execute(update(QueuedTask).where(QueuedTask.id == task_id).values(claimed_until=None, **values)
+    session.execute(update(QueuedTask).where(col(QueuedTask.id) == task_id).values(claimed_until=None, **values)
                     .execution_options(synchronize_session=False))
 
 
@@ -113,7 +117,7 @@ def finish(session: Session, task_id: int, status: str, now: datetime, result: s
 
 def retry(session: Session, task_id: int, at: datetime, error: str, count: bool = True) -> None:
     """Back to pending until `at`; `count=False` gives back the attempt the claim counted (a wait, no failure)."""
-    attempts = QueuedTask.attempts if count else QueuedTask.attempts - 1
+    attempts = col(QueuedTask.attempts) if count else col(QueuedTask.attempts) - 1
     _set(session, task_id, status="pending", next_attempt_at=at, last_error=error, attempts=attempts)
 
 
@@ -123,15 +127,15 @@ def dead(session: Session, task_id: int, error: str) -> None:
 
 def newer_sibling_exists(session: Session, task: QueuedTask) -> bool:
     """A task of the same kind and parent queued after this one (a newer edit of the same message)."""
-    return session.scalars(select(QueuedTask.id).where(
-        QueuedTask.team_id == task.team_id, QueuedTask.kind == task.kind, QueuedTask.parent_key == task.parent_key,
-        QueuedTask.id > task.id).limit(1)).first() is not None
+    return session.scalars(select(col(QueuedTask.id)).where(
+        col(QueuedTask.team_id) == task.team_id, col(QueuedTask.kind) == task.kind,
+        col(QueuedTask.parent_key) == task.parent_key, col(QueuedTask.id) > task.id).limit(1)).first() is not None
 
 
 def tallies(session: Session) -> dict[tuple[str, str], int]:
     """How many tasks there are by (kind, status)."""
-    rows = session.execute(select(QueuedTask.kind, QueuedTask.status, func.count())
-                           .group_by(QueuedTask.kind, QueuedTask.status))
+    rows: Result[str, str, int] = session.execute(select(col(QueuedTask.kind), col(QueuedTask.status), func.count())
+                           .group_by(col(QueuedTask.kind), col(QueuedTask.status)))
     return {(kind, status): count for kind, status, count in rows}
 
 
@@ -150,12 +154,12 @@ def listing(session: Session, status: str | None = None, limit: int = 50, *, kin
     those that failed at least once and wait to be retried."""
     query = select(QueuedTask)
     if status:
-        query = query.where(QueuedTask.status == status)
+        query = query.where(col(QueuedTask.status) == status)
     if kinds is not None:
-        query = query.where(QueuedTask.kind.in_(list(kinds)))
+        query = query.where(col(QueuedTask.kind).in_(list(kinds)))
     if exclude:
-        query = query.where(QueuedTask.kind.not_in(list(exclude)))
+        query = query.where(col(QueuedTask.kind).not_in(list(exclude)))
     if troubled:
-        query = query.where(or_(QueuedTask.status == "dead",
-                                (QueuedTask.status == "pending") & QueuedTask.last_error.is_not(None)))
-    return list(session.scalars(query.order_by(QueuedTask.id.desc()).limit(limit)))
+        query = query.where(or_(col(QueuedTask.status) == "dead",
+                                (col(QueuedTask.status) == "pending") & col(QueuedTask.last_error).is_not(None)))
+    return list(session.scalars(query.order_by(col(QueuedTask.id).desc()).limit(limit)))

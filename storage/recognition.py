@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Result, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.report_models import Achievement, KpiCrossing, Kudos
 
@@ -23,26 +23,27 @@ def add_kudos(session: Session, kudos: Kudos) -> Kudos | None:
 
 
 def by_suggestion(session: Session, team_id: str, key: str) -> Kudos | None:
-    return session.scalars(select(Kudos).where(Kudos.team_id == team_id, Kudos.suggestion_key == key)).first()
+    return session.scalars(select(Kudos).where(col(Kudos.team_id) == team_id, col(Kudos.suggestion_key) == key)).first()
 
 
 def given_since(session: Session, team_id: str, giver: str, since: datetime) -> int:
     query = select(func.count()).select_from(Kudos).where(
-        Kudos.team_id == team_id, Kudos.giver == giver, Kudos.created_at >= since)
+        col(Kudos.team_id) == team_id, col(Kudos.giver) == giver, col(Kudos.created_at) >= since)
     return int(session.scalar(query) or 0)
 
 
 def kudos_between(session: Session, team_id: str, since: datetime, until: datetime, limit: int = 200) -> list[Kudos]:
-    query = select(Kudos).where(Kudos.team_id == team_id, Kudos.created_at >= since, Kudos.created_at < until)
-    return list(session.scalars(query.order_by(Kudos.created_at.desc(), Kudos.id.desc()).limit(limit)))
+    query = select(Kudos).where(col(Kudos.team_id) == team_id, col(Kudos.created_at) >= since,
+                                col(Kudos.created_at) < until)
+    return list(session.scalars(query.order_by(col(Kudos.created_at).desc(), col(Kudos.id).desc()).limit(limit)))
 
 
 def leaderboard(session: Session, team_id: str, since: datetime, until: datetime) -> list[tuple[str, int, Counter]]:
     """(receiver, count, awards) ordered by count, most first; ties by who got there first."""
-    rows = session.execute(
-        select(Kudos.receiver, Kudos.award, Kudos.created_at)
-        .where(Kudos.team_id == team_id, Kudos.created_at >= since, Kudos.created_at < until)
-        .order_by(Kudos.created_at)
+    rows: Result[str, str, datetime] = session.execute(
+        select(col(Kudos.receiver), col(Kudos.award), col(Kudos.created_at))
+        .where(col(Kudos.team_id) == team_id, col(Kudos.created_at) >= since, col(Kudos.created_at) < until)
+        .order_by(col(Kudos.created_at))
     )
     awards: dict[str, Counter] = {}
     for receiver, award, _at in rows:
@@ -54,7 +55,7 @@ def leaderboard(session: Session, team_id: str, since: datetime, until: datetime
 def add_achievement(session: Session, achievement: Achievement) -> Achievement | None:
     """Record an achievement once per key; None when it was recorded before."""
     existing = session.scalars(select(Achievement).where(
-        Achievement.team_id == achievement.team_id, Achievement.key == achievement.key)).first()
+        col(Achievement.team_id) == achievement.team_id, col(Achievement.key) == achievement.key)).first()
     if existing is not None:
         return None
     try:
@@ -67,14 +68,14 @@ def add_achievement(session: Session, achievement: Achievement) -> Achievement |
 
 def achievements_between(session: Session, team_id: str, since: datetime, until: datetime,
                          limit: int = 100) -> list[Achievement]:
-    query = select(Achievement).where(Achievement.team_id == team_id, Achievement.at >= since,
-                                      Achievement.at < until)
-    return list(session.scalars(query.order_by(Achievement.at.desc(), Achievement.id.desc()).limit(limit)))
+    query = select(Achievement).where(col(Achievement.team_id) == team_id, col(Achievement.at) >= since,
+                                      col(Achievement.at) < until)
+    return list(session.scalars(query.order_by(col(Achievement.at).desc(), col(Achievement.id).desc()).limit(limit)))
 
 
 def crossings(session: Session, team_id: str, kpis: list[str], lock: bool = True) -> dict[tuple[str, str], KpiCrossing]:
     """Crossing state rows of these KPIs, locked for update (PostgreSQL) so two writers celebrate once."""
-    query = select(KpiCrossing).where(KpiCrossing.team_id == team_id, KpiCrossing.kpi.in_(kpis))
+    query = select(KpiCrossing).where(col(KpiCrossing.team_id) == team_id, col(KpiCrossing.kpi).in_(kpis))
     if lock:
         query = query.with_for_update()
     return {(row.kpi, row.level): row for row in session.scalars(query)}

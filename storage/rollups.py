@@ -13,11 +13,12 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import BigInteger, cast, delete, func, insert, select, text
+from sqlalchemy import BigInteger, Result, cast, delete, func, insert, select, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.models import KpiDay, KpiHour, KpiSnapshot, RollupBase
 
@@ -70,25 +71,26 @@ class Rollup:
         epoch = epoch_seconds(KpiSnapshot.at)
         bucket = (epoch // self.seconds).label(self.column)
         query = select(
-            KpiSnapshot.team_id, KpiSnapshot.kpi, bucket, func.count().label("count"), func.sum(KpiSnapshot.value),
-            func.sum(epoch % self.seconds), func.min(KpiSnapshot.value), func.max(KpiSnapshot.value),
-        ).where(KpiSnapshot.team_id == team_id)
+            col(KpiSnapshot.team_id), col(KpiSnapshot.kpi), bucket, func.count().label("count"),
+            func.sum(KpiSnapshot.value), func.sum(epoch % self.seconds), func.min(KpiSnapshot.value),
+            func.max(KpiSnapshot.value),
+        ).where(col(KpiSnapshot.team_id) == team_id)
         if kpi is not None:
-            query = query.where(KpiSnapshot.kpi == kpi)
+            query = query.where(col(KpiSnapshot.kpi) == kpi)
         if first is not None and last is not None:
-            query = query.where(KpiSnapshot.at >= self.start(first), KpiSnapshot.at < self.start(last + 1))
-        return query.group_by(KpiSnapshot.team_id, KpiSnapshot.kpi, bucket)
+            query = query.where(col(KpiSnapshot.at) >= self.start(first), col(KpiSnapshot.at) < self.start(last + 1))
+        return query.group_by(col(KpiSnapshot.team_id), col(KpiSnapshot.kpi), bucket)
 
     def recompute(self, session: Session, team_id: str, kpi: str, first: datetime, last: datetime) -> None:
         """Replace the KPI's buckets that hold the times first..last by what the snapshots give now."""
         low, high = self.number(first), self.number(last)
         model = self.model
-        session.execute(delete(model).where(model.team_id == team_id, model.kpi == kpi,
+        session.execute(delete(model).where(col(model.team_id) == team_id, col(model.kpi) == kpi,
                                             self.key >= low, self.key <= high))
         session.execute(insert(model).from_select(self.columns, self.aggregate(team_id, kpi, low, high)))
 
     def rebuild(self, session: Session, team_id: str) -> None:
-        session.execute(delete(self.model).where(self.model.team_id == team_id))
+        session.execute(delete(self.model).where(col(self.model.team_id) == team_id))
         session.execute(insert(self.model).from_select(self.columns, self.aggregate(team_id)))
 
 
@@ -129,13 +131,14 @@ def day_start(day: int) -> datetime:
 def rows(session: Session, team_id: str, kpi: str | None = None,
          since_day: int | None = None) -> list[tuple[str, int, int, float, float]]:
     """Daily rollups: (kpi, day, count, total, seconds) in (kpi, day) order."""
-    query = select(KpiDay.kpi, KpiDay.day, KpiDay.count, KpiDay.total, KpiDay.seconds).where(
-        KpiDay.team_id == team_id)
+    query = select(col(KpiDay.kpi), col(KpiDay.day), col(KpiDay.count), col(KpiDay.total), col(KpiDay.seconds)).where(
+        col(KpiDay.team_id) == team_id)
     if kpi is not None:
-        query = query.where(KpiDay.kpi == kpi)
+        query = query.where(col(KpiDay.kpi) == kpi)
     if since_day is not None:
-        query = query.where(KpiDay.day >= since_day)
-    return [tuple(r) for r in session.execute(query.order_by(KpiDay.kpi, KpiDay.day))]
+        query = query.where(col(KpiDay.day) >= since_day)
+    result: Result[str, int, int, float, float] = session.execute(query.order_by(col(KpiDay.kpi), col(KpiDay.day)))
+    return [(kpi, day, count, total, seconds) for kpi, day, count, total, seconds in result]
 
 
 def series(session: Session, team_id: str, kpi: str, since: datetime, until: datetime, buckets: int,
@@ -152,8 +155,9 @@ def series(session: Session, team_id: str, kpi: str, since: datetime, until: dat
     query = (
         select(group, func.sum(model.count), func.sum(model.total),
                func.sum(cast(model.count, BigInteger) * key), func.sum(model.seconds))
-        .where(model.team_id == team_id, model.kpi == kpi, key >= first, key <= last)
+        .where(col(model.team_id) == team_id, col(model.kpi) == kpi, key >= first, key <= last)
         .group_by(group).order_by(group)
     )
+    rows: Result[int, int, float, Any, float] = session.execute(query)
     return [(EPOCH + timedelta(seconds=(rollup.seconds * int(numbers) + seconds) / count), total / count)
-            for _, count, total, numbers, seconds in session.execute(query)]  # PostgreSQL sums bigints as numeric
+            for _, count, total, numbers, seconds in rows]  # PostgreSQL sums bigints as numeric

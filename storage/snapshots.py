@@ -5,15 +5,16 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Integer, String, and_, bindparam, column, func, literal, select, union_all, values
+from sqlalchemy import Integer, Result, String, and_, bindparam, column, func, literal, select, union_all, values
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage import rollups
 from storage.models import KpiDay, KpiSnapshot, SnapshotBase
-from storage.types import UTCDateTime, utcnow
+from storage.types import UTCDateTime, table_of, utcnow
 
 
 def add_many(session: Session, team_id: str, points: Iterable[SnapshotBase]) -> int:
@@ -22,7 +23,7 @@ def add_many(session: Session, team_id: str, points: Iterable[SnapshotBase]) -> 
     The rollups (hours, days) of the times touched are recomputed in the same transaction.
     """
     created = utcnow()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"team_id": team_id, "kpi": p.kpi, "value": float(p.value), "at": p.at, "source": p.source,
          "created_at": created}
         for p in points
@@ -30,7 +31,7 @@ def add_many(session: Session, team_id: str, points: Iterable[SnapshotBase]) -> 
     if not rows:
         return 0
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(KpiSnapshot.__table__)
+    stmt = insert(table_of(KpiSnapshot))
     stmt = stmt.on_conflict_do_update(
         index_elements=["team_id", "kpi", "source", "at"], set_={"value": stmt.excluded.value}
     )
@@ -40,15 +41,15 @@ def add_many(session: Session, team_id: str, points: Iterable[SnapshotBase]) -> 
 
 
 def latest(session: Session, team_id: str, kpi: str, before: datetime | None = None) -> KpiSnapshot | None:
-    query = select(KpiSnapshot).where(KpiSnapshot.team_id == team_id, KpiSnapshot.kpi == kpi)
+    query = select(KpiSnapshot).where(col(KpiSnapshot.team_id) == team_id, col(KpiSnapshot.kpi) == kpi)
     if before is not None:
-        query = query.where(KpiSnapshot.at <= before)
-    return session.scalars(query.order_by(KpiSnapshot.at.desc(), KpiSnapshot.id.desc()).limit(1)).first()
+        query = query.where(col(KpiSnapshot.at) <= before)
+    return session.scalars(query.order_by(col(KpiSnapshot.at).desc(), col(KpiSnapshot.id).desc()).limit(1)).first()
 
 
 def latest_per_kpi(session: Session, team_id: str) -> dict[str, KpiSnapshot]:
     """The newest snapshot of every KPI of a team, in two small queries (the KPIs come from the daily rollups)."""
-    kpis = session.scalars(select(KpiDay.kpi).where(KpiDay.team_id == team_id).distinct()).all()
+    kpis = session.scalars(select(col(KpiDay.kpi)).where(col(KpiDay.team_id) == team_id).distinct()).all()
     return latest_many(session, team_id, dict.fromkeys(kpis))
 
 
@@ -83,38 +84,39 @@ def _latest_query(bounded: tuple[bool, ...]):
     team = bindparam("team", type_=String())
     newest = union_all(*(
         select(bindparam(f"k{i}", type_=String()).label("kpi"), func.max(KpiSnapshot.at).label("at"))
-        .where(KpiSnapshot.team_id == team, KpiSnapshot.kpi == bindparam(f"k{i}", type_=String()),
-               *([KpiSnapshot.at <= bindparam(f"b{i}", type_=UTCDateTime())] if bound else []))
+        .where(col(KpiSnapshot.team_id) == team, col(KpiSnapshot.kpi) == bindparam(f"k{i}", type_=String()),
+               *([col(KpiSnapshot.at) <= bindparam(f"b{i}", type_=UTCDateTime())] if bound else []))
         for i, bound in enumerate(bounded)
     )).subquery()
     return select(KpiSnapshot).join(
-        newest, (KpiSnapshot.kpi == newest.c.kpi) & (KpiSnapshot.at == newest.c.at)
-    ).where(KpiSnapshot.team_id == team).order_by(KpiSnapshot.id)
+        newest, (col(KpiSnapshot.kpi) == newest.c.kpi) & (col(KpiSnapshot.at) == newest.c.at)
+    ).where(col(KpiSnapshot.team_id) == team).order_by(col(KpiSnapshot.id))
 
 
 def series(
     session: Session, team_id: str, kpi: str, since: datetime, until: datetime | None = None
 ) -> Sequence[tuple[datetime, float]]:
     """(time, value) pairs in time order; plain tuples, so a year of 5-minute points stays cheap."""
-    query = select(KpiSnapshot.at, KpiSnapshot.value).where(
-        KpiSnapshot.team_id == team_id, KpiSnapshot.kpi == kpi, KpiSnapshot.at >= since
+    query = select(col(KpiSnapshot.at), col(KpiSnapshot.value)).where(
+        col(KpiSnapshot.team_id) == team_id, col(KpiSnapshot.kpi) == kpi, col(KpiSnapshot.at) >= since
     )
     if until is not None:
-        query = query.where(KpiSnapshot.at <= until)
-    return [(at, value) for at, value in session.execute(query.order_by(KpiSnapshot.at))]
+        query = query.where(col(KpiSnapshot.at) <= until)
+    rows: Result[datetime, float] = session.execute(query.order_by(col(KpiSnapshot.at)))
+    return [(at, value) for at, value in rows]
 
 
 @functools.lru_cache(maxsize=8)
 def _bucket_query(buckets: int):
     """Built once per bucket count, so SQLAlchemy compiles it once; each call only binds the edges."""
-    edges = values(column("i", Integer), column("lo", UTCDateTime()), column("hi", UTCDateTime()), name="bucket")
-    edges = edges.data([(literal(i), bindparam(f"lo{i}", type_=UTCDateTime()), bindparam(f"hi{i}", type_=UTCDateTime()))
-                        for i in range(buckets)]).cte("bucket")
+    edges = values(column("i", Integer), column("lo", UTCDateTime()), column("hi", UTCDateTime()), name="bucket").data(
+        [(literal(i), bindparam(f"lo{i}", type_=UTCDateTime()), bindparam(f"hi{i}", type_=UTCDateTime()))
+         for i in range(buckets)]).cte("bucket")
     return (
         select(edges.c.i, func.avg(KpiSnapshot.value))
         .select_from(edges.join(KpiSnapshot, and_(
-            KpiSnapshot.team_id == bindparam("team"), KpiSnapshot.kpi == bindparam("kpi"),
-            KpiSnapshot.at >= edges.c.lo, KpiSnapshot.at < edges.c.hi)))
+            col(KpiSnapshot.team_id) == bindparam("team"), col(KpiSnapshot.kpi) == bindparam("kpi"),
+            col(KpiSnapshot.at) >= edges.c.lo, col(KpiSnapshot.at) < edges.c.hi)))
         .group_by(edges.c.i)
         .order_by(edges.c.i)
     )
@@ -138,5 +140,5 @@ def series_buckets(
         params[f"lo{i}"] = since + width * i
         params[f"hi{i}"] = since + width * (i + 1)
     params[f"hi{buckets - 1}"] = until + timedelta(microseconds=1)  # the last bucket includes `until`
-    rows = session.execute(_bucket_query(buckets), params)
+    rows: Result[int, Any] = session.execute(_bucket_query(buckets), params)  # the mean: a Decimal on PostgreSQL
     return [(since + width * (int(i) + 0.5), float(mean)) for i, mean in rows]

@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.collection import SourceHealth
 from storage.models import Sprint
 
 
 def health(session: Session, team_id: str, source: str) -> SourceHealth:
-    row = session.scalars(select(SourceHealth).where(SourceHealth.team_id == team_id,
-                                                     SourceHealth.source == source)).first()
+    row = session.scalars(select(SourceHealth).where(col(SourceHealth.team_id) == team_id,
+                                                     col(SourceHealth.source) == source)).first()
     if row is None:
         row = SourceHealth(team_id=team_id, source=source)
         session.add(row)
@@ -21,7 +21,7 @@ def health(session: Session, team_id: str, source: str) -> SourceHealth:
 
 
 def all_health(session: Session, team_id: str) -> dict[str, SourceHealth]:
-    rows = session.scalars(select(SourceHealth).where(SourceHealth.team_id == team_id))
+    rows = session.scalars(select(SourceHealth).where(col(SourceHealth.team_id) == team_id))
     return {row.source: row for row in rows}
 
 
@@ -49,7 +49,7 @@ def upsert_sprint(session: Session, team_id: str, record: dict) -> Sprint:
               "state": record["state"], "start_at": record["start_at"], "end_at": record["end_at"],
               "completed_at": record["complete_at"], "committed_points": record["committed"],
               "completed_points": record["completed"], "source": "jira"}
-    row = session.scalars(select(Sprint).where(Sprint.team_id == team_id, Sprint.board == fields["board"],
+    row = session.scalars(select(Sprint).where(col(Sprint.team_id) == team_id, col(Sprint.board) == fields["board"],
                                                Sprint.external_id == fields["external_id"])).first()
     if row is None:
         row = Sprint(team_id=team_id, **fields)
@@ -61,7 +61,7 @@ def upsert_sprint(session: Session, team_id: str, record: dict) -> Sprint:
 
 
 def sprints(session: Session, team_id: str, board: str | None = None) -> list[Sprint]:
-    query = select(Sprint).where(Sprint.team_id == team_id)
+    query = select(Sprint).where(col(Sprint.team_id) == team_id)
     if board is not None:
-        query = query.where(Sprint.board == board)
-    return list(session.scalars(query.order_by(Sprint.start_at)))
+        query = query.where(col(Sprint.board) == board)
+    return list(session.scalars(query.order_by(col(Sprint.start_at))))

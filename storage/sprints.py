@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.models import Sprint
 
@@ -19,22 +19,22 @@ def _closed_time():
 
 def active(session: Session, team_id: str) -> Sprint | None:
     """The newest active sprint."""
-    query = select(Sprint).where(Sprint.team_id == team_id, Sprint.state == ACTIVE)
-    return session.scalars(query.order_by(Sprint.start_at.desc(), Sprint.id.desc()).limit(1)).first()
+    query = select(Sprint).where(col(Sprint.team_id) == team_id, col(Sprint.state) == ACTIVE)
+    return session.scalars(query.order_by(col(Sprint.start_at).desc(), col(Sprint.id).desc()).limit(1)).first()
 
 
 def closed(session: Session, team_id: str, until: datetime | None = None, limit: int = 3) -> list[Sprint]:
     """Closed sprints, newest first, closed at or before `until`."""
-    query = select(Sprint).where(Sprint.team_id == team_id, Sprint.state == CLOSED)
+    query = select(Sprint).where(col(Sprint.team_id) == team_id, col(Sprint.state) == CLOSED)
     if until is not None:
         query = query.where(_closed_time() <= until)
-    return list(session.scalars(query.order_by(_closed_time().desc(), Sprint.id.desc()).limit(limit)))
+    return list(session.scalars(query.order_by(_closed_time().desc(), col(Sprint.id).desc()).limit(limit)))
 
 
 def closed_between(session: Session, team_id: str, since: datetime, until: datetime) -> list[Sprint]:
-    query = select(Sprint).where(Sprint.team_id == team_id, Sprint.state == CLOSED,
+    query = select(Sprint).where(col(Sprint.team_id) == team_id, col(Sprint.state) == CLOSED,
                                  _closed_time() > since, _closed_time() <= until)
-    return list(session.scalars(query.order_by(_closed_time(), Sprint.id)))
+    return list(session.scalars(query.order_by(_closed_time(), col(Sprint.id))))
 
 
 def by_id(session: Session, team_id: str, sprint_id: int) -> Sprint | None:

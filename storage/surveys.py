@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import Result, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.survey_models import SurveyAnswer, SurveyRespondent, SurveyRun
+from storage.types import table_of
 
 
 def _insert(session: Session):
@@ -33,52 +35,56 @@ def add_run(session: Session, run: SurveyRun) -> SurveyRun | None:
 
 def run_by_period(session: Session, team_id: str, survey: str, period: str) -> SurveyRun | None:
     return session.scalars(select(SurveyRun).where(
-        SurveyRun.team_id == team_id, SurveyRun.survey == survey, SurveyRun.period == period)).first()
+        col(SurveyRun.team_id) == team_id, col(SurveyRun.survey) == survey, col(SurveyRun.period) == period)).first()
 
 
 # The submission path's statements, built once (building a statement costs more than running it on SQLite).
-_RUN_SHARED = select(SurveyRun).where(SurveyRun.id == bindparam("run"), SurveyRun.team_id == bindparam("team")) \
-    .with_for_update(read=True)
-_LOCK_RESPONDENT = (select(SurveyRespondent.id, SurveyRespondent.responded_at, SurveyRespondent.replace_nonce)
-                    .where(SurveyRespondent.team_id == bindparam("team"), SurveyRespondent.run_id == bindparam("run"),
-                           SurveyRespondent.user_id == bindparam("user"))
+_RUN_SHARED = select(SurveyRun).where(col(SurveyRun.id) == bindparam("run"),
+                                      col(SurveyRun.team_id) == bindparam("team")).with_for_update(read=True)
+_LOCK_RESPONDENT = (select(col(SurveyRespondent.id), col(SurveyRespondent.responded_at),
+                           col(SurveyRespondent.replace_nonce))
+                    .where(col(SurveyRespondent.team_id) == bindparam("team"),
+                           col(SurveyRespondent.run_id) == bindparam("run"),
+                           col(SurveyRespondent.user_id) == bindparam("user"))
                     .with_for_update())
-_MARK_RESPONDED = (update(SurveyRespondent).where(SurveyRespondent.id == bindparam("respondent"))
+_MARK_RESPONDED = (update(SurveyRespondent).where(col(SurveyRespondent.id) == bindparam("respondent"))
                    .values(responded_at=bindparam("at"), replace_nonce=bindparam("nonce")))
-_DELETE_SET = (delete(SurveyAnswer.__table__)
-               .where(SurveyAnswer.run_id == bindparam("run"), SurveyAnswer.answer_set == bindparam("answer_set")))
-_INSERT_ANSWER = SurveyAnswer.__table__.insert()
+_DELETE_SET = (delete(table_of(SurveyAnswer))
+               .where(col(SurveyAnswer.run_id) == bindparam("run"),
+                      col(SurveyAnswer.answer_set) == bindparam("answer_set")))
+_INSERT_ANSWER = table_of(SurveyAnswer).insert()
 
 
 def get_run(session: Session, team_id: str, run_id: int, *, share_lock: bool = False) -> SurveyRun | None:
     """A run of this team; `share_lock` keeps it from closing until the transaction ends (PostgreSQL)."""
     if share_lock:
         return session.scalars(_RUN_SHARED, {"run": run_id, "team": team_id}).first()
-    return session.scalars(select(SurveyRun).where(SurveyRun.id == run_id, SurveyRun.team_id == team_id)).first()
+    query = select(SurveyRun).where(col(SurveyRun.id) == run_id, col(SurveyRun.team_id) == team_id)
+    return session.scalars(query).first()
 
 
 def runs_in_state(session: Session, team_id: str, survey: str | None, state: str) -> list[SurveyRun]:
-    query = select(SurveyRun).where(SurveyRun.team_id == team_id, SurveyRun.state == state)
+    query = select(SurveyRun).where(col(SurveyRun.team_id) == team_id, col(SurveyRun.state) == state)
     if survey:
-        query = query.where(SurveyRun.survey == survey)
-    return list(session.scalars(query.order_by(SurveyRun.opens_at)))
+        query = query.where(col(SurveyRun.survey) == survey)
+    return list(session.scalars(query.order_by(col(SurveyRun.opens_at))))
 
 
 def latest_run(session: Session, team_id: str, survey: str, states: Sequence[str] = ("open", "closed"),
                period: str | None = None) -> SurveyRun | None:
-    query = select(SurveyRun).where(SurveyRun.team_id == team_id, SurveyRun.survey == survey,
-                                    SurveyRun.state.in_(states))
+    query = select(SurveyRun).where(col(SurveyRun.team_id) == team_id, col(SurveyRun.survey) == survey,
+                                    col(SurveyRun.state).in_(states))
     if period:
-        query = query.where(SurveyRun.period == period)
-    return session.scalars(query.order_by(SurveyRun.opens_at.desc()).limit(1)).first()
+        query = query.where(col(SurveyRun.period) == period)
+    return session.scalars(query.order_by(col(SurveyRun.opens_at).desc()).limit(1)).first()
 
 
 def closed_runs_until(session: Session, team_id: str, survey: str, until: datetime, limit: int) -> list[SurveyRun]:
     """The newest `limit` closed runs opened at or before `until`, oldest first."""
     query = (select(SurveyRun)
-             .where(SurveyRun.team_id == team_id, SurveyRun.survey == survey, SurveyRun.state == "closed",
-                    SurveyRun.opens_at <= until)
-             .order_by(SurveyRun.opens_at.desc()).limit(limit))
+             .where(col(SurveyRun.team_id) == team_id, col(SurveyRun.survey) == survey,
+                    col(SurveyRun.state) == "closed", col(SurveyRun.opens_at) <= until)
+             .order_by(col(SurveyRun.opens_at).desc()).limit(limit))
     return list(reversed(list(session.scalars(query))))
 
 
@@ -88,7 +94,7 @@ def close_run(session: Session, run: SurveyRun, now: datetime) -> None:
     session.add(run)
     # Every respondent row is rewritten (also on PostgreSQL, where that gives each row a new xmin, so
     # transaction ids no longer pair a respondent with the answers written in the same transaction).
-    session.execute(update(SurveyRespondent).where(SurveyRespondent.run_id == run.id)
+    session.execute(update(SurveyRespondent).where(col(SurveyRespondent.run_id) == run.id)
                     .values(replace_nonce=None).execution_options(synchronize_session=False))
 
 
@@ -98,7 +104,7 @@ def add_respondents(session: Session, team_id: str, run_id: int, users: Iterable
     rows = [{"team_id": team_id, "run_id": run_id, "user_id": user, "opted_out": False}
             for user in dict.fromkeys(users)]
     if rows:
-        stmt = _insert(session)(SurveyRespondent.__table__).on_conflict_do_nothing(
+        stmt = _insert(session)(table_of(SurveyRespondent)).on_conflict_do_nothing(
             index_elements=["team_id", "run_id", "user_id"])
         session.execute(stmt, rows)
     return len(rows)
@@ -114,7 +120,11 @@ class Locked:
 def lock_respondent(session: Session, team_id: str, run_id: int, user_id: str) -> Locked | None:
     """This person's row for the run, locked until the transaction ends; None when they were not asked."""
     row = session.connection().execute(_LOCK_RESPONDENT, {"team": team_id, "run": run_id, "user": user_id}).first()
-    return Locked(*row) if row is not None else None
+    if row is None:
+        return None
+    respondent_id, responded_at, replace_nonce = row
+    assert respondent_id is not None  # a stored row's primary key
+    return Locked(respondent_id, responded_at, replace_nonce)
 
 
 def mark_responded(session: Session, respondent_id: int, at: datetime, nonce: str) -> None:
@@ -123,15 +133,15 @@ def mark_responded(session: Session, respondent_id: int, at: datetime, nonce: st
 
 def respondent(session: Session, team_id: str, run_id: int, user_id: str) -> SurveyRespondent | None:
     return session.scalars(select(SurveyRespondent).where(
-        SurveyRespondent.team_id == team_id, SurveyRespondent.run_id == run_id,
-        SurveyRespondent.user_id == user_id)).first()
+        col(SurveyRespondent.team_id) == team_id, col(SurveyRespondent.run_id) == run_id,
+        col(SurveyRespondent.user_id) == user_id)).first()
 
 
 def to_remind(session: Session, team_id: str, run_id: int) -> list[SurveyRespondent]:
     return list(session.scalars(select(SurveyRespondent).where(
-        SurveyRespondent.team_id == team_id, SurveyRespondent.run_id == run_id,
-        SurveyRespondent.responded_at.is_(None), SurveyRespondent.reminded_at.is_(None),
-        SurveyRespondent.opted_out.is_(False),
+        col(SurveyRespondent.team_id) == team_id, col(SurveyRespondent.run_id) == run_id,
+        col(SurveyRespondent.responded_at).is_(None), col(SurveyRespondent.reminded_at).is_(None),
+        col(SurveyRespondent.opted_out).is_(False),
     ).order_by(SurveyRespondent.user_id)))
 
 
@@ -139,15 +149,16 @@ def response_counts(session: Session, team_id: str, run_ids: Sequence[int]) -> d
     """run id → (people who answered, people asked or who answered unasked)."""
     if not run_ids:
         return {}
-    query = (select(SurveyRespondent.run_id, func.count(SurveyRespondent.responded_at), func.count())
-             .where(SurveyRespondent.team_id == team_id, SurveyRespondent.run_id.in_(run_ids))
-             .group_by(SurveyRespondent.run_id))
-    return {run_id: (answered, total) for run_id, answered, total in session.execute(query)}
+    query = (select(col(SurveyRespondent.run_id), func.count(col(SurveyRespondent.responded_at)), func.count())
+             .where(col(SurveyRespondent.team_id) == team_id, col(SurveyRespondent.run_id).in_(run_ids))
+             .group_by(col(SurveyRespondent.run_id)))
+    rows: Result[int, int, int] = session.execute(query)
+    return {run_id: (answered, total) for run_id, answered, total in rows}
 
 
 def reminded_count(session: Session, run_id: int) -> int:
-    return session.scalar(select(func.count(SurveyRespondent.reminded_at)).where(
-        SurveyRespondent.run_id == run_id)) or 0
+    return session.scalar(select(func.count(col(SurveyRespondent.reminded_at))).where(
+        col(SurveyRespondent.run_id) == run_id)) or 0
 
 
 # ----- answers (no person anywhere) ------------------------------------------------------------------------------
@@ -166,8 +177,9 @@ def replace_answers(session: Session, team_id: str, run_id: int, answer_set: str
 
 def answers(session: Session, run_id: int) -> list[tuple[str, str, str, float | None]]:
     """(answer set, question id, value, number) of a run, ordered by the random answer set."""
-    query = (select(SurveyAnswer.answer_set, SurveyAnswer.question_id, SurveyAnswer.value, SurveyAnswer.number)
-             .where(SurveyAnswer.run_id == run_id)
+    query = (select(col(SurveyAnswer.answer_set), col(SurveyAnswer.question_id), col(SurveyAnswer.value),
+                    col(SurveyAnswer.number))
+             .where(col(SurveyAnswer.run_id) == run_id)
              .order_by(SurveyAnswer.answer_set, SurveyAnswer.question_id))
     return [tuple(row) for row in session.execute(query)]  # type: ignore[misc]
 
@@ -176,19 +188,20 @@ def answer_sets(session: Session, team_id: str, run_ids: Sequence[int]) -> dict[
     """run id → how many answer sets (responses) it holds."""
     if not run_ids:
         return {}
-    query = (select(SurveyAnswer.run_id, func.count(func.distinct(SurveyAnswer.answer_set)))
-             .where(SurveyAnswer.run_id.in_(run_ids), SurveyAnswer.team_id == team_id)
-             .group_by(SurveyAnswer.run_id))
-    return dict(session.execute(query).all())  # type: ignore[arg-type]
+    query = (select(col(SurveyAnswer.run_id), func.count(func.distinct(col(SurveyAnswer.answer_set))))
+             .where(col(SurveyAnswer.run_id).in_(run_ids), col(SurveyAnswer.team_id) == team_id)
+             .group_by(col(SurveyAnswer.run_id)))
+    return dict(session.execute(query).all())
 
 
 def means(session: Session, team_id: str, run_ids: Sequence[int]) -> dict[tuple[int, str], tuple[int, float]]:
     """(run id, question id) → (answers, mean) over numeric answers, computed by the database."""
     if not run_ids:
         return {}
-    query = (select(SurveyAnswer.run_id, SurveyAnswer.question_id, func.count(SurveyAnswer.number),
+    query = (select(col(SurveyAnswer.run_id), col(SurveyAnswer.question_id), func.count(col(SurveyAnswer.number)),
                     func.avg(SurveyAnswer.number))
-             .where(SurveyAnswer.run_id.in_(run_ids), SurveyAnswer.team_id == team_id,
-                    SurveyAnswer.number.is_not(None))
-             .group_by(SurveyAnswer.run_id, SurveyAnswer.question_id))
-    return {(run_id, qid): (count, float(mean)) for run_id, qid, count, mean in session.execute(query)}
+             .where(col(SurveyAnswer.run_id).in_(run_ids), col(SurveyAnswer.team_id) == team_id,
+                    col(SurveyAnswer.number).is_not(None))
+             .group_by(col(SurveyAnswer.run_id), col(SurveyAnswer.question_id)))
+    rows: Result[int, str, int, Any] = session.execute(query)  # the mean: a Decimal on PostgreSQL
+    return {(run_id, qid): (count, float(mean)) for run_id, qid, count, mean in rows}

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from typing import cast
+
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, col
 
 import storage.models  # noqa: F401 - every table on the metadata, so that purge() sees them all
 from storage.models import Workspace
@@ -44,13 +46,13 @@ def mark_uninstalled(session: Session, team_id: str) -> None:
 
 def all_team_ids(session: Session) -> list[str]:
     """The workspaces being served (installed ones)."""
-    query = select(Workspace.team_id).where(Workspace.uninstalled_at.is_(None))  # type: ignore[union-attr]
+    query = select(col(Workspace.team_id)).where(col(Workspace.uninstalled_at).is_(None))
     return list(session.scalars(query.order_by(Workspace.team_id)))
 
 
 def known_team_ids(session: Session) -> list[str]:
     """Every workspace with data, installed or not."""
-    return list(session.scalars(select(Workspace.team_id).order_by(Workspace.team_id)))
+    return list(session.scalars(select(col(Workspace.team_id)).order_by(col(Workspace.team_id))))
 
 
 def team_tables() -> list:
@@ -62,6 +64,7 @@ def purge(session: Session, team_id: str) -> dict[str, int]:
     """Delete every row of a workspace from every table that has a team_id; returns rows deleted per table."""
     deleted: dict[str, int] = {}
     for table in team_tables():
-        result = session.execute(delete(table).where(table.c.team_id == team_id))
+        # A DELETE's result is a CursorResult (Session.execute is typed for any statement).
+        result = cast(CursorResult, session.execute(delete(table).where(table.c.team_id == team_id)))
         deleted[table.name] = result.rowcount or 0
     return deleted

@@ -15,7 +15,7 @@ from sqlmodel import Session
 from aurum import ingest, outbox
 from aurum.alerts import blocks as alert_blocks
 from aurum.alerts import escalation, notify
-from aurum.alerts.evaluation import annotations, kpi_for, latest_values
+from aurum.alerts.evaluation import kpi_for, latest_values, rendered_annotations
 from aurum.alerts.rules import AlertRule
 from aurum.context import Context
 from aurum.kpis import InputError
@@ -125,7 +125,7 @@ def send_test(ctx: Context, session: Session, team_id: str, rule: AlertRule) -> 
     """A test notification in the rule's channels, shaped like the real one; nobody is paged."""
     now = ctx.now()
     value = _current_value(ctx, session, team_id, rule)
-    notes = annotations(ctx, rule, value)
+    notes = rendered_annotations(ctx, rule, value)
     sample = AlertEpisode(
         id=0, team_id=team_id, rule=rule.name, fingerprint=rule.fingerprint, severity=rule.severity, kpi=rule.kpi,
         op=rule.op, threshold=rule.threshold, value=value, summary=notes.get("summary", ""),

@@ -59,8 +59,7 @@ def _status_notes(episode: AlertEpisode, tz, now: datetime | None) -> list[str]:
     notes = []
     if episode.acked_at and episode.acked_by:
         notes.append(f"👀 Acknowledged by <@{episode.acked_by}> at {when(episode.acked_at, tz)}")
-    snoozed = episode.snoozed_until and (now is None or episode.snoozed_until > now)
-    if snoozed and episode.status == "firing":
+    if episode.snoozed_until and (now is None or episode.snoozed_until > now) and episode.status == "firing":
         notes.append(f"😴 Snoozed by <@{episode.snoozed_by}> until {when(episode.snoozed_until, tz)}")
     if episode.feedback:
         verdict = "👍 useful" if episode.feedback == "useful" else "👎 noise"

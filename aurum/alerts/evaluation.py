@@ -11,8 +11,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Row, Select, bindparam, func, select
-from sqlmodel import Session
+from sqlalchemy import Result, Row, Select, bindparam, func, select
+from sqlmodel import Session, col
 
 from aurum.alerts import engine, notify
 from aurum.alerts.rules import AlertRule, render
@@ -35,10 +35,11 @@ class Change:
 
 def _latest_statement() -> Select:
     ranked = (
-        select(KpiSnapshot.kpi, KpiSnapshot.at, KpiSnapshot.value,
+        select(col(KpiSnapshot.kpi), col(KpiSnapshot.at), col(KpiSnapshot.value),
                func.row_number().over(partition_by=KpiSnapshot.kpi,
-                                      order_by=(KpiSnapshot.at.desc(), KpiSnapshot.id.desc())).label("rank"))
-        .where(KpiSnapshot.team_id == bindparam("team_id"), KpiSnapshot.kpi.in_(bindparam("kpis", expanding=True)),
+                                      order_by=(col(KpiSnapshot.at).desc(), col(KpiSnapshot.id).desc())).label("rank"))
+        .where(col(KpiSnapshot.team_id) == bindparam("team_id"),
+               col(KpiSnapshot.kpi).in_(bindparam("kpis", expanding=True)),
                KpiSnapshot.at <= bindparam("now"), KpiSnapshot.at >= bindparam("oldest"))
         .subquery()
     )
@@ -54,7 +55,8 @@ def latest_values(session: Session, team_id: str, keys: Iterable[str], now: date
     wanted = sorted(set(keys))
     if not wanted:
         return {}
-    rows = session.execute(_LATEST, {"team_id": team_id, "kpis": wanted, "now": now, "oldest": oldest})
+    rows: Result[str, datetime, float] = session.execute(
+        _LATEST, {"team_id": team_id, "kpis": wanted, "now": now, "oldest": oldest})
     return {kpi: (at, value) for kpi, at, value in rows}
 
 
@@ -83,7 +85,7 @@ class _Touched:
                 "no_data": state.no_data, "episode_id": episode_id, "updated_at": now}
 
 
-def annotations(ctx: Context, rule: AlertRule, value: float | None) -> dict[str, str]:
+def rendered_annotations(ctx: Context, rule: AlertRule, value: float | None) -> dict[str, str]:
     variables = {"value": "no data" if value is None else number(value), "threshold": number(rule.threshold),
                  "labels": rule.all_labels, "kpi": rule.kpi or rule.expr,
                  "runbook_base": (ctx.config.alerts.runbook_base_url or "").rstrip("/")}
@@ -91,7 +93,7 @@ def annotations(ctx: Context, rule: AlertRule, value: float | None) -> dict[str,
 
 
 def new_episode(ctx: Context, team_id: str, rule: AlertRule, state: engine.State, now: datetime) -> AlertEpisode:
-    notes = annotations(ctx, rule, state.value)
+    notes = rendered_annotations(ctx, rule, state.value)
     return AlertEpisode(
         team_id=team_id, rule=rule.name, fingerprint=rule.fingerprint, source="rule", severity=rule.severity,
         kpi=rule.kpi, op=rule.op, threshold=rule.threshold, value=state.value, no_data=state.no_data,
@@ -170,7 +172,8 @@ def _apply(ctx: Context, session: Session, team_id: str, touched: list[_Touched]
                     episode.status, episode.resolved_at = "resolved", now
                 elif item.state.state == "firing":
                     episode.value, episode.no_data = item.state.value, item.state.no_data
-                    episode.summary = annotations(ctx, item.rule, item.state.value).get("summary", episode.summary)
+                    notes = rendered_annotations(ctx, item.rule, item.state.value)
+                    episode.summary = notes.get("summary", episode.summary)
             if silences is None:
                 silences = repo.active_silences(session, team_id, now)
             notify.sync(ctx, session, episode, now, silences)

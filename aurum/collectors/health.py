@@ -54,9 +54,9 @@ def stale_note(session: Session, team_id: str, status: KpiStatus, now: datetime)
     if status.latest is None:
         return None
     row = repo.all_health(session, team_id).get(status.latest.source)
-    if not runner.failing(row):
+    if row is None or row.last_error_at is None or not runner.failing(row):
         return None
-    since = formatting.age(row.last_error_at, now)  # type: ignore[arg-type]
+    since = formatting.age(row.last_error_at, now)
     return (f"⚠️ *{runner.LABELS.get(row.source, row.source)}* failed {since}: {blocks.escape(row.last_error or '')}. "
             f"Showing the last good value, from {formatting.age(status.latest.at, now)}.")
 

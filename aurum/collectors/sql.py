@@ -33,6 +33,7 @@ def run_query(source: str, url: str, query: str, column: str | None, timeout: fl
                 conn.exec_driver_sql(f"SET LOCAL statement_timeout = {int(timeout * 1000)}")
             elif dialect == "sqlite":
                 raw = conn.connection.dbapi_connection
+                assert raw is not None  # an open connection's DBAPI connection
                 raw.execute("PRAGMA query_only = ON")
                 deadline = time.monotonic() + timeout
                 raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 1000)

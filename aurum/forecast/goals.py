@@ -8,6 +8,7 @@ day the favourable 10 % quantile meets it (a 10 % chance by then) to the first d
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -37,8 +38,8 @@ class Crossing:
     goal: Goal
     state: CrossingState
     date: date | None = None  # expected day
-    earliest: date | None = None  # 10 % chance by then
-    latest: date | None = None  # 90 % chance by then; None: later than MAX_HORIZON_DAYS
+    earliest: dt.date | None = None  # 10 % chance by then (dt.date: the field `date` hides the type here)
+    latest: dt.date | None = None  # 90 % chance by then; None: later than MAX_HORIZON_DAYS
     reason: str = ""  # why unreachable
 
 

@@ -182,7 +182,7 @@ def _banded(h: np.ndarray, z: np.ndarray) -> Calibration:
     present = np.flatnonzero(counts)
     widths = []
     for b in present:
-        lo_b, hi_b = b, b
+        lo_b, hi_b = int(b), int(b)
         while starts[hi_b + 1] - starts[lo_b] < MIN_BAND_SCORES and (lo_b > 0 or hi_b < bands - 1):
             lo_b, hi_b = max(lo_b - 1, 0), min(hi_b + 1, bands - 1)
         widths.append(_quantile(size[starts[lo_b]:starts[hi_b + 1]]))

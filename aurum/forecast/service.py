@@ -4,6 +4,7 @@ the executive dashboard and /roadmap share (one computation, so Slack and the CL
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -184,8 +185,8 @@ class PhaseOutlook:
     name: str
     state: PhaseState
     date: date | None
-    earliest: date | None
-    latest: date | None  # None with state "expected": some metric's 90 % date lies beyond two years
+    earliest: dt.date | None  # dt.date: the field `date` hides the type here
+    latest: dt.date | None  # None with state "expected": some metric's 90 % date lies beyond two years
     waiting_for: list[Kpi]  # metrics without a forecast (unknown) or not reaching their target (unreachable)
     metrics: list[KpiForecast]
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from aurum import blocks, formatting
 from aurum.catalog import Kpi
@@ -107,8 +107,9 @@ def alerts_raised(ctx: Context, session: Session, team_id: str, since: datetime,
     from storage.alerts import AlertEpisode
 
     rows = session.scalars(select(AlertEpisode).where(
-        AlertEpisode.team_id == team_id, AlertEpisode.started_at > since, AlertEpisode.started_at <= until,
-    ).order_by(AlertEpisode.started_at))
+        col(AlertEpisode.team_id) == team_id, col(AlertEpisode.started_at) > since,
+        col(AlertEpisode.started_at) <= until,
+    ).order_by(col(AlertEpisode.started_at)))
     return [_alert(row) for row in rows]
 
 
@@ -117,7 +118,8 @@ def active_alerts(ctx: Context, session: Session, team_id: str) -> list[AlertSum
     from storage.alerts import AlertEpisode
 
     rows = session.scalars(select(AlertEpisode).where(
-        AlertEpisode.team_id == team_id, AlertEpisode.status == "firing").order_by(AlertEpisode.started_at))
+        col(AlertEpisode.team_id) == team_id, col(AlertEpisode.status) == "firing",
+    ).order_by(col(AlertEpisode.started_at)))
     return [_alert(row) for row in rows]
 
 
@@ -143,8 +145,8 @@ def _closed_runs(ctx: Context, session: Session, team_id: str, survey: str, sinc
     from storage.survey_models import SurveyRun
 
     return list(session.scalars(select(SurveyRun).where(
-        SurveyRun.team_id == team_id, SurveyRun.survey == survey, SurveyRun.state == "closed",
-        SurveyRun.closed_at > since, SurveyRun.closed_at <= until).order_by(SurveyRun.closed_at)))
+        col(SurveyRun.team_id) == team_id, col(SurveyRun.survey) == survey, col(SurveyRun.state) == "closed",
+        col(SurveyRun.closed_at) > since, col(SurveyRun.closed_at) <= until).order_by(col(SurveyRun.closed_at))))
 
 
 def _summary(ctx: Context, session: Session, run) -> SurveySummary:

@@ -75,7 +75,11 @@ def window(sprint: Sprint, now: datetime) -> tuple[datetime, datetime]:
 def compute(ctx: Context, session: Session, team_id: str, sprint: Sprint) -> Retro:
     since, until = window(sprint, ctx.now())
     velocity = ctx.catalog.get(sprints.VELOCITY)
-    band = (velocity.target.low, velocity.target.high) if velocity.target and velocity.target.op == "range" else None
+    band = None
+    if velocity.target and velocity.target.op == "range":
+        low, high = velocity.target.low, velocity.target.high
+        assert low is not None and high is not None  # Target.parse gives a range both ends
+        band = (low, high)
     others = [k for k in core_kpis(ctx) if k.key != sprints.VELOCITY]  # velocity has its own lines
     moves = [m for m in movements(ctx, session, team_id, since, until, others)
              if m.improved or m.regressed or m.reached_target or m.fell_off_target]

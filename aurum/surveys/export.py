@@ -12,7 +12,7 @@ import io
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from aurum.context import Context
 from aurum.surveys.answers import RESPONSE_MARKER, fields
@@ -33,10 +33,10 @@ class Export:
 
 def export(ctx: Context, session: Session, team_id: str, survey_key: str | None = None) -> Export:
     threshold = ctx.config.surveys.threshold
-    query = select(SurveyRun).where(SurveyRun.team_id == team_id, SurveyRun.state == "closed")
+    query = select(SurveyRun).where(col(SurveyRun.team_id) == team_id, col(SurveyRun.state) == "closed")
     if survey_key:
-        query = query.where(SurveyRun.survey == survey_key)
-    runs = list(session.scalars(query.order_by(SurveyRun.survey, SurveyRun.opens_at)))
+        query = query.where(col(SurveyRun.survey) == survey_key)
+    runs = list(session.scalars(query.order_by(col(SurveyRun.survey), col(SurveyRun.opens_at))))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)

@@ -91,7 +91,7 @@ def compute(ctx: Context, session: Session, run: SurveyRun) -> Results:
     runs = repo.closed_runs_until(session, run.team_id, run.survey, run.opens_at, TREND_RUNS)
     if not runs or runs[-1].id != run.id:
         runs = [*runs, run][-TREND_RUNS:]
-    ids = [r.id for r in runs]  # type: ignore[misc]
+    ids = [r.id for r in runs if r.id is not None]  # stored runs: every one has an id
     counts = repo.response_counts(session, run.team_id, ids)
     sets = repo.answer_sets(session, run.team_id, ids)
     means = repo.means(session, run.team_id, ids)
