@@ -14,7 +14,7 @@ from aurum.catalog import Kpi
 from aurum.context import Context
 from storage import recognition as repo
 from storage import snapshots
-from storage.models import SnapshotBase
+from storage.rollups import SnapshotBase
 
 TARGET, STRETCH, PHASE = "target", "stretch", "phase"
 QUALITY_MILESTONE = {"test_coverage_percentage", "api_response_time_p95", "api_response_time_p99",

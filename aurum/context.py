@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from aurum.telemetry import Telemetry
@@ -21,6 +20,8 @@ from storage.db import read_scope, session_scope
 from storage.types import utcnow
 
 if TYPE_CHECKING:  # types only: the config gathers every capability's section, and each capability takes a Context
+    from sqlalchemy.engine import Engine
+
     from aurum.catalog import Catalog
     from aurum.config import AurumConfig
     from aurum.delivery import Directory

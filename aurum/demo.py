@@ -6,12 +6,12 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from aurum.catalog import Catalog, Kpi
 from storage import snapshots
-from storage.models import KpiSnapshot, SnapshotBase, Sprint
+from storage.rollups import SnapshotBase
+from storage.sprints import Sprint
 
 WEEKS = 26
 SOURCE = "demo"
@@ -77,8 +77,7 @@ def history(catalog: Catalog, now: datetime, seed: int = 42) -> list[SnapshotBas
 
 
 def has_data(session: Session, team_id: str) -> bool:
-    count = session.scalar(select(func.count()).select_from(KpiSnapshot).where(col(KpiSnapshot.team_id) == team_id))
-    return bool(count)
+    return snapshots.any_stored(session, team_id)
 
 
 def sprints(points: list[SnapshotBase], now: datetime, seed: int = 7) -> list[Sprint]:

@@ -13,7 +13,7 @@ from aurum import ingest
 from aurum.collectors import dora
 from aurum.context import Context
 from storage import events as repo
-from storage.models import SnapshotBase
+from storage.rollups import SnapshotBase
 
 WINDOW = timedelta(days=30)
 ENVIRONMENT = "production"  # deployments to other environments are stored but do not count

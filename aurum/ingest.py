@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from aurum.context import Context
 from storage import snapshots
-from storage.models import SnapshotBase
+from storage.rollups import SnapshotBase
 
 
 def store(ctx: Context, session: Session, team_id: str, points: Sequence[SnapshotBase]) -> int:

@@ -16,7 +16,7 @@ from aurum.context import Context
 from aurum.formatting import escape
 from aurum.status import KpiStatus, Point, evaluate
 from storage import snapshots
-from storage.models import SnapshotBase
+from storage.rollups import SnapshotBase
 
 PERIODS: dict[str, timedelta] = {
     "7d": timedelta(days=7), "30d": timedelta(days=30), "90d": timedelta(days=90), "1y": timedelta(days=365),

@@ -19,7 +19,7 @@ from aurum import dashboard as technical
 from aurum.context import Context
 from aurum.kpis import InputError
 from storage import live as repo
-from storage.report_models import LiveDashboard
+from storage.live import LiveDashboard
 
 STOP_ACTION = "live_dashboard_stop"
 STOP_BLOCK = "live_dashboard"

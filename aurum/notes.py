@@ -6,7 +6,7 @@ from sqlmodel import Session
 
 from aurum.context import Context
 from storage import notes
-from storage.report_models import TeamNote
+from storage.notes import TeamNote
 
 
 def add_blocker(ctx: Context, session: Session, team_id: str, text: str, author: str) -> TeamNote:

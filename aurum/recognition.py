@@ -17,7 +17,7 @@ from aurum.kpis import InputError
 from aurum.movement import Movement
 from aurum.periods import local_midnight, month_start, quarter_start
 from storage import recognition as repo
-from storage.report_models import Achievement, Kudos
+from storage.recognition import Achievement, Kudos
 
 AWARDS: dict[str, str] = {
     "code_quality": "Code Quality Award",

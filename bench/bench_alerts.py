@@ -31,7 +31,7 @@ from aurum.config import parse_config  # noqa: E402
 from bot.compose import build_context, build_web  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from storage import snapshots  # noqa: E402
-from storage.models import SnapshotBase  # noqa: E402
+from storage.rollups import SnapshotBase  # noqa: E402
 
 TEAM = "T0001"
 RULES = 200

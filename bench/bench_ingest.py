@@ -29,7 +29,7 @@ from aurum import ingest, tokens  # noqa: E402
 from bot.compose import build_context, build_web  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.web import create_web_app  # noqa: E402
-from storage.models import SnapshotBase  # noqa: E402
+from storage.rollups import SnapshotBase  # noqa: E402
 
 TEAM = "T0BENCH"
 KPIS = ["api_response_time_p95", "api_response_time_p99", "requests_per_second", "cpu_usage_percentage",

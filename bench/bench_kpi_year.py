@@ -29,7 +29,7 @@ from aurum.forecast import service as forecasting  # noqa: E402
 from bot.compose import build_context  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from storage import snapshots  # noqa: E402
-from storage.models import SnapshotBase  # noqa: E402
+from storage.rollups import SnapshotBase  # noqa: E402
 
 TEAM = "T0BENCH"
 TARGET_MS = 300.0

@@ -31,7 +31,7 @@ from aurum.reports import executive, weekly  # noqa: E402
 from storage import snapshots  # noqa: E402
 from storage.db import make_engine  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.models import SnapshotBase  # noqa: E402
+from storage.rollups import SnapshotBase  # noqa: E402
 from storage.workspaces import ensure  # noqa: E402
 
 TEAM = "TBENCH"

@@ -32,7 +32,11 @@ from bot.compose import build_context, build_web  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.web import create_web_app  # noqa: E402
 from storage import surveys as repo  # noqa: E402
-from storage.survey_models import SurveyAnswer, SurveyRespondent, SurveyRun  # noqa: E402
+from storage.surveys import (
+    SurveyAnswer,
+    SurveyRespondent,
+    SurveyRun,  # noqa: E402
+)
 from tests.fakes.slack_api import FakeSlack  # noqa: E402
 from tests.support import BOT_TOKEN, SIGNING_SECRET, running  # noqa: E402
 from tests.survey_support import TEAM_ANSWERS, seed_run, send_concurrently, view_submission  # noqa: E402

@@ -358,13 +358,11 @@ def collect(source: Annotated[str | None, typer.Argument(help="One source (defau
 @workspace_app.command("list")
 def workspace_list() -> None:
     """List the workspaces with data, and whether each is installed."""
-    from sqlalchemy import select as select_all
-
-    from storage.models import Workspace
+    from storage import workspaces
 
     with _cli() as runtime:
         with runtime.ctx.reading() as session:
-            rows = list(session.scalars(select_all(Workspace)))
+            rows = workspaces.listing(session)
         for row in rows:
             state = f"uninstalled {row.uninstalled_at:%Y-%m-%d}" if row.uninstalled_at else "installed"
             typer.echo(f"{row.team_id:<14} {state:<22} {row.name}")
@@ -376,7 +374,7 @@ def workspace_list() -> None:
 def workspace_purge(team: str, yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")]
                     = False) -> None:
     """Delete ALL data of a workspace (snapshots, outbox, claims, tokens, its installation, …) from every table."""
-    from storage.workspaces import purge, team_tables
+    from storage.purge import purge, team_tables
 
     if not yes:
         typer.confirm(f"Delete every row of workspace {team} from {len(team_tables())} tables? This cannot be undone",

@@ -34,8 +34,8 @@ from bot.push_api_models import (
     Stored,
 )
 from storage import api_tokens as token_repo
-from storage.collection import ApiRequest
-from storage.models import SnapshotBase
+from storage.api_tokens import ApiRequest
+from storage.rollups import SnapshotBase
 
 MAX_BODY = 1_000_000
 FUTURE_TOLERANCE = timedelta(minutes=5)

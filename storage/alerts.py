@@ -14,11 +14,7 @@ from sqlalchemy.engine import Result
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col
 
-from storage.types import UTCDateTime, table_of, utcnow
-
-
-def _when(nullable: bool = False) -> Column:
-    return Column(UTCDateTime(), nullable=nullable)
+from storage.types import table_of, utcnow, when_column
 
 
 class AlertState(SQLModel, table=True):
@@ -31,13 +27,13 @@ class AlertState(SQLModel, table=True):
     rule: str = Field(max_length=120)
     fingerprint: str = Field(max_length=64)
     state: str = Field(default="inactive", max_length=12)
-    active_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
-    fired_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
-    keep_firing_since: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    active_at: datetime | None = Field(default=None, sa_column=when_column(nullable=True))
+    fired_at: datetime | None = Field(default=None, sa_column=when_column(nullable=True))
+    keep_firing_since: datetime | None = Field(default=None, sa_column=when_column(nullable=True))
     value: float | None = None
     no_data: bool = False
     episode_id: int | None = None
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=when_column())
 
 
 class AlertEpisode(SQLModel, table=True):
@@ -65,24 +61,24 @@ class AlertEpisode(SQLModel, table=True):
     labels: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # JSON
     channels: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list
     status: str = Field(default="firing", max_length=12)  # firing | resolved
-    started_at: datetime = Field(sa_column=_when())  # when the condition first held (pending or firing)
-    fired_at: datetime = Field(sa_column=_when())
-    resolved_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    started_at: datetime = Field(sa_column=when_column())  # when the condition first held (pending or firing)
+    fired_at: datetime = Field(sa_column=when_column())
+    resolved_at: datetime | None = Field(default=None, sa_column=when_column(nullable=True))
     post_key: str | None = Field(default=None, max_length=200)  # outbox key of its one message
-    posted_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    posted_at: datetime | None = Field(default=None, sa_column=when_column(nullable=True))
     shown: str = Field(default="", max_length=64)  # digest of what the message shows now
     resolution_sent: bool = False
     settled: bool = False  # nothing left to tell
     escalated: bool = False
     reminders: int = 0
-    last_reminder_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    last_reminder_at: datetime | None = Field(default=None, sa_column=when_column(nullable=True))
     acked_by: str | None = Field(default=None, max_length=32)
-    acked_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
-    snoozed_until: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    acked_at: datetime | None = Field(default=None, sa_column=when_column(nullable=True))
+    snoozed_until: datetime | None = Field(default=None, sa_column=when_column(nullable=True))
     snoozed_by: str | None = Field(default=None, max_length=32)
     feedback: str | None = Field(default=None, max_length=12)  # useful | noise
     feedback_by: str | None = Field(default=None, max_length=32)
-    feedback_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    feedback_at: datetime | None = Field(default=None, sa_column=when_column(nullable=True))
 
 
 class AlertSilence(SQLModel, table=True):
@@ -93,10 +89,10 @@ class AlertSilence(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=32)
     rule: str = Field(max_length=120)
-    until: datetime = Field(sa_column=_when())
+    until: datetime = Field(sa_column=when_column())
     reason: str = Field(default="", sa_column=Column(Text, nullable=False))
     created_by: str = Field(default="", max_length=32)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=when_column())
 
 
 # ----- state ----------------------------------------------------------------------------------------------------
@@ -255,3 +251,17 @@ def active_silences(session: Session, team_id: str, now: datetime) -> dict[str, 
     for silence in session.scalars(query.order_by(col(AlertSilence.until))):
         found[silence.rule] = silence  # the one lasting longest wins
     return found
+
+
+def started_between(session: Session, team_id: str, since: datetime, until: datetime) -> list[AlertEpisode]:
+    """Episodes that started in (since, until], oldest first."""
+    return list(session.scalars(select(AlertEpisode).where(
+        col(AlertEpisode.team_id) == team_id, col(AlertEpisode.started_at) > since,
+        col(AlertEpisode.started_at) <= until).order_by(col(AlertEpisode.started_at))))
+
+
+def firing(session: Session, team_id: str) -> list[AlertEpisode]:
+    """Episodes firing now, oldest first."""
+    return list(session.scalars(select(AlertEpisode).where(
+        col(AlertEpisode.team_id) == team_id, col(AlertEpisode.status) == "firing")
+        .order_by(col(AlertEpisode.started_at))))

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, select
+from sqlalchemy import Column, Text, UniqueConstraint, select
 from sqlmodel import Field, Session, SQLModel, col
 
-from storage.collection import ApiRequest
-from storage.types import UTCDateTime, utcnow
+from storage.types import utcnow, when_column
 
 
-def _when(nullable: bool = False) -> Column:
-    return Column(UTCDateTime(), nullable=nullable)
+class ApiRequest(SQLModel, table=True):
+    """An accepted push-API request by its Idempotency-Key: a retry gets the first answer, nothing is stored twice."""
+
+    __tablename__ = "api_request"
+    __table_args__ = (UniqueConstraint("team_id", "key", name="uq_api_request_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    key: str = Field(max_length=200)
+    body_hash: str = Field(max_length=64)
+    status: int = 200
+    response: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=when_column())
 
 
 class ApiToken(SQLModel, table=True):
@@ -24,9 +33,9 @@ class ApiToken(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True)  # hex SHA-256 of the whole token
     scopes: str = Field(default="", max_length=200)  # comma-separated, e.g. "push"
     created_by: str = Field(default="", max_length=40)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
-    last_used_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
-    revoked_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=when_column())
+    last_used_at: datetime | None = Field(default=None, sa_column=when_column(nullable=True))
+    revoked_at: datetime | None = Field(default=None, sa_column=when_column(nullable=True))
 
 
 def add(session: Session, token: ApiToken) -> ApiToken:

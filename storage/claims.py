@@ -5,12 +5,27 @@ from __future__ import annotations
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import CursorResult, delete, select
+from sqlalchemy import Column, CursorResult, Text, UniqueConstraint, delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col
+from sqlmodel import Field, Session, SQLModel, col
 
-from storage.models import JobClaim
-from storage.types import utcnow
+from storage.types import utcnow, when_column
+
+
+class JobClaim(SQLModel, table=True):
+    """At most one run of a job per team and period, across restarts and clock processes."""
+
+    __tablename__ = "job_claim"
+    __table_args__ = (UniqueConstraint("team_id", "job", "period", name="uq_job_period"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    job: str = Field(max_length=80)
+    period: str = Field(max_length=80)
+    status: str = Field(default="running", max_length=12)
+    owner: str = Field(default="", max_length=120)
+    claimed_at: datetime = Field(default_factory=utcnow, sa_column=when_column())
+    finished_at: datetime | None = Field(default=None, sa_column=when_column(nullable=True))
+    error: str | None = Field(default=None, sa_column=Column(Text))
 
 
 def try_claim(session: Session, team_id: str, job: str, period: str, owner: str) -> JobClaim | None:

@@ -4,10 +4,45 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlalchemy import Column, Index, Text, UniqueConstraint, select
+from sqlmodel import Field, Session, SQLModel, col
 
-from storage.collection import DeploymentEvent, IncidentEvent
+from storage.types import utcnow, when_column
+
+
+class DeploymentEvent(SQLModel, table=True):
+    """A deployment pushed by CI (POST /api/v1/deployments); DORA figures are computed from these rows."""
+
+    __tablename__ = "deployment_event"
+    __table_args__ = (
+        UniqueConstraint("team_id", "external_id", name="uq_deployment_event"),
+        Index("ix_deployment_event_at", "team_id", "at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    external_id: str = Field(max_length=120)
+    environment: str = Field(default="production", max_length=80)
+    status: str = Field(max_length=20)
+    at: datetime = Field(sa_column=when_column())
+    commit_times: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list of ISO times
+    created_at: datetime = Field(default_factory=utcnow, sa_column=when_column())
+
+
+class IncidentEvent(SQLModel, table=True):
+    """An incident pushed by CI or an incident tool (POST /api/v1/incidents), for time to restore."""
+
+    __tablename__ = "incident_event"
+    __table_args__ = (
+        UniqueConstraint("team_id", "external_id", name="uq_incident_event"),
+        Index("ix_incident_event_created", "team_id", "created"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    external_id: str = Field(max_length=120)
+    created: datetime = Field(sa_column=when_column())
+    resolved: datetime | None = Field(default=None, sa_column=when_column(nullable=True))
+    deployment_id: str | None = Field(default=None, max_length=120)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=when_column())
 
 
 def _upsert(session: Session, model, team_id: str, external_id: str, fields: dict):

@@ -4,10 +4,27 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlalchemy import UniqueConstraint, select
+from sqlmodel import Field, Session, SQLModel, col
 
-from storage.report_models import LiveDashboard
+from storage.types import utcnow, when_column
+
+
+class LiveDashboard(SQLModel, table=True):
+    """The one live technical dashboard of a channel, edited every minute until `until` or Stop."""
+
+    __tablename__ = "live_dashboard"
+    __table_args__ = (UniqueConstraint("team_id", "channel", name="uq_live_channel"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    channel: str = Field(max_length=40)
+    post_key: str = Field(max_length=200)
+    started_by: str = Field(default="", max_length=32)
+    started_at: datetime = Field(default_factory=utcnow, sa_column=when_column())
+    until: datetime = Field(sa_column=when_column())
+    stopped_at: datetime | None = Field(default=None, sa_column=when_column(nullable=True))
+    stopped_by: str | None = Field(default=None, max_length=32)
+    last_hash: str = Field(default="", max_length=64)
 
 
 def for_channel(session: Session, team_id: str, channel: str) -> LiveDashboard | None:

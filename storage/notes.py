@@ -4,13 +4,28 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlalchemy import Column, Index, Text, select
+from sqlmodel import Field, Session, SQLModel, col
 
-from storage.report_models import TeamNote
+from storage.types import utcnow, when_column
 
 BLOCKER = "blocker"
 COMMITMENT = "commitment"
+
+
+class TeamNote(SQLModel, table=True):
+    """A `/blocker add` entry (kind "blocker") or a `/sprint commit` entry for next week (kind "commitment")."""
+
+    __tablename__ = "team_note"
+    __table_args__ = (Index("ix_team_note_open", "team_id", "kind", "done_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    kind: str = Field(max_length=20)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    author: str = Field(default="", max_length=32)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=when_column())
+    done_at: datetime | None = Field(default=None, sa_column=when_column(nullable=True))
+    done_by: str | None = Field(default=None, max_length=32)
 
 
 def add(session: Session, team_id: str, kind: str, text: str, author: str, at: datetime) -> TeamNote:

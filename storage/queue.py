@@ -22,13 +22,10 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Field, Session, SQLModel, col
 
 from storage.db import key_taken
-from storage.types import UTCDateTime, utcnow
+from storage.types import utcnow, when_column
 
 WAITING = ("pending", "sending")
 
-
-def _when(nullable: bool = False) -> Column:
-    return Column(UTCDateTime(), nullable=nullable)
 
 
 class QueuedTask(SQLModel, table=True):
@@ -49,12 +46,12 @@ class QueuedTask(SQLModel, table=True):
     parent_key: str | None = Field(default=None, max_length=200)
     status: str = Field(default="pending", max_length=12)
     attempts: int = 0  # failed or in-flight attempts; a wait the far side asked for (Retry-After) is not counted
-    next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=_when())
-    claimed_until: datetime | None = Field(default=None, sa_column=_when(nullable=True))  # the claim's lease
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=when_column())
+    claimed_until: datetime | None = Field(default=None, sa_column=when_column(nullable=True))  # the claim's lease
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     result: str | None = Field(default=None, sa_column=Column(Text))  # JSON: what the handler got back (a Slack ts)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
-    finished_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=when_column())
+    finished_at: datetime | None = Field(default=None, sa_column=when_column(nullable=True))
 
 
 def add(session: Session, task: QueuedTask, fresh: bool = False) -> bool:

@@ -5,11 +5,62 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
-from sqlalchemy import Result, func, select
+from sqlalchemy import Column, Index, Result, Text, UniqueConstraint, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col
+from sqlmodel import Field, Session, SQLModel, col
 
-from storage.report_models import Achievement, KpiCrossing, Kudos
+from storage.types import utcnow, when_column
+
+
+class Kudos(SQLModel, table=True):
+    """One award from one person to another; `suggestion_key` makes a confirmed suggestion count once."""
+
+    __tablename__ = "kudos"
+    __table_args__ = (
+        UniqueConstraint("team_id", "suggestion_key", name="uq_kudos_suggestion"),
+        Index("ix_kudos_team_at", "team_id", "created_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    giver: str = Field(max_length=32)
+    receiver: str = Field(max_length=32)
+    award: str = Field(max_length=40)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    suggestion_key: str | None = Field(default=None, max_length=120)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=when_column())
+
+
+class Achievement(SQLModel, table=True):
+    """A team achievement (Sprint Excellence, Release Success, Quality Milestone, Customer Impact, a KPI on target,
+    a phase complete), recorded once per `key`."""
+
+    __tablename__ = "achievement"
+    __table_args__ = (
+        UniqueConstraint("team_id", "key", name="uq_achievement_key"),
+        Index("ix_achievement_team_at", "team_id", "at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    key: str = Field(max_length=160)
+    kind: str = Field(max_length=40)
+    title: str = Field(max_length=200)
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False))
+    by: str = Field(default="", max_length=32)
+    at: datetime = Field(default_factory=utcnow, sa_column=when_column())
+
+
+class KpiCrossing(SQLModel, table=True):
+    """Whether a KPI currently meets a level (its target, its stretch goal, a whole phase): celebrate on each rise."""
+
+    __tablename__ = "kpi_crossing"
+    __table_args__ = (UniqueConstraint("team_id", "kpi", "level", name="uq_kpi_crossing"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    kpi: str = Field(max_length=80)
+    level: str = Field(max_length=20)
+    reached: bool = False
+    crossings: int = 0
+    changed_at: datetime = Field(default_factory=utcnow, sa_column=when_column())
 
 
 def add_kudos(session: Session, kudos: Kudos) -> Kudos | None:

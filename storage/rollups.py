@@ -1,4 +1,7 @@
-"""Rollups of the snapshots per KPI and time bucket: hours (kpi_hour, read by charts of 30 days and more) and UTC days
+"""The snapshot tables — every value pushed, collected or entered (kpi_snapshot), and its rollups — and the
+rollups' upkeep. The other queries of snapshots are in storage/snapshots.py.
+
+Rollups of the snapshots per KPI and time bucket: hours (kpi_hour, read by charts of 30 days and more) and UTC days
 (kpi_day, read by forecasts). Buckets are numbered from 1970-01-01 UTC.
 
 Each row holds the count, sum, min and max of the values and the sum of the points' seconds since the bucket's
@@ -15,16 +18,63 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Result, cast, delete, func, insert, select, text
+from sqlalchemy import BigInteger, Index, Result, UniqueConstraint, cast, delete, func, insert, select, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
-from sqlmodel import Session, col
+from sqlmodel import Field, Session, SQLModel, col
 
-from storage.models import KpiDay, KpiHour, KpiSnapshot, RollupBase
+from storage.types import utcnow, when_column
 
 HOUR_SECONDS = 3600
 DAY_SECONDS = 86400
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class SnapshotBase(SQLModel):
+    kpi: str = Field(max_length=80)
+    value: float
+    at: datetime = Field(sa_column=when_column())
+    source: str = Field(default="manual", max_length=80)
+
+
+class KpiSnapshot(SnapshotBase, table=True):
+    __tablename__ = "kpi_snapshot"
+    __table_args__ = (
+        UniqueConstraint("team_id", "kpi", "source", "at", name="uq_snapshot_point"),
+        # Covers series reads (value included), so a year of points is read from the index alone.
+        Index("ix_snapshot_team_kpi_at_value", "team_id", "kpi", "at", "value"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=when_column())
+
+
+class RollupBase(SQLModel):
+    """One KPI's snapshots of one time bucket, summed up; kept in step with kpi_snapshot by storage.rollups."""
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    kpi: str = Field(primary_key=True, max_length=80)
+    count: int
+    total: float  # sum of the values
+    seconds: float  # sum of the points' seconds since the bucket's start (their mean is the bucket's mean time)
+    low: float
+    high: float
+
+
+class KpiDay(RollupBase, table=True):
+    """UTC days: forecasts read these instead of every raw point (a year of 5-minute data is 105,120 rows per
+    KPI, but 365 days)."""
+
+    __tablename__ = "kpi_day"
+    day: int = Field(primary_key=True)  # days since 1970-01-01 UTC
+
+
+class KpiHour(RollupBase, table=True):
+    """Hours: charts of 30 days and more read these (a year is 8,760 rows per KPI), a few hours per point."""
+
+    __tablename__ = "kpi_hour"
+    __table_args__ = {"sqlite_with_rowid": False}  # stored in key order: a chart's hours are read in one pass
+    hour: int = Field(primary_key=True)  # hours since 1970-01-01 UTC
 
 
 class epoch_seconds(FunctionElement):  # noqa: N801 - a SQL function, named like one

@@ -7,13 +7,26 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Result, String, and_, bindparam, column, func, literal, select, union_all, values
+from sqlalchemy import (
+    Integer,
+    Result,
+    Select,
+    String,
+    and_,
+    bindparam,
+    column,
+    func,
+    literal,
+    select,
+    union_all,
+    values,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
 from storage import rollups
-from storage.models import KpiDay, KpiSnapshot, SnapshotBase
+from storage.rollups import KpiDay, KpiSnapshot, SnapshotBase
 from storage.types import UTCDateTime, table_of, utcnow
 
 
@@ -142,3 +155,38 @@ def series_buckets(
     params[f"hi{buckets - 1}"] = until + timedelta(microseconds=1)  # the last bucket includes `until`
     rows: Result[int, Any] = session.execute(_bucket_query(buckets), params)  # the mean: a Decimal on PostgreSQL
     return [(since + width * (int(i) + 0.5), float(mean)) for i, mean in rows]
+
+
+def _latest_in_window_statement() -> Select:
+    ranked = (
+        select(col(KpiSnapshot.kpi), col(KpiSnapshot.at), col(KpiSnapshot.value),
+               func.row_number().over(partition_by=KpiSnapshot.kpi,
+                                      order_by=(col(KpiSnapshot.at).desc(), col(KpiSnapshot.id).desc())).label("rank"))
+        .where(col(KpiSnapshot.team_id) == bindparam("team_id"),
+               col(KpiSnapshot.kpi).in_(bindparam("kpis", expanding=True)),
+               KpiSnapshot.at <= bindparam("now"), KpiSnapshot.at >= bindparam("oldest"))
+        .subquery()
+    )
+    return select(ranked.c.kpi, ranked.c.at, ranked.c.value).where(ranked.c.rank == 1)
+
+
+# Built once: the alert evaluation runs it on every batch of snapshots (it differs from latest_many in its lower
+# bound, a rule's max_age, and in being one cached statement for any set of KPIs).
+_LATEST_IN_WINDOW = _latest_in_window_statement()
+
+
+def latest_in_window(session: Session, team_id: str, keys: Iterable[str], now: datetime,
+                  oldest: datetime) -> dict[str, tuple[datetime, float]]:
+    """The newest value at or before `now` (and not before `oldest`) of each KPI, in one query."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    rows: Result[str, datetime, float] = session.execute(
+        _LATEST_IN_WINDOW, {"team_id": team_id, "kpis": wanted, "now": now, "oldest": oldest})
+    return {kpi: (at, value) for kpi, at, value in rows}
+
+
+def any_stored(session: Session, team_id: str) -> bool:
+    """Whether the workspace has any snapshot at all."""
+    query = select(col(KpiSnapshot.id)).where(col(KpiSnapshot.team_id) == team_id).limit(1)
+    return session.scalars(query).first() is not None

@@ -4,11 +4,26 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlalchemy import Column, Text, UniqueConstraint, select
+from sqlmodel import Field, Session, SQLModel, col
 
-from storage.collection import SourceHealth
-from storage.models import Sprint
+from storage.sprints import Sprint
+from storage.types import when_column
+
+
+class SourceHealth(SQLModel, table=True):
+    """One row per team and source: when it last worked, what last went wrong, when it runs next."""
+
+    __tablename__ = "source_health"
+    __table_args__ = (UniqueConstraint("team_id", "source", name="uq_source_health"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    source: str = Field(max_length=40)
+    last_success_at: datetime | None = Field(default=None, sa_column=when_column(nullable=True))
+    last_error_at: datetime | None = Field(default=None, sa_column=when_column(nullable=True))
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    last_stored: int = 0
+    next_run_at: datetime | None = Field(default=None, sa_column=when_column(nullable=True))
 
 
 def health(session: Session, team_id: str, source: str) -> SourceHealth:

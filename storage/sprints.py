@@ -4,13 +4,34 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
-from sqlmodel import Session, col
+from sqlalchemy import UniqueConstraint, func, select
+from sqlmodel import Field, Session, SQLModel, col
 
-from storage.models import Sprint
+from storage.types import utcnow, when_column
 
 CLOSED = "closed"
 ACTIVE = "active"
+
+
+class Sprint(SQLModel, table=True):
+    """A sprint, from Jira's agile API (source "jira") or from `/sprint start|end` (source "manual")."""
+
+    __tablename__ = "sprint"
+    __table_args__ = (UniqueConstraint("team_id", "board", "external_id", name="uq_sprint"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    board: str = Field(default="", max_length=40)
+    external_id: str = Field(max_length=80)
+    name: str = Field(max_length=200)
+    state: str = Field(default="active", max_length=12)  # future | active | closed
+    goal: str = ""
+    start_at: datetime | None = Field(default=None, sa_column=when_column(nullable=True))
+    end_at: datetime | None = Field(default=None, sa_column=when_column(nullable=True))
+    completed_at: datetime | None = Field(default=None, sa_column=when_column(nullable=True))
+    committed_points: float | None = None
+    completed_points: float | None = None
+    source: str = Field(default="manual", max_length=20)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=when_column())
 
 
 def _closed_time():

@@ -1,4 +1,18 @@
-"""Survey repository: runs, respondents and anonymous answers. Never commits; never joins answers to people."""
+"""Survey tables and their repository: runs, respondents and anonymous answers. Never commits; never joins answers
+to people.
+
+
+- `survey_run`: one run of a survey for a period (`2026-W48`, `2026-12`), open → closed (or skipped).
+- `survey_respondent`: who was asked and whether they answered (reminders, one response per person; only
+  people asked when the run opened may answer).
+  It holds no reference to the answers. While the run is open it keeps a random `replace_nonce`; the answers'
+  `answer_set` is HMAC(server secret, run id + nonce), so the bot can replace a person's earlier answers when
+  they submit again, but the database alone cannot link the two (it never holds the secret). Closing the run
+  erases the nonces: after that nobody, the bot included, can tell whose answers are whose.
+- `survey_answer`: one row per answered question. No user id, no timestamp, no sequential id: the primary key
+  starts with the run and the random-looking answer set, and on SQLite the table is WITHOUT ROWID, so neither
+  a rowid nor the physical order reveals the order of submissions.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +21,70 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Result, bindparam, delete, func, select, update
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    Result,
+    Text,
+    UniqueConstraint,
+    bindparam,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col
+from sqlmodel import Field, Session, SQLModel, col
 
-from storage.survey_models import SurveyAnswer, SurveyRespondent, SurveyRun
-from storage.types import table_of
+from storage.types import table_of, utcnow, when_column
+
+
+class SurveyRun(SQLModel, table=True):
+    __tablename__ = "survey_run"
+    __table_args__ = (
+        UniqueConstraint("team_id", "survey", "period", name="uq_survey_run_period"),
+        Index("ix_survey_run_state", "team_id", "survey", "state"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    survey: str = Field(max_length=40)
+    period: str = Field(max_length=20)
+    state: str = Field(default="open", max_length=12)  # open, closed, skipped
+    opens_at: datetime = Field(sa_column=when_column())
+    closes_at: datetime = Field(sa_column=when_column())
+    closed_at: datetime | None = Field(default=None, sa_column=when_column(nullable=True))
+    audience: int = 0  # people invited when it opened
+    note: str = Field(default="", max_length=200)  # why it was skipped, who opened it by hand
+    created_at: datetime = Field(default_factory=utcnow, sa_column=when_column())
+
+
+class SurveyRespondent(SQLModel, table=True):
+    __tablename__ = "survey_respondent"
+    __table_args__ = (UniqueConstraint("team_id", "run_id", "user_id", name="uq_survey_respondent"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    run_id: int = Field(sa_column=Column(Integer, ForeignKey("survey_run.id", ondelete="CASCADE"), nullable=False))
+    user_id: str = Field(max_length=32)
+    responded_at: datetime | None = Field(default=None, sa_column=when_column(nullable=True))
+    reminded_at: datetime | None = Field(default=None, sa_column=when_column(nullable=True))
+    opted_out: bool = False  # no reminder for this run
+    replace_nonce: str | None = Field(default=None, max_length=64)  # erased when the run closes
+
+
+class SurveyAnswer(SQLModel, table=True):
+    __tablename__ = "survey_answer"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    run_id: int = Field(sa_column=Column(Integer, ForeignKey("survey_run.id", ondelete="CASCADE"),
+                                         primary_key=True))
+    answer_set: str = Field(primary_key=True, max_length=64)
+    question_id: str = Field(primary_key=True, max_length=60)
+    team_id: str = Field(max_length=32)
+    value: str = Field(default="", sa_column=Column(Text, nullable=False))
+    number: float | None = None
 
 
 def _insert(session: Session):
@@ -205,3 +275,16 @@ def means(session: Session, team_id: str, run_ids: Sequence[int]) -> dict[tuple[
              .group_by(col(SurveyAnswer.run_id), col(SurveyAnswer.question_id)))
     rows: Result[int, str, int, Any] = session.execute(query)  # the mean: a Decimal on PostgreSQL
     return {(run_id, qid): (count, float(mean)) for run_id, qid, count, mean in rows}
+
+
+def closed_runs(session: Session, team_id: str, survey: str | None = None, since: datetime | None = None,
+                until: datetime | None = None) -> list[SurveyRun]:
+    """Closed runs (of one survey, closed in (since, until]), by survey, then oldest first."""
+    query = select(SurveyRun).where(col(SurveyRun.team_id) == team_id, col(SurveyRun.state) == "closed")
+    if survey:
+        query = query.where(col(SurveyRun.survey) == survey)
+    if since is not None:
+        query = query.where(col(SurveyRun.closed_at) > since)
+    if until is not None:
+        query = query.where(col(SurveyRun.closed_at) <= until)
+    return list(session.scalars(query.order_by(col(SurveyRun.survey), col(SurveyRun.opens_at))))

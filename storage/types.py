@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Table
+from sqlalchemy import Column, DateTime, Table
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
@@ -27,6 +27,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def when_column(nullable: bool = False, index: bool = False) -> Column:
+    """A UTC time column (the Column object is new per table: SQLAlchemy binds each to one table)."""
+    return Column(UTCDateTime(), nullable=nullable, index=index)
 
 
 def utcnow() -> datetime:

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from typing import cast
+from datetime import datetime
 
-from sqlalchemy import CursorResult, delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, SQLModel, col
+from sqlmodel import Field, Session, SQLModel, col
 
-import storage.models  # noqa: F401 - every table on the metadata, so that purge() sees them all
-from storage.models import Workspace
-from storage.types import utcnow
+from storage.types import utcnow, when_column
 
-# Tables without a team_id column, each with the reason it needs none. A test fails for any other such table.
-EXEMPT_TABLES = {
-    "slack_oauth_states": "an OAuth state lives ten minutes and belongs to no workspace yet",
-}
+
+class Workspace(SQLModel, table=True):
+    team_id: str = Field(primary_key=True, max_length=32)
+    name: str = ""
+    created_at: datetime = Field(default_factory=utcnow, sa_column=when_column())
+    # Set when the app is uninstalled or its bot token revoked: scheduled jobs skip the workspace.
+    uninstalled_at: datetime | None = Field(default=None, sa_column=when_column(nullable=True))
 
 
 def ensure(session: Session, team_id: str, name: str = "") -> Workspace:
@@ -55,16 +56,6 @@ def known_team_ids(session: Session) -> list[str]:
     return list(session.scalars(select(col(Workspace.team_id)).order_by(col(Workspace.team_id))))
 
 
-def team_tables() -> list:
-    """Every table holding workspace data, children before parents (the order deletes must take)."""
-    return [t for t in reversed(SQLModel.metadata.sorted_tables) if "team_id" in t.c]
-
-
-def purge(session: Session, team_id: str) -> dict[str, int]:
-    """Delete every row of a workspace from every table that has a team_id; returns rows deleted per table."""
-    deleted: dict[str, int] = {}
-    for table in team_tables():
-        # A DELETE's result is a CursorResult (Session.execute is typed for any statement).
-        result = cast(CursorResult, session.execute(delete(table).where(table.c.team_id == team_id)))
-        deleted[table.name] = result.rowcount or 0
-    return deleted
+def listing(session: Session) -> list[Workspace]:
+    """Every workspace with data, installed or not, by team id."""
+    return list(session.scalars(select(Workspace).order_by(col(Workspace.team_id))))

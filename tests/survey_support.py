@@ -16,7 +16,7 @@ from aurum.surveys.answers import fields
 from aurum.surveys.blocks import ANSWER_ACTION, CALLBACK_ID, input_block
 from aurum.surveys.model import Survey
 from storage import surveys as repo
-from storage.survey_models import SurveyRun
+from storage.surveys import SurveyRun
 
 TEAM_ANSWERS = {"q_velocity": "8", "q_priorities": "6", "q_blockers": "Flaky CI pipeline", "q_keep_doing": "Pairing"}
 

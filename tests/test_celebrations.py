@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from aurum import ingest, outbox
-from storage.models import SnapshotBase
 from storage.queue import QueuedTask
-from storage.report_models import Achievement, KpiCrossing
+from storage.recognition import Achievement, KpiCrossing
+from storage.rollups import SnapshotBase
 from storage.workspaces import ensure
 from tests.blockkit import assert_valid_blocks
 

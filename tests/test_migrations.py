@@ -17,7 +17,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Integer, MetaData, Table, Text, event, insert, inspect, select, text
 from sqlmodel import SQLModel
 
-import storage.models  # noqa: F401 - registers every table
+import storage.schema  # noqa: F401 - registers every table
 from storage.db import make_engine
 from storage.migrate import HEAD, alembic_config, current_revisions, head_revisions, upgrade, upgrade_if_behind
 from storage.types import UTCDateTime

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from storage.models import JobClaim, KpiSnapshot
+from storage.claims import JobClaim
+from storage.rollups import KpiSnapshot
 from tests.support import (
     BOT_TOKEN,
     SIGNING_SECRET,

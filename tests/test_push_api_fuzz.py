@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
 from aurum import tokens as api_tokens
-from storage.models import KpiSnapshot
+from storage.rollups import KpiSnapshot
 
 schemathesis = pytest.importorskip("schemathesis")
 from schemathesis.generation import GenerationMode  # noqa: E402

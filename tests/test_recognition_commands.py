@@ -11,7 +11,7 @@ from sqlalchemy import select
 from aurum import demo
 from aurum.recognition import SUGGEST_CONFIRM_ACTION, SUGGEST_USER_ACTION
 from aurum.reports import weekly
-from storage.report_models import Kudos
+from storage.recognition import Kudos
 from tests.blockkit import assert_valid_blocks, text_of
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from aurum import demo
 from aurum.jobs import JobRunner
 from bot.compose import build_context
-from storage.models import JobClaim
+from storage.claims import JobClaim
 from storage.queue import QueuedTask
 from storage.workspaces import ensure
 
@@ -119,7 +119,7 @@ def test_missed_weekly_summary_is_caught_up_once_within_grace_and_skipped_after(
 
 
 def test_sprint_watch_posts_each_recently_closed_sprint_once(ctx):
-    from storage.models import Sprint
+    from storage.sprints import Sprint
 
     now = datetime(2026, 12, 9, 10, 0, tzinfo=BERLIN)
     ctx.clock = Clock(now)

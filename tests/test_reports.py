@@ -12,7 +12,8 @@ from aurum import demo, formatting
 from aurum.reports import executive, quarterly, retro, roadmap, sprints, weekly
 from aurum.reports.inputs import NOT_AVAILABLE
 from storage import notes
-from storage.models import KpiSnapshot, Sprint
+from storage.rollups import KpiSnapshot
+from storage.sprints import Sprint
 from storage.workspaces import ensure
 from tests.blockkit import assert_valid_blocks, text_of
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from bot.compose import build_web
 from bot.roles import AdminCheck
 from bot.web import create_web_app
-from storage.models import KpiSnapshot
+from storage.rollups import KpiSnapshot
 from tests.support import SlackSender, running
 
 

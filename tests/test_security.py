@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 
 from bot.compose import build_web
 from bot.web import create_web_app
-from storage.models import KpiSnapshot
 from storage.queue import QueuedTask
+from storage.rollups import KpiSnapshot
 from tests.support import (
     CLIENT_ID,
     SIGNING_SECRET,

@@ -13,8 +13,8 @@ from sqlmodel import SQLModel
 from aurum import outbox
 from aurum.surveys import answers, results, runs
 from storage import queue as outbox_repo
-from storage.models import KpiSnapshot
-from storage.survey_models import SurveyAnswer, SurveyRespondent
+from storage.rollups import KpiSnapshot
+from storage.surveys import SurveyAnswer, SurveyRespondent
 from tests.survey_support import TEAM_ANSWERS, answer, seed_run
 
 PEOPLE = [f"U{i}" for i in range(1, 10)]

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from aurum.config import parse_config
 from aurum.surveys import runs
-from storage.survey_models import SurveyRespondent
+from storage.surveys import SurveyRespondent
 
 
 def _asked(runtime) -> list[str]:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from aurum.surveys import runs, service
 from aurum.surveys.blocks import NO_REMINDER_ACTION, TAKE_ACTION
-from storage.survey_models import SurveyAnswer, SurveyRespondent
+from storage.surveys import SurveyAnswer, SurveyRespondent
 from tests.survey_support import TEAM_ANSWERS, answer, block_action, seed_run, send_concurrently, view_submission
 
 SEED_QUESTIONS = [

@@ -12,7 +12,7 @@ from slack_sdk.models.views import View
 from aurum.config import ConfigError, parse_config
 from aurum.surveys import answers, blocks
 from aurum.surveys.model import SurveyConfig
-from storage.survey_models import SurveyRun
+from storage.surveys import SurveyRun
 
 OPENS = datetime(2026, 11, 27, 9, tzinfo=UTC)
 RUN = SurveyRun(id=7, team_id="T1", survey="team", period="2026-W48", opens_at=OPENS,

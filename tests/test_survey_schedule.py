@@ -15,8 +15,9 @@ from aurum.surveys import service
 from aurum.surveys.jobs import jobs as survey_jobs
 from bot.compose import build_web
 from bot.runtime import register_workspace
-from storage.models import JobClaim, KpiSnapshot
-from storage.survey_models import SurveyRespondent, SurveyRun
+from storage.claims import JobClaim
+from storage.rollups import KpiSnapshot
+from storage.surveys import SurveyRespondent, SurveyRun
 from tests.survey_support import TEAM_ANSWERS, answer
 
 TEAM = [f"U{i}" for i in range(1, 8)]

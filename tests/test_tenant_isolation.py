@@ -29,11 +29,11 @@ from aurum.surveys import runs
 from bot.cli import app as cli
 from storage import notes
 from storage.alerts import AlertEpisode
-from storage.collection import DeploymentEvent
+from storage.events import DeploymentEvent
 from storage.live import LiveDashboard
-from storage.models import KpiSnapshot, SnapshotBase
 from storage.queue import QueuedTask
-from storage.survey_models import SurveyAnswer, SurveyRun
+from storage.rollups import KpiSnapshot, SnapshotBase
+from storage.surveys import SurveyAnswer, SurveyRun
 from tests.support import SlackSender, install_workspace, token_team, wait_until
 from tests.survey_support import answer, seed_run, view_submission
 

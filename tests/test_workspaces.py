@@ -8,9 +8,10 @@ from sqlmodel import SQLModel
 
 from aurum import demo, kpis, outbox, tokens
 from bot.cli import app as cli
-from storage.models import KpiSnapshot, Workspace
+from storage.purge import EXEMPT_TABLES, purge, team_tables
 from storage.queue import QueuedTask
-from storage.workspaces import EXEMPT_TABLES, all_team_ids, ensure, purge, team_tables
+from storage.rollups import KpiSnapshot
+from storage.workspaces import Workspace, all_team_ids, ensure
 from tests.support import SlackSender, install_workspace, token_team, wait_until
 
 

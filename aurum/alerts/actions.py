@@ -15,13 +15,14 @@ from sqlmodel import Session
 from aurum import ingest, outbox
 from aurum.alerts import blocks as alert_blocks
 from aurum.alerts import escalation, notify
-from aurum.alerts.evaluation import kpi_for, latest_values, rendered_annotations
+from aurum.alerts.evaluation import kpi_for, rendered_annotations
 from aurum.alerts.rules import AlertRule
 from aurum.context import Context
 from aurum.kpis import InputError
 from storage import alerts as repo
+from storage import snapshots
 from storage.alerts import AlertEpisode, AlertSilence
-from storage.models import SnapshotBase
+from storage.rollups import SnapshotBase
 
 ACCURACY_KPI = "alert_accuracy_percentage"
 ACCURACY_WINDOW = timedelta(days=30)
@@ -117,7 +118,7 @@ def silence(ctx: Context, session: Session, team_id: str, rule: AlertRule, durat
 
 def _current_value(ctx: Context, session: Session, team_id: str, rule: AlertRule) -> float | None:
     now = ctx.now()
-    values = latest_values(session, team_id, rule.kpis, now, now - rule.max_age)
+    values = snapshots.latest_in_window(session, team_id, rule.kpis, now, now - rule.max_age)
     return rule.value({kpi: value for kpi, (_at, value) in values.items()})
 
 

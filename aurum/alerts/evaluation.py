@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Result, Row, Select, bindparam, func, select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from aurum.alerts import engine, notify
 from aurum.alerts.rules import AlertRule, render
@@ -20,8 +20,12 @@ from aurum.catalog import Kpi
 from aurum.context import Context
 from aurum.formatting import number
 from storage import alerts as repo
+from storage import snapshots
 from storage.alerts import AlertEpisode
-from storage.models import KpiSnapshot, SnapshotBase
+from storage.rollups import SnapshotBase
+
+if TYPE_CHECKING:
+    from sqlalchemy import Row
 
 log = logging.getLogger(__name__)
 
@@ -31,33 +35,6 @@ class Change:
     rule: str
     transition: engine.Transition
     at: datetime
-
-
-def _latest_statement() -> Select:
-    ranked = (
-        select(col(KpiSnapshot.kpi), col(KpiSnapshot.at), col(KpiSnapshot.value),
-               func.row_number().over(partition_by=KpiSnapshot.kpi,
-                                      order_by=(col(KpiSnapshot.at).desc(), col(KpiSnapshot.id).desc())).label("rank"))
-        .where(col(KpiSnapshot.team_id) == bindparam("team_id"),
-               col(KpiSnapshot.kpi).in_(bindparam("kpis", expanding=True)),
-               KpiSnapshot.at <= bindparam("now"), KpiSnapshot.at >= bindparam("oldest"))
-        .subquery()
-    )
-    return select(ranked.c.kpi, ranked.c.at, ranked.c.value).where(ranked.c.rank == 1)
-
-
-_LATEST = _latest_statement()  # built once: it runs on every batch of snapshots
-
-
-def latest_values(session: Session, team_id: str, keys: Iterable[str], now: datetime,
-                  oldest: datetime) -> dict[str, tuple[datetime, float]]:
-    """The newest value at or before `now` (and not before `oldest`) of each KPI, in one query."""
-    wanted = sorted(set(keys))
-    if not wanted:
-        return {}
-    rows: Result[str, datetime, float] = session.execute(
-        _LATEST, {"team_id": team_id, "kpis": wanted, "now": now, "oldest": oldest})
-    return {kpi: (at, value) for kpi, at, value in rows}
 
 
 def _state(row: Row | None) -> engine.State:
@@ -115,7 +92,7 @@ def evaluate(ctx: Context, session: Session, team_id: str, now: datetime | None 
     if not chosen:
         return []
     oldest = now - max(rule.max_age for rule in chosen)
-    values = latest_values(session, team_id, set().union(*(r.kpis for r in chosen)), now, oldest)
+    values = snapshots.latest_in_window(session, team_id, set().union(*(r.kpis for r in chosen)), now, oldest)
     rows = repo.state_rows(session, team_id, {r.name for r in chosen}, lock=True)
     changes: list[Change] = []
     touched: list[_Touched] = []

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from pydantic import SecretStr
 
 from aurum.collectors.errors import CollectorError
-from storage.models import SnapshotBase
+from storage.rollups import SnapshotBase
 
 if TYPE_CHECKING:
     import httpx

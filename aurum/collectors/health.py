@@ -13,7 +13,7 @@ from aurum.collectors import runner
 from aurum.context import Context
 from aurum.status import KpiStatus
 from storage import sources as repo
-from storage.collection import SourceHealth
+from storage.sources import SourceHealth
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from aurum.collectors.config import HOURLY, SourcesConfig
 from aurum.context import Context
 from aurum.crontab import crontab_trigger
 from storage import sources as repo
-from storage.collection import SourceHealth
+from storage.sources import SourceHealth
 
 if TYPE_CHECKING:
     import httpx

@@ -17,7 +17,7 @@ from aurum.catalog import Kpi
 from aurum.context import Context
 from aurum.forecast.backtest import HORIZON_DAYS, Score, backtest
 from aurum.forecast.service import bounds, load_all
-from storage.models import SnapshotBase
+from storage.rollups import SnapshotBase
 
 ACCURACY_KPI = "forecast_accuracy_percentage"
 SOURCE = "forecast backtest"

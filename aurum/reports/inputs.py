@@ -10,12 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from aurum import blocks, formatting
 from aurum.catalog import Kpi
 from aurum.context import Context
+from aurum.forecast import service as forecasting
+from aurum.forecast import text as forecast_text
+from aurum.surveys import results
+from storage import alerts as alerts_repo
+from storage import surveys as surveys_repo
+from storage.surveys import SurveyRun
 
 NOT_AVAILABLE = "not available yet"
 
@@ -104,30 +109,16 @@ def stakeholder_summary(ctx: Context, session: Session, team_id: str, since: dat
 def alerts_raised(ctx: Context, session: Session, team_id: str, since: datetime,
                   until: datetime) -> list[AlertSummary] | None:
     """Alert episodes that started in (since, until]."""
-    from storage.alerts import AlertEpisode
-
-    rows = session.scalars(select(AlertEpisode).where(
-        col(AlertEpisode.team_id) == team_id, col(AlertEpisode.started_at) > since,
-        col(AlertEpisode.started_at) <= until,
-    ).order_by(col(AlertEpisode.started_at)))
-    return [_alert(row) for row in rows]
+    return [_alert(row) for row in alerts_repo.started_between(session, team_id, since, until)]
 
 
 def active_alerts(ctx: Context, session: Session, team_id: str) -> list[AlertSummary] | None:
     """Alert episodes firing now."""
-    from storage.alerts import AlertEpisode
-
-    rows = session.scalars(select(AlertEpisode).where(
-        col(AlertEpisode.team_id) == team_id, col(AlertEpisode.status) == "firing",
-    ).order_by(col(AlertEpisode.started_at)))
-    return [_alert(row) for row in rows]
+    return [_alert(row) for row in alerts_repo.firing(session, team_id)]
 
 
 def outlook(ctx: Context, session: Session, team_id: str, kpi: Kpi) -> str | None:
     """One sentence on when the KPI reaches its target at the current pace (forecasts)."""
-    from aurum.forecast import service as forecasting
-    from aurum.forecast import text as forecast_text
-
     return forecast_text.card_line(forecasting.forecast_kpi(ctx, session, team_id, kpi)) or None
 
 
@@ -141,18 +132,13 @@ def releases(ctx: Context, session: Session, team_id: str, since: datetime, unti
     return None
 
 
-def _closed_runs(ctx: Context, session: Session, team_id: str, survey: str, since: datetime, until: datetime):
-    from storage.survey_models import SurveyRun
-
-    return list(session.scalars(select(SurveyRun).where(
-        col(SurveyRun.team_id) == team_id, col(SurveyRun.survey) == survey, col(SurveyRun.state) == "closed",
-        col(SurveyRun.closed_at) > since, col(SurveyRun.closed_at) <= until).order_by(col(SurveyRun.closed_at))))
+def _closed_runs(ctx: Context, session: Session, team_id: str, survey: str, since: datetime,
+                 until: datetime) -> list[SurveyRun]:
+    return surveys_repo.closed_runs(session, team_id, survey, since=since, until=until)
 
 
 def _summary(ctx: Context, session: Session, run) -> SurveySummary:
     """A closed run's aggregates as the survey module publishes them: nothing per question below the threshold."""
-    from aurum.surveys import results
-
     found = results.compute(ctx, session, run)
     scores = [Score(question=s.question.label, mean=s.mean, change=s.change, top=s.question.max)
               for s in found.scales] if found.shown else []

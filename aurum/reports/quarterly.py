@@ -18,7 +18,7 @@ from aurum.reports.common import File, Report, bullet_list, core_kpis
 from aurum.status import state_of
 from storage import recognition as recognition_repo
 from storage import snapshots
-from storage.report_models import Achievement, Kudos
+from storage.recognition import Achievement, Kudos
 
 FEATURES = "features_delivered_per_quarter"
 

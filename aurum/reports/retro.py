@@ -18,8 +18,8 @@ from aurum.reports.common import File, Report, bullet_list, core_kpis, deliver, 
 from aurum.status import KpiStatus
 from storage import claims, notes
 from storage import sprints as sprint_repo
-from storage.models import Sprint
-from storage.report_models import TeamNote
+from storage.notes import TeamNote
+from storage.sprints import Sprint
 
 JOB = "sprint_retrospective"  # the claim's job name; the period is the sprint ("sprint-<id>")
 HISTORY = 6

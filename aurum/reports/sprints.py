@@ -14,7 +14,8 @@ from aurum.context import Context
 from aurum.kpis import InputError
 from storage import snapshots
 from storage import sprints as repo
-from storage.models import SnapshotBase, Sprint
+from storage.rollups import SnapshotBase
+from storage.sprints import Sprint
 
 VELOCITY = "story_points_completed_per_sprint"
 SPRINT_LENGTH = timedelta(days=14)

@@ -18,7 +18,8 @@ from aurum.reports.common import File, Report, bullet_list, core_kpis, not_avail
 from aurum.status import KpiStatus
 from storage import notes, snapshots
 from storage import recognition as recognition_repo
-from storage.report_models import Achievement, TeamNote
+from storage.notes import TeamNote
+from storage.recognition import Achievement
 
 WINDOW = timedelta(days=7)
 CHART_WINDOW = timedelta(weeks=8)

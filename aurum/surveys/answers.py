@@ -25,7 +25,7 @@ from sqlmodel import Session
 from aurum.context import Context
 from aurum.surveys.model import Question, Survey
 from storage import surveys as repo
-from storage.survey_models import SurveyRun
+from storage.surveys import SurveyRun
 
 RESPONSE_MARKER = "_response"  # one row per answer set, so that an all-empty response still counts once
 KEY_LABEL = b"aurum survey answer set v1"

@@ -14,7 +14,7 @@ from aurum.blocks import actions, button, capped, context, escape, header, secti
 from aurum.surveys.answers import Field, fields
 from aurum.surveys.model import Question, Survey
 from aurum.surveys.results import Results
-from storage.survey_models import SurveyRun
+from storage.surveys import SurveyRun
 
 CALLBACK_ID = "survey_submit"
 ANSWER_ACTION = "answer"

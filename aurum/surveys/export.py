@@ -11,13 +11,11 @@ import csv
 import io
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from aurum.context import Context
 from aurum.surveys.answers import RESPONSE_MARKER, fields
 from storage import surveys as repo
-from storage.survey_models import SurveyRun
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 COLUMNS = ["survey", "period", "opened", "closed", "response", "question_id", "question", "value"]
@@ -33,10 +31,7 @@ class Export:
 
 def export(ctx: Context, session: Session, team_id: str, survey_key: str | None = None) -> Export:
     threshold = ctx.config.surveys.threshold
-    query = select(SurveyRun).where(col(SurveyRun.team_id) == team_id, col(SurveyRun.state) == "closed")
-    if survey_key:
-        query = query.where(col(SurveyRun.survey) == survey_key)
-    runs = list(session.scalars(query.order_by(col(SurveyRun.survey), col(SurveyRun.opens_at))))
+    runs = repo.closed_runs(session, team_id, survey_key)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)

@@ -20,7 +20,7 @@ from aurum.context import Context
 from aurum.surveys.answers import RESPONSE_MARKER, fields
 from aurum.surveys.model import Question, Survey
 from storage import surveys as repo
-from storage.survey_models import SurveyRun
+from storage.surveys import SurveyRun
 
 TREND_RUNS = 12
 LOW_RESPONSE = 0.60

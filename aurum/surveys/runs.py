@@ -13,8 +13,8 @@ from aurum.surveys import blocks, results
 from aurum.surveys.model import Survey
 from aurum.surveys.schedule import closes_at
 from storage import surveys as repo
-from storage.models import SnapshotBase
-from storage.survey_models import SurveyRun
+from storage.rollups import SnapshotBase
+from storage.surveys import SurveyRun
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from aurum.surveys.model import SURVEY_KEYS, Survey
 from aurum.surveys.runs import SurveyError
 from aurum.surveys.schedule import next_opening, normal_period, opening_on, period_of
 from storage import surveys as repo
-from storage.survey_models import SurveyRun
+from storage.surveys import SurveyRun
 
 
 def current_run(ctx: Context, session: Session, team_id: str, survey_key: str) -> SurveyRun | None:

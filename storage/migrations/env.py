@@ -4,7 +4,7 @@ from alembic import context
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
-import storage.models  # noqa: F401  - registers the tables on SQLModel.metadata
+import storage.schema  # noqa: F401  - registers the tables on SQLModel.metadata
 
 MIGRATION_LOCK = 0x417572756D  # "Aurum"
 config = context.config

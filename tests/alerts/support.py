@@ -17,7 +17,7 @@ from aurum.alerts.prometheus import rule_group
 from aurum.config import parse_config
 from aurum.context import Context
 from storage import alerts as repo
-from storage.models import SnapshotBase
+from storage.rollups import SnapshotBase
 
 PROMTOOL = shutil.which("promtool")
 

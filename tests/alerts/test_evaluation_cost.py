@@ -13,7 +13,7 @@ from sqlalchemy import event
 from aurum.alerts import evaluation
 from storage import alerts as repo
 from storage import snapshots
-from storage.models import SnapshotBase
+from storage.rollups import SnapshotBase
 from tests.alerts.support import Clock, use_config
 
 KPI = "api_error_rate_percentage"

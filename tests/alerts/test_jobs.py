@@ -13,7 +13,7 @@ from aurum.jobs import JobRunner
 from bot.jobs import compose_jobs
 from storage import alerts as repo
 from storage import snapshots
-from storage.models import SnapshotBase
+from storage.rollups import SnapshotBase
 from storage.workspaces import ensure
 from tests.alerts.support import TEAM, Clock, record
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from aurum import ingest
-from storage.models import SnapshotBase
+from storage.rollups import SnapshotBase
 
 TEAM = "T0FORECAST"
 

@@ -13,7 +13,7 @@ from sqlalchemy import insert, select
 from storage import rollups, snapshots
 from storage.db import make_engine, session_scope
 from storage.migrate import upgrade
-from storage.models import KpiSnapshot, SnapshotBase
+from storage.rollups import KpiSnapshot, SnapshotBase
 from tests import support
 
 START = datetime(2026, 3, 1, 22, 30, tzinfo=UTC)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import event
 
 from storage import snapshots
-from storage.models import SnapshotBase
+from storage.rollups import SnapshotBase
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
