@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from aurum.catalog import Catalog, Kpi
+from aurum.kpis.catalog import Catalog, Kpi
 from storage import snapshots
 from storage.rollups import SnapshotBase
 from storage.sprints import Sprint

@@ -6,9 +6,11 @@ from datetime import timedelta
 
 from sqlmodel import Session
 
-from aurum import blocks, formatting, kpis, recognition
-from aurum.context import Context
-from aurum.jobs import JobRunner
+from aurum.core.context import Context
+from aurum.core.jobs import JobRunner
+from aurum.kpis import blocks, formatting
+from aurum.kpis import service as kpis
+from aurum.recognition import kudos as recognition
 from aurum.reports import inputs, roadmap
 from aurum.reports.common import bullet_list, not_available
 from storage import recognition as recognition_repo

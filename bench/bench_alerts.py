@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import event  # noqa: E402
 
-from aurum import ingest  # noqa: E402
 from aurum.alerts import evaluation  # noqa: E402
 from aurum.config import parse_config  # noqa: E402
+from aurum.core import ingest
 from bot.compose import build_context, build_web  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from storage import snapshots  # noqa: E402
@@ -149,7 +149,7 @@ def bench_delivery(folder: Path) -> None:
         ctx = runtime.ctx
         kpis = {f"bench_kpi_{i:02d}": {"name": f"Bench KPI {i}", "category": "system", "unit": "count",
                                        "direction": "lower"} for i in range(channels)}
-        from aurum.catalog import load_catalog
+        from aurum.kpis.catalog import load_catalog
 
         ctx.catalog = load_catalog(kpis)
         rules = {f"Deliver{i:02d}": {"kpi": f"bench_kpi_{i:02d}", "op": ">", "threshold": 1, "chart": False,

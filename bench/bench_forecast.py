@@ -28,9 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import text  # noqa: E402
 
-from aurum.catalog import Kpi, load_catalog  # noqa: E402
 from aurum.forecast import service  # noqa: E402
 from aurum.forecast.backtest import backtest  # noqa: E402
+from aurum.kpis.catalog import Kpi, load_catalog
 from bot.compose import build_context  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from storage import rollups, snapshots  # noqa: E402

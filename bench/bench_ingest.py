@@ -1,7 +1,7 @@
 """Ingest 100,000 snapshots three ways into the same kind of SQLite file, in the same run:
 
 1. the push API over HTTP (`POST /api/v1/metrics`, 1,000 values per request, to `aurum serve`'s app under uvicorn);
-2. the collector path (`aurum.ingest.store`, 1,000 points per transaction, as a collection job stores them);
+2. the collector path (`aurum.core.ingest.store`, 1,000 points per transaction, as a collection job stores them);
 3. the baseline: raw sqlite3 `executemany` of the same upsert, 1,000 rows per commit, same pragmas.
 
     python bench/bench_ingest.py [--rows 100000] [--batch 1000]
@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx  # noqa: E402
 import uvicorn  # noqa: E402
 
-from aurum import ingest, tokens  # noqa: E402
+from aurum.core import ingest, tokens
 from bot.compose import build_context, build_web  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.web import create_web_app  # noqa: E402

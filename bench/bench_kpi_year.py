@@ -24,8 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from aurum import blocks, charts, kpis  # noqa: E402
 from aurum.forecast import service as forecasting  # noqa: E402
+from aurum.kpis import blocks, charts
+from aurum.kpis import service as kpis
 from bot.compose import build_context  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from storage import snapshots  # noqa: E402

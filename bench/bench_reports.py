@@ -21,11 +21,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from aurum import demo, kpis  # noqa: E402
-from aurum.catalog import load_catalog  # noqa: E402
+from aurum import demo
 from aurum.config import AurumConfig  # noqa: E402
-from aurum.context import Context  # noqa: E402
-from aurum.recent import Recent  # noqa: E402
+from aurum.core.context import Context
+from aurum.core.recent import Recent
+from aurum.kpis import service as kpis
+from aurum.kpis.catalog import load_catalog
 from aurum.reports import charts as report_charts  # noqa: E402
 from aurum.reports import executive, weekly  # noqa: E402
 from storage import snapshots  # noqa: E402

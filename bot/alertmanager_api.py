@@ -24,8 +24,8 @@ from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
-from aurum import tokens
 from aurum.alerts.alertmanager import WebhookPayload, receive
+from aurum.core import tokens
 from bot.runtime import Runtime
 from storage.workspaces import all_team_ids
 

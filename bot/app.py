@@ -19,7 +19,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from sqlalchemy.engine import Engine
 
 import commands
-from aurum.context import Context
+from aurum.core.context import Context
 from bot.installations import (
     STATE_EXPIRY_SECONDS,
     StoreAuthorize,

@@ -155,7 +155,8 @@ def demo(
 def kpi(name: str, as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
         team: TeamOption = None) -> None:
     """Print a KPI's status."""
-    from aurum import blocks, formatting, kpis
+    from aurum.kpis import blocks, formatting
+    from aurum.kpis import service as kpis
 
     with _cli() as runtime:
         found = _resolve_or_fail(runtime, name)
@@ -179,7 +180,8 @@ def kpi(name: str, as_json: Annotated[bool, typer.Option("--json", help="Print J
 def record(name: str, value: str, at: Annotated[str | None, typer.Option(help="ISO time (team zone if none)")] = None,
            team: TeamOption = None) -> None:
     """Store a KPI value."""
-    from aurum import kpis
+    from aurum.core.errors import InputError
+    from aurum.kpis import service as kpis
 
     with _cli() as runtime:
         found = _resolve_or_fail(runtime, name)
@@ -188,13 +190,13 @@ def record(name: str, value: str, at: Annotated[str | None, typer.Option(help="I
             with runtime.ctx.transaction() as session:
                 point = kpis.record(runtime.ctx, session, _team(runtime, team), found, kpis.parse_value(value), when,
                                     source="cli")
-        except kpis.InputError as exc:
+        except InputError as exc:
             raise _fail(str(exc)) from None
         typer.echo(f"Recorded {found.name} = {value} at {point.at.isoformat()}")
 
 
 def _resolve_or_fail(runtime, name: str):
-    from aurum import blocks
+    from aurum.kpis import blocks
 
     found = runtime.ctx.catalog.resolve(name)
     if found is None:
@@ -211,8 +213,9 @@ def forecast(
     team: TeamOption = None,
 ) -> None:
     """When a KPI reaches its targets at this pace, with 80 % intervals; `forecast backtest` checks them."""
+    from aurum.core.errors import InputError
     from aurum.forecast import service, text
-    from aurum.kpis import InputError, parse_time
+    from aurum.kpis.service import parse_time
 
     with _cli() as runtime:
         team_id = _team(runtime, team)
@@ -258,7 +261,7 @@ def _print_backtest(runtime, team_id: str, kpis, horizon: int) -> None:
 @app.command()
 def jobs() -> None:
     """List the scheduled jobs with their next run."""
-    from aurum.jobs import JobRunner
+    from aurum.core.jobs import JobRunner
 
     with _cli() as runtime:
         runner = JobRunner(runtime.ctx)
@@ -272,7 +275,7 @@ def jobs() -> None:
 @app.command("run-job")
 def run_job(job: str, team: TeamOption = None) -> None:
     """Run a job now, through the same once-per-period claims as the scheduler."""
-    from aurum.jobs import JobRunner
+    from aurum.core.jobs import JobRunner
 
     with _cli() as runtime:
         runner = JobRunner(runtime.ctx)
@@ -280,7 +283,7 @@ def run_job(job: str, team: TeamOption = None) -> None:
             raise _fail(f"Unknown job '{job}'. Jobs: {', '.join(runner.jobs)}")
         for outcome in runner.run_now(job, team_id=team or _team(runtime, None)):
             typer.echo(f"{outcome.job} [{outcome.period}] for {outcome.team_id}: {outcome.result}")
-        from aurum.outbox import OutboxWorker
+        from aurum.core.outbox import OutboxWorker
 
         OutboxWorker(runtime.ctx, runtime.delivery).drain()
 
@@ -290,7 +293,7 @@ def outbox(status: Annotated[str | None, typer.Option(help="pending, sending, se
            limit: int = 20) -> None:
     """Show the task queue: queued, failed and dead-letter Slack messages, and the other tasks (alert escalations:
     PagerDuty, e-mail, charts) that failed."""
-    from aurum import outbox as slack
+    from aurum.core import outbox as slack
     from storage import queue
 
     with _cli() as runtime:
@@ -394,7 +397,7 @@ def token_create(name: Annotated[str, typer.Option(help="What the token is for, 
                  team: TeamOption = None,
                  scopes: Annotated[str, typer.Option(help="Comma-separated scopes, e.g. push")] = "push") -> None:
     """Create an API token; it is printed once and only its hash is stored."""
-    from aurum import tokens
+    from aurum.core import tokens
 
     with _cli() as runtime:
         team_id = _team(runtime, team)
@@ -423,7 +426,7 @@ def token_list(team: TeamOption = None) -> None:
 @token_app.command("revoke")
 def token_revoke(token_id: int) -> None:
     """Revoke an API token by its number."""
-    from aurum import tokens
+    from aurum.core import tokens
 
     with _cli() as runtime:
         with runtime.ctx.transaction() as session:

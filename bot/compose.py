@@ -20,15 +20,15 @@ from typing import Any
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 
-from aurum import celebrations
 from aurum.alerts import evaluation as alert_evaluation
 from aurum.alerts.rules import check_rules
-from aurum.catalog import CatalogError, load_catalog
 from aurum.collectors.runner import unknown_kpis
 from aurum.config import ConfigError, load_config
-from aurum.context import Context
-from aurum.delivery import Delivery, Directory
-from aurum.telemetry import Telemetry
+from aurum.core.context import Context
+from aurum.core.delivery import Delivery, Directory
+from aurum.core.telemetry import Telemetry
+from aurum.kpis.catalog import CatalogError, load_catalog
+from aurum.recognition import celebrations
 from bot.app import HomeTeam, build_app, listener_pool, web_client
 from bot.console import ConsoleDelivery
 from bot.installations import TeamTokens, WorkspaceInstallationStore

@@ -12,8 +12,8 @@ from urllib.parse import urlencode
 
 from slack_bolt import BoltRequest
 
-from aurum.delivery import Posted
-from aurum.outbox import OutboxWorker
+from aurum.core.delivery import Posted
+from aurum.core.outbox import OutboxWorker
 from bot.runtime import CONSOLE_TEAM, Runtime
 
 CONSOLE_USER = "U0CONSOLE"

@@ -21,7 +21,7 @@ from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallation
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy.engine import Engine
 
-from aurum.delivery import DeliveryError
+from aurum.core.delivery import DeliveryError
 from storage import installations as tables
 from storage.db import session_scope
 from storage.workspaces import ensure, mark_uninstalled

@@ -3,12 +3,12 @@ composition root and handed to the domain as `ctx.jobs`."""
 
 from __future__ import annotations
 
-from aurum import heartbeat
 from aurum.alerts import jobs as alerts
 from aurum.collectors import jobs as collectors
 from aurum.config import AurumConfig
+from aurum.core import heartbeat
+from aurum.core.jobs import Job
 from aurum.forecast import jobs as forecast
-from aurum.jobs import Job
 from aurum.reports import jobs as reports
 from aurum.surveys import jobs as surveys
 

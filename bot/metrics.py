@@ -8,10 +8,10 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from aurum import outbox
 from aurum.alerts import escalation
-from aurum.context import Context
-from aurum.telemetry import COUNTERS, Telemetry
+from aurum.core import outbox
+from aurum.core.context import Context
+from aurum.core.telemetry import COUNTERS, Telemetry
 from storage import queue, snapshots
 from storage.workspaces import all_team_ids
 

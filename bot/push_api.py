@@ -18,10 +18,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
-from aurum import events, ingest, tokens
-from aurum.collectors import coverage
+from aurum.collectors import coverage, events
 from aurum.collectors.base import CollectorError
-from aurum.context import Context
+from aurum.core import ingest, tokens
+from aurum.core.context import Context
 from bot.push_api_models import (
     MAX_METRICS,
     CoverageStored,

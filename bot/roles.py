@@ -11,7 +11,7 @@ from collections.abc import Callable
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from aurum.delivery import DeliveryError
+from aurum.core.delivery import DeliveryError
 
 log = logging.getLogger(__name__)
 CACHE_SECONDS = 60.0

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 from slack_bolt import App
 
 from aurum.alerts.escalation import AlertTaskWorker, Mailer, PagerDuty
-from aurum.context import Context
-from aurum.delivery import Delivery
-from aurum.outbox import OutboxWorker
+from aurum.core.context import Context
+from aurum.core.delivery import Delivery
+from aurum.core.outbox import OutboxWorker
 from bot.app import HomeTeam, web_client
 from bot.installations import TeamTokens
 from bot.memory import keep_trimmed

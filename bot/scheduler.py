@@ -8,7 +8,7 @@ import threading
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from aurum.jobs import JobRunner
+from aurum.core.jobs import JobRunner
 from bot.runtime import Runtime, start_registration
 
 log = logging.getLogger(__name__)

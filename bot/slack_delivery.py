@@ -10,7 +10,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from aurum.delivery import DeliveryError, Posted
+from aurum.core.delivery import DeliveryError, Posted
 
 log = logging.getLogger(__name__)
 MARKER_EVENT = "aurum_outbox"

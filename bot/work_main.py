@@ -13,7 +13,7 @@ from typing import IO, Any
 
 from slack_bolt import BoltRequest
 
-from aurum.telemetry import Telemetry
+from aurum.core.telemetry import Telemetry
 from bot.compose import build_work
 from bot.logs import REQUEST_ID, configure
 from bot.memory import limit_malloc_arenas

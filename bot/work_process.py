@@ -31,7 +31,7 @@ from typing import IO
 
 from slack_bolt import App, BoltRequest, BoltResponse
 
-from aurum.telemetry import Telemetry
+from aurum.core.telemetry import Telemetry
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)

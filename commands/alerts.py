@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from aurum import outbox
 from aurum.alerts import actions
 from aurum.alerts import blocks as alert_blocks
 from aurum.alerts.rules import AlertRule, parse_duration
-from aurum.blocks import escape, section
-from aurum.context import Context
-from aurum.kpis import InputError
-from commands.common import Asker, later, only_admins, reply_on_error, slash_command, tell
+from aurum.core import outbox
+from aurum.core.context import Context
+from aurum.core.errors import InputError
+from aurum.kpis.blocks import escape, section
+from commands.common import Asker, button, only_admins, slash_command, tell
 
 COMMAND = "/alerts"
 BUTTONS = re.compile(
@@ -107,11 +107,6 @@ def parse(ctx: Context, text: str) -> Request:
 def register(app: Any, ctx: Context) -> None:
     slash_command(app, ctx, COMMAND, lambda text, _asker: parse(ctx, text), handle)
 
-    def ack_button(ack, body: dict[str, Any]) -> None:
-        ack()
-        later(ctx, press_button, body=body)
-
-    @reply_on_error(ctx)
     def press_button(body: dict[str, Any]) -> None:
         asker = Asker.from_body(body)
         action = body["actions"][0]
@@ -121,7 +116,7 @@ def register(app: Any, ctx: Context) -> None:
         except InputError as exc:
             tell(ctx, asker, str(exc))
 
-    app.action(BUTTONS)(ack_button)
+    button(app, ctx, BUTTONS, press_button)
 
 
 def click(ctx: Context, session, asker: Asker, action_id: str, value: str) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aurum import blocks, formatting, notes
-from aurum.context import Context
-from aurum.kpis import InputError
+from aurum.core.context import Context
+from aurum.core.errors import InputError
+from aurum.kpis import blocks, formatting
+from aurum.reports import notes
 from commands.common import Asker, slash_command, tell
 
 COMMAND = "/blocker"

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aurum import outbox
-from aurum.context import Context
-from aurum.kpis import InputError
+from aurum.core import outbox
+from aurum.core.context import Context
+from aurum.core.errors import InputError
 
 log = logging.getLogger(__name__)
 SORRY = "Sorry, that did not work ({reason}). Nothing was changed; please try again in a minute."
@@ -124,6 +124,17 @@ def slash_command(app: Any, ctx: Context, name: str, parse: Callable[[str, Asker
             return "input_error"
 
     app.command(name)(ack_command)
+
+
+def button(app: Any, ctx: Context, action: Any, work: Callable[[dict[str, Any]], None]) -> None:
+    """Register a button (or other block action) the house way: the ack answers Slack and nothing else; `work(body)`
+    runs after the ack, its errors told to the person. `action`: an action_id or a pattern of them."""
+
+    def ack_button(ack, body: dict[str, Any]) -> None:
+        ack()
+        later(ctx, reply_on_error(ctx)(work), body=body)
+
+    app.action(action)(ack_button)
 
 
 def number(word: str, what: str) -> float:

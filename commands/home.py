@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from aurum import home
-from aurum.context import Context
+from aurum.core.context import Context
 from commands.common import later
 
 EVENT = "app_home_opened"

@@ -6,14 +6,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from aurum import blocks, charts, formatting, kpis, live, outbox
-from aurum import dashboard as technical_dashboard
-from aurum.catalog import Kpi
 from aurum.collectors import health
-from aurum.context import Context
-from aurum.kpis import PERIODS, InputError
-from aurum.recent import Recent
-from commands.common import Asker, later, only_admins, reply_on_error, slash_command, tell
+from aurum.core import outbox
+from aurum.core.context import Context
+from aurum.core.errors import InputError
+from aurum.core.recent import Recent
+from aurum.kpis import blocks, charts, formatting, live
+from aurum.kpis import dashboard as technical_dashboard
+from aurum.kpis import service as kpis
+from aurum.kpis.catalog import Kpi
+from aurum.kpis.service import PERIODS
+from commands.common import Asker, button, only_admins, slash_command, tell
 
 COMMAND = "/kpi"
 CHARTS: Recent[bytes] = Recent()  # PNGs of unchanged data are drawn once
@@ -149,11 +152,6 @@ def _parse_record(ctx: Context, words: list[str]) -> Record:
 def register(app: Any, ctx: Context) -> None:
     slash_command(app, ctx, COMMAND, lambda text, _asker: parse(ctx, text), handle)
 
-    def ack_stop(ack, body: dict[str, Any]) -> None:
-        ack()
-        later(ctx, answer_stop, body=body)
-
-    @reply_on_error(ctx)
     def answer_stop(body: dict[str, Any]) -> None:
         asker = Asker.from_body(body)
         value = body["actions"][0].get("value", "")
@@ -162,7 +160,7 @@ def register(app: Any, ctx: Context) -> None:
         if not stopped:
             tell(ctx, asker, "That live dashboard had already stopped.")
 
-    app.action(live.STOP_ACTION)(ack_stop)
+    button(app, ctx, live.STOP_ACTION, answer_stop)
 
 
 def handle(ctx: Context, asker: Asker,

@@ -8,10 +8,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from aurum import blocks, outbox, recognition
-from aurum.context import Context
-from aurum.kpis import InputError
-from commands.common import Asker, later, reply_on_error, slash_command, tell
+from aurum.core import outbox
+from aurum.core.context import Context
+from aurum.core.errors import InputError
+from aurum.kpis import blocks
+from aurum.recognition import kudos as recognition
+from commands.common import Asker, button, slash_command, tell
 
 COMMAND = "/kudos"
 SUGGESTION_KEY = re.compile(r"^\d{4}-W\d{2}:[a-z_]{1,20}$")
@@ -115,16 +117,8 @@ def confirm_suggestion(ctx: Context, body: dict[str, Any]) -> None:
 def register(app: Any, ctx: Context) -> None:
     slash_command(app, ctx, COMMAND, parse, handle)
 
-    @reply_on_error(ctx)
-    def answer_confirm(body: dict[str, Any]) -> None:
-        confirm_suggestion(ctx, body)
-
-    def ack_confirm(ack, body: dict[str, Any]) -> None:
-        ack()
-        later(ctx, answer_confirm, body=body)
-
     def ack_only(ack) -> None:
         ack()
 
-    app.action(recognition.SUGGEST_CONFIRM_ACTION)(ack_confirm)
+    button(app, ctx, recognition.SUGGEST_CONFIRM_ACTION, lambda body: confirm_suggestion(ctx, body))
     app.action(recognition.SUGGEST_USER_ACTION)(ack_only)  # picking a person needs no answer until Confirm

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aurum.context import Context
-from aurum.jobs import JobRunner
-from aurum.kpis import InputError
+from aurum.core.context import Context
+from aurum.core.errors import InputError
+from aurum.core.jobs import JobRunner
 from aurum.reports import executive, quarterly, retro, weekly
 from aurum.reports.common import Report, deliver_preview
 from commands.common import Asker, slash_command, tell

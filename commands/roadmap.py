@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aurum import outbox
-from aurum.context import Context
-from aurum.kpis import InputError
+from aurum.core import outbox
+from aurum.core.context import Context
+from aurum.core.errors import InputError
 from aurum.reports import roadmap
 from commands.common import Asker, slash_command, tell
 

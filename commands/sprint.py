@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aurum import blocks, formatting, notes
-from aurum.context import Context
-from aurum.kpis import InputError
-from aurum.reports import retro, sprints, weekly
+from aurum.core.context import Context
+from aurum.core.errors import InputError
+from aurum.kpis import blocks, formatting
+from aurum.reports import notes, retro, sprints, weekly
 from commands.common import Asker, number, slash_command, tell
 
 COMMAND = "/sprint"

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from aurum import outbox
-from aurum.context import Context
-from aurum.kpis import InputError
+from aurum.core import outbox
+from aurum.core.context import Context
+from aurum.core.errors import InputError
 from aurum.surveys import answers, blocks, export, results, runs, service
 from aurum.surveys.model import SURVEY_KEYS
 from aurum.surveys.runs import SurveyError

@@ -1,7 +1,9 @@
 """The survey modal: the DM buttons ("Take the survey", "No reminder") and the view submission.
 
-views.open must use the trigger_id within 3 seconds, so the button's ack function acknowledges first and then
-opens the view itself (Bolt has already answered Slack when ack() returned). The submission is checked and
+views.open must use the trigger_id within 3 seconds, so the "Take the survey" button's ack function opens the view
+itself. The app runs with `process_before_response=True`: Slack gets its HTTP answer only when the ack function
+returns, so `views.open` runs inside Slack's 3-second window (moving it off that path, with a short timeout and no
+retry sleeps, is the next step). The submission is checked and
 stored inside its ack: the person learns right away whether the answers are in, with field errors keyed to the
 input block of the question they concern.
 """
@@ -12,10 +14,10 @@ import json
 import logging
 from typing import Any
 
-from aurum.context import Context
+from aurum.core.context import Context
 from aurum.surveys import answers, blocks, service
 from aurum.surveys.blocks import CALLBACK_ID, NO_REMINDER_ACTION, TAKE_ACTION
-from commands.common import Asker, later, reply_on_error, tell
+from commands.common import Asker, button, tell
 
 log = logging.getLogger(__name__)
 SAVE_FAILED = "Sorry, your answers could not be saved just now. Please send them again in a minute."
@@ -73,11 +75,6 @@ def register(app: Any, ctx: Context) -> None:
         ack()
         open_view(client, ctx, Asker.from_body(body), body["trigger_id"], run_id=_run_id(body))
 
-    def ack_no_reminder(ack, body: dict[str, Any]) -> None:
-        ack()
-        later(ctx, no_reminder, body=body)
-
-    @reply_on_error(ctx)
     def no_reminder(body: dict[str, Any]) -> None:
         asker = Asker.from_body(body)
         run_id = _run_id(body)
@@ -88,5 +85,5 @@ def register(app: Any, ctx: Context) -> None:
         ack(**submission_answer(ctx, body))
 
     app.action(TAKE_ACTION)(take)
-    app.action(NO_REMINDER_ACTION)(ack_no_reminder)
+    button(app, ctx, NO_REMINDER_ACTION, no_reminder)
     app.view(CALLBACK_ID)(submit)

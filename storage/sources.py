@@ -80,3 +80,10 @@ def sprints(session: Session, team_id: str, board: str | None = None) -> list[Sp
     if board is not None:
         query = query.where(col(Sprint.board) == board)
     return list(session.scalars(query.order_by(col(Sprint.start_at))))
+
+
+def failing(row: SourceHealth | None) -> bool:
+    """A source whose last attempt failed (its values are stale however recent they look)."""
+    if row is None or row.last_error_at is None:
+        return False
+    return row.last_success_at is None or row.last_error_at > row.last_success_at

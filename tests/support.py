@@ -284,7 +284,7 @@ def wait_until(condition: Any, timeout: float = 30, message: str = "condition") 
 
 def queue_burst(ctx, team_id: str, posts: int = 60, replies: int = 12) -> list[str]:
     """Queue posts to three channels and replies in the threads of the first ones; returns their keys."""
-    from aurum import outbox
+    from aurum.core import outbox
 
     keys = []
     with ctx.transaction() as session:
@@ -297,7 +297,7 @@ def queue_burst(ctx, team_id: str, posts: int = 60, replies: int = 12) -> list[s
 
 
 def statuses(ctx) -> Counter:
-    from aurum import outbox
+    from aurum.core import outbox
     from storage.queue import QueuedTask
 
     with ctx.reading() as session:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from aurum.context import Context
+from aurum.core.context import Context
 from aurum.surveys import answers, service
 from aurum.surveys.answers import fields
 from aurum.surveys.blocks import ANSWER_ACTION, CALLBACK_ID, input_block

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from aurum import blocks
-from aurum.catalog import load_catalog
-from aurum.status import Point, evaluate
+from aurum.kpis import blocks
+from aurum.kpis.catalog import load_catalog
+from aurum.kpis.status import Point, evaluate
 from tests.support import assert_valid_blocks
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)

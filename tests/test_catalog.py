@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aurum.catalog import CatalogError, Target, load_catalog, load_catalog_file
+from aurum.kpis.catalog import CatalogError, Target, load_catalog, load_catalog_file
 
 # (alias, metric key, target, baseline, phase targets, stretch) as the seed document states them.
 SEED = [

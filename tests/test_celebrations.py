@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from aurum import ingest, outbox
+from aurum.core import ingest, outbox
 from storage.queue import QueuedTask
 from storage.recognition import Achievement, KpiCrossing
 from storage.rollups import SnapshotBase

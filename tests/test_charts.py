@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from datetime import UTC, date, datetime, timedelta
 
-from aurum import charts
-from aurum.catalog import load_catalog
+from aurum.kpis import charts
+from aurum.kpis.catalog import load_catalog
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
 

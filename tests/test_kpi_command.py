@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from aurum import demo, kpis
+from aurum import demo
+from aurum.kpis import service as kpis
 from storage.db import session_scope
 from tests.support import SlackSender
 

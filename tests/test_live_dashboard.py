@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from aurum import demo, kpis, live
-from aurum.jobs import JobRunner
+from aurum import demo
+from aurum.core.jobs import JobRunner
+from aurum.kpis import live
+from aurum.kpis import service as kpis
 from aurum.reports.jobs import LIVE
 from tests.blockkit import assert_valid_blocks, text_of
 

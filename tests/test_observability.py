@@ -10,8 +10,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
-from aurum import outbox
-from aurum.jobs import JobRunner
+from aurum.core import outbox
+from aurum.core.jobs import JobRunner
 from bot.logs import JsonFormatter, protect
 from tests.support import free_port, wait_until
 

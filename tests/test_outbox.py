@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from aurum import outbox
-from aurum.outbox import OutboxWorker
+from aurum.core import outbox
+from aurum.core.outbox import OutboxWorker
 from bot.compose import build_web
 from storage import queue as repo
 from tests.support import BOT_TOKEN, SIGNING_SECRET

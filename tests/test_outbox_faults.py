@@ -10,8 +10,8 @@ from prometheus_client import generate_latest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from aurum import outbox
-from aurum.outbox import OutboxWorker
+from aurum.core import outbox
+from aurum.core.outbox import OutboxWorker
 from bot.cli import app as cli
 from bot.metrics import BotMetrics
 from storage.queue import QueuedTask

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from aurum import outbox
-from aurum.outbox import MAX_ATTEMPTS, OutboxWorker
+from aurum.core import outbox
+from aurum.core.outbox import MAX_ATTEMPTS, OutboxWorker
 from storage import queue as repo
 from tests.alerts.support import Clock
 

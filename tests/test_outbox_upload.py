@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
-from aurum import outbox
+from aurum.core import outbox
 from storage import queue as repo
 from storage.queue import QueuedTask
 

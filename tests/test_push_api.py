@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from aurum import kpis
-from aurum import tokens as api_tokens
+from aurum.core import tokens as api_tokens
+from aurum.kpis import service as kpis
 from bot import cli
 from storage.api_tokens import ApiToken
 from tests.collectors import dora_data as data

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
-from aurum import tokens as api_tokens
+from aurum.core import tokens as api_tokens
 from storage.rollups import KpiSnapshot
 
 schemathesis = pytest.importorskip("schemathesis")

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from aurum import queue
-from aurum.outbox import OutboxWorker
-from aurum.queue import Handler, Outcome, QueueWorker, TaskError
+from aurum.core import queue
+from aurum.core.outbox import OutboxWorker
+from aurum.core.queue import Handler, Outcome, QueueWorker, TaskError
 from storage import queue as repo
 from storage.queue import QueuedTask
 from tests.alerts.support import Clock

@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from aurum import demo
-from aurum.recognition import SUGGEST_CONFIRM_ACTION, SUGGEST_USER_ACTION
+from aurum.recognition.kudos import SUGGEST_CONFIRM_ACTION, SUGGEST_USER_ACTION
 from aurum.reports import weekly
 from storage.recognition import Kudos
 from tests.blockkit import assert_valid_blocks, text_of

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from aurum import demo
-from aurum.jobs import JobRunner
+from aurum.core.jobs import JobRunner
 from bot.compose import build_context
 from storage.claims import JobClaim
 from storage.queue import QueuedTask
@@ -107,7 +107,7 @@ def test_missed_weekly_summary_is_caught_up_once_within_grace_and_skipped_after(
 
     late = datetime(2026, 12, 11, 18, 30, tzinfo=BERLIN)  # the next Friday, back 90 minutes late: past the grace
     ctx.clock = Clock(late)
-    with caplog.at_level(logging.WARNING, logger="aurum.jobs"):
+    with caplog.at_level(logging.WARNING, logger="aurum.core.jobs"):
         assert runner.due(late) == []
         assert runner.due(late + timedelta(minutes=5)) == []
     skipped = [r for r in caplog.records if r.getMessage() == "missed run skipped: past the grace window"]

@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from aurum import demo, formatting
+from aurum import demo
 from aurum.config import parse_config
+from aurum.kpis import formatting
 from aurum.reports import executive, quarterly, reminders, retro, sprints, weekly
 from aurum.surveys import runs
 from aurum.surveys.schedule import period_of

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from aurum import demo, formatting
+from aurum import demo
+from aurum.kpis import formatting
 from aurum.reports import executive, quarterly, retro, roadmap, sprints, weekly
 from aurum.reports.inputs import NOT_AVAILABLE
 from storage import notes

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from aurum import outbox
-from aurum.jobs import Job, JobRunner
+from aurum.core import outbox
+from aurum.core.jobs import Job, JobRunner
 from bot.compose import build_context
 from bot.scheduler import build_scheduler
 from storage import claims
@@ -171,7 +171,7 @@ def test_last_fire_respects_each_zone(at, zone):
 @pytest.mark.parametrize(("line", "weekday"), [("0 10 * * 5", 4), ("0 10 * * fri", 4), ("0 10 * * 0", 6),
                                                  ("0 10 * * 7", 6), ("0 10 * * 1", 0)])
 def test_crontab_weekdays_count_from_sunday(line, weekday):
-    from aurum.jobs import crontab_trigger
+    from aurum.core.jobs import crontab_trigger
 
     fire = crontab_trigger(line, BERLIN).get_next_fire_time(None, datetime(2026, 11, 23, tzinfo=BERLIN))
     assert fire.weekday() == weekday and fire.hour == 10

@@ -193,9 +193,9 @@ def test_injection_strings_are_neutralised_everywhere(settings, hostile_config, 
 def test_block_kit_of_hostile_names_still_validates(settings, hostile_config):
     from slack_sdk.models.blocks import Block
 
-    from aurum import blocks
-    from aurum.catalog import load_catalog_file
-    from aurum.status import Point, evaluate
+    from aurum.kpis import blocks
+    from aurum.kpis.catalog import load_catalog_file
+    from aurum.kpis.status import Point, evaluate
 
     catalog = load_catalog_file(hostile_config)
     kpi = catalog.get("test_coverage_percentage")
@@ -270,7 +270,7 @@ def test_redacting_filter_scrubs_tokens_in_messages_arguments_and_extras():
 def test_tokens_are_hashed_and_compared_in_constant_time(ctx, monkeypatch):
     import hmac
 
-    from aurum import tokens
+    from aurum.core import tokens
     from storage.api_tokens import ApiToken
 
     with ctx.transaction() as session:

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from aurum import formatting
-from aurum.catalog import load_catalog
-from aurum.status import Point, evaluate, state_of
+from aurum.kpis import formatting
+from aurum.kpis.catalog import load_catalog
+from aurum.kpis.status import Point, evaluate, state_of
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
 catalog = load_catalog()

@@ -10,7 +10,7 @@ from slack_sdk.models.blocks import Block
 from sqlalchemy import inspect, select, text
 from sqlmodel import SQLModel
 
-from aurum import outbox
+from aurum.core import outbox
 from aurum.surveys import answers, results, runs
 from storage import queue as outbox_repo
 from storage.rollups import KpiSnapshot

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from aurum.jobs import JobRunner
-from aurum.outbox import OutboxWorker
+from aurum.core.jobs import JobRunner
+from aurum.core.outbox import OutboxWorker
 from aurum.surveys import service
 from aurum.surveys.jobs import jobs as survey_jobs
 from bot.compose import build_web

@@ -22,8 +22,10 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 import commands
-from aurum import ingest, kpis, recognition, tokens
-from aurum.jobs import JobRunner
+from aurum.core import ingest, tokens
+from aurum.core.jobs import JobRunner
+from aurum.kpis import service as kpis
+from aurum.recognition import kudos as recognition
 from aurum.reports import sprints
 from aurum.surveys import runs
 from bot.cli import app as cli

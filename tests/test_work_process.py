@@ -14,7 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from aurum import demo, outbox
+from aurum import demo
+from aurum.core import outbox
 from bot.work_process import ForwardAfterAck
 from storage.db import session_scope
 from tests.support import (

@@ -6,7 +6,9 @@ import httpx
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
-from aurum import demo, kpis, outbox, tokens
+from aurum import demo
+from aurum.core import outbox, tokens
+from aurum.kpis import service as kpis
 from bot.cli import app as cli
 from storage.purge import EXEMPT_TABLES, purge, team_tables
 from storage.queue import QueuedTask

@@ -12,13 +12,13 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from aurum import ingest, outbox
 from aurum.alerts import blocks as alert_blocks
 from aurum.alerts import escalation, notify
 from aurum.alerts.evaluation import kpi_for, rendered_annotations
 from aurum.alerts.rules import AlertRule
-from aurum.context import Context
-from aurum.kpis import InputError
+from aurum.core import ingest, outbox
+from aurum.core.context import Context
+from aurum.core.errors import InputError
 from storage import alerts as repo
 from storage import snapshots
 from storage.alerts import AlertEpisode, AlertSilence

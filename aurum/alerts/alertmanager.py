@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import Session
 
 from aurum.alerts import notify
-from aurum.context import Context
+from aurum.core.context import Context
 from storage import alerts as repo
 from storage.alerts import AlertEpisode, AlertState
 

@@ -6,10 +6,10 @@ import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from aurum import formatting
 from aurum.alerts.rules import AlertRule
-from aurum.blocks import actions, button, capped, context, escape, header, section
-from aurum.catalog import Kpi
+from aurum.kpis import formatting
+from aurum.kpis.blocks import actions, button, capped, context, escape, header, section
+from aurum.kpis.catalog import Kpi
 from storage.alerts import AlertEpisode, AlertState
 
 ACK = "alert_ack"

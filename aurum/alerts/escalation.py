@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
-from aurum import charts, outbox
 from aurum.alerts import blocks as alert_blocks
-from aurum.context import Context
-from aurum.queue import Handler, QueueWorker, TaskError, enqueue
+from aurum.core import outbox
+from aurum.core.context import Context
+from aurum.core.queue import Handler, QueueWorker, TaskError, enqueue
+from aurum.kpis import charts
 from storage import alerts as repo
 from storage import snapshots
 from storage.alerts import AlertEpisode

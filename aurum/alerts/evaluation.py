@@ -16,9 +16,9 @@ from sqlmodel import Session
 
 from aurum.alerts import engine, notify
 from aurum.alerts.rules import AlertRule, render
-from aurum.catalog import Kpi
-from aurum.context import Context
-from aurum.formatting import number
+from aurum.core.context import Context
+from aurum.kpis.catalog import Kpi
+from aurum.kpis.formatting import number
 from storage import alerts as repo
 from storage import snapshots
 from storage.alerts import AlertEpisode

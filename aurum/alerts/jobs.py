@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aurum.alerts.evaluation import tick
-from aurum.jobs import Job
+from aurum.core.jobs import Job
 
 
 def jobs() -> list[Job]:

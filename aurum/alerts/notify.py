@@ -14,12 +14,12 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from aurum import outbox
 from aurum.alerts import blocks as alert_blocks
 from aurum.alerts import escalation
 from aurum.alerts.rules import AlertRule, BusinessHours
-from aurum.catalog import Kpi
-from aurum.context import Context
+from aurum.core import outbox
+from aurum.core.context import Context
+from aurum.kpis.catalog import Kpi
 from storage import alerts as repo
 from storage.alerts import AlertEpisode, AlertSilence
 

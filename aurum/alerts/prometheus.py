@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from aurum.alerts.rules import AlertRule, format_duration, render
-from aurum.formatting import number
+from aurum.kpis.formatting import number
 
 PROMQL_OPS = {">": ">", ">=": ">=", "<": "<", "<=": "<=", "==": "==", "!=": "!="}
 

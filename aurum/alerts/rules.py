@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from aurum import builtin_data
+from aurum.core import builtin_data
 
 Op = Literal[">", ">=", "<", "<=", "==", "!="]
 Severity = Literal["critical", "warning", "info"]

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
-from aurum.crontab import crontab_trigger
+from aurum.core.crontab import crontab_trigger
 
 HOURLY = "0 * * * *"
 P95 = "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[5m]))) * 1000"

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session
 
-from aurum import blocks, formatting
 from aurum.collectors import runner
-from aurum.context import Context
-from aurum.status import KpiStatus
+from aurum.core.context import Context
+from aurum.kpis import blocks, formatting
+from aurum.kpis.status import KpiStatus
 from storage import sources as repo
 from storage.sources import SourceHealth
 
@@ -27,7 +26,7 @@ class SourceState:
 
     @property
     def failing(self) -> bool:
-        return runner.failing(self.health)
+        return repo.failing(self.health)
 
 
 def states(ctx: Context, session: Session, team_id: str) -> list[SourceState]:
@@ -42,19 +41,12 @@ def states(ctx: Context, session: Session, team_id: str) -> list[SourceState]:
     return found
 
 
-def mark_stale(session: Session, team_id: str, statuses: dict[str, KpiStatus]) -> dict[str, KpiStatus]:
-    """A KPI whose latest value came from a source that is failing now is stale, however recent the value."""
-    rows = repo.all_health(session, team_id)
-    return {key: dataclasses.replace(s, stale=True) if s.latest and runner.failing(rows.get(s.latest.source)) else s
-            for key, s in statuses.items()}
-
-
 def stale_note(session: Session, team_id: str, status: KpiStatus, now: datetime) -> str | None:
     """Why a KPI card shows an old value: its source's last error, in words."""
     if status.latest is None:
         return None
     row = repo.all_health(session, team_id).get(status.latest.source)
-    if row is None or row.last_error_at is None or not runner.failing(row):
+    if row is None or row.last_error_at is None or not repo.failing(row):
         return None
     since = formatting.age(row.last_error_at, now)
     return (f"⚠️ *{runner.LABELS.get(row.source, row.source)}* failed {since}: {blocks.escape(row.last_error or '')}. "

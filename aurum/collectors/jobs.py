@@ -14,8 +14,8 @@ from sqlmodel import Session
 from aurum.collectors import runner
 from aurum.collectors.base import Collected, CollectorError
 from aurum.collectors.config import SourcesConfig
-from aurum.context import Context
-from aurum.jobs import Job
+from aurum.core.context import Context
+from aurum.core.jobs import Job
 
 
 def _fetch(source: str):

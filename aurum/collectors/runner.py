@@ -15,14 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
-from aurum import ingest
-from aurum.catalog import Catalog
 from aurum.collectors.base import Collected, CollectorError, Run
 from aurum.collectors.config import HOURLY, SourcesConfig
-from aurum.context import Context
-from aurum.crontab import crontab_trigger
+from aurum.core import ingest
+from aurum.core.context import Context
+from aurum.core.crontab import crontab_trigger
+from aurum.kpis.catalog import Catalog
 from storage import sources as repo
-from storage.sources import SourceHealth
 
 if TYPE_CHECKING:
     import httpx
@@ -119,12 +118,6 @@ def save(ctx: Context, session: Session, team_id: str, source: str, collected: C
 def record_failure(ctx: Context, session: Session, team_id: str, error: CollectorError) -> None:
     log.warning("source failed", extra={"source": error.source, "team_id": team_id, "problem": error.problem})
     repo.failed(session, team_id, error.source, ctx.now(), error.problem, next_run(ctx, error.source))
-
-
-def failing(row: SourceHealth | None) -> bool:
-    if row is None or row.last_error_at is None:
-        return False
-    return row.last_success_at is None or row.last_error_at > row.last_success_at
 
 
 def outcome(collected: Collected | CollectorError, stored: int | None = None) -> str:

@@ -12,11 +12,11 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from aurum import ingest
-from aurum.catalog import Kpi
-from aurum.context import Context
+from aurum.core import ingest
+from aurum.core.context import Context
 from aurum.forecast.backtest import HORIZON_DAYS, Score, backtest
 from aurum.forecast.service import bounds, load_all
+from aurum.kpis.catalog import Kpi
 from storage.rollups import SnapshotBase
 
 ACCURACY_KPI = "forecast_accuracy_percentage"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aurum import blocks
 from aurum.forecast import text
 from aurum.forecast.service import KpiForecast, KpiOutlook, PhaseOutlook
+from aurum.kpis import blocks
 
 DEFINITION = ("Expected = the daily mean the trend points to; 80 %: the range the value falls in 8 times out of 10, "
               "judged on this KPI's own past forecasts.")

@@ -16,10 +16,10 @@ from typing import Literal
 
 import numpy as np
 
-from aurum.catalog import Kpi, Target
 from aurum.forecast.intervals import Forecast
 from aurum.forecast.series import to_datetime
-from aurum.status import next_phase_target
+from aurum.kpis.catalog import Kpi, Target
+from aurum.kpis.status import next_phase_target
 
 MAX_HORIZON_DAYS = 730
 CrossingState = Literal["met", "expected", "unreachable"]

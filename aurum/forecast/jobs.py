@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from aurum.core.jobs import Job
 from aurum.forecast.accuracy import iso_week, record_accuracy
-from aurum.jobs import Job
 
 
 def jobs() -> list[Job]:

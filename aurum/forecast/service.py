@@ -13,13 +13,13 @@ from typing import Literal
 import numpy as np
 from sqlmodel import Session
 
-from aurum.catalog import Kpi
-from aurum.charts import Projection
-from aurum.context import Context
+from aurum.core.context import Context
+from aurum.core.recent import Recent
 from aurum.forecast.goals import Crossing, crossing, daily_path, goals
 from aurum.forecast.intervals import Forecast, Replay, Shortage
 from aurum.forecast.series import DAY_SECONDS, Daily, to_datetime
-from aurum.recent import Recent
+from aurum.kpis.catalog import Kpi
+from aurum.kpis.charts import Projection
 from storage import rollups, snapshots
 
 HISTORY_DAYS = 400  # enough for a 90-day window at each of the calibration origins of the last half year

@@ -7,12 +7,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from aurum import formatting
-from aurum.catalog import Kpi
 from aurum.forecast.goals import Crossing, Goal
 from aurum.forecast.intervals import MIN_POINTS, MIN_SPAN_DAYS, Shortage
 from aurum.forecast.series import to_datetime
 from aurum.forecast.service import HISTORY_DAYS, Estimate, KpiForecast, KpiOutlook, PhaseOutlook, quarter_label
+from aurum.kpis import formatting
+from aurum.kpis.catalog import Kpi
 
 ICON = "🔮"
 

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from aurum.charts import COLORS, Line, _png, downsample
-from aurum.recent import Recent
+from aurum.core.recent import Recent
+from aurum.kpis.charts import COLORS, Line, _png, downsample
 
 PALETTE = ["#1f6feb", "#bf3989", "#1a7f37", "#9a6700"]
 # The same sprint bars (a preview, then the post; the retro, then the dashboard) are drawn once.

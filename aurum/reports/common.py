@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
-from aurum import blocks, outbox
-from aurum.catalog import Kpi
-from aurum.context import Context
+from aurum.core import outbox
+from aurum.core.context import Context
+from aurum.kpis import blocks
+from aurum.kpis.catalog import Kpi
 from aurum.reports.inputs import NOT_AVAILABLE
 
 

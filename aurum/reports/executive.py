@@ -8,15 +8,17 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from aurum import blocks, formatting, kpis, recognition
-from aurum.context import Context
-from aurum.dashboard import QUALITY_GATES, gates_passing
-from aurum.movement import Movement, movement, movements
-from aurum.periods import month_key
+from aurum.core.context import Context
+from aurum.core.periods import month_key
+from aurum.kpis import blocks, formatting
+from aurum.kpis import service as kpis
+from aurum.kpis.dashboard import QUALITY_GATES, gates_passing
+from aurum.kpis.movement import Movement, movement, movements
+from aurum.kpis.status import KpiStatus
+from aurum.recognition import kudos as recognition
 from aurum.reports import charts as report_charts
 from aurum.reports import inputs, roadmap, sprints
 from aurum.reports.common import File, Report, bullet_list, core_kpis, not_available
-from aurum.status import KpiStatus
 from storage import recognition as recognition_repo
 from storage import snapshots
 from storage import sprints as sprint_repo

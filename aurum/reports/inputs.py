@@ -12,11 +12,11 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from aurum import blocks, formatting
-from aurum.catalog import Kpi
-from aurum.context import Context
+from aurum.core.context import Context
 from aurum.forecast import service as forecasting
 from aurum.forecast import text as forecast_text
+from aurum.kpis import blocks, formatting
+from aurum.kpis.catalog import Kpi
 from aurum.surveys import results
 from storage import alerts as alerts_repo
 from storage import surveys as surveys_repo

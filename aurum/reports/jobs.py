@@ -8,10 +8,11 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from aurum import live, recognition
-from aurum.context import Context
-from aurum.jobs import Job
-from aurum.periods import month_key, quarter_key, week_key
+from aurum.core.context import Context
+from aurum.core.jobs import Job
+from aurum.core.periods import month_key, quarter_key, week_key
+from aurum.kpis import live
+from aurum.recognition import kudos as recognition
 from aurum.reports import executive, inputs, quarterly, reminders, retro, weekly
 from aurum.reports.common import deliver
 from storage import claims, snapshots

@@ -8,14 +8,16 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from aurum import blocks, formatting, kpis, recognition
-from aurum.catalog import Kpi
-from aurum.context import Context
-from aurum.movement import Movement, movements, value_at
-from aurum.periods import quarter_key, quarter_start
+from aurum.core.context import Context
+from aurum.core.periods import quarter_key, quarter_start
+from aurum.kpis import blocks, formatting
+from aurum.kpis import service as kpis
+from aurum.kpis.catalog import Kpi
+from aurum.kpis.movement import Movement, movements, value_at
+from aurum.kpis.status import state_of
+from aurum.recognition import kudos as recognition
 from aurum.reports import roadmap
 from aurum.reports.common import File, Report, bullet_list, core_kpis
-from aurum.status import state_of
 from storage import recognition as recognition_repo
 from storage import snapshots
 from storage.recognition import Achievement, Kudos

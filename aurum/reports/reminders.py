@@ -8,11 +8,12 @@ from datetime import timedelta
 
 from sqlmodel import Session
 
-from aurum import blocks, formatting, kpis
-from aurum.config import Review
-from aurum.context import Context
+from aurum.core.context import Context
+from aurum.kpis import blocks, formatting
+from aurum.kpis import service as kpis
 from aurum.reports import executive, inputs, roadmap, sprints, weekly
 from aurum.reports.common import Report, bullet_list, not_available
+from aurum.reports.config import Review
 from storage import notes
 
 

@@ -8,14 +8,17 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from aurum import blocks, formatting, kpis, outbox, recognition
-from aurum.context import Context
-from aurum.dashboard import QUALITY_GATES, gates_passing
-from aurum.movement import Movement, movements
+from aurum.core import outbox
+from aurum.core.context import Context
+from aurum.kpis import blocks, formatting
+from aurum.kpis import service as kpis
+from aurum.kpis.dashboard import QUALITY_GATES, gates_passing
+from aurum.kpis.movement import Movement, movements
+from aurum.kpis.status import KpiStatus
+from aurum.recognition import kudos as recognition
 from aurum.reports import charts as report_charts
 from aurum.reports import inputs, sprints
 from aurum.reports.common import File, Report, bullet_list, core_kpis, deliver, not_available
-from aurum.status import KpiStatus
 from storage import claims, notes
 from storage import sprints as sprint_repo
 from storage.notes import TeamNote

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from aurum import blocks, formatting, kpis
-from aurum.context import Context
+from aurum.core.context import Context
+from aurum.kpis import blocks, formatting
+from aurum.kpis import service as kpis
+from aurum.kpis.status import KpiStatus
 from aurum.reports import inputs
-from aurum.status import KpiStatus
 
 
 @dataclass(frozen=True)

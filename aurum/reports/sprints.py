@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from aurum import ingest
-from aurum.context import Context
-from aurum.kpis import InputError
+from aurum.core import ingest
+from aurum.core.context import Context
+from aurum.core.errors import InputError
 from storage import snapshots
 from storage import sprints as repo
 from storage.rollups import SnapshotBase

@@ -7,15 +7,17 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from aurum import blocks, formatting, kpis, recognition
-from aurum.charts import COLORS, Line
-from aurum.context import Context
-from aurum.movement import Movement, movements
-from aurum.periods import week_key, week_start
+from aurum.core.context import Context
+from aurum.core.periods import week_key, week_start
+from aurum.kpis import blocks, formatting
+from aurum.kpis import service as kpis
+from aurum.kpis.charts import COLORS, Line
+from aurum.kpis.movement import Movement, movements
+from aurum.kpis.status import KpiStatus
+from aurum.recognition import kudos as recognition
 from aurum.reports import charts as report_charts
 from aurum.reports import inputs, sprints
 from aurum.reports.common import File, Report, bullet_list, core_kpis, not_available
-from aurum.status import KpiStatus
 from storage import notes, snapshots
 from storage import recognition as recognition_repo
 from storage.notes import TeamNote

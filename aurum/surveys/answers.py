@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from aurum.context import Context
+from aurum.core.context import Context
 from aurum.surveys.model import Question, Survey
 from storage import surveys as repo
 from storage.surveys import SurveyRun

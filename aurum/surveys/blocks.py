@@ -10,7 +10,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from aurum.blocks import actions, button, capped, context, escape, header, section
+from aurum.kpis.blocks import actions, button, capped, context, escape, header, section
 from aurum.surveys.answers import Field, fields
 from aurum.surveys.model import Question, Survey
 from aurum.surveys.results import Results

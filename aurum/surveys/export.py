@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from aurum.context import Context
+from aurum.core.context import Context
 from aurum.surveys.answers import RESPONSE_MARKER, fields
 from storage import surveys as repo
 

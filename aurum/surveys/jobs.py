@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from aurum.jobs import Job
+from aurum.core.jobs import Job
 from aurum.surveys import runs
 from aurum.surveys.schedule import CRONS, DESCRIPTIONS, NAMES, STEPS, date_key, job_name, period_of
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from aurum import builtin_data
+from aurum.core import builtin_data
 
 SURVEY_KEYS = ("team", "stakeholder")
 MIN_THRESHOLD = 3

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from aurum.context import Context
+from aurum.core.context import Context
 from aurum.surveys.answers import RESPONSE_MARKER, fields
 from aurum.surveys.model import Question, Survey
 from storage import surveys as repo

@@ -7,8 +7,9 @@ import logging
 
 from sqlmodel import Session
 
-from aurum import charts, ingest, outbox
-from aurum.context import Context
+from aurum.core import ingest, outbox
+from aurum.core.context import Context
+from aurum.kpis import charts
 from aurum.surveys import blocks, results
 from aurum.surveys.model import Survey
 from aurum.surveys.schedule import closes_at

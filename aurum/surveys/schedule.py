@@ -15,8 +15,8 @@ from datetime import date, datetime, time, timedelta
 
 from sqlmodel import Session
 
-from aurum.context import Context
-from aurum.jobs import Job, JobRunner
+from aurum.core.context import Context
+from aurum.core.jobs import Job, JobRunner
 from storage import surveys as repo
 
 STEPS = ("open", "remind", "close")

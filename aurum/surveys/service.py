@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session
 
-from aurum.context import Context
+from aurum.core.context import Context
 from aurum.surveys import answers, blocks, runs
 from aurum.surveys.model import SURVEY_KEYS, Survey
 from aurum.surveys.runs import SurveyError

@@ -11,11 +11,11 @@ from typing import Any
 
 import yaml
 
-from aurum import ingest
 from aurum.alerts import evaluation
 from aurum.alerts.prometheus import rule_group
 from aurum.config import parse_config
-from aurum.context import Context
+from aurum.core import ingest
+from aurum.core.context import Context
 from storage import alerts as repo
 from storage.rollups import SnapshotBase
 
@@ -144,7 +144,7 @@ def tick(ctx: Context, team_id: str = TEAM) -> str:
 
 def deliver(runtime) -> None:
     """Run the delivery workers until nothing is due on the test clock."""
-    from aurum.outbox import OutboxWorker
+    from aurum.core.outbox import OutboxWorker
 
     slack, side = OutboxWorker(runtime.ctx, runtime.delivery), runtime.alert_worker()
     for _ in range(3):

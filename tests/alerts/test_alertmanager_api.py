@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from aurum import tokens
+from aurum.core import tokens
 from storage.alerts import AlertEpisode
 from storage.workspaces import ensure
 from tests.alerts.conftest import ALERTMANAGER_TOKEN

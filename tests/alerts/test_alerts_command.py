@@ -9,7 +9,7 @@ import pytest
 from slack_sdk.models.blocks import Block
 from sqlmodel import select
 
-from aurum import kpis
+from aurum.kpis import service as kpis
 from commands.alerts import BUTTONS
 from storage.alerts import AlertSilence
 from tests.alerts.support import ALERT_CHANNELS, TEAM, record, valid_blocks

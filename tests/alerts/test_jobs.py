@@ -6,10 +6,10 @@ import logging
 
 import pytest
 
-from aurum import kpis
 from aurum.alerts import evaluation
 from aurum.config import AurumConfig
-from aurum.jobs import JobRunner
+from aurum.core.jobs import JobRunner
+from aurum.kpis import service as kpis
 from bot.jobs import compose_jobs
 from storage import alerts as repo
 from storage import snapshots

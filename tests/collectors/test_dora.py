@@ -46,8 +46,8 @@ def test_nothing_to_measure_is_no_data_not_zero():
 
 
 def test_the_definitions_show_in_the_help_text():
-    from aurum.blocks import kpi_help
-    from aurum.catalog import load_catalog
+    from aurum.kpis.blocks import kpi_help
+    from aurum.kpis.catalog import load_catalog
 
     catalog = load_catalog()
     text = str(kpi_help(catalog, catalog.resolve("lead_time")))

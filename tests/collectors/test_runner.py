@@ -10,9 +10,9 @@ import yaml
 from slack_sdk.models.blocks import Block
 from typer.testing import CliRunner
 
-from aurum import kpis
 from aurum.collectors import health, runner
-from aurum.jobs import JobRunner
+from aurum.core.jobs import JobRunner
+from aurum.kpis import service as kpis
 from bot import cli
 from bot.compose import build_context
 from bot.settings import SettingsError

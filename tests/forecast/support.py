@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from aurum import ingest
+from aurum.core import ingest
 from storage.rollups import SnapshotBase
 
 TEAM = "T0FORECAST"

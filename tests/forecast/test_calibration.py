@@ -8,12 +8,12 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pytest
 
-from aurum.catalog import load_catalog
 from aurum.forecast import text
 from aurum.forecast.backtest import Score, backtest
 from aurum.forecast.goals import crossing, goals
 from aurum.forecast.intervals import Forecast, Replay, Shortage
 from aurum.forecast.series import Daily
+from aurum.kpis.catalog import load_catalog
 from tests.forecast import synthetic
 
 CATALOG = load_catalog()

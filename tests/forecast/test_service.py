@@ -9,10 +9,10 @@ import pytest
 
 from aurum import demo
 from aurum.config import AurumConfig
+from aurum.core.jobs import JobRunner
 from aurum.forecast import service, text
 from aurum.forecast.accuracy import ACCURACY_KPI, JOB_MAX_ORIGINS, backtest_kpis
 from aurum.forecast.series import Daily
-from aurum.jobs import JobRunner
 from bot.jobs import compose_jobs
 from storage import snapshots
 from tests.forecast import synthetic

@@ -10,11 +10,12 @@ import pytest
 from slack_sdk.models.blocks import Block
 from typer.testing import CliRunner
 
-from aurum import charts, demo
-from aurum.blocks import MAX_BLOCKS
+from aurum import demo
 from aurum.forecast import blocks as forecast_blocks
 from aurum.forecast import service, text
 from aurum.forecast.accuracy import backtest_kpis
+from aurum.kpis import charts
+from aurum.kpis.blocks import MAX_BLOCKS
 from bot.cli import app as cli
 from storage.db import session_scope
 from tests.forecast import synthetic

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from aurum.context import Context
+from aurum.core.context import Context
 from storage import notes
 from storage.notes import TeamNote
 

@@ -9,9 +9,11 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from aurum import blocks, formatting, outbox, recognition
-from aurum.catalog import Kpi
-from aurum.context import Context
+from aurum.core import outbox
+from aurum.core.context import Context
+from aurum.kpis import blocks, formatting
+from aurum.kpis.catalog import Kpi
+from aurum.recognition import kudos as recognition
 from storage import recognition as repo
 from storage import snapshots
 from storage.rollups import SnapshotBase

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from aurum import ingest
-from aurum.catalog import Kpi
-from aurum.charts import MAX_POINTS
-from aurum.collectors import health
-from aurum.context import Context
-from aurum.formatting import escape
-from aurum.status import KpiStatus, Point, evaluate
-from storage import snapshots
+from aurum.core import ingest
+from aurum.core.context import Context
+from aurum.core.errors import InputError
+from aurum.kpis.catalog import Kpi
+from aurum.kpis.charts import MAX_POINTS
+from aurum.kpis.formatting import escape
+from aurum.kpis.status import KpiStatus, Point, evaluate
+from storage import snapshots, sources
 from storage.rollups import SnapshotBase
 
 PERIODS: dict[str, timedelta] = {
@@ -24,10 +25,6 @@ PERIODS: dict[str, timedelta] = {
 DEFAULT_PERIOD = "30d"
 CHANGE_WINDOW = timedelta(days=7)
 FUTURE_TOLERANCE = timedelta(minutes=5)
-
-
-class InputError(ValueError):
-    """Bad user input; the message says what is wrong and how to fix it."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +44,7 @@ def status(ctx: Context, session: Session, team_id: str, kpi: Kpi, window: timed
     if latest is not None:
         previous = _point(snapshots.latest(session, team_id, kpi.key, before=latest.at - window))
     result = evaluate(kpi, latest, previous, ctx.now(), ctx.config.current_phase)
-    return health.mark_stale(session, team_id, {kpi.key: result})[kpi.key]
+    return _mark_stale(session, team_id, {kpi.key: result})[kpi.key]
 
 
 def statuses(ctx: Context, session: Session, team_id: str) -> dict[str, KpiStatus]:
@@ -59,7 +56,7 @@ def statuses(ctx: Context, session: Session, team_id: str) -> dict[str, KpiStatu
     now, phase = ctx.now(), ctx.config.current_phase
     result = {kpi.key: evaluate(kpi, _point(latest.get(kpi.key)), _point(previous.get(kpi.key)), now, phase)
               for kpi in ctx.catalog}
-    return health.mark_stale(session, team_id, result)
+    return _mark_stale(session, team_id, result)
 
 
 def view(ctx: Context, session: Session, team_id: str, kpi: Kpi, period: str = DEFAULT_PERIOD) -> KpiView:
@@ -108,3 +105,10 @@ def record(
 
 def series_since(session: Session, team_id: str, key: str, since: datetime) -> list[tuple[datetime, float]]:
     return list(snapshots.series(session, team_id, key, since=since))
+
+
+def _mark_stale(session: Session, team_id: str, statuses: dict[str, KpiStatus]) -> dict[str, KpiStatus]:
+    """A KPI whose latest value came from a source that is failing now is stale, however recent the value."""
+    rows = sources.all_health(session, team_id)
+    return {key: dataclasses.replace(s, stale=True) if s.latest and sources.failing(rows.get(s.latest.source)) else s
+            for key, s in statuses.items()}

@@ -11,7 +11,7 @@ from typing import Any, Literal, cast
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from aurum import builtin_data
+from aurum.core import builtin_data
 
 Direction = Literal["higher", "lower"]
 Unit = Literal[

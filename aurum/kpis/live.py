@@ -14,10 +14,11 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from aurum import blocks, outbox
-from aurum import dashboard as technical
-from aurum.context import Context
-from aurum.kpis import InputError
+from aurum.core import outbox
+from aurum.core.context import Context
+from aurum.core.errors import InputError
+from aurum.kpis import blocks
+from aurum.kpis import dashboard as technical
 from storage import live as repo
 from storage.live import LiveDashboard
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from sqlmodel import Session
 
-from aurum.context import Context
+from aurum.core.context import Context
 from storage import snapshots
 from storage.rollups import SnapshotBase
 

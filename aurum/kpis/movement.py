@@ -8,10 +8,10 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from aurum import formatting
-from aurum.catalog import Kpi
-from aurum.context import Context
-from aurum.status import state_of
+from aurum.core.context import Context
+from aurum.kpis import formatting
+from aurum.kpis.catalog import Kpi
+from aurum.kpis.status import state_of
 from storage import snapshots
 
 NOTABLE = 5.0  # a move of at least 5 points of the baseline→goal way (or 5 % of the value) counts as a win/regression

@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
-from aurum.delivery import Delivery, DeliveryError, Posted
-from aurum.queue import MAX_ATTEMPTS, Handler, Later, Outcome, QueueWorker, enqueue
+from aurum.core.delivery import Delivery, DeliveryError, Posted
+from aurum.core.queue import MAX_ATTEMPTS, Handler, Later, Outcome, QueueWorker, enqueue
 from storage import queue as repo
 from storage.queue import QueuedTask
 
 if TYPE_CHECKING:
-    from aurum.context import Context
+    from aurum.core.context import Context
 
 log = logging.getLogger(__name__)
 KINDS = ("post", "ephemeral", "update", "upload")

@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
-from aurum.polling import PollingWorker
+from aurum.core.polling import PollingWorker
 from storage import queue as repo
 from storage.queue import QueuedTask
 
 if TYPE_CHECKING:
-    from aurum.context import Context  # which imports aurum.delivery, whose DeliveryError is a TaskError
+    from aurum.core.context import Context
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from aurum.queue import TaskError
+from aurum.core.queue import TaskError
 
 
 @dataclass(frozen=True)

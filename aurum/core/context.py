@@ -15,17 +15,17 @@ from zoneinfo import ZoneInfo
 from pydantic import SecretStr
 from sqlmodel import Session
 
-from aurum.telemetry import Telemetry
+from aurum.core.telemetry import Telemetry
 from storage.db import read_scope, session_scope
 from storage.types import utcnow
 
 if TYPE_CHECKING:  # types only: the config gathers every capability's section, and each capability takes a Context
     from sqlalchemy.engine import Engine
 
-    from aurum.catalog import Catalog
     from aurum.config import AurumConfig
-    from aurum.delivery import Directory
-    from aurum.jobs import Job
+    from aurum.core.delivery import Directory
+    from aurum.core.jobs import Job
+    from aurum.kpis.catalog import Catalog
 
 
 @dataclass

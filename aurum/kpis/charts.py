@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from aurum import formatting
-from aurum.catalog import Kpi
+from aurum.kpis import formatting
+from aurum.kpis.catalog import Kpi
 
 if TYPE_CHECKING:
     import numpy as np

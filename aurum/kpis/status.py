@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from aurum.catalog import Kpi
+from aurum.kpis.catalog import Kpi
 
 State = Literal["on_track", "at_risk", "off_track", "no_data", "tracked"]
 EMOJI: dict[str, str] = {

@@ -11,11 +11,12 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from aurum import blocks, formatting, outbox
-from aurum.context import Context
-from aurum.kpis import InputError
-from aurum.movement import Movement
-from aurum.periods import local_midnight, month_start, quarter_start
+from aurum.core import outbox
+from aurum.core.context import Context
+from aurum.core.errors import InputError
+from aurum.core.periods import local_midnight, month_start, quarter_start
+from aurum.kpis import blocks, formatting
+from aurum.kpis.movement import Movement
 from storage import recognition as repo
 from storage.recognition import Achievement, Kudos
 

@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from apscheduler.triggers.cron import CronTrigger
 
-from aurum.crontab import crontab_trigger
+from aurum.core.crontab import crontab_trigger
 from storage import claims
 from storage.workspaces import all_team_ids
 
 if TYPE_CHECKING:
-    from aurum.context import Context
+    from aurum.core.context import Context
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from aurum.catalog import Kpi, Target
+from aurum.kpis.catalog import Kpi, Target
 
 _SUFFIX = {
     "points": " points", "features": " features", "per_week": "/week", "percent": "%", "ms": " ms",

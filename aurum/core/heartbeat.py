@@ -6,9 +6,9 @@ import logging
 
 from sqlmodel import Session
 
-from aurum import outbox
-from aurum.context import Context
-from aurum.jobs import Job
+from aurum.core import outbox
+from aurum.core.context import Context
+from aurum.core.jobs import Job
 
 log = logging.getLogger(__name__)
 

@@ -6,10 +6,10 @@ import re
 from collections.abc import Iterable
 from datetime import datetime
 
-from aurum import formatting
-from aurum.catalog import Catalog, Kpi
-from aurum.formatting import escape, plain
-from aurum.status import KpiStatus
+from aurum.kpis import formatting
+from aurum.kpis.catalog import Catalog, Kpi
+from aurum.kpis.formatting import escape, plain
+from aurum.kpis.status import KpiStatus
 
 MAX_BLOCKS = 50
 SECTION_LIMIT = 3000

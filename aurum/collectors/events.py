@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from aurum import ingest
 from aurum.collectors import dora
-from aurum.context import Context
+from aurum.core import ingest
+from aurum.core.context import Context
 from storage import events as repo
 from storage.rollups import SnapshotBase
 

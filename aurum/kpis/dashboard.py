@@ -9,10 +9,11 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from aurum import blocks, charts, kpis
-from aurum.catalog import Kpi
-from aurum.context import Context
-from aurum.status import KpiStatus
+from aurum.core.context import Context
+from aurum.kpis import blocks, charts
+from aurum.kpis import service as kpis
+from aurum.kpis.catalog import Kpi
+from aurum.kpis.status import KpiStatus
 
 DASHBOARD_GROUPS = [
     ("API performance", ["api_response_time_p95", "api_response_time_p99", "requests_per_second",

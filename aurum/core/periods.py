@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from aurum.context import Context
+from aurum.core.context import Context
 
 
 def week_key(local: datetime) -> str:

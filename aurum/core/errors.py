@@ -1,0 +1,7 @@
+"""The errors every capability may raise: bad input from a person, answered with what is wrong and how to fix it."""
+
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """Bad user input; the message says what is wrong and how to fix it."""
