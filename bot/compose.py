@@ -32,7 +32,6 @@ from aurum.recognition import celebrations
 from bot.app import HomeTeam, build_app, listener_pool, web_client
 from bot.console import ConsoleDelivery
 from bot.installations import TeamTokens, WorkspaceInstallationStore
-from bot.jobs import compose_jobs
 from bot.roles import AdminCheck
 from bot.runtime import Runtime
 from bot.settings import Settings, SettingsError
@@ -67,8 +66,14 @@ def build_context(settings: Settings, *, engine: Engine | None = None, migrate: 
         upgrade_if_behind(engine)
     if settings.survey_secret:
         services.setdefault("survey_secret", settings.survey_secret)
+    if "jobs" not in services:
+        # Imported here: the job list imports every capability's jobs, the forecast's NumPy among them, which a web
+        # process that only acks (its work process runs the jobs) does not load at all.
+        from bot.jobs import compose_jobs
+
+        services["jobs"] = compose_jobs(config)
     return Context(engine=engine, catalog=catalog, config=config, tz=settings.tz, admins=settings.admins,
-                   chart_dir=settings.aurum_chart_dir, secrets=settings.secrets, jobs=compose_jobs(config),
+                   chart_dir=settings.aurum_chart_dir, secrets=settings.secrets,
                    snapshot_listeners=[alert_evaluation.on_snapshots, celebrations.on_snapshots], **services)
 
 
@@ -118,9 +123,9 @@ def _slack(settings: Settings, delivery: Delivery | None, *, after_ack: Executor
     engine = make_engine(settings.database_url)
     tokens, client_for, admin_client_for = _clients(settings, engine)
     delivery = delivery or SlackDelivery(client_for)
-    if work is not None:
+    if work is not None:  # its work process runs the work after the ack, the jobs (/report) among it
         services: dict[str, Any] = {"after_ack": ForwardAfterAck(), "outbox_wake": WakeWorkProcess(work),
-                                    "telemetry": work.telemetry}
+                                    "telemetry": work.telemetry, "jobs": {}}
     else:
         services = {"after_ack": after_ack}
     if not settings.survey_secret:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from aurum.forecast.distributions import t_quantile
 from aurum.forecast.model import Fit, fit
 from aurum.forecast.series import Daily
 
@@ -191,8 +192,6 @@ def _banded(h: np.ndarray, z: np.ndarray) -> Calibration:
 
 
 def _student(points: int, scores: int) -> Calibration:
-    from scipy.special import stdtrit  # Student's t quantile; imported here to keep start-up light
-
-    q = float(stdtrit(max(points - 2, 1), (1 + LEVEL) / 2)) * FALLBACK_WIDEN
+    q = t_quantile(max(points - 2, 1), (1 + LEVEL) / 2) * FALLBACK_WIDEN
     return Calibration(horizons=np.array([1.0]), low=np.array([-q]), high=np.array([q]), scores=scores,
                        fallback=True)

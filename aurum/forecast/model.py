@@ -1,7 +1,7 @@
 """The trend model of one KPI: Theil–Sen on the recent daily buckets, a level shift if the data shows one, and a
 weekday pattern only where a Kruskal–Wallis test finds it.
 
-Pure numpy/scipy, no database: `fit(series)` gives a Fit whose `mean(t)` is the expected daily mean at time t
+Pure NumPy, no database: `fit(series)` gives a Fit whose `mean(t)` is the expected daily mean at time t
 (days since the epoch), whose `sigma` is the robust spread of the residuals and whose `growth(u)` is the classical
 shape of the prediction error's growth with the horizon (used beyond the horizons past errors can calibrate).
 """
@@ -13,6 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from aurum.forecast.distributions import chi2_survival
 from aurum.forecast.series import Daily, weekday
 
 WINDOW_DAYS = 90  # the "current trend": the last 90 days ...
@@ -100,14 +101,12 @@ def _ranks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def kruskal_wallis(values: np.ndarray, groups: np.ndarray, counts: np.ndarray) -> float:
     """p-value of the Kruskal–Wallis H test that `values` come from one distribution across the groups."""
-    from scipy.special import chdtrc  # imported here to keep start-up light
-
     n = len(values)
     ranks, ties = _ranks(values)
     rank_sums = np.bincount(groups, weights=ranks, minlength=len(counts))
     h = 12.0 / (n * (n + 1)) * float(np.sum(rank_sums**2 / counts)) - 3.0 * (n + 1)
     correction = 1.0 - float(np.sum(ties**3 - ties)) / (n**3 - n)
-    return float(chdtrc(len(counts) - 1, h / correction)) if correction > 0 else 1.0
+    return chi2_survival(len(counts) - 1, h / correction) if correction > 0 else 1.0
 
 
 def _group_medians(values: np.ndarray, groups: np.ndarray, counts: np.ndarray) -> np.ndarray:

@@ -13,11 +13,8 @@ from datetime import datetime
 from sqlmodel import Session
 
 from aurum.core.context import Context
-from aurum.forecast import service as forecasting
-from aurum.forecast import text as forecast_text
 from aurum.kpis import blocks, formatting
 from aurum.kpis.catalog import Kpi
-from aurum.surveys import results
 from storage import alerts as alerts_repo
 from storage import surveys as surveys_repo
 from storage.surveys import SurveyRun
@@ -119,6 +116,10 @@ def active_alerts(ctx: Context, session: Session, team_id: str) -> list[AlertSum
 
 def outlook(ctx: Context, session: Session, team_id: str, kpi: Kpi) -> str | None:
     """One sentence on when the KPI reaches its target at the current pace (forecasts)."""
+    # The forecast (NumPy) is imported by the process that makes reports, never by a web process that only acks.
+    from aurum.forecast import service as forecasting
+    from aurum.forecast import text as forecast_text
+
     return forecast_text.card_line(forecasting.forecast_kpi(ctx, session, team_id, kpi)) or None
 
 
@@ -139,6 +140,8 @@ def _closed_runs(ctx: Context, session: Session, team_id: str, survey: str, sinc
 
 def _summary(ctx: Context, session: Session, run) -> SurveySummary:
     """A closed run's aggregates as the survey module publishes them: nothing per question below the threshold."""
+    from aurum.surveys import results  # with the forecast's NumPy: see outlook()
+
     found = results.compute(ctx, session, run)
     scores = [Score(question=s.question.label, mean=s.mean, change=s.change, top=s.question.max)
               for s in found.scales] if found.shown else []
