@@ -14,6 +14,7 @@ from slack_bolt import BoltRequest
 
 from aurum.core.delivery import Posted
 from aurum.core.outbox import OutboxWorker
+from aurum.surveys.service import view_for
 from bot.runtime import CONSOLE_TEAM, Runtime
 
 CONSOLE_USER = "U0CONSOLE"
@@ -106,8 +107,6 @@ def command_body(command: str, text: str, team_id: str = CONSOLE_TEAM) -> str:
 
 def survey_form(runtime: Runtime, text: str) -> str:
     """The console cannot open a modal: print the survey's questions and how to answer them in one line."""
-    from aurum.surveys.service import view_for
-
     view = view_for(runtime.ctx, CONSOLE_TEAM, CONSOLE_USER, survey_key=text or None)
     inputs = [b for b in view["blocks"] if b["type"] == "input"]
     if not inputs:

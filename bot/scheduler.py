@@ -7,8 +7,10 @@ import signal
 import threading
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from prometheus_client import start_http_server
 
 from aurum.core.jobs import JobRunner
+from bot.metrics import BotMetrics
 from bot.runtime import Runtime, start_registration
 
 log = logging.getLogger(__name__)
@@ -32,10 +34,6 @@ def build_scheduler(runner: JobRunner) -> BackgroundScheduler:
 
 def serve_metrics(runtime: Runtime, port: int) -> None:
     """The clock's own /metrics (job runs by job and result, outbox deliveries), on a port of its own."""
-    from prometheus_client import start_http_server
-
-    from bot.metrics import BotMetrics
-
     start_http_server(port, addr="127.0.0.1", registry=BotMetrics(runtime.ctx).registry)
     log.info("clock metrics served", extra={"port": port})
 

@@ -14,9 +14,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 
 from bot import alertmanager_api
+from bot.compose import build_web
 from bot.http_guards import RequestGuards
+from bot.logs import configure
+from bot.memory import limit_malloc_arenas
 from bot.metrics import BotMetrics
+from bot.push_api import create_push_api
 from bot.runtime import Runtime, start_registration
+from bot.settings import load_settings
 from bot.slack_endpoint import ASGIApp, SlackEndpoint
 from storage.db import ping
 from storage.migrate import at_head
@@ -83,9 +88,8 @@ def create_web_app(runtime: Runtime, *, start_workers: bool = True) -> ASGIApp:
         status = {"status": "ok" if healthy else "database unreachable"}
         return Response(json.dumps(status), status_code=200 if healthy else 503, media_type="application/json")
 
-    from bot.push_api import create_push_api
-
     web.mount("/api/v1", create_push_api(runtime.ctx))
+
     @web.get("/readyz", include_in_schema=False)
     async def readyz() -> Response:
         """Readiness: the database is reachable and has every migration applied."""
@@ -107,11 +111,6 @@ def create_web_app(runtime: Runtime, *, start_workers: bool = True) -> ASGIApp:
 
 def app_from_environment() -> ASGIApp:
     """The app of one `aurum serve --workers N` worker process: settings and runtime of its own."""
-    from bot.compose import build_web
-    from bot.logs import configure
-    from bot.memory import limit_malloc_arenas
-    from bot.settings import load_settings
-
     limit_malloc_arenas()
     settings = load_settings()
     configure(level=settings.log_level, secrets=settings.secret_values())
