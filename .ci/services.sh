@@ -28,10 +28,12 @@ start_postgres() {
 }
 
 stop_services() {
+  local began=$SECONDS
   if [ -n "${STEP_PID:-}" ]; then
     kill -TERM -- "-$STEP_PID" 2>/dev/null || true
     local i; for i in $(seq 1 50); do kill -0 -- "-$STEP_PID" 2>/dev/null || break; sleep 0.2; done
     kill -KILL -- "-$STEP_PID" 2>/dev/null || true
+    echo "clean-up: the running step stopped after $(( SECONDS - began )) s"
   fi
   if [ -n "${PG_DATA:-}" ] && [ -d "$PG_DATA" ]; then
     if [ -f "$PG_DATA/postmaster.pid" ]; then
@@ -44,4 +46,5 @@ stop_services() {
   fi
   local path
   for path in "${CLEANUP[@]}"; do rm -rf "$path"; done
+  echo "clean-up: PostgreSQL stopped and ${#CLEANUP[@]} temporary folders removed, $(( SECONDS - began )) s in all"
 }

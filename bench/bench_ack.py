@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import compileall
 import contextlib
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -95,6 +97,7 @@ def main() -> None:
     parser.add_argument("--text", default="latency", help="the /kpi text of the bursts (a typo is answered in the ack)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="aurum-bench-"))
+    atexit.register(shutil.rmtree, workdir, ignore_errors=True)  # nothing left behind in the temp folder
     # Start-up is measured as a deployment starts: with the bot's bytecode compiled (pip compiles what it installs,
     # a container build runs compileall; an editable install in an environment with PYTHONDONTWRITEBYTECODE would
     # otherwise compile every module at every start).

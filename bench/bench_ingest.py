@@ -10,8 +10,10 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import logging
 import os
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -114,6 +116,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.disable(logging.WARNING)  # no Slack here: the server's "auth.test failed" warning is expected
     folder = tempfile.mkdtemp(prefix="aurum-ingest-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)  # nothing left behind in the temp folder
     data = rows(args.rows)
     raw = raw_executemany(folder, data, args.batch)
     collector = collector_path(folder, data, args.batch)

@@ -13,8 +13,10 @@ commands.kpi.show does them (without the outbox write). Prints wall and CPU p50/
 from __future__ import annotations
 
 import argparse
+import atexit
 import math
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -89,6 +91,7 @@ def main() -> None:
     parser.add_argument("--database", default=None)
     args = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="aurum-bench-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)  # nothing left behind in the temp folder
     url = args.database or f"sqlite:///{folder}/bench.db"
     ctx = build_context(Settings(_env_file=None, database_url=url))
     started = time.perf_counter()
