@@ -39,7 +39,7 @@ from storage.surveys import (
 )
 from tests.fakes.slack_api import FakeSlack  # noqa: E402
 from tests.support import BOT_TOKEN, SIGNING_SECRET, running  # noqa: E402
-from tests.survey_support import TEAM_ANSWERS, seed_run, send_concurrently, view_submission  # noqa: E402
+from tests.surveys.support import TEAM_ANSWERS, seed_run, send_concurrently, view_submission  # noqa: E402
 
 TEAM = "T0001"
 CONCURRENT = 200

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-# The newest revision in storage/migrations (tests/test_migrations.py checks it against Alembic's own view).
+# The newest revision in storage/migrations (tests/storage/test_migrations.py checks it against Alembic's own view).
 HEAD = "0009"
 
 

@@ -37,7 +37,7 @@ from storage.queue import QueuedTask
 from storage.rollups import KpiSnapshot, SnapshotBase
 from storage.surveys import SurveyAnswer, SurveyRun
 from tests.support import SlackSender, install_workspace, token_team, wait_until
-from tests.survey_support import answer, seed_run, view_submission
+from tests.surveys.support import answer, seed_run, view_submission
 
 COVERAGE, LATENCY, ERRORS = "test_coverage_percentage", "api_response_time_p95", "api_error_rate_percentage"
 SURVEY_PEOPLE = 5  # the default anonymity threshold: results show from five answers

@@ -12,8 +12,7 @@ from aurum import demo
 from bot.compose import build_console
 from bot.console import ConsoleDelivery, blocks_to_text, repl
 from bot.runtime import CONSOLE_TEAM, register_workspace
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import ROOT
 
 
 def test_demo_command_prints_the_card_and_a_png_path(tmp_path):

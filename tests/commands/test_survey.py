@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from aurum.surveys import runs, service
 from aurum.surveys.blocks import NO_REMINDER_ACTION, TAKE_ACTION
 from storage.surveys import SurveyAnswer, SurveyRespondent
-from tests.survey_support import TEAM_ANSWERS, answer, block_action, seed_run, send_concurrently, view_submission
+from tests.surveys.support import TEAM_ANSWERS, answer, block_action, seed_run, send_concurrently, view_submission
 
 SEED_QUESTIONS = [
     "How satisfied are you with development velocity?",

@@ -15,7 +15,7 @@ from aurum.surveys import answers, results, runs
 from storage import queue as outbox_repo
 from storage.rollups import KpiSnapshot
 from storage.surveys import SurveyAnswer, SurveyRespondent
-from tests.survey_support import TEAM_ANSWERS, answer, seed_run
+from tests.surveys.support import TEAM_ANSWERS, answer, seed_run
 
 PEOPLE = [f"U{i}" for i in range(1, 10)]
 PERSON_WORDS = ("user", "respondent", "person", "member", "who", "author", "slack_id")

@@ -18,7 +18,7 @@ from aurum.surveys.schedule import period_of
 from storage import surveys as repo
 from storage.workspaces import ensure
 from tests.blockkit import assert_valid_blocks, text_of
-from tests.survey_support import answer
+from tests.surveys.support import answer
 
 TEAM = "T0001"
 DEMO_UNTIL = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)  # the demo history ends here; the active sprint starts

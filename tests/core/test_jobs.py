@@ -9,7 +9,6 @@ import sys
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,8 +20,8 @@ from bot.scheduler import build_scheduler
 from storage import claims
 from storage import queue as outbox_repo
 from storage.workspaces import ensure
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 BERLIN = ZoneInfo("Europe/Berlin")
 
 

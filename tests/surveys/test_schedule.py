@@ -18,7 +18,7 @@ from bot.runtime import register_workspace
 from storage.claims import JobClaim
 from storage.rollups import KpiSnapshot
 from storage.surveys import SurveyRespondent, SurveyRun
-from tests.survey_support import TEAM_ANSWERS, answer
+from tests.surveys.support import TEAM_ANSWERS, answer
 
 TEAM = [f"U{i}" for i in range(1, 8)]
 CONFIG = """

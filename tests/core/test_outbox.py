@@ -15,9 +15,7 @@ from aurum.core import outbox
 from aurum.core.outbox import OutboxWorker
 from bot.compose import build_web
 from storage import queue as repo
-from tests.support import BOT_TOKEN, SIGNING_SECRET
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import BOT_TOKEN, ROOT, SIGNING_SECRET
 
 
 def _queue(ctx, count: int, channel: str = "C0CHAN", team: str = "T0001") -> list[str]:

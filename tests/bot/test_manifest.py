@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import jsonschema
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import ROOT
+
 SCHEMA = ROOT / "tests" / "data" / "slack-app-manifest.schema.1.0.0.json"
 
 

@@ -17,6 +17,7 @@ from aurum.surveys.blocks import ANSWER_ACTION, CALLBACK_ID, input_block
 from aurum.surveys.model import Survey
 from storage import surveys as repo
 from storage.surveys import SurveyRun
+from tests.support import ROOT
 
 TEAM_ANSWERS = {"q_velocity": "8", "q_priorities": "6", "q_blockers": "Flaky CI pipeline", "q_keep_doing": "Pairing"}
 
@@ -84,7 +85,6 @@ def send_concurrently(url: str, payloads: list[dict[str, Any]], threads: int, wo
     """Interaction payloads sent at once by tests.loadgen in another process; one result per payload, in order."""
     path = workdir / "payloads.json"
     path.write_text(json.dumps(payloads), encoding="utf-8")
-    root = Path(__file__).resolve().parent.parent
     done = subprocess.run([sys.executable, "-m", "tests.loadgen", url, secret, str(path), str(threads)],
-                          cwd=root, capture_output=True, text=True, timeout=300, check=True)
+                          cwd=ROOT, capture_output=True, text=True, timeout=300, check=True)
     return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
