@@ -36,6 +36,7 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 RESTART_PAUSE = 1.0  # seconds before a child that died is started again
+DEATH_WAIT = 10.0  # seconds a child whose counters ended is given to exit before it is killed
 BATCH = 256  # most frames sent in one write
 
 
@@ -94,6 +95,7 @@ class WorkProcess:
         self.child: subprocess.Popen | None = None
         self.starts = 0
         self._wake_queued = threading.Event()
+        self._ended: subprocess.Popen | None = None  # the child whose counters ended: it died
         self._stopping = threading.Event()
         self._writer: threading.Thread | None = None
 
@@ -143,7 +145,7 @@ class WorkProcess:
             os.close(reports_read)
             raise
         self.child, self.starts = child, self.starts + 1
-        reader = threading.Thread(target=self._read_reports, args=(os.fdopen(reports_read, "rb"),),
+        reader = threading.Thread(target=self._read_reports, args=(os.fdopen(reports_read, "rb"), child),
                                   name="aurum-work-reports", daemon=True)
         reader.start()
         log.info("work process started", extra={"pid": child.pid})
@@ -169,6 +171,9 @@ class WorkProcess:
         while frames:
             child = self.child
             assert child is not None and child.stdin is not None
+            if child is self._ended:  # a write to a dead child's input need not fail: see _read_reports
+                self._replace(child)
+                continue
             try:
                 child.stdin.write(b"".join(pickle.dumps(frame) for frame in frames))
                 child.stdin.flush()
@@ -181,7 +186,12 @@ class WorkProcess:
         if dead.stdin is not None:
             with contextlib.suppress(OSError):
                 dead.stdin.close()
-        log.error("work process died; starting another", extra={"pid": dead.pid, "exit_code": dead.wait()})
+        try:
+            code = dead.wait(DEATH_WAIT)
+        except subprocess.TimeoutExpired:  # its counters ended but it lingers: it cannot be trusted with work
+            dead.kill()
+            code = dead.wait()
+        log.error("work process died; starting another", extra={"pid": dead.pid, "exit_code": code})
         while True:
             time.sleep(RESTART_PAUSE)
             try:
@@ -190,7 +200,7 @@ class WorkProcess:
             except (OSError, ValueError) as exc:
                 log.error("could not start a work process", extra={"error": repr(exc)[:200]})
 
-    def _read_reports(self, reports: IO[bytes]) -> None:
+    def _read_reports(self, reports: IO[bytes], child: subprocess.Popen) -> None:
         with reports:
             while True:
                 try:
@@ -198,5 +208,10 @@ class WorkProcess:
                 except (EOFError, OSError, pickle.UnpicklingError):
                     break
                 self.telemetry.merge(counts)
-        if not self._stopping.is_set():  # the child died: the writer notices at its next frame and starts another
+        if not self._stopping.is_set():
+            # The child died (it closes its counters only after the end of its input, i.e. at shutdown). Tell the
+            # writer which one, then wake it: it replaces that child at once. Waiting for a write to the dead
+            # child's input to fail is not enough: the write succeeds while any other process still holds the
+            # pipe's read end, and the writer would then wait for a frame that may not come before shutdown.
+            self._ended = child
             self.frames.put(("wake",))
