@@ -1,4 +1,4 @@
-"""The clock process: APScheduler 3 fires the jobs; the claims in aurum.jobs make each run happen once."""
+"""The clock process: APScheduler 3 fires the jobs; the claims in aurum.core.jobs make each run happen once."""
 
 from __future__ import annotations
 

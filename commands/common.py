@@ -130,9 +130,11 @@ def button(app: Any, ctx: Context, action: Any, work: Callable[[dict[str, Any]],
     """Register a button (or other block action) the house way: the ack answers Slack and nothing else; `work(body)`
     runs after the ack, its errors told to the person. `action`: an action_id or a pattern of them."""
 
+    answer = reply_on_error(ctx)(work)
+
     def ack_button(ack, body: dict[str, Any]) -> None:
         ack()
-        later(ctx, reply_on_error(ctx)(work), body=body)
+        later(ctx, answer, body=body)
 
     app.action(action)(ack_button)
 

@@ -277,7 +277,7 @@ def dashboard(ctx: Context, asker: Asker) -> None:
 
 
 def live_dashboard(ctx: Context, asker: Asker, hours: int) -> None:
-    """Post the dashboard and keep editing it (aurum.live); its chart once, in the thread."""
+    """Post the dashboard and keep editing it (aurum.kpis.live); its chart once, in the thread."""
     with ctx.reading() as session:
         panels = technical_dashboard.chart_panels(ctx, session, asker.team_id)
     png = technical_dashboard.chart(ctx, panels)

@@ -4,7 +4,7 @@ events, e-mails, alert charts), and its repository. Never commits.
 A task is written in the transaction that causes it, claimed by one worker at a time for a lease (a crashed
 worker's task is taken again once the lease runs out), retried until a handler succeeds, and kept as a dead letter
 when it keeps failing. What a task says is its kind's business: `payload` and `result` are JSON that only the
-kind's handler reads (aurum.outbox, aurum.alerts.escalation), so a new kind needs no new column.
+kind's handler reads (aurum.core.outbox, aurum.alerts.escalation), so a new kind needs no new column.
 
 Statuses: pending → sending (claimed) → a finished one: the handler's (`sent` for Slack calls, `done` for the
 others, `superseded` for an edit overtaken by a newer one), or `dead`.

@@ -1,6 +1,6 @@
 """Escalation beyond Slack: PagerDuty Events API v2 and e-mail, plus the alert chart, as durable tasks.
 
-Tasks are kinds of the durable task queue (aurum.queue), queued in the same transaction as the alert change that
+Tasks are kinds of the durable task queue (aurum.core.queue), queued in the same transaction as the alert change that
 causes them and delivered by a worker of their own (apart from the Slack kinds' workers), so a PagerDuty or SMTP
 outage is retried with back-off and never holds back the Slack message. PagerDuty gets `trigger`, `acknowledge`
 and `resolve` with one `dedup_key` per episode, so retries and repeats never open a second incident.

@@ -38,7 +38,7 @@ class Context:
     chart_dir: Path = Path("charts")
     clock: Callable[[], datetime] = utcnow
     outbox_wake: threading.Event = field(default_factory=threading.Event)
-    # Called as listener(ctx, session, team_id, points) after snapshots are stored (see aurum.ingest).
+    # Called as listener(ctx, session, team_id, points) after snapshots are stored (see aurum.core.ingest).
     snapshot_listeners: list[Callable[..., None]] = field(default_factory=list)
     # Collector credentials from the settings (GITHUB_TOKEN, …), by setting name.
     secrets: Mapping[str, SecretStr | None] = field(default_factory=dict)

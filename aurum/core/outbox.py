@@ -1,4 +1,4 @@
-"""The Slack kinds of the durable task queue (aurum.queue): domain code queues Slack calls in its own transaction;
+"""The Slack kinds of the durable task queue (aurum.core.queue): domain code queues Slack calls in its own transaction;
 the queue worker delivers them.
 
 Delivery is at-least-once towards the Web API and exactly-once as Slack shows it: every post carries a marker

@@ -1,4 +1,4 @@
-"""The loop of the task queue's worker (aurum.queue) and of any other poller: rounds of `run_once` until stopped.
+"""The loop of the task queue's worker (aurum.core.queue) and of any other poller: rounds of `run_once` until stopped.
 
 A subclass says how one round goes (`run_once` → how many rows it handled), how it idles between empty rounds
 (`wait`), and, for `drain`, whether anything is still due (`idle`).

@@ -71,7 +71,7 @@ class Handler:
     `run` makes the call, outside any transaction, and returns an Outcome (None: done)."""
 
     done = "done"  # the status of a task run without error
-    counter: str  # the telemetry counter of its attempts by kind and result (declared in aurum.telemetry)
+    counter: str  # the telemetry counter of its attempts by kind and result (declared in aurum.core.telemetry)
     claim_for = timedelta(seconds=15)  # the lease: longer than the slowest call of the kind may take
 
     def prepare(self, session: Session, task: QueuedTask) -> Any:

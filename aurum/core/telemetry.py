@@ -41,7 +41,7 @@ class Telemetry:
     def count(self, name: str, amount: float = 1.0, **labels: str) -> None:
         spec = COUNTERS.get(name)
         if spec is None:
-            raise KeyError(f"unknown counter {name!r}; declare it in aurum.telemetry.COUNTERS")
+            raise KeyError(f"unknown counter {name!r}; declare it in aurum.core.telemetry.COUNTERS")
         if set(labels) != set(spec.labels):
             raise ValueError(f"counter {name} takes labels {spec.labels}, got {tuple(labels)}")
         key = (name, tuple(str(labels[label]) for label in spec.labels))

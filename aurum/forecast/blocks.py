@@ -1,4 +1,4 @@
-"""Block Kit for forecasts: pure builders over aurum.blocks' helpers, validated with slack_sdk in the tests."""
+"""Block Kit for forecasts: pure builders over aurum.kpis.blocks' helpers, validated with slack_sdk in the tests."""
 
 from __future__ import annotations
 

@@ -17,7 +17,6 @@ from aurum.kpis import blocks, formatting
 from aurum.kpis.catalog import Kpi
 from storage import alerts as alerts_repo
 from storage import surveys as surveys_repo
-from storage.surveys import SurveyRun
 
 NOT_AVAILABLE = "not available yet"
 
@@ -85,21 +84,21 @@ class ReleaseSummary:
 def survey_summary(ctx: Context, session: Session, team_id: str, since: datetime,
                    until: datetime) -> SurveySummary | None:
     """The latest team survey run closed in (since, until]."""
-    runs = _closed_runs(ctx, session, team_id, "team", since, until)
+    runs = surveys_repo.closed_runs(session, team_id, "team", since=since, until=until)
     return _summary(ctx, session, runs[-1]) if runs else None
 
 
 def survey_trend(ctx: Context, session: Session, team_id: str, since: datetime,
                  until: datetime) -> list[SurveySummary] | None:
     """Team survey runs closed in (since, until], oldest first."""
-    runs = _closed_runs(ctx, session, team_id, "team", since, until)
+    runs = surveys_repo.closed_runs(session, team_id, "team", since=since, until=until)
     return [_summary(ctx, session, run) for run in runs] if runs else None
 
 
 def stakeholder_summary(ctx: Context, session: Session, team_id: str, since: datetime,
                         until: datetime) -> SurveySummary | None:
     """The latest stakeholder feedback run closed in (since, until]."""
-    runs = _closed_runs(ctx, session, team_id, "stakeholder", since, until)
+    runs = surveys_repo.closed_runs(session, team_id, "stakeholder", since=since, until=until)
     return _summary(ctx, session, runs[-1]) if runs else None
 
 
@@ -131,11 +130,6 @@ def phase_outlook(ctx: Context, session: Session, team_id: str, phase: int) -> s
 def releases(ctx: Context, session: Session, team_id: str, since: datetime, until: datetime) -> ReleaseSummary | None:
     """Deployments and incidents in (since, until], when deployment and incident events are collected."""
     return None
-
-
-def _closed_runs(ctx: Context, session: Session, team_id: str, survey: str, since: datetime,
-                 until: datetime) -> list[SurveyRun]:
-    return surveys_repo.closed_runs(session, team_id, survey, since=since, until=until)
 
 
 def _summary(ctx: Context, session: Session, run) -> SurveySummary:

@@ -1,6 +1,6 @@
 """The scheduled jobs of reports, reviews and the live dashboard. Each runs inside its claim's transaction, so a
 (team, report, period) is posted once however many clock processes run; a missed run is caught up within the grace
-window by aurum.jobs."""
+window by aurum.core.jobs."""
 
 from __future__ import annotations
 
