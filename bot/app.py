@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,43 +27,27 @@ from bot.installations import (
     register_lifecycle,
     state_store,
 )
-from bot.logs import ContextThreadPool
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+ACK_CALL_TIMEOUT = 2.0  # seconds a Web API call made inside an ack function may take
 CONSOLE_TOKEN = "xoxb-console"
 CONSOLE_SECRET = "console-only-signing-secret"
 NOT_INSTALLED = ("Aurum is not installed in this workspace (or was uninstalled). "
                  "An admin can install it from /slack/install.")
 
 
-class InlineExecutor(Executor):
-    """Runs lazy listeners in the caller's thread, so the console sees the reply before its next prompt."""
-
-    def submit(self, fn, /, *args, **kwargs):
-        future: Future = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # noqa: BLE001 - handed to the future like a thread pool would
-            future.set_exception(exc)
-        return future
-
-
 def web_client(settings: Settings, token: str | None = None, interactive: bool = True,
-               anonymous: bool = False) -> WebClient:
-    """A client for Settings.slack_api_url. Interactive calls (views.open) retry in place; the outbox retries itself."""
+               anonymous: bool = False, timeout: float = 10) -> WebClient:
+    """A client for Settings.slack_api_url. Interactive calls made after the ack (users.info for an admin check)
+    retry in place; the outbox retries itself; a call inside Slack's 3-second window retries never."""
     handlers = (
         [ConnectionErrorRetryHandler(), RateLimitErrorRetryHandler(max_retry_count=2), ServerErrorRetryHandler()]
         if interactive else []
     )
     secret = None if anonymous else token or (
         settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else CONSOLE_TOKEN)
-    return WebClient(token=secret, base_url=settings.slack_api_url, timeout=10, retry_handlers=handlers)
-
-
-def listener_pool(settings: Settings) -> ContextThreadPool:
-    """Where lazy listeners run (the work after the ack); they see the request id of their request."""
-    return ContextThreadPool(settings.aurum_lazy_threads, "aurum-listener")
+    return WebClient(token=secret, base_url=settings.slack_api_url, timeout=timeout, retry_handlers=handlers)
 
 
 @dataclass
@@ -98,24 +81,26 @@ def oauth_settings(settings: Settings, store: WorkspaceInstallationStore, engine
     )
 
 
-def build_app(settings: Settings, ctx: Context, *, console: bool = False, executor: Executor | None = None,
-              tokens: TeamTokens | None = None, home: HomeTeam | None = None, verify_requests: bool = True) -> App:
+def build_app(settings: Settings, ctx: Context, *, console: bool = False, tokens: TeamTokens | None = None,
+              home: HomeTeam | None = None) -> App:
     """The Bolt app: OAuth mode (many workspaces) when `tokens` is given, else the single configured token.
-    `verify_requests=False` only where requests come from a web process that verified them (bot/work_process.py)."""
+    Registering the command modules also registers their works after the ack in `ctx.works`."""
     common: dict[str, Any] = dict(
         name="aurum",  # without a name Bolt walks the call stack with inspect.stack(), a quarter second at start-up
-        client=web_client(settings, anonymous=True),  # per-request clients get the token from authorize
+        # Per-request clients get the token from authorize, and this client's timeout and retry handlers: the
+        # calls an ack function makes (views.open) must end within Slack's 3 seconds, so no retries, 2 s at most.
+        client=web_client(settings, anonymous=True, interactive=False, timeout=ACK_CALL_TIMEOUT),
         signing_secret=CONSOLE_SECRET if console else settings.slack_signing_secret.get_secret_value()
         if settings.slack_signing_secret else CONSOLE_SECRET,
         token_verification_enabled=False,
-        # Run the ack function in the request's own thread and answer as soon as it returns: no hop to the
+        # Run the ack function in the request's own thread and answer as soon as it returns: no hop to a
         # listener pool and no 10 ms polling for the ack, so acks never queue behind slow work. The work after
-        # the ack runs in the after-ack pool (commands.common.later), not as Bolt lazy listeners.
+        # the ack is queued by the ack function and done by queue workers (aurum.core.after_ack), not as Bolt
+        # lazy listeners.
         process_before_response=True,
-        request_verification_enabled=verify_requests and not console,
+        request_verification_enabled=not console,
         ssl_check_enabled=False,
         url_verification_enabled=True,
-        listener_executor=executor or (InlineExecutor() if console else listener_pool(settings)),
         logger=logging.getLogger("slack_bolt"),
     )
     if tokens is not None:

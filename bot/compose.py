@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import Executor
 from typing import Any
 
 from slack_sdk import WebClient
@@ -29,14 +28,14 @@ from aurum.core.delivery import Delivery, Directory
 from aurum.core.telemetry import Telemetry
 from aurum.kpis.catalog import CatalogError, load_catalog
 from aurum.recognition import celebrations
-from bot.app import HomeTeam, build_app, listener_pool, web_client
+from bot.app import HomeTeam, build_app, web_client
 from bot.console import ConsoleDelivery
 from bot.installations import TeamTokens, WorkspaceInstallationStore
 from bot.roles import AdminCheck
 from bot.runtime import Runtime
 from bot.settings import Settings, SettingsError
 from bot.slack_delivery import SlackDelivery
-from bot.work_process import ForwardAfterAck, WakeWorkProcess, WorkProcess
+from bot.work_process import WakeWorkProcess, WorkProcess
 from storage.db import make_engine
 from storage.migrate import upgrade_if_behind
 
@@ -78,24 +77,25 @@ def build_context(settings: Settings, *, engine: Engine | None = None, migrate: 
 
 
 def build_web(settings: Settings, *, work_process: bool | None = None, delivery: Delivery | None = None) -> Runtime:
-    """`aurum serve`. `work_process` (default AURUM_WORK_PROCESS): the work after the ack runs in a work process
-    beside this one — not with Socket Mode, whose requests do not pass through the web server."""
+    """`aurum serve`. `work_process` (default AURUM_WORK_PROCESS): the work after the ack and the deliveries run in
+    a work process beside this one; else in threads of this one."""
     wanted = settings.aurum_work_process if work_process is None else work_process
-    if wanted and settings.slack_app_token is None:
+    if wanted:
         return _slack(settings, delivery, work=WorkProcess(settings, Telemetry()))
-    return _slack(settings, delivery, after_ack=listener_pool(settings))
+    return _slack(settings, delivery)
 
 
 def build_work(settings: Settings) -> Runtime:
-    """The work process: requests come verified from its web process, which also migrated the database."""
-    return _slack(settings, None, after_ack=listener_pool(settings), forwarded=True)
+    """The work process: the queued work after the ack and the deliveries; its web process migrated the database.
+    Its Bolt app answers nothing: building it registers the works (`ctx.works`)."""
+    return _slack(settings, None, migrated=True)
 
 
 def build_clock(settings: Settings) -> Runtime:
     """`aurum scheduler`: delivers to Slack when it is configured, else prints to the console."""
     if not settings.slack_enabled:
         return build_cli(settings)
-    return _slack(settings, None, after_ack=None, app=False)
+    return _slack(settings, None, app=False)
 
 
 def build_console(settings: Settings, *, delivery: Delivery | None = None) -> Runtime:
@@ -116,27 +116,24 @@ def _console(settings: Settings, delivery: Delivery | None, *, app: bool) -> Run
     return Runtime(settings=settings, ctx=ctx, app=bolt, delivery=delivery, console=True, home=home)
 
 
-def _slack(settings: Settings, delivery: Delivery | None, *, after_ack: Executor | None = None,
-           work: WorkProcess | None = None, forwarded: bool = False, app: bool = True) -> Runtime:
+def _slack(settings: Settings, delivery: Delivery | None, *, work: WorkProcess | None = None, migrated: bool = False,
+           app: bool = True) -> Runtime:
     """A process that talks to Slack: single-token mode (SLACK_BOT_TOKEN) or OAuth (many workspaces)."""
     settings.check_for_slack()
     engine = make_engine(settings.database_url)
     tokens, client_for, admin_client_for = _clients(settings, engine)
     delivery = delivery or SlackDelivery(client_for)
+    services: dict[str, Any] = {}
     if work is not None:  # its work process runs the work after the ack, the jobs (/report) among it
-        services: dict[str, Any] = {"after_ack": ForwardAfterAck(), "outbox_wake": WakeWorkProcess(work),
-                                    "telemetry": work.telemetry, "jobs": {}}
-    else:
-        services = {"after_ack": after_ack}
+        services = {"outbox_wake": WakeWorkProcess(work), "telemetry": work.telemetry, "jobs": {}}
     if not settings.survey_secret:
         log.warning("neither AURUM_SURVEY_SECRET nor SLACK_SIGNING_SECRET is set: survey answer sets are keyed "
                     "with a built-in key, so whoever reads the database can link answers of open runs to people")
-    ctx = build_context(settings, engine=engine, migrate=not forwarded, directory=_directory(delivery),
+    ctx = build_context(settings, engine=engine, migrate=not migrated, directory=_directory(delivery),
                         admin_check=AdminCheck(admin_client_for, group=settings.aurum_admin_group,
                                                workspace_admins=settings.aurum_workspace_admins), **services)
     home = HomeTeam()
-    bolt = build_app(settings, ctx, executor=ctx.after_ack, tokens=tokens, home=home,
-                     verify_requests=not forwarded) if app else None
+    bolt = build_app(settings, ctx, tokens=tokens, home=home) if app else None
     return Runtime(settings=settings, ctx=ctx, app=bolt, delivery=delivery, home=home, tokens=tokens, work=work)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import uuid
 from itertools import count
 from pathlib import Path
 from typing import Any, TextIO
@@ -13,7 +14,6 @@ from urllib.parse import urlencode
 from slack_bolt import BoltRequest
 
 from aurum.core.delivery import Posted
-from aurum.core.outbox import OutboxWorker
 from aurum.surveys.service import view_for
 from bot.runtime import CONSOLE_TEAM, Runtime
 
@@ -71,7 +71,7 @@ class ConsoleDelivery:
             self.out.flush()
 
     def post(self, team_id: str, channel: str, text: str, blocks: list[dict[str, Any]] | None = None, *,
-             thread_ts: str | None = None, user: str | None = None, marker: str | None = None) -> Posted:
+             thread_ts: str | None = None, user: str | None = None) -> Posted:
         where = f"(only you) {channel}" if user else f"{channel}" + (" (thread)" if thread_ts else "")
         self._write(f"\n── {where} ──\n{blocks_to_text(blocks, text)}")
         return Posted(channel=channel, ts=f"{next(self._ts)}.000000")
@@ -92,16 +92,20 @@ class ConsoleDelivery:
     def members(self, team_id: str, channel: str | None = None, usergroup: str | None = None) -> list[str]:
         return [CONSOLE_USER]  # the console has one person: you
 
-    def find_posted(self, team_id: str, channel: str, marker: str, since_ts: float,
-                    thread_ts: str | None = None) -> Posted | None:
-        return None
+    def respond(self, team_id: str, url: str, text: str, blocks: list[dict[str, Any]] | None = None, *,
+                in_channel: bool = False, replace: bool = False) -> None:
+        where = CONSOLE_CHANNEL if in_channel else f"(only you) {CONSOLE_CHANNEL}"
+        self._write(f"\n── {where} ──\n{blocks_to_text(blocks, text)}")
+
+    def publish_home(self, team_id: str, user: str, view: dict[str, Any]) -> None:
+        self._write(f"\n── App Home of {user} ──\n{blocks_to_text(view.get('blocks'))}")
 
 
 def command_body(command: str, text: str, team_id: str = CONSOLE_TEAM) -> str:
     return urlencode({
         "token": "console", "team_id": team_id, "team_domain": "console", "channel_id": CONSOLE_CHANNEL,
         "channel_name": "console", "user_id": CONSOLE_USER, "user_name": "you", "command": command,
-        "text": text, "response_url": "http://localhost/console", "trigger_id": "console.trigger",
+        "text": text, "response_url": "http://localhost/console", "trigger_id": f"console.{uuid.uuid4().hex}",
     })
 
 
@@ -119,7 +123,7 @@ def survey_form(runtime: Runtime, text: str) -> str:
 
 
 def run_command(runtime: Runtime, line: str, out: TextIO) -> None:
-    """Dispatch one slash command through the Bolt app, print the ack, then deliver what it queued."""
+    """Dispatch one slash command through the Bolt app, print the ack, then do the work it queued and deliver."""
     command, _, text = line.strip().partition(" ")
     if command == "/survey" and text.strip().lower() in ("", "team", "stakeholder"):
         out.write(survey_form(runtime, text.strip().lower()) + "\n")
@@ -137,7 +141,7 @@ def run_command(runtime: Runtime, line: str, out: TextIO) -> None:
             out.write(blocks_to_text(ack.get("blocks"), ack.get("text", "")) + "\n")
         except ValueError:
             out.write(response.body + "\n")
-    OutboxWorker(runtime.ctx, runtime.delivery).drain()
+    runtime.drain()
 
 
 def repl(runtime: Runtime, stdin: TextIO | None = None, out: TextIO | None = None) -> None:

@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING
 from slack_bolt import App
 
 from aurum.alerts.escalation import AlertTaskWorker, Mailer, PagerDuty
+from aurum.core import after_ack
 from aurum.core.context import Context
 from aurum.core.delivery import Delivery
 from aurum.core.outbox import OutboxWorker
+from aurum.core.queue import QueueWorker
 from bot.app import HomeTeam, web_client
 from bot.installations import TeamTokens
 from bot.memory import keep_trimmed
@@ -63,6 +65,21 @@ class Runtime:
         seconds = self.settings.aurum_outbox_claim_seconds
         return OutboxWorker(self.ctx, self.delivery, claim_for=timedelta(seconds=seconds) if seconds else None)
 
+    def request_worker(self) -> QueueWorker:
+        """Does the requests' work after the ack (aurum.core.after_ack), in threads apart from the deliveries'."""
+        worker = QueueWorker(self.ctx, {after_ack.KIND: after_ack.RequestWork(self.ctx.works)})
+        worker.name = "requests"
+        return worker
+
+    def drain(self) -> None:
+        """Do every request's work and delivery that is due, then return (the console, the CLI)."""
+        requests, outbox = self.request_worker(), self.worker()
+        for _ in range(100):
+            requests.drain()
+            outbox.drain()
+            if requests.idle() and outbox.idle():
+                return
+
     def start_outbox(self, threads: int = 2) -> None:
         for i in range(threads):
             thread = threading.Thread(target=self.worker().run_forever, args=(self.stop,),
@@ -95,6 +112,12 @@ class Runtime:
             self.work.start()
             return
         self.start_outbox(outbox_threads)
+        if self.app is not None:
+            for i in range(self.settings.aurum_lazy_threads):
+                thread = threading.Thread(target=self.request_worker().run_forever, args=(self.stop,),
+                                          name=f"aurum-requests-{i}", daemon=True)
+                thread.start()
+                self.threads.append(thread)
         # Built in its own thread: its HTTP client's imports stay off the start-up path.
         thread = threading.Thread(target=lambda: self.alert_worker().run_forever(self.stop),
                                   name="aurum-alert-tasks", daemon=True)
@@ -102,9 +125,7 @@ class Runtime:
         self.threads.append(thread)
 
     def shutdown(self, timeout: float = 5.0) -> None:
-        """Finish the work after acks already given, stop the outbox workers, close the database pool."""
-        if self.ctx.after_ack is not None:
-            self.ctx.after_ack.shutdown(wait=True)
+        """Stop the workers (work they have not started stays queued for the next start), close the database pool."""
         if self.work is not None:
             self.work.shutdown()
         self.stop.set()

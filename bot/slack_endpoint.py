@@ -19,10 +19,8 @@ import anyio.to_thread
 from slack_bolt import BoltRequest, BoltResponse
 
 from bot.http_guards import ReplayGuard
-from bot.logs import REQUEST_ID
 from bot.metrics import BotMetrics
 from bot.runtime import Runtime
-from bot.work_process import dispatch
 
 log = logging.getLogger(__name__)
 PATH = "/slack/events"
@@ -84,10 +82,7 @@ class SlackEndpoint:
             return
         if self.limiter is None:
             self.limiter = anyio.CapacityLimiter(self.runtime.settings.aurum_web_threads)
-        response, work_asked = await anyio.to_thread.run_sync(dispatch, self.runtime.bolt, request,
-                                                              limiter=self.limiter)
-        if work_asked and self.runtime.work is not None:
-            self.runtime.work.forward(request, REQUEST_ID.get())
+        response = await anyio.to_thread.run_sync(self.runtime.bolt.dispatch, request, limiter=self.limiter)
         if response.status == 401:
             self.replays.forget(signature)
         self.metrics.requests.labels(kind, name, str(response.status)).inc()

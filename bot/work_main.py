@@ -1,5 +1,5 @@
-"""The work process's own side (`python -m bot.work_main`, started by bot/work_process.py): dispatch the requests
-its web process verified and acked, run their work after the ack and the deliveries, report counters back."""
+"""The work process's own side (`python -m bot.work_main`, started by bot/work_process.py): run the queue's workers
+(the requests' work after the ack, the deliveries), woken by its web process's commits; report counters back."""
 
 from __future__ import annotations
 
@@ -11,11 +11,9 @@ import sys
 import threading
 from typing import IO, Any
 
-from slack_bolt import BoltRequest
-
 from aurum.core.telemetry import Telemetry
 from bot.compose import build_work
-from bot.logs import REQUEST_ID, configure
+from bot.logs import configure
 from bot.memory import limit_malloc_arenas
 from bot.runtime import start_registration
 from bot.settings import Settings
@@ -43,8 +41,8 @@ def _report_counts(telemetry: Telemetry, reports: IO[bytes], stop: threading.Eve
             return
 
 
-def serve_forwarded(reports_fd: int, source: IO[bytes] = sys.stdin.buffer) -> None:
-    """The child's main loop: dispatch forwarded requests until the parent closes our input."""
+def serve_queue(reports_fd: int, source: IO[bytes] = sys.stdin.buffer) -> None:
+    """The child's main loop: wake the workers when told, until the parent closes our input."""
     # Ctrl-C and a platform's SIGTERM reach the whole process group: the web process decides when we stop, by
     # closing our input once its own requests are answered; we then finish the work we were given.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -68,15 +66,6 @@ def serve_forwarded(reports_fd: int, source: IO[bytes] = sys.stdin.buffer) -> No
             break
         if frame[0] == "wake":
             runtime.ctx.outbox_wake.set()
-            continue
-        _, body, headers, request_id = frame
-        token = REQUEST_ID.set(request_id)
-        try:
-            runtime.bolt.dispatch(BoltRequest(body=body, headers=headers))
-        except Exception:  # one bad request never stops the others
-            log.exception("forwarded request failed")
-        finally:
-            REQUEST_ID.reset(token)
     runtime.shutdown()
     stop_reports.set()
     reporter.join()
@@ -84,4 +73,4 @@ def serve_forwarded(reports_fd: int, source: IO[bytes] = sys.stdin.buffer) -> No
 
 
 if __name__ == "__main__":
-    serve_forwarded(int(sys.argv[1]))
+    serve_queue(int(sys.argv[1]))

@@ -1,22 +1,20 @@
 """The work process: the work after the ack and the deliveries, apart from the process that answers Slack.
 
-`aurum serve` starts one beside each web process. The web process verifies a request, runs its ack function and
-answers; when the ack function asked for work after the ack (`commands.common.later`), the web process hands the
-whole request to the work process, whose Bolt app runs the same listener again with an ack that goes nowhere, and
-whose `later` runs the work there. The queries, charts and outbox deliveries therefore use the other core instead of
+`aurum serve` starts one beside each web process. The web process verifies a request, runs its ack function —
+which stores the request's work in the task queue (aurum.core.after_ack) — and answers; the work process does the
+queued work and the deliveries. The queries, charts and Web API calls therefore use the other core instead of
 taking turns with the acks for one interpreter lock, and run at a lower CPU priority than the acks.
 
-The two talk over pipes: requests and outbox wake-ups go down the child's stdin as pickled frames; its counters
-(commands by outcome, outbox deliveries, …) come back every second, so the web process's /metrics shows them. When
-the web process goes, the child reads the end of its stdin, finishes the work it was given and exits. When the
-child dies, the web process starts another: outbox rows already stored are delivered by it; requests not yet
-dispatched by the dead one are lost, as they would be in a crashed single process.
+The two talk over pipes: wake-ups (a commit that queued something) go down the child's stdin as pickled frames,
+so that the work starts at once rather than at the child's next poll; its counters (commands by outcome, outbox
+deliveries, …) come back every second, so the web process's /metrics shows them. When the web process goes, the
+child reads the end of its stdin, finishes the tasks it is doing and exits. When the child dies, the web process
+starts another, which finds everything the dead one had not finished in the queue.
 """
 
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import logging
 import os
 import pickle
@@ -25,11 +23,7 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import Executor, Future
-from dataclasses import dataclass
 from typing import IO
-
-from slack_bolt import App, BoltRequest, BoltResponse
 
 from aurum.core.telemetry import Telemetry
 from bot.settings import Settings
@@ -38,38 +32,6 @@ log = logging.getLogger(__name__)
 RESTART_PAUSE = 1.0  # seconds before a child that died is started again
 DEATH_WAIT = 10.0  # seconds a child whose counters ended is given to exit before it is killed
 BATCH = 256  # most frames sent in one write
-
-
-@dataclass
-class _Asked:
-    wanted: bool = False
-
-
-_ASKED: contextvars.ContextVar[_Asked | None] = contextvars.ContextVar("aurum_work_asked", default=None)
-
-
-class ForwardAfterAck(Executor):
-    """`ctx.after_ack` of a web process with a work process: work after the ack is not run here; the request that
-    asked for it is marked, and the web server hands it to the work process (see `dispatch`)."""
-
-    def submit(self, fn, /, *args, **kwargs):
-        asked = _ASKED.get()
-        if asked is None:
-            raise RuntimeError("work after the ack asked for outside a Slack request dispatched by bot.work_process")
-        asked.wanted = True
-        done: Future = Future()
-        done.set_result(None)
-        return done
-
-
-def dispatch(app: App, request: BoltRequest) -> tuple[BoltResponse, bool]:
-    """Run Bolt for one request in this thread: (the response, whether its listener asked for work after the ack)."""
-    asked = _Asked()
-    token = _ASKED.set(asked)
-    try:
-        return app.dispatch(request), asked.wanted
-    finally:
-        _ASKED.reset(token)
 
 
 class WakeWorkProcess(threading.Event):
@@ -104,17 +66,13 @@ class WorkProcess:
         self._writer = threading.Thread(target=self._write_frames, name="aurum-work-feed", daemon=True)
         self._writer.start()
 
-    def forward(self, request: BoltRequest, request_id: str | None) -> None:
-        """Hand a dispatched request to the child (from the thread that acked it: only a queue put here)."""
-        self.frames.put(("request", request.raw_body, dict(request.headers), request_id))
-
     def wake(self) -> None:
         if not self._wake_queued.is_set():
             self._wake_queued.set()
             self.frames.put(("wake",))
 
     def shutdown(self, timeout: float = 10.0) -> None:
-        """Let the child finish what it was given (it reads the end of its input), then wait for it."""
+        """Let the child finish the tasks it is doing (it reads the end of its input), then wait for it."""
         self._stopping.set()
         self.frames.put(None)
         if self._writer is not None:
@@ -151,7 +109,7 @@ class WorkProcess:
         log.info("work process started", extra={"pid": child.pid})
 
     def _write_frames(self) -> None:
-        """Send what is queued, in batches (one write for a burst of requests), until shut down."""
+        """Send what is queued, in batches, until shut down."""
         while True:
             batch = [self.frames.get()]
             with contextlib.suppress(queue.Empty):

@@ -14,7 +14,7 @@ from aurum.core import outbox
 from aurum.core.context import Context
 from aurum.core.errors import InputError
 from aurum.kpis.blocks import escape, section
-from commands.common import Asker, button, only_admins, slash_command, tell
+from commands.common import Asker, button, only_admins, reply, slash_command, tell
 
 COMMAND = "/alerts"
 BUTTONS = re.compile(
@@ -131,8 +131,7 @@ def click(ctx: Context, session, asker: Asker, action_id: str, value: str) -> No
     else:
         verdict = "useful" if action_id == alert_blocks.USEFUL else "noise"
         result = actions.feedback(ctx, session, asker.team_id, number, asker.user_id, verdict)
-        outbox.post(session, asker.team_id, asker.channel_id, f"Thanks — noted as {verdict}. {result.describe()}",
-                    user=asker.user_id)
+        reply(session, asker, f"Thanks — noted as {verdict}. {result.describe()}")
 
 
 def handle(ctx: Context, asker: Asker, request: Request) -> None:
@@ -158,9 +157,8 @@ def handle(ctx: Context, asker: Asker, request: Request) -> None:
     else:
         with ctx.transaction() as session:
             targets = actions.send_test(ctx, session, asker.team_id, request.rule)
-            outbox.post(session, asker.team_id, asker.channel_id,
-                        f"🧪 Test notification for {request.rule.name} sent to {', '.join(targets)}.",
-                        user=asker.user_id)
+            reply(session, asker,
+                        f"🧪 Test notification for {request.rule.name} sent to {', '.join(targets)}.")
 
 
 def silence(ctx: Context, asker: Asker, request: Silence) -> None:
@@ -174,8 +172,8 @@ def silence(ctx: Context, asker: Asker, request: Silence) -> None:
             channel = named.get(request.rule.channels[0], request.rule.channels[0])
             outbox.post(session, asker.team_id, channel,
                         f"🔕 <@{asker.user_id}> silenced *{request.rule.name}* until {until}{why}")
-            outbox.post(session, asker.team_id, asker.channel_id,
+            reply(session, asker,
                         f"🔕 {request.rule.name} is silenced until {until}. Evaluation goes on; notifications "
-                        "wait until then.", user=asker.user_id)
+                        "wait until then.")
     except InputError as exc:
         tell(ctx, asker, str(exc))

@@ -9,7 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aurum.core import outbox
+from sqlmodel import Session
+
+from aurum.core import after_ack, outbox
 from aurum.core.context import Context
 from aurum.core.errors import InputError
 
@@ -25,19 +27,37 @@ class Asker:
     team_id: str
     user_id: str
     channel_id: str
+    response_url: str | None = None  # where the request's answers go (commands and message buttons have one)
 
     @classmethod
     def from_body(cls, body: dict[str, Any]) -> Asker:
         team = body.get("team_id") or (body.get("team") or {}).get("id") or body.get("user", {}).get("team_id", "")
         user = body.get("user_id") or (body.get("user") or {}).get("id", "")
         channel = body.get("channel_id") or (body.get("channel") or {}).get("id", "") or user
-        return cls(team_id=team, user_id=user, channel_id=channel)
+        url = body.get("response_url") or next((r.get("response_url") for r in body.get("response_urls") or []
+                                                if isinstance(r, dict)), None)
+        return cls(team_id=team, user_id=user, channel_id=channel, response_url=url or None)
+
+    @property
+    def requester(self) -> outbox.Requester:
+        return outbox.Requester(user=self.user_id, channel=self.channel_id, response_url=self.response_url)
+
+
+def reply(session: Session, asker: Asker, text: str, blocks: list[dict] | None = None, *,
+          replace: bool = False) -> str:
+    """Queue an answer only the asker sees, where they asked (by the request's response_url; see aurum.core.outbox)."""
+    return outbox.respond(session, asker.team_id, asker.requester, text, blocks, replace=replace)
+
+
+def post_here(session: Session, asker: Asker, text: str, blocks: list[dict] | None = None) -> str:
+    """Queue a public post in the asker's conversation; if the bot cannot post there, the asker is told why."""
+    return outbox.post(session, asker.team_id, asker.channel_id, text, blocks, asker=asker.requester)
 
 
 def tell(ctx: Context, asker: Asker, text: str, blocks: list[dict] | None = None) -> None:
-    """An ephemeral reply to the asker, through the outbox."""
+    """An answer only the asker sees, in its own transaction."""
     with ctx.transaction() as session:
-        outbox.post(session, asker.team_id, asker.channel_id, text, blocks, user=asker.user_id)
+        reply(session, asker, text, blocks)
 
 
 def only_admins(ctx: Context, asker: Asker, doing: str) -> bool:
@@ -49,23 +69,16 @@ def only_admins(ctx: Context, asker: Asker, doing: str) -> bool:
     return True
 
 
-def later(ctx: Context, work: Callable[..., Any], **kwargs: Any) -> None:
-    """Run `work(**kwargs)` after the ack: call it from an ack function, after `ack(...)`. The work runs in
-    `ctx.after_ack`: a thread pool, or, in a web process with a work process, nowhere here: the request is handed to
-    the work process, which runs this listener again (bot/work_process.py); at once where there is neither, as in the
-    console. Bolt's own lazy listeners would deep-copy the whole request, its Web API client included, for each
-    listener: as much interpreter time as the rest of the ack."""
+def later(ctx: Context, name: str, body: dict[str, Any]) -> None:
+    """Queue the request's work `name` (registered with `work`) to run after the ack: call it from an ack function,
+    before `ack()`, so that the work is stored before Slack hears back (aurum.core.after_ack). If it cannot be
+    stored, the ack function fails and Slack's user sees the app's error answer instead of a silent loss."""
+    after_ack.queue(ctx, Asker.from_body(body).team_id, name, body)
 
-    def run() -> None:
-        try:
-            work(**kwargs)
-        except Exception:  # a listener's failure is logged, never lost in a future nobody reads
-            log.exception("work after the ack failed", extra={"work": getattr(work, "__name__", str(work))})
 
-    if ctx.after_ack is None:
-        run()
-    else:
-        ctx.after_ack.submit(run)
+def work(ctx: Context, name: str, run: Callable[[dict[str, Any]], Any]) -> str:
+    """Register a request's work after the ack under `name` (unique in the app); its errors are told to the person."""
+    return ctx.works.add(name, reply_on_error(ctx)(run))
 
 
 def count(ctx: Context, body: dict[str, Any], outcome: str) -> None:
@@ -80,10 +93,10 @@ def reply_on_error(ctx: Context) -> Callable:
 
     def decorate(work: Callable) -> Callable:
         @functools.wraps(work)
-        def wrapper(body: dict[str, Any], **kwargs: Any) -> None:
+        def wrapper(body: dict[str, Any]) -> None:
             started = time.perf_counter()
             try:
-                outcome = work(body=body, **kwargs)
+                outcome = work(body)
             except Exception as exc:
                 log.exception("command failed", extra={"command": body.get("command") or body.get("type")})
                 count(ctx, body, "error")
@@ -101,40 +114,41 @@ def reply_on_error(ctx: Context) -> Callable:
 
 def slash_command(app: Any, ctx: Context, name: str, parse: Callable[[str, Asker], Any],
                   handle: Callable[[Context, Asker, Any], str | None]) -> None:
-    """Register a command the house way: input errors answered in the ack (no DB), the work after the ack;
-    an InputError raised by the work (a rule that needs the database) is told to the asker."""
+    """Register a command the house way: input errors answered in the ack (no database), the work queued in the ack
+    and done after it (`later`); an InputError raised by the work (a rule that needs the database) is told to the
+    asker. `parse` must be pure: the work parses the command's text again rather than carry the parsed request."""
 
     def ack_command(ack, body: dict[str, Any]) -> None:
         try:
-            request = parse(body.get("text", ""), Asker.from_body(body))
+            parse(body.get("text", ""), Asker.from_body(body))
         except InputError as exc:
             ack(text=str(exc), response_type="ephemeral")
             count(ctx, body, "input_error")
             return
+        later(ctx, answer, body)
         ack()
-        later(ctx, answer_command, body=body, request=request)
 
-    @reply_on_error(ctx)
-    def answer_command(body: dict[str, Any], request: Any) -> str | None:
+    def answer_command(body: dict[str, Any]) -> str | None:
         asker = Asker.from_body(body)
         try:
-            return handle(ctx, asker, request)
+            return handle(ctx, asker, parse(body.get("text", ""), asker))
         except InputError as exc:
             tell(ctx, asker, str(exc))
             return "input_error"
 
+    answer = work(ctx, f"command:{name}", answer_command)
     app.command(name)(ack_command)
 
 
-def button(app: Any, ctx: Context, action: Any, work: Callable[[dict[str, Any]], None]) -> None:
-    """Register a button (or other block action) the house way: the ack answers Slack and nothing else; `work(body)`
+def button(app: Any, ctx: Context, action: Any, run: Callable[[dict[str, Any]], None]) -> None:
+    """Register a button (or other block action) the house way: the ack answers Slack and queues `run(body)`, which
     runs after the ack, its errors told to the person. `action`: an action_id or a pattern of them."""
 
-    answer = reply_on_error(ctx)(work)
+    name = work(ctx, f"action:{getattr(action, 'pattern', action)}", run)
 
     def ack_button(ack, body: dict[str, Any]) -> None:
+        later(ctx, name, body)
         ack()
-        later(ctx, answer, body=body)
 
     app.action(action)(ack_button)
 

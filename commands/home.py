@@ -1,28 +1,30 @@
-"""The App Home tab: published with views.publish each time a person opens it (an interactive call, so it uses the
-Bolt client directly rather than the outbox)."""
+"""The App Home tab: published each time a person opens it, by the outbox (views.publish) after the ack. The work
+is keyed by the event's `event_id`, so an event Slack delivers again (X-Slack-Retry-Num) publishes once."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from aurum import home
+from aurum.core import outbox
 from aurum.core.context import Context
-from commands.common import later
+from commands.common import later, work
 
 EVENT = "app_home_opened"
 
 
 def register(app: Any, ctx: Context) -> None:
-    def ack_event(ack, body: dict[str, Any], event: dict[str, Any], client: Any) -> None:
+    def ack_event(ack, body: dict[str, Any], event: dict[str, Any]) -> None:
+        if event.get("tab", "home") == "home":  # not the Messages tab
+            later(ctx, name, body)
         ack()
-        later(ctx, publish_home, body=body, event=event, client=client)
 
-    def publish_home(body: dict[str, Any], event: dict[str, Any], client: Any) -> None:
-        if event.get("tab", "home") != "home":
-            return  # the Messages tab
+    def publish_home(body: dict[str, Any]) -> None:
         team_id = body.get("team_id") or ""
         with ctx.reading() as session:
             view = home.view(ctx, session, team_id)
-        client.views_publish(user_id=event["user"], view=view)
+        with ctx.transaction() as session:
+            outbox.home(session, team_id, body["event"]["user"], view)
 
+    name = work(ctx, f"event:{EVENT}", publish_home)
     app.event(EVENT)(ack_event)

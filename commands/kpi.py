@@ -16,7 +16,7 @@ from aurum.kpis import dashboard as technical_dashboard
 from aurum.kpis import service as kpis
 from aurum.kpis.catalog import Kpi
 from aurum.kpis.service import PERIODS
-from commands.common import Asker, button, only_admins, slash_command, tell
+from commands.common import Asker, button, only_admins, post_here, reply, slash_command, tell
 
 COMMAND = "/kpi"
 CHARTS: Recent[bytes] = Recent()  # PNGs of unchanged data are drawn once
@@ -248,7 +248,7 @@ def _chart_note(private: bool) -> str:
 
 def _post(ctx: Context, asker: Asker, text: str, card: list[dict]) -> None:
     with ctx.transaction() as session:
-        outbox.post(session, asker.team_id, asker.channel_id, text, card)
+        post_here(session, asker, text, card)
 
 
 def _post_with_chart(ctx: Context, asker: Asker, text: str, card: list[dict], png: bytes, filename: str, title: str,
@@ -256,10 +256,10 @@ def _post_with_chart(ctx: Context, asker: Asker, text: str, card: list[dict], pn
     """A card in the channel with its chart in the thread, or (private) an ephemeral card with the chart by DM."""
     with ctx.transaction() as session:
         if private:
-            outbox.post(session, asker.team_id, asker.channel_id, text, card, user=asker.user_id)
+            reply(session, asker, text, card)
             outbox.upload(session, asker.team_id, asker.user_id, png, filename=filename, title=title)
         else:
-            key = outbox.post(session, asker.team_id, asker.channel_id, text, card)
+            key = post_here(session, asker, text, card)
             outbox.upload(session, asker.team_id, asker.channel_id, png, filename=filename, title=title,
                           thread_key=key)
 
@@ -271,7 +271,7 @@ def dashboard(ctx: Context, asker: Asker) -> None:
     png = technical_dashboard.chart(ctx, panels)
     message = data.blocks(ctx.now(), chart_note="📈 Chart in the thread")
     with ctx.transaction() as session:
-        key = outbox.post(session, asker.team_id, asker.channel_id, "Technical metrics dashboard", message)
+        key = post_here(session, asker, "Technical metrics dashboard", message)
         outbox.upload(session, asker.team_id, asker.channel_id, png, filename="dashboard.png",
                       title=technical_dashboard.CHART_TITLE, thread_key=key)
 
@@ -297,8 +297,8 @@ def record(ctx: Context, asker: Asker, request: Record) -> str | None:
             point = kpis.record(ctx, session, asker.team_id, request.kpi, request.value, request.at,
                                 source=f"manual:{asker.user_id}")
             status = kpis.status(ctx, session, asker.team_id, request.kpi)
-            outbox.post(session, asker.team_id, asker.channel_id, blocks.kpi_text(status),
-                        blocks.recorded(status, point.at, ctx.tz, value=point.value), user=asker.user_id)
+            reply(session, asker, blocks.kpi_text(status),
+                        blocks.recorded(status, point.at, ctx.tz, value=point.value))
     except InputError as exc:
         tell(ctx, asker, str(exc))
         return "input_error"

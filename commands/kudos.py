@@ -8,12 +8,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from aurum.core import outbox
 from aurum.core.context import Context
 from aurum.core.errors import InputError
 from aurum.kpis import blocks
 from aurum.recognition import kudos as recognition
-from commands.common import Asker, button, slash_command, tell
+from commands.common import Asker, button, reply, slash_command, tell
 
 COMMAND = "/kudos"
 SUGGESTION_KEY = re.compile(r"^\d{4}-W\d{2}:[a-z_]{1,20}$")
@@ -110,8 +109,8 @@ def confirm_suggestion(ctx: Context, body: dict[str, Any]) -> None:
         tell(ctx, asker, str(exc))
         return
     with ctx.transaction() as session:
-        outbox.post(session, asker.team_id, asker.channel_id, "Kudos confirmed",
-                    [blocks.section(f"✅ Kudos confirmed for <@{receiver}>, thank you!")], user=asker.user_id)
+        reply(session, asker, "Kudos confirmed",
+                    [blocks.section(f"✅ Kudos confirmed for <@{receiver}>, thank you!")])
 
 
 def register(app: Any, ctx: Context) -> None:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aurum.core import outbox
 from aurum.core.context import Context
 from aurum.core.errors import InputError
 from aurum.reports import roadmap
-from commands.common import Asker, slash_command, tell
+from commands.common import Asker, post_here, slash_command, tell
 
 COMMAND = "/roadmap"
 
@@ -35,7 +34,7 @@ def handle(ctx: Context, asker: Asker, request: Request) -> None:
         tell(ctx, asker, text, message)
         return
     with ctx.transaction() as session:
-        outbox.post(session, asker.team_id, asker.channel_id, text, message)
+        post_here(session, asker, text, message)
 
 
 def register(app: Any, ctx: Context) -> None:

@@ -13,7 +13,7 @@ from aurum.surveys import answers, blocks, export, results, runs, service
 from aurum.surveys.model import SURVEY_KEYS
 from aurum.surveys.runs import SurveyError
 from aurum.surveys.schedule import normal_period, opening_on
-from commands.common import Asker, later, only_admins, reply_on_error, tell
+from commands.common import Asker, later, only_admins, reply, tell, work
 from commands.survey_modal import open_view
 
 COMMAND = "/survey"
@@ -139,7 +139,6 @@ def _parse_answer(ctx: Context, text: str) -> Answer:
 
 def register(app: Any, ctx: Context) -> None:
     def ack_survey(ack, body: dict[str, Any], client: Any) -> None:
-        asker = Asker.from_body(body)
         try:
             request = parse(ctx, body.get("text", ""))
         except InputError as exc:
@@ -148,19 +147,20 @@ def register(app: Any, ctx: Context) -> None:
         if isinstance(request, Help):
             ack(text=USAGE, response_type="ephemeral")
             return
+        if isinstance(request, Take):  # the trigger_id lives 3 seconds: the modal opens here, once, no retries
+            open_view(client, ctx, Asker.from_body(body), body["trigger_id"], survey_key=request.survey)
+        else:
+            later(ctx, answer, body)
         ack()
-        if isinstance(request, Take):  # trigger_id lives 3 seconds: open the view here, right after the ack
-            open_view(client, ctx, asker, body["trigger_id"], survey_key=request.survey)
-        later(ctx, answer_survey, body=body, request=request)
 
-    @reply_on_error(ctx)
-    def answer_survey(body: dict[str, Any], request: Any) -> None:
+    def answer_survey(body: dict[str, Any]) -> None:
         asker = Asker.from_body(body)
         try:
-            handle(ctx, asker, request)
-        except (SurveyError, answers.SubmitError) as exc:
+            handle(ctx, asker, parse(ctx, body.get("text", "")))
+        except (SurveyError, answers.SubmitError, InputError) as exc:
             tell(ctx, asker, str(exc))
 
+    answer = work(ctx, f"command:{COMMAND}", answer_survey)
     app.command(COMMAND)(ack_survey)
 
 
@@ -203,7 +203,7 @@ def show_results(ctx: Context, asker: Asker, request: Results) -> None:
     note = "📈 Trend chart sent to you by DM" if png else None
     text, message = blocks.results_message(found, ctx.tz, chart_note=note)
     with ctx.transaction() as session:
-        outbox.post(session, asker.team_id, asker.channel_id, text, message, user=asker.user_id)
+        reply(session, asker, text, message)
         if png:
             outbox.upload(session, asker.team_id, asker.user_id, png, filename=f"survey-{run.survey}-{run.period}.png",
                           title=f"{found.survey.name} trend")
@@ -220,5 +220,4 @@ def send_export(ctx: Context, asker: Asker, survey: str | None) -> None:
         outbox.upload(session, asker.team_id, asker.user_id, data.content,
                       filename=f"survey-answers-{survey or 'all'}-{day}.csv", title="Survey answers (anonymous)",
                       comment=note)
-        outbox.post(session, asker.team_id, asker.channel_id, f"📎 CSV sent to you by DM: {note}.",
-                    user=asker.user_id)
+        reply(session, asker, f"📎 CSV sent to you by DM: {note}.")

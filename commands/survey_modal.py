@@ -2,10 +2,10 @@
 
 views.open must use the trigger_id within 3 seconds, so the "Take the survey" button's ack function opens the view
 itself. The app runs with `process_before_response=True`: Slack gets its HTTP answer only when the ack function
-returns, so `views.open` runs inside Slack's 3-second window (moving it off that path, with a short timeout and no
-retry sleeps, is the next step). The submission is checked and
-stored inside its ack: the person learns right away whether the answers are in, with field errors keyed to the
-input block of the question they concern.
+returns, so `views.open` runs inside Slack's 3-second window: once, with the ack client's 2-second timeout and no
+retries (bot.app). When Slack does not open it (a 429, a timeout), the person is told to try again, by the
+request's response_url. The submission is checked and stored inside its ack: the person learns right away whether
+the answers are in, with field errors keyed to the input block of the question they concern.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
+
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from aurum.core.context import Context
 from aurum.surveys import answers, blocks, service
@@ -23,11 +25,25 @@ log = logging.getLogger(__name__)
 SAVE_FAILED = "Sorry, your answers could not be saved just now. Please send them again in a minute."
 
 
+NOT_OPENED = ("Slack did not open the survey form just now ({reason}). Please try again in a minute; or answer "
+              "in one line: `/survey answer 8 | 7 | …` (see `/survey help`).")
+
+
 def open_view(client: Any, ctx: Context, asker: Asker, trigger_id: str, survey_key: str | None = None,
               run_id: int | None = None) -> None:
-    """Open the survey modal (or the notice that the run has closed) for the person who asked."""
+    """Open the survey modal (or the notice that the run has closed) for the person who asked; from an ack
+    function, inside Slack's 3 seconds. If Slack does not open it, the person is told (a queued reply)."""
     view = service.view_for(ctx, asker.team_id, asker.user_id, survey_key=survey_key, run_id=run_id)
-    client.views_open(trigger_id=trigger_id, view=view)
+    try:
+        client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as exc:
+        error = exc.response.get("error") if hasattr(exc.response, "get") else None
+        reason = f"Slack answered {error or exc.response.status_code}"
+        log.warning("views.open failed", extra={"error": error, "status": exc.response.status_code})
+        tell(ctx, asker, NOT_OPENED.format(reason=reason))
+    except (SlackClientError, OSError, TimeoutError) as exc:
+        log.warning("views.open failed", extra={"error": type(exc).__name__})
+        tell(ctx, asker, NOT_OPENED.format(reason="Slack did not answer in time"))
 
 
 def _run_id(body: dict[str, Any]) -> int | None:

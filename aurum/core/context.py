@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,6 +14,7 @@ from zoneinfo import ZoneInfo
 from pydantic import SecretStr
 from sqlmodel import Session
 
+from aurum.core.after_ack import Works
 from aurum.core.telemetry import Telemetry
 from storage.db import read_scope, session_scope
 from storage.types import utcnow
@@ -49,9 +49,8 @@ class Context:
     telemetry: Telemetry = field(default_factory=Telemetry)
     # (team_id, user_id) → admin? Set by bot/ to also ask Slack (admin user group, workspace admins).
     admin_check: Callable[[str, str], bool] | None = None
-    # Where a request's work runs once Slack has its answer (a thread pool in the server); None: at once, in the
-    # caller's thread (the console, tests of the domain).
-    after_ack: Executor | None = None
+    # The requests' works after the ack by name (aurum.core.after_ack), registered with the Bolt app.
+    works: Works = field(default_factory=Works)
     # Every scheduled job by name (composed in bot/jobs.py from each capability's own list).
     jobs: Mapping[str, Job] = field(default_factory=dict)
 

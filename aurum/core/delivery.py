@@ -1,4 +1,5 @@
-"""The one seam between domain code and a chat surface: post, update, upload a file; and who is in a channel.
+"""The one seam between domain code and a chat surface: post, update, upload a file, answer a request where it came
+from, publish a person's Home; and who is in a channel.
 
 `bot.slack_delivery.SlackDelivery` implements it over the Slack Web API and `bot.console.ConsoleDelivery`
 prints to a terminal. Domain code never calls either directly: it writes to the outbox (aurum.outbox), and
@@ -20,14 +21,24 @@ class Posted:
 
 
 class DeliveryError(TaskError):
-    """A failed call. `retry_after` (seconds) when the surface asked to wait; `permanent` when retrying is futile.
-    A queued Slack task that fails with it is retried (or kept as a dead letter) by the queue worker."""
+    """A failed call. `retry_after` (seconds) when the surface asked to wait; `permanent` when retrying is futile;
+    `code`: the surface's error code (Slack's `channel_not_found`, …). A queued Slack task that fails with it is
+    retried (or kept as a dead letter) by the queue worker."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False,
+                 code: str | None = None):
+        super().__init__(message, retry_after=retry_after, permanent=permanent)
+        self.code = code
+
+
+class ReplyUrlGone(DeliveryError):
+    """A request's response_url was used up (five replies) or expired (30 minutes): answer another way."""
 
 
 class Delivery(Protocol):
     def post(self, team_id: str, channel: str, text: str, blocks: list[dict[str, Any]] | None = None, *,
-             thread_ts: str | None = None, user: str | None = None, marker: str | None = None) -> Posted:
-        """Post a message (ephemeral when `user` is given). `marker` lets find_posted recognise it later."""
+             thread_ts: str | None = None, user: str | None = None) -> Posted:
+        """Post a message (ephemeral when `user` is given)."""
 
     def update(self, team_id: str, channel: str, ts: str, text: str,
                blocks: list[dict[str, Any]] | None = None) -> None: ...
@@ -36,9 +47,13 @@ class Delivery(Protocol):
                     comment: str = "", thread_ts: str | None = None) -> str:
         """Upload a file (a PNG chart, a CSV export, …) where the channel's members can see it; returns its id."""
 
-    def find_posted(self, team_id: str, channel: str, marker: str, since_ts: float,
-                    thread_ts: str | None = None) -> Posted | None:
-        """A message posted earlier with this marker, if the surface has it (crash recovery)."""
+    def respond(self, team_id: str, url: str, text: str, blocks: list[dict[str, Any]] | None = None, *,
+                in_channel: bool = False, replace: bool = False) -> None:
+        """Answer a request through its response_url (ephemeral unless `in_channel`; `replace`: in place of the
+        message whose button was pressed). Raises ReplyUrlGone when the URL no longer takes answers."""
+
+    def publish_home(self, team_id: str, user: str, view: dict[str, Any]) -> None:
+        """Publish a person's App Home tab."""
 
 
 @runtime_checkable

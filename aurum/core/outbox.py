@@ -1,10 +1,18 @@
 """The Slack kinds of the durable task queue (aurum.core.queue): domain code queues Slack calls in its own transaction;
 the queue worker delivers them.
 
-Delivery is at-least-once towards the Web API and exactly-once as Slack shows it: every post carries a marker
-(the outbox key, in the message metadata) and a post whose worker died mid-call is looked up by that marker
-before it is sent again. 429s wait for Retry-After, 5xx and timeouts back off exponentially, and a message that
-keeps failing ends as `dead` (listed by `aurum outbox`, counted on /metrics).
+A reply to a person's request goes to the request's `response_url` (`respond`): it reaches them in a private
+channel or a DM the bot is not in, where the Web API cannot. A response_url takes five answers within 30 minutes;
+past that, or when Slack says it is used up, the reply goes as an ephemeral message, or by DM where the bot cannot
+see the conversation. A public post made for a person (`post(..., asker=...)`) into a conversation the bot cannot
+post in tells that person so, through their response_url, instead of vanishing.
+
+Retries: 429s wait for Retry-After (without counting an attempt), 5xx and timeouts back off exponentially, and a
+message that keeps failing ends as `dead` (listed by `aurum outbox`, counted on /metrics). A call whose outcome is
+unknown (a timeout after the request went out, a worker killed mid-call) is made again: Slack's chat.postMessage
+takes no idempotency key, and finding the earlier post would need conversations.history, whose history scopes the
+bot does not ask for and which Slack limits to about one call a minute for apps outside the Marketplace. So each
+unknown outcome may cost one duplicate message; a message is never lost for it.
 """
 
 from __future__ import annotations
@@ -14,13 +22,13 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
-from aurum.core.delivery import Delivery, DeliveryError, Posted
-from aurum.core.queue import MAX_ATTEMPTS, Handler, Later, Outcome, QueueWorker, enqueue
+from aurum.core.delivery import Delivery, DeliveryError, Posted, ReplyUrlGone
+from aurum.core.queue import MAX_ATTEMPTS, Handler, Later, Outcome, QueueWorker, TaskError, current_outputs, enqueue
 from storage import queue as repo
 from storage.queue import QueuedTask
 
@@ -28,21 +36,71 @@ if TYPE_CHECKING:
     from aurum.core.context import Context
 
 log = logging.getLogger(__name__)
-KINDS = ("post", "ephemeral", "update", "upload")
+KINDS = ("post", "ephemeral", "update", "upload", "respond", "home")
 PARENT_WAIT = timedelta(milliseconds=200)
 # A claim outlives the slowest Slack call of its kind (10 s timeout per call; an upload makes three calls), so a
 # live worker never loses its row, and a row whose worker died is picked up again soon after.
 UPLOAD_CLAIM = timedelta(seconds=45)
 
-__all__ = ["KINDS", "MAX_ATTEMPTS", "OutboxWorker", "channel_of", "delivered", "post", "update", "upload"]
+# Slack's limits of a response_url: five answers within 30 minutes of the request (a minute's margin for the queue).
+REPLY_URL_USES = 5
+REPLY_URL_LIFETIME = timedelta(minutes=29)
+# Errors of a post into a conversation the bot cannot post in: the person it was for is told.
+UNREACHABLE = ("channel_not_found", "not_in_channel", "is_archived")
+CANNOT_POST = ("I could not post that in this conversation: Slack says `{error}`. Invite me with `/invite @Aurum` "
+               "(or ask in a channel I am in), or add `private` to the command to get the answer just for you.")
+
+__all__ = ["KINDS", "MAX_ATTEMPTS", "OutboxWorker", "channel_of", "delivered", "home", "post", "respond", "update",
+           "upload"]
+
+
+@dataclass(frozen=True)
+class Requester:
+    """The person a post or reply answers, and how to reach them: their request's response_url."""
+
+    user: str
+    channel: str
+    response_url: str | None = None
 
 
 def post(session: Session, team_id: str, channel: str, text: str, blocks: list[dict] | None = None, *,
-         key: str | None = None, thread_key: str | None = None, user: str | None = None) -> str:
-    """Queue a message (an ephemeral one when `user` is set; a thread reply when `thread_key` names a post)."""
+         key: str | None = None, thread_key: str | None = None, user: str | None = None,
+         asker: Requester | None = None) -> str:
+    """Queue a message (an ephemeral one when `user` is set; a thread reply when `thread_key` names a post).
+    `asker`: the person a public post answers, told when the bot cannot post there."""
     kind = "ephemeral" if user else "post"
-    payload = {"channel": channel, "text": text, "blocks": blocks, "user": user}
+    payload: dict[str, Any] = {"channel": channel, "text": text, "blocks": blocks, "user": user}
+    if asker is not None:
+        payload["asker"] = _reply_route(asker, count=False)
     return enqueue(session, team_id, kind, payload, key, thread_key)
+
+
+def respond(session: Session, team_id: str, asker: Requester, text: str, blocks: list[dict] | None = None, *,
+            replace: bool = False, key: str | None = None) -> str:
+    """Queue a reply to a person's request: by its response_url while that takes answers, else ephemeral (or by DM
+    where the bot cannot see the conversation). `replace`: in place of the message whose button was pressed."""
+    payload = {**_reply_route(asker), "text": text, "blocks": blocks, "replace": replace}
+    return enqueue(session, team_id, "respond", payload, key)
+
+
+def home(session: Session, team_id: str, user: str, view: dict[str, Any], *, key: str | None = None) -> str:
+    """Queue the publication of a person's App Home tab."""
+    return enqueue(session, team_id, "home", {"channel": "", "user": user, "view": view}, key)
+
+
+def _reply_route(asker: Requester, count: bool = True) -> dict[str, Any]:
+    """Where a reply goes: the response_url with its expiry, unless this request's work used up its five answers
+    (`count`: this reply uses one)."""
+    url, started = asker.response_url, datetime.now(UTC)
+    outputs = current_outputs()
+    if url and outputs is not None:
+        started = outputs.started.replace(tzinfo=UTC) if outputs.started.tzinfo is None else outputs.started
+        used = outputs.uses.get(url, 0)
+        outputs.uses[url] = used + count
+        if used >= REPLY_URL_USES:
+            url = None
+    return {"channel": asker.channel, "user": asker.user, "url": url,
+            "url_expires": (started + REPLY_URL_LIFETIME).isoformat() if url else None}
 
 
 def update(session: Session, team_id: str, post_key: str, text: str, blocks: list[dict] | None = None,
@@ -116,25 +174,51 @@ class SlackCall(Handler):
         posted = self.call(self.delivery, task, payload, parent.posted if parent else None)
         return Outcome(result={"channel": posted.channel, "ts": posted.ts})
 
+    def on_dead(self, session: Session, task: QueuedTask, error: TaskError) -> None:
+        """A public post for a person that the bot cannot make: tell that person why, and what to do."""
+        asker = json.loads(task.payload).get("asker")
+        code = getattr(error, "code", None)
+        if asker and code in UNREACHABLE:
+            payload = {**asker, "text": CANNOT_POST.format(error=code), "blocks": None, "replace": False}
+            enqueue(session, task.team_id, "respond", payload, f"{task.key}:unreachable")
+
 
 def _post(delivery: Delivery, task: QueuedTask, payload: dict[str, Any], parent: Posted | None) -> Posted:
     channel, thread_ts = payload["channel"] or (parent.channel if parent else ""), parent.ts if parent else None
-    # A retry may follow a call whose answer was lost (timeout, dropped connection, crash): look for the earlier
-    # post, by the marker every post carries, before sending it again.
-    if task.attempts > 1:
-        found = delivery.find_posted(task.team_id, channel, task.key, task.created_at.timestamp() - 60,
-                                     thread_ts=thread_ts)
-        if found is not None:
-            log.info("outbox post already delivered before a crash", extra={"outbox_key": task.key})
-            return found
-    return delivery.post(task.team_id, channel, payload["text"], payload.get("blocks"), thread_ts=thread_ts,
-                         marker=task.key)
+    return delivery.post(task.team_id, channel, payload["text"], payload.get("blocks"), thread_ts=thread_ts)
 
 
 def _ephemeral(delivery: Delivery, task: QueuedTask, payload: dict[str, Any], parent: Posted | None) -> Posted:
     channel = payload["channel"] or (parent.channel if parent else "")
     return delivery.post(task.team_id, channel, payload["text"], payload.get("blocks"),
                          thread_ts=parent.ts if parent else None, user=payload["user"])
+
+
+def _respond(delivery: Delivery, task: QueuedTask, payload: dict[str, Any], parent: Posted | None) -> Posted:
+    url, expires = payload.get("url"), payload.get("url_expires")
+    if url and expires and datetime.now(UTC) < datetime.fromisoformat(expires):
+        try:
+            delivery.respond(task.team_id, url, payload["text"], payload.get("blocks"), replace=payload["replace"])
+            return Posted(channel=payload["channel"], ts="")
+        except ReplyUrlGone:
+            log.info("response_url no longer takes answers; replying ephemerally", extra={"outbox_key": task.key})
+    return _to_person(delivery, task.team_id, payload)
+
+
+def _to_person(delivery: Delivery, team_id: str, payload: dict[str, Any]) -> Posted:
+    """An ephemeral message in the conversation, or a DM where the bot cannot post in it."""
+    try:
+        return delivery.post(team_id, payload["channel"], payload["text"], payload.get("blocks"),
+                             user=payload["user"])
+    except DeliveryError as exc:
+        if exc.code not in UNREACHABLE:
+            raise
+    return delivery.post(team_id, payload["user"], payload["text"], payload.get("blocks"))
+
+
+def _home(delivery: Delivery, task: QueuedTask, payload: dict[str, Any], parent: Posted | None) -> Posted:
+    delivery.publish_home(task.team_id, payload["user"], payload["view"])
+    return Posted(channel=payload["user"], ts="")
 
 
 def _update(delivery: Delivery, task: QueuedTask, payload: dict[str, Any], parent: Posted | None) -> Posted:
@@ -154,7 +238,8 @@ def _upload(delivery: Delivery, task: QueuedTask, payload: dict[str, Any], paren
 
 def handlers(delivery: Delivery) -> dict[str, Handler]:
     return {"post": SlackCall(delivery, _post), "ephemeral": SlackCall(delivery, _ephemeral),
-            "update": SlackCall(delivery, _update), "upload": SlackCall(delivery, _upload, UPLOAD_CLAIM)}
+            "update": SlackCall(delivery, _update), "upload": SlackCall(delivery, _upload, UPLOAD_CLAIM),
+            "respond": SlackCall(delivery, _respond), "home": SlackCall(delivery, _home)}
 
 
 class OutboxWorker(QueueWorker):

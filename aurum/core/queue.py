@@ -10,14 +10,16 @@ update, upload) and aurum.alerts.escalation (PagerDuty, e-mail, alert chart).
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import random
 import threading
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import timedelta
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
@@ -80,12 +82,54 @@ class Handler:
     def run(self, task: QueuedTask, payload: dict[str, Any], prepared: Any) -> Outcome | None:
         raise NotImplementedError
 
+    def on_dead(self, session: Session, task: QueuedTask, error: TaskError) -> None:
+        """In the transaction that makes the task a dead letter: what else its end calls for."""
+
+
+@dataclass
+class Outputs:
+    """The tasks queued while one task runs (a request's work after the ack): their keys are the running task's
+    key and a sequence number, so that running the same task again (its worker died mid-way, its lease ran out)
+    queues the same keys — nothing twice. `uses` counts what a kind wants counted per running task (the replies
+    sent to one response_url)."""
+
+    key: str
+    started: datetime  # when the running task was queued (a request's: when it was acknowledged)
+    sequence: int = 0
+    uses: dict[str, int] = field(default_factory=dict)
+
+    def next_key(self, kind: str) -> str:
+        self.sequence += 1
+        return f"{self.key}/{self.sequence}:{kind}"
+
+
+_OUTPUTS: contextvars.ContextVar[Outputs | None] = contextvars.ContextVar("aurum_task_outputs", default=None)
+
+
+@contextmanager
+def outputs_of(task: QueuedTask) -> Iterator[Outputs]:
+    """Run a task's handler with its outputs keyed after it (see Outputs)."""
+    outputs = Outputs(task.key, task.created_at)
+    token = _OUTPUTS.set(outputs)
+    try:
+        yield outputs
+    finally:
+        _OUTPUTS.reset(token)
+
+
+def current_outputs() -> Outputs | None:
+    """The running task's outputs, inside `outputs_of`; None elsewhere."""
+    return _OUTPUTS.get()
+
 
 def enqueue(session: Session, team_id: str, kind: str, payload: dict[str, Any], key: str | None = None,
             parent_key: str | None = None) -> str:
-    """Queue a task in the caller's transaction and return its key; a key already queued is one task."""
-    fresh = key is None
-    key = key or f"{kind}:{uuid.uuid4().hex}"
+    """Queue a task in the caller's transaction and return its key; a key already queued is one task. Without a
+    key: one made up, or, while a task runs (`outputs_of`), one derived from that task's key."""
+    outputs = _OUTPUTS.get()
+    fresh = key is None and outputs is None
+    if key is None:
+        key = outputs.next_key(kind) if outputs is not None else f"{kind}:{uuid.uuid4().hex}"
     repo.add(session, QueuedTask(team_id=team_id, key=key, kind=kind, payload=json.dumps(payload),
                                  parent_key=parent_key), fresh=fresh)
     return key
@@ -169,6 +213,7 @@ class QueueWorker(PollingWorker):
             log.error("queued task dead", extra={"task": task.key, "error": str(exc)})
             with self.ctx.transaction() as session:
                 repo.dead(session, task.id, str(exc))  # type: ignore[arg-type]
+                handler.on_dead(session, task, exc)
             return
         wait = timedelta(seconds=exc.retry_after) if exc.retry_after is not None else backoff(task.attempts)
         log.warning("queued task failed, retrying", extra={"task": task.key, "error": str(exc),

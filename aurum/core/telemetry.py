@@ -26,6 +26,8 @@ COUNTERS: dict[str, CounterSpec] = {spec.name: spec for spec in (
                                     "refused, error)", ("command", "outcome")),
     CounterSpec("outbox_deliveries", "Outbox delivery attempts by kind and result (sent, superseded, retry, dead)",
                 ("kind", "result")),
+    CounterSpec("request_work", "Requests' work after the ack, queued durably in the ack, by kind and result "
+                                "(done, retry, dead)", ("kind", "result")),
     CounterSpec("alert_tasks", "Alert escalation task attempts (pagerduty, email, chart) by kind and result "
                                "(done, retry, dead)", ("kind", "result")),
 )}
