@@ -10,6 +10,7 @@ from pydantic import SecretStr
 from bot.compose import build_context, build_web
 from bot.settings import Settings
 from bot.web import create_web_app
+from tests.fakes import slack_api
 from tests.fakes.slack_api import FakeSlack
 from tests.support import (
     BOT_TOKEN,
@@ -28,6 +29,23 @@ def matplotlib_loaded():
     import matplotlib.backends.backend_agg  # noqa: F401
     import matplotlib.dates  # noqa: F401
     import matplotlib.figure  # noqa: F401
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """Every test is a check against Slack's Web API: the test fails if a FakeSlack saw a call real Slack refuses or
+    ignores (unknown method or argument, missing scope, bad trigger id, used or expired response_url). In the call
+    phase, so that `xfail` covers it."""
+    slack_api.STARTED[:] = [fake for fake in slack_api.STARTED if fake._server is not None]  # earlier tests' fakes
+    try:
+        result = yield
+    finally:
+        fakes, slack_api.STARTED[:] = list(slack_api.STARTED), []
+    violations = [v for fake in fakes for v in fake.take_violations()]
+    if violations:
+        pytest.fail("the fake Slack saw calls real Slack refuses or ignores:\n  " + "\n  ".join(violations),
+                    pytrace=False)
+    return result
 
 
 @pytest.fixture
@@ -79,7 +97,7 @@ def server(runtime):
 
 @pytest.fixture
 def slack(server, fake_slack):
-    sender = SlackSender(server.url, team_id=fake_slack.team_id)
+    sender = SlackSender(server.url, team_id=fake_slack.team_id, fake=fake_slack)
     yield sender
     sender.close()
 

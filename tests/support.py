@@ -80,13 +80,26 @@ def running(asgi_app: Any) -> Iterator[RunningServer]:
 
 
 class SlackSender:
-    """Sends signed requests shaped like Slack's to the bot's /slack/events."""
+    """Sends signed requests shaped like Slack's to the bot's /slack/events.
 
-    def __init__(self, base_url: str, secret: str = SIGNING_SECRET, team_id: str = "T0001"):
+    With ``fake`` (a FakeSlack), the trigger ids and response URLs in them are issued by the fake, as Slack's are:
+    views.open takes each trigger id once within 3 s, and the response URLs are served (and recorded) by the fake.
+    Without, they are made up (a response URL nobody serves)."""
+
+    def __init__(self, base_url: str, secret: str = SIGNING_SECRET, team_id: str = "T0001", fake: Any = None):
         self.url = base_url.rstrip("/") + "/slack/events"
         self.verifier = SignatureVerifier(secret)
         self.team_id = team_id
+        self.fake = fake
         self.http = httpx.Client(timeout=10)
+
+    def trigger_id(self) -> str:
+        return self.fake.trigger_id() if self.fake is not None else f"trigger.{uuid.uuid4().hex}"
+
+    def response_url(self, channel: str, user: str) -> str:
+        if self.fake is not None:
+            return self.fake.response_url(channel, user)
+        return "https://hooks.slack.invalid/commands/1"
 
     def headers(self, body: str, timestamp: int | None = None, content_type: str | None = None) -> dict[str, str]:
         ts = str(timestamp if timestamp is not None else int(time.time()))
@@ -106,15 +119,25 @@ class SlackSender:
         return urlencode({
             "token": "legacy", "team_id": team_id or self.team_id, "team_domain": "test", "channel_id": channel,
             "channel_name": "general", "user_id": user, "user_name": "tester", "command": command, "text": text,
-            "api_app_id": "A0001", "response_url": "https://hooks.slack.invalid/commands/1",
-            "trigger_id": f"trigger.{uuid.uuid4().hex}",
+            "api_app_id": "A0001", "response_url": self.response_url(channel, user),
+            "trigger_id": self.trigger_id(),
         })
 
     def command(self, command: str, text: str = "", **kwargs: Any) -> httpx.Response:
         return self.send(self.command_body(command, text, **kwargs))
 
     def interaction(self, payload: dict[str, Any]) -> httpx.Response:
+        """Send an interaction payload. With a fake: a `trigger_id` (Slack sends one with block actions, shortcuts
+        and view submissions) and, for actions on a message, a `response_url`, both issued by the fake, replace
+        whatever the test put there."""
         payload.setdefault("team", {"id": self.team_id})
+        if self.fake is not None:
+            if payload.get("type") in ("block_actions", "shortcut", "message_action", "view_submission") \
+                    or "trigger_id" in payload:
+                payload["trigger_id"] = self.fake.trigger_id()
+            channel = (payload.get("channel") or {}).get("id") or (payload.get("container") or {}).get("channel_id")
+            if channel and ("response_url" in payload or payload.get("type") in ("block_actions", "message_action")):
+                payload["response_url"] = self.fake.response_url(channel, (payload.get("user") or {}).get("id", ""))
         return self.send(urlencode({"payload": json.dumps(payload)}))
 
     def event(self, event: dict[str, Any], team_id: str | None = None) -> httpx.Response:

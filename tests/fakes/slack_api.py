@@ -1,9 +1,21 @@
-"""A local fake of the Slack Web API for tests.
+"""A local fake of the Slack Web API for tests, as strict as real Slack.
 
 Point a real ``slack_sdk.WebClient(token="xoxb-test", base_url=fake.base_url)``
 at a running :class:`FakeSlack`; it records every call, keeps messages and
 files in memory and can inject faults (429, 5xx, timeouts, dropped
 connections, "side effect done but answer lost", random chaos, rate limits).
+
+Strictness (see tests/fakes/slack_spec.py for the sources):
+- every call is checked against Slack's Web API description: an unknown method answers ``unknown_method``, an
+  argument Slack does not know is ignored (as Slack does); both are recorded in ``fake.violations``, and
+  tests/conftest.py fails the test that caused them;
+- the bot token holds exactly the bot scopes of manifest.yml (``scopes=`` overrides): a method needing another
+  scope answers ``missing_scope`` (a violation too);
+- conversations exist only once created (``add_channel``, ``add_dm``, ``conversations.open``, or the channels
+  the test helpers use, PRESET_CHANNELS) and have a bot-membership flag; posting where Slack would refuse is refused;
+- ``views.open``/``views.push`` take only trigger ids the fake issued (``trigger_id()``), once, within 3 s;
+- ``response_url()`` gives URLs served by the fake (5 uses, 30 minutes), recorded in ``responses``;
+- per-method rate-limit tiers per workspace (HTTP 429 + Retry-After), with a burst of one minute's allowance.
 
 Note: slack_sdk's ``files_upload_v2`` POSTs the *raw* file bytes to the upload
 URL (urllib's default ``application/x-www-form-urlencoded`` content type, no
@@ -15,13 +27,16 @@ from __future__ import annotations
 import base64
 import contextlib
 import copy
+import itertools
 import json
+import math
 import random
 import re
 import threading
 import time
+import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,9 +44,24 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
+from tests.fakes import slack_spec
+
 JSON_FIELDS = ("blocks", "attachments", "metadata", "view", "files")
 CHAOS_MODES = ("429", "500", "timeout", "drop")
 Reply = tuple[int, dict[str, str], bytes]
+TRIGGER_TTL = 3.0  # seconds: https://api.slack.com/interactivity/handling#modal_responses
+RESPONSE_URL_USES, RESPONSE_URL_TTL = 5, 30 * 60  # https://api.slack.com/interactivity/handling#message_responses
+# What a response_url POST may carry: https://api.slack.com/interactivity/handling#message_responses
+RESPONSE_FIELDS = frozenset({"text", "blocks", "attachments", "response_type", "replace_original", "delete_original",
+                             "thread_ts", "mrkdwn", "unfurl_links", "unfurl_media", "metadata"})
+# Channels the test helpers use without creating them (tests/support.py SlackSender: C0CHAN, queue_burst: the
+# others): public channels the bot is in, present in every fake. {id: name}
+PRESET_CHANNELS = {"C0CHAN": "general", "C0TWO": "two", "C0THREE": "three"}
+# Error codes that mean the bot did something Slack refuses: each one is also a violation.
+VIOLATION_ERRORS = frozenset({"unknown_method", "missing_scope", "invalid_trigger_id", "expired_trigger_id",
+                              "exchanged_trigger_id"})
+# Every started fake, until tests/conftest.py has checked its violations.
+STARTED: list[FakeSlack] = []
 
 
 @dataclass
@@ -63,6 +93,32 @@ class FakeFile:
     filename: str | None = None
     initial_comment: str | None = None
     completed: bool = False
+
+
+@dataclass
+class Conversation:
+    """A channel, private channel or DM; ``bot_member``: the bot is in it."""
+
+    id: str
+    name: str
+    private: bool = False
+    im_user: str | None = None  # set for a DM (is_im)
+    bot_member: bool = True
+
+    @property
+    def kind(self) -> str:
+        """The scope family of the conversation type: channels, groups, im, mpim."""
+        if self.im_user:
+            return "im"
+        if self.id.startswith("G") and not self.name:
+            return "mpim"
+        return "groups" if self.private else "channels"
+
+    def as_slack(self) -> dict:
+        if self.im_user:
+            return {"id": self.id, "is_im": True, "user": self.im_user, "is_member": self.bot_member}
+        return {"id": self.id, "name": self.name, "is_channel": not self.private, "is_group": self.private,
+                "is_private": self.private, "is_im": False, "is_member": self.bot_member, "is_archived": False}
 
 
 @dataclass
@@ -134,6 +190,11 @@ def _parse_params(query: str, headers: dict, body: bytes) -> dict:
     return params
 
 
+def _token(headers: dict, params: dict) -> str:
+    auth = headers.get("authorization", "")
+    return auth[len("Bearer "):] if auth.startswith("Bearer ") else str(params.get("token") or "")
+
+
 def _paginate(items: list, params: dict, default_limit: int = 100) -> tuple[list, str]:
     """Slice ``items`` by cursor/limit; return (page, next_cursor or "")."""
     cursor = params.get("cursor") or ""
@@ -195,10 +256,20 @@ class FakeSlack:
         bot_id: str = "B0001",
         default_tz: str = "Europe/Berlin",
         start_ts: float | None = None,
+        scopes: Iterable[str] | None = None,
+        tiers: bool = True,
     ) -> None:
         """``start_ts``: the first message ts (default 1700000000, fixed for stable tests); pass
-        ``time.time()`` where code filters history by real time (``oldest=``), as the outbox's recovery does."""
+        ``time.time()`` where code filters history by real time (``oldest=``), as the outbox's recovery does.
+        ``scopes``: the bot token's scopes (default: the bot scopes of manifest.yml). ``tiers``: enforce the
+        per-method rate-limit tiers (HTTP 429 + Retry-After past a burst of one minute's allowance)."""
         self.team_id, self.team, self.default_tz = team_id, team, default_tz
+        self.scopes = frozenset(slack_spec.manifest_bot_scopes() if scopes is None else scopes)
+        self.tiers = tiers
+        self._conversations: dict[str, Conversation] = {}
+        self._token_teams: dict[str, str] = {}
+        self._clock_offset = 0.0
+        self._serial = itertools.count(1)
         self._start_ts = int((start_ts or 1_700_000_000) * 1_000_000)
         self._oauth_codes: dict[str, tuple[str, str]] = {}
         self._usergroups: dict[str, list[str]] = {}
@@ -211,6 +282,8 @@ class FakeSlack:
         self._members: dict[str, list[str]] = {}
         self._users: dict[str, dict] = {}
         self._named: dict[str, str] = {}
+        for channel_id, name in PRESET_CHANNELS.items():
+            self.add_channel(name, channel_id)
         self._handlers: dict[str, Callable[[dict], dict]] = {
             "auth.test": self._auth_test,
             "team.info": self._team_info,
@@ -239,6 +312,7 @@ class FakeSlack:
         """Start serving in a daemon thread; returns self."""
         self._stopping.clear()
         self._server = _Server(self)
+        STARTED.append(self)
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
                                         name="FakeSlack", daemon=True)
         self._thread.start()
@@ -274,9 +348,16 @@ class FakeSlack:
     # ----- configuration and inspection ------------------------------------
 
     def reset(self) -> None:
-        """Forget calls, messages, files, views and faults (keeps users/members)."""
+        """Forget calls, messages, files, views, faults, triggers, response URLs and violations (keeps users,
+        members and conversations)."""
         with self._lock:
             self._calls: list[Call] = []
+            self._violations: list[str] = []
+            self._triggers: dict[str, float] = {}
+            self._exchanged: set[str] = set()
+            self._response_urls: dict[str, dict] = {}
+            self._responses: list[dict] = []
+            self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
             self._files: dict[str, FakeFile] = {}
             self._uploaded: set[str] = set()
             self._views: list[dict] = []
@@ -316,16 +397,95 @@ class FakeSlack:
         with self._lock:
             return copy.deepcopy(self._ephemeral)
 
+    @property
+    def violations(self) -> list[str]:
+        """What the fake saw that real Slack refuses or ignores (unknown methods and arguments, missing scopes,
+        bad trigger ids, used or expired response URLs), oldest first."""
+        with self._lock:
+            return list(self._violations)
+
+    def take_violations(self) -> list[str]:
+        """Return the violations and forget them (for tests that break the rules on purpose)."""
+        with self._lock:
+            taken, self._violations = self._violations, []
+            return taken
+
+    @property
+    def responses(self) -> list[dict]:
+        """Accepted response_url POSTs: {"url_id", "channel", "user", and the posted fields}."""
+        with self._lock:
+            return copy.deepcopy(self._responses)
+
     def set_members(self, channel: str, members: list[str]) -> None:
-        """Members returned by conversations.members for ``channel`` (or usergroups.users.list for an ``S…`` id)."""
+        """Members returned by conversations.members for ``channel`` (or usergroups.users.list for an ``S…`` id).
+        An unknown channel id (not ``S…``) becomes a public channel the bot is in."""
         with self._lock:
             self._members[channel] = list(members)
+            if not channel.startswith("S") and channel not in self._conversations:
+                self.add_channel(channel.lower(), channel)
 
-    def add_channel(self, name: str, channel_id: str | None = None) -> str:
-        """A named channel that conversations.list returns and `#name` posts resolve to."""
+    def add_channel(self, name: str, channel_id: str | None = None, private: bool = False,
+                    bot_member: bool = True) -> str:
+        """A named channel (public, or ``private``) that conversations.list returns and `#name` posts resolve to;
+        ``bot_member``: the bot is in it. Returns its id (the existing one if the name is taken)."""
         with self._lock:
-            found = self._named.setdefault(name.lstrip("#"), channel_id or f"C{len(self._named) + 1:08d}")
+            name = name.lstrip("#")
+            if name in self._named:
+                return self._named[name]
+            found = channel_id or f"{'G' if private else 'C'}{len(self._conversations) + 1:08d}"
+            self._named[name] = found
+            self._conversations[found] = Conversation(found, name, private=private, bot_member=bot_member)
             return found
+
+    def add_dm(self, user: str, bot_member: bool = False, channel_id: str | None = None) -> str:
+        """A DM with ``user``: the bot's own (``bot_member=True``, id ``D<user>``, as conversations.open gives),
+        or by default one between ``user`` and another person, which the bot is not in. Returns its id."""
+        with self._lock:
+            found = channel_id or (f"D{user}" if bot_member else f"D0{user}{len(self._conversations) + 1:04d}")
+            self._conversations[found] = Conversation(found, "", private=True, im_user=user, bot_member=bot_member)
+            return found
+
+    def set_bot_member(self, channel: str, member: bool = True) -> None:
+        """The bot joins (or leaves) ``channel``."""
+        with self._lock:
+            self._conversations[self.channel_id(channel)].bot_member = member
+
+    def conversation(self, channel: str) -> Conversation | None:
+        with self._lock:
+            found = self._conversations.get(self.channel_id(channel))
+            return copy.copy(found)
+
+    def trigger_id(self) -> str:
+        """A trigger id as Slack puts in commands and interactions: views.open/push accept it once, within 3 s."""
+        with self._lock:
+            trigger = f"{next(self._serial)}.{self.team_id}.{uuid.uuid4().hex}"
+            self._triggers[trigger] = self._now()
+            return trigger
+
+    def response_url(self, channel: str, user: str) -> str:
+        """A response_url served by this fake for a command or action by ``user`` in ``channel``: it accepts
+        5 POSTs within 30 minutes (``advance()`` moves the fake's clock, ``expire_response_urls()`` ends them)."""
+        with self._lock:
+            url_id = f"{next(self._serial)}{uuid.uuid4().hex[:12]}"
+            self._response_urls[url_id] = {"channel": channel, "user": user, "issued": self._now(), "uses": 0}
+        return f"{self.root_url}/respond/{url_id}"
+
+    def expire_response_urls(self) -> None:
+        """Every response_url issued so far is past its 30 minutes."""
+        with self._lock:
+            for entry in self._response_urls.values():
+                entry["issued"] = self._now() - RESPONSE_URL_TTL - 1
+
+    def advance(self, seconds: float) -> None:
+        """Move the fake's clock (trigger ids, response URLs, rate-limit buckets) ``seconds`` ahead."""
+        with self._lock:
+            self._clock_offset += seconds
+
+    def _now(self) -> float:
+        return time.monotonic() + self._clock_offset
+
+    def _violate(self, text: str) -> None:
+        self._violations.append(text)
 
     def channel_id(self, name: str) -> str:
         with self._lock:
@@ -433,7 +593,7 @@ class FakeSlack:
         with self._lock:
             self._faults.setdefault(method, deque()).extend(copy.copy(fault) for _ in range(count))
 
-    def _pick_fault(self, method: str, params: dict) -> _Fault | None:
+    def _pick_fault(self, method: str, params: dict, headers: dict) -> _Fault | None:
         for key in (method, "*"):
             if self._faults.get(key):
                 return self._faults[key].popleft()
@@ -443,7 +603,27 @@ class FakeSlack:
                 mode = rng.choice(modes)
                 status = int(mode) if mode.isdigit() else 0
                 return _Fault(mode, status, retry_after, delay, effect=mode == "after_effect")
-        return self._check_rate_limit(method, params)
+        return self._check_rate_limit(method, params) or self._check_tier(method, headers, params)
+
+    def _check_tier(self, method: str, headers: dict, params: dict) -> _Fault | None:
+        """Slack's per-method, per-workspace tiers: a bucket of one minute's allowance, refilled continuously."""
+        tier = slack_spec.TIERS.get(method)
+        if not self.tiers or tier is None:
+            return None
+        per_minute = slack_spec.TIER_PER_MINUTE[tier]
+        key = (self._team_of(_token(headers, params)), method)
+        now = self._now()
+        tokens, last = self._buckets.get(key, (float(per_minute), now))
+        tokens = min(float(per_minute), tokens + (now - last) * per_minute / 60)
+        if tokens < 1:
+            self._buckets[key] = (tokens, now)
+            return _Fault("rate_limit", 429, retry_after=max(1, math.ceil((1 - tokens) * 60 / per_minute)))
+        self._buckets[key] = (tokens - 1, now)
+        return None
+
+    def _team_of(self, token: str) -> str:
+        """The workspace of a bot token: the one oauth.v2.access issued it for, else this fake's team."""
+        return self._token_teams.get(token, self.team_id)
 
     def _check_rate_limit(self, method: str, params: dict) -> _Fault | None:
         per_second = self._limits.get(method)
@@ -452,7 +632,7 @@ class FakeSlack:
             return None
         window, allowed = (1.0, int(per_second)) if per_second >= 1 else (1 / per_second, 1)
         now = time.monotonic()
-        recent = self._recent.setdefault((method, self._named.get(channel.lstrip("#"), channel)), deque())
+        recent = self._recent.setdefault((method, self._named.get(str(channel).lstrip("#"), channel)), deque())
         while recent and now - recent[0] >= window:
             recent.popleft()
         if len(recent) >= allowed:
@@ -467,6 +647,8 @@ class FakeSlack:
             method, params = path[len("/api/"):], _parse_params(query, headers, body)
         elif path.startswith("/upload/"):
             method, params = "upload", {"file_id": path[len("/upload/"):], "length": len(body)}
+        elif path.startswith("/respond/"):
+            method, params = "response_url", {**_parse_params(query, headers, body), "_url_id": path[len("/respond/"):]}
         else:
             return 404, {"Content-Type": "text/plain"}, b"not found"
         return self._serve(method, params, headers, body)
@@ -474,7 +656,7 @@ class FakeSlack:
     def _serve(self, method: str, params: dict, headers: dict, body: bytes) -> Reply | None:
         """Apply faults around ``_dispatch``; None means: close without answer."""
         with self._lock:
-            fault = self._pick_fault(method, params)
+            fault = self._pick_fault(method, params, headers)
             if fault is None or fault.name == "after_effect":
                 return self._perform(method, params, headers, body, fault)
             if not (fault.name == "timeout" and fault.effect):
@@ -505,25 +687,81 @@ class FakeSlack:
     def _dispatch(self, method: str, params: dict, headers: dict, body: bytes) -> Reply:
         if method == "upload":
             return self._upload(params["file_id"], headers, body)
+        if method == "response_url":
+            return self._respond(params)
+        spec = slack_spec.methods().get(method)
+        if spec is None:
+            self._violate(f"{method}: unknown method, not in Slack's Web API")
+            return _json_reply(200, {"ok": False, "error": "unknown_method"})
+        if "_invalid_json" in params:
+            self._violate(f"{method}: the JSON body does not parse")
+            return _json_reply(200, {"ok": False, "error": "invalid_json"})
+        unknown = sorted(set(params) - spec.params - {"token"})
+        if unknown:  # Slack ignores arguments it does not know; the bot meant something by them
+            self._violate(f"{method}: arguments Slack does not know (ignored): {', '.join(unknown)}")
         handler = self._handlers.get(method)
         if handler is None:
+            self._violate(f"{method}: a Slack method this fake does not implement yet")
             return _json_reply(200, {"ok": False, "error": "unknown_method"})
-        auth = headers.get("authorization", "")
         if method == "oauth.v2.access":  # client id and secret (Basic auth), no token
             return self._reply(handler, params)
-        token = auth[len("Bearer "):] if auth.startswith("Bearer ") else params.get("token", "")
+        token = _token(headers, params)
         if not token:
             return _json_reply(200, {"ok": False, "error": "not_authed"})
-        if not token.startswith(("xoxb-", "xoxp-")):
+        if not token.startswith("xoxb-"):  # the fake knows only bot tokens
             return _json_reply(200, {"ok": False, "error": "invalid_auth"})
-        return self._reply(handler, params)
+        if spec.scopes and not self.scopes & set(spec.scopes):
+            needed, provided = self._needed_scope(spec.scopes, params), ",".join(sorted(self.scopes))
+            self._violate(f"{method}: missing_scope: needs {needed} (any of {', '.join(spec.scopes)}); "
+                          f"the bot has {provided}")
+            return _json_reply(200, {"ok": False, "error": "missing_scope", "needed": needed, "provided": provided})
+        return self._reply(handler, params, method)
 
-    @staticmethod
-    def _reply(handler: Callable[[dict], dict], params: dict) -> Reply:
+    def _needed_scope(self, scopes: tuple[str, ...], params: dict) -> str:
+        """The scope Slack names as `needed`: the one for the conversation's type where the method has a family
+        (channels:/groups:/im:/mpim:), else the first."""
+        conv = self._conversations.get(self._resolve_channel(str(params.get("channel") or "")))
+        if conv is not None:
+            for scope in scopes:
+                if scope.startswith(conv.kind + ":"):
+                    return scope
+        return next((s for s in scopes if ":" in s and s.count(":") == 1 and not s.startswith("conversations:")),
+                    scopes[0])
+
+    def _reply(self, handler: Callable[[dict], dict], params: dict, method: str = "") -> Reply:
         try:
             return _json_reply(200, {"ok": True, **handler(params)})
         except SlackError as exc:
+            if str(exc) in VIOLATION_ERRORS:
+                self._violate(f"{method}: {exc}")
             return _json_reply(200, {"ok": False, "error": str(exc)})
+
+    def _respond(self, params: dict) -> Reply:
+        """A POST to a response_url: like hooks.slack.com, 200 {"ok": true}, or 404 used_url / expired_url."""
+        params = dict(params)
+        url_id = params.pop("_url_id")
+        entry = self._response_urls.get(url_id)
+        if entry is None:
+            self._violate(f"response_url {url_id}: not a response_url this fake issued")
+            return 404, {"Content-Type": "text/plain"}, b"no_service"
+        if self._now() - entry["issued"] > RESPONSE_URL_TTL:
+            self._violate(f"response_url {url_id}: used after its 30 minutes (expired_url)")
+            return 404, {"Content-Type": "text/plain"}, b"expired_url"
+        if entry["uses"] >= RESPONSE_URL_USES:
+            self._violate(f"response_url {url_id}: used more than {RESPONSE_URL_USES} times (used_url)")
+            return 404, {"Content-Type": "text/plain"}, b"used_url"
+        if "_invalid_json" in params:
+            self._violate(f"response_url {url_id}: the body is not JSON")
+            return 400, {"Content-Type": "text/plain"}, b"invalid_payload"
+        unknown = sorted(set(params) - RESPONSE_FIELDS)
+        if unknown:
+            self._violate(f"response_url {url_id}: fields Slack does not know (ignored): {', '.join(unknown)}")
+        if not any(params.get(k) for k in ("text", "blocks", "attachments")) and not _truthy(
+                params.get("delete_original")):
+            return 400, {"Content-Type": "text/plain"}, b"no_text"
+        entry["uses"] += 1
+        self._responses.append({"url_id": url_id, "channel": entry["channel"], "user": entry["user"], **params})
+        return _json_reply(200, {"ok": True})
 
     # ----- helpers for handlers ---------------------------------------------
 
@@ -537,17 +775,28 @@ class FakeSlack:
         return f"{prefix}{self._ids:07d}"
 
     def _resolve_channel(self, channel: str) -> str:
-        """Posting to a user id goes to the DM with that user, and `#name` to the named channel, like Slack."""
+        """Posting to a user id goes to the bot's DM with that user (Slack opens it), `#name` to the named
+        channel, like Slack; other ids pass through (unknown: "")."""
         if channel.startswith("#"):
-            if channel[1:] not in self._named:
-                raise SlackError("channel_not_found")
-            return self._named[channel[1:]]
-        return "D" + channel if channel[:1] in ("U", "W") else channel
+            return self._named.get(channel[1:], "")
+        if channel[:1] in ("U", "W"):
+            return self._open_dm(channel)
+        return channel
 
-    def _channel(self, params: dict, key: str = "channel") -> str:
-        if not params.get(key):
+    def _open_dm(self, user: str) -> str:
+        found = self._conversations.get("D" + user)
+        if found is None:
+            self.add_dm(user, bot_member=True)
+        return "D" + user
+
+    def _channel(self, params: dict, key: str = "channel", member: bool = False) -> str:
+        """The conversation a call names; channel_not_found where Slack would not show it to the bot (unknown, or a
+        private channel or DM the bot is not in); ``member``: the bot must be in it."""
+        channel = self._resolve_channel(str(params.get(key) or ""))
+        conv = self._conversations.get(channel)
+        if conv is None or (not conv.bot_member and (conv.private or member)):
             raise SlackError("channel_not_found")
-        return self._resolve_channel(str(params[key]))
+        return channel
 
     def _find(self, channel: str, ts: Any) -> tuple[str, dict | None]:
         found = [m for m in self._messages.get(channel, []) if m["ts"] == ts]
@@ -586,6 +835,8 @@ class FakeSlack:
 
     def _chat_post_message(self, params: dict) -> dict:
         channel = self._channel(params)
+        if not self._conversations[channel].bot_member and "chat:write.public" not in self.scopes:
+            raise SlackError("not_in_channel")  # a public channel: chat:write.public lets the bot post anyway
         if not any(params.get(k) for k in ("text", "blocks", "attachments")):
             raise SlackError("no_text")
         msg = self._store(channel, params)
@@ -605,7 +856,9 @@ class FakeSlack:
         return {"channel": channel, "ts": msg["ts"], "text": msg["text"], "message": message}
 
     def _chat_post_ephemeral(self, params: dict) -> dict:
-        channel = self._channel(params)
+        # Only into conversations the bot is in (https://api.slack.com/methods/chat.postEphemeral): elsewhere Slack
+        # answers channel_not_found; a reply to a command there goes through its response_url.
+        channel = self._channel(params, member=True)
         if not params.get("user"):
             raise SlackError("user_not_found")
         ts = self._next_ts()
@@ -622,11 +875,16 @@ class FakeSlack:
 
     def _conversations_open(self, params: dict) -> dict:
         if params.get("channel"):
-            return {"channel": {"id": params["channel"]}}
+            return {"channel": {"id": self._channel(params, member=True)}}
         users = sorted(u.strip() for u in str(params.get("users") or "").split(",") if u.strip())
         if not users:
             raise SlackError("users_list_not_supplied")
-        channel = "D" + users[0] if len(users) == 1 else "G" + "".join(users)
+        if len(users) == 1:
+            channel = self._open_dm(users[0])
+            self._conversations[channel].bot_member = True
+        else:
+            channel = "G" + "".join(users)
+            self._conversations.setdefault(channel, Conversation(channel, "", private=True))
         opened = channel in self._opened
         self._opened.add(channel)
         return {"no_op": opened, "already_open": opened, "channel": {"id": channel}}
@@ -674,9 +932,8 @@ class FakeSlack:
         return {"user": user}
 
     def _users_conversations(self, params: dict) -> dict:
-        ids = sorted(set(self._members) | {c for c in self._messages if not c.startswith("D")})
-        channels = [{"id": c, "name": c.lower(), "is_channel": True, "is_private": False, "is_member": True}
-                    for c in ids]
+        """The conversations the bot is in (of ``types``, default public channels)."""
+        channels = [c.as_slack() for c in self._listed(params) if c.bot_member]
         page, cursor = _paginate(channels, params)
         return {"channels": page, "response_metadata": {"next_cursor": cursor}}
 
@@ -693,14 +950,23 @@ class FakeSlack:
         if found is None:
             raise SlackError("invalid_code")
         team_id, team_name = found
-        return {"app_id": "A0001", "authed_user": {"id": "UINSTALLER"}, "scope": "commands,chat:write",
-                "token_type": "bot", "access_token": f"xoxb-{team_id}-{self._next_id('')}",
+        token = f"xoxb-{team_id}-{self._next_id('')}"
+        self._token_teams[token] = team_id
+        return {"app_id": "A0001", "authed_user": {"id": "UINSTALLER"}, "scope": ",".join(sorted(self.scopes)),
+                "token_type": "bot", "access_token": token,
                 "bot_user_id": self.bot_user_id, "team": {"id": team_id, "name": team_name},
                 "enterprise": None, "is_enterprise_install": False}
 
+    def _listed(self, params: dict) -> list[Conversation]:
+        """Conversations of ``types`` (default public_channel) the bot can see, by id."""
+        types = set(str(params.get("types") or "public_channel").split(","))
+        kinds = {"public_channel": "channels", "private_channel": "groups", "im": "im", "mpim": "mpim"}
+        wanted = {kinds[t.strip()] for t in types if t.strip() in kinds}
+        return [c for _, c in sorted(self._conversations.items())
+                if c.kind in wanted and (c.bot_member or c.kind == "channels")]
+
     def _conversations_list(self, params: dict) -> dict:
-        channels = [{"id": cid, "name": name, "is_channel": True, "is_private": False, "is_member": True}
-                    for name, cid in sorted(self._named.items())]
+        channels = [c.as_slack() for c in self._listed(params)]
         page, cursor = _paginate(channels, params)
         return {"channels": page, "response_metadata": {"next_cursor": cursor}}
 
@@ -731,6 +997,10 @@ class FakeSlack:
             raise SlackError("file_not_found")
         channels = [c for c in str(params.get("channels") or "").split(",") if c]
         channel = params.get("channel_id") or (channels[0] if channels else None)
+        if channel:  # sharing a file: like posting, the bot must be in the conversation
+            channel = self._channel({"channel": channel})
+            if not self._conversations[channel].bot_member:
+                raise SlackError("not_in_channel")
         thread_ts = params.get("thread_ts") or None
         shared = []
         for entry in entries:
@@ -740,9 +1010,20 @@ class FakeSlack:
             f.initial_comment = params.get("initial_comment")
             shared.append({"id": entry["id"], "title": f.title, "name": f.filename, "size": len(f.bytes)})
         if channel:
-            self._store(self._resolve_channel(channel), {"text": params.get("initial_comment"),
+            self._store(channel, {"text": params.get("initial_comment"),
                                                          "thread_ts": thread_ts}, files=copy.deepcopy(shared))
         return {"files": shared}
+
+    def _exchange_trigger(self, trigger_id: str) -> None:
+        """A trigger id opens one view, within 3 s of the user's action (error names: api.slack.com/methods/views.open)."""
+        issued = self._triggers.get(trigger_id)
+        if issued is None:
+            raise SlackError("invalid_trigger_id")
+        if trigger_id in self._exchanged:
+            raise SlackError("exchanged_trigger_id")
+        if self._now() - issued > TRIGGER_TTL:
+            raise SlackError("expired_trigger_id")
+        self._exchanged.add(trigger_id)
 
     def _views_handler(self, op: str) -> Callable[[dict], dict]:
         def handle(params: dict) -> dict:
@@ -756,6 +1037,7 @@ class FakeSlack:
             elif op == "publish":
                 view_id = "VHOME" + str(params.get("user_id") or "")
             else:
+                self._exchange_trigger(str(params.get("trigger_id") or ""))
                 view_id = self._next_id("V")
             result = {**view, "id": view_id, "team_id": self.team_id, "hash": self._next_ts()}
             self._views.append({"method": f"views.{op}", "id": view_id, "view": copy.deepcopy(view),
