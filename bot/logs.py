@@ -7,18 +7,17 @@ logs response bodies at DEBUG, and an OAuth exchange's body holds the new bot to
 
 from __future__ import annotations
 
-import contextvars
 import json
 import logging
 import re
 import sys
 import uuid
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
+from aurum.core.after_ack import REQUEST_ID
+
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
-REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("aurum_request_id", default=None)
 TOKEN_PATTERN = re.compile(r"\b(?:xox[abposre]|xapp|aur)[-_][A-Za-z0-9._-]{6,}")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 REDACTED = "[redacted]"
@@ -90,11 +89,3 @@ def configure(level: int = logging.INFO, secrets: Iterable[str] = ()) -> None:
     root = logging.getLogger()
     root.handlers[:] = [protect(handler, secrets)]
     root.setLevel(level)
-
-
-class ContextThreadPool(ThreadPoolExecutor):
-    """A thread pool whose tasks see the submitter's context variables (the request id in lazy listeners)."""
-
-    def submit(self, fn, /, *args, **kwargs):
-        context = contextvars.copy_context()
-        return super().submit(context.run, fn, *args, **kwargs)

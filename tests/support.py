@@ -185,6 +185,21 @@ def install_workspace(base_url: str, fake: Any, team_id: str, team_name: str = "
                            headers={"Cookie": f"slack-app-oauth-state={state}"})
 
 
+# How the bot answers a person: by the request's response_url, or (no response_url, or it expired) ephemerally.
+REPLY_METHODS = ("response_url", "chat.postEphemeral")
+
+
+def is_reply(call: Any) -> bool:
+    """A call to the fake that answers one person: a response_url POST or chat.postEphemeral."""
+    return call.method in REPLY_METHODS and (call.method != "response_url" or
+                                             call.params.get("response_type", "ephemeral") == "ephemeral")
+
+
+def replies(fake: Any, failed: bool | None = None) -> list[Any]:
+    """The fake's calls that answer one person (see is_reply), oldest first."""
+    return [c for c in fake.calls if is_reply(c) and (failed is None or c.failed == failed)]
+
+
 def token_team(call: Any) -> str:
     """The workspace whose bot token made a call to the fake (tokens look like xoxb-<team>-<n>)."""
     return call.token.removeprefix("xoxb-").split("-", 1)[0] if call.token.startswith("xoxb-") else ""

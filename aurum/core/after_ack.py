@@ -14,6 +14,7 @@ after its task (aurum.core.queue.Outputs), so a work run again after its worker 
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import uuid
 from collections.abc import Callable
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
     from aurum.core.context import Context
 
 log = logging.getLogger(__name__)
+# The id of the request being handled, on every log line (bot.logs): set by the web server for a request, and for
+# its work after the ack by the worker that does it.
+REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("aurum_request_id", default=None)
 KIND = "request"
 # Longer than a request's work takes (the slowest, a forecast with its chart, takes a few seconds on a busy
 # machine); a worker that died is replaced after this.
@@ -58,7 +62,8 @@ def queue(ctx: Context, team_id: str, name: str, body: dict[str, Any]) -> str:
     if name not in ctx.works:
         raise KeyError(f"no work named {name!r}")
     with ctx.transaction() as session:
-        return enqueue(session, team_id, KIND, {"work": name, "body": body}, request_key(name, body))
+        return enqueue(session, team_id, KIND, {"work": name, "body": body, "request_id": REQUEST_ID.get()},
+                       request_key(name, body))
 
 
 class RequestWork(Handler):
@@ -75,10 +80,13 @@ class RequestWork(Handler):
         work = self.works.get(payload.get("work", ""))
         if work is None:
             raise TaskError(f"no work named {payload.get('work')!r} in this version of the bot", permanent=True)
-        with outputs_of(task):
-            try:
+        request = REQUEST_ID.set(payload.get("request_id"))
+        try:
+            with outputs_of(task):
                 work(payload["body"])
-            except Exception as exc:
-                log.exception("work after the ack failed", extra={"work": payload.get("work")})
-                raise TaskError(f"{type(exc).__name__}: {exc}", permanent=True) from None
+        except Exception as exc:
+            log.exception("work after the ack failed", extra={"work": payload.get("work")})
+            raise TaskError(f"{type(exc).__name__}: {exc}", permanent=True) from None
+        finally:
+            REQUEST_ID.reset(request)
         return None

@@ -13,6 +13,7 @@ from aurum.kpis import service as kpis
 from commands.alerts import BUTTONS
 from storage.alerts import AlertSilence
 from tests.alerts.support import ALERT_CHANNELS, TEAM, record, valid_blocks
+from tests.support import is_reply
 
 ERRORS = "api_error_rate_percentage"
 
@@ -62,10 +63,10 @@ def test_snooze_button_shows_until_when(firing, slack, fake_slack):
 
 def test_feedback_buttons_feed_the_alert_accuracy_kpi(firing, runtime, slack, fake_slack):
     press(slack, fake_slack, "alert_useful", "1", user="U1")
-    (thanks,) = fake_slack.wait_for("chat.postEphemeral")
+    (thanks,) = fake_slack.wait_for(is_reply)
     assert "noted as useful" in thanks.params["text"] and "100% useful" in thanks.params["text"]
     press(slack, fake_slack, "alert_noise", "1", user="U2")  # the latest verdict on an episode counts
-    fake_slack.wait_for("chat.postEphemeral", count=2)
+    fake_slack.wait_for(is_reply, count=2)
     with runtime.ctx.reading() as session:
         status = kpis.status(runtime.ctx, session, TEAM, runtime.ctx.catalog.get("alert_accuracy_percentage"))
     assert status.latest.value == 0.0 and status.latest.source == "alert_feedback"
@@ -73,14 +74,14 @@ def test_feedback_buttons_feed_the_alert_accuracy_kpi(firing, runtime, slack, fa
 
 def test_alerts_lists_what_is_firing(firing, slack, fake_slack):
     slack.command("/alerts", "")
-    (reply,) = fake_slack.wait_for("chat.postEphemeral")
+    (reply,) = fake_slack.wait_for(is_reply)
     assert "ApiErrorRateHigh" in json.dumps(reply.params["blocks"]) and "firing" in json.dumps(reply.params["blocks"])
     valid_blocks(reply.params["blocks"])
 
 
 def test_alerts_rules_shows_every_rule_with_its_state(firing, slack, fake_slack):
     slack.command("/alerts", "rules")
-    (reply,) = fake_slack.wait_for("chat.postEphemeral")
+    (reply,) = fake_slack.wait_for(is_reply)
     text = json.dumps(reply.params["blocks"], ensure_ascii=False)
     for name in ("ApiErrorRateHigh", "ServiceAvailabilityLow", "DeploymentFailed", "ApiLatencyHigh",
                  "TestCoverageLow", "TechnicalDebtHigh"):
@@ -92,7 +93,7 @@ def test_alerts_rules_shows_every_rule_with_its_state(firing, slack, fake_slack)
 
 def test_alerts_history_of_a_kpi(firing, runtime, slack, fake_slack):
     slack.command("/alerts", "history errors")
-    (reply,) = fake_slack.wait_for("chat.postEphemeral")
+    (reply,) = fake_slack.wait_for(is_reply)
     text = json.dumps(reply.params["blocks"], ensure_ascii=False)
     assert "ApiErrorRateHigh" in text and "still firing" in text and "Alert accuracy" in text
     valid_blocks(reply.params["blocks"])
@@ -100,7 +101,7 @@ def test_alerts_history_of_a_kpi(firing, runtime, slack, fake_slack):
 
 def test_silence_is_for_admins_only(server, slack, fake_slack, runtime):
     slack.command("/alerts", "silence ApiLatencyHigh 2h load test", user="U0SOMEONE")
-    (refusal,) = fake_slack.wait_for("chat.postEphemeral")
+    (refusal,) = fake_slack.wait_for(is_reply)
     assert refusal.params["text"].startswith("Only admins can silence alerts")
     with runtime.ctx.reading() as session:
         assert session.exec(select(AlertSilence)).all() == []
@@ -113,7 +114,7 @@ def test_admin_silences_a_rule_and_the_channel_is_told(server, slack, fake_slack
     assert note.params["channel"] == cid
     assert note.params["text"].startswith("🔕 <@UADMIN> silenced *ApiLatencyHigh* until") and "load test" in \
         note.params["text"]
-    (confirm,) = fake_slack.wait_for("chat.postEphemeral")
+    (confirm,) = fake_slack.wait_for(is_reply)
     assert "silenced until" in confirm.params["text"]
 
 

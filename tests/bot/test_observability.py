@@ -13,7 +13,7 @@ from sqlalchemy import text
 from aurum.core import outbox
 from aurum.core.jobs import JobRunner
 from bot.logs import JsonFormatter, protect
-from tests.support import free_port, wait_until
+from tests.support import free_port, is_reply, wait_until
 
 
 def _samples(url: str) -> dict[tuple[str, frozenset], float]:
@@ -29,7 +29,7 @@ def _value(samples, metric: str, **labels: str) -> float | None:
 def test_metrics_count_commands_by_name_and_outcome_with_ack_latency(runtime, server, slack, fake_slack):
     slack.command("/kpi", "record coverage 80")
     slack.command("/kpi", "record coverage lots")  # answered in the ack: an input error
-    fake_slack.wait_for("chat.postEphemeral")
+    fake_slack.wait_for(is_reply)
     wait_until(lambda: runtime.ctx.telemetry.value("command_outcomes", command="/kpi", outcome="ok"), 10)
     samples = _samples(server.url)
     assert _value(samples, "aurum_slack_requests_total", kind="command", name="/kpi", status="200") == 2
@@ -37,7 +37,7 @@ def test_metrics_count_commands_by_name_and_outcome_with_ack_latency(runtime, se
     assert _value(samples, "aurum_command_outcomes_total", command="/kpi", outcome="input_error") == 1
     assert _value(samples, "aurum_slack_ack_seconds_count", kind="command") == 2
     assert _value(samples, "aurum_slack_ack_seconds_bucket", kind="command", le="3.0") == 2
-    assert _value(samples, "aurum_outbox_deliveries_total", kind="ephemeral", result="sent") == 1
+    assert _value(samples, "aurum_outbox_deliveries_total", kind="respond", result="sent") == 1
 
 
 def test_metrics_show_outbox_depth_dead_letters_job_runs_and_collector_errors(runtime, server, fake_slack):
@@ -103,12 +103,12 @@ def captured():
 
 
 def test_every_log_line_of_a_request_carries_its_request_id(runtime, server, slack, fake_slack, captured):
-    fake_slack.fail_next("chat.postEphemeral", status=500)  # makes the outbox log a warning
+    fake_slack.fail_next("response_url", status=500)  # makes the outbox log a warning
     body = slack.command_body("/kpi", "record coverage 83")
     answer = slack.http.post(slack.url, content=body, headers={**slack.headers(body), "X-Request-Id": "req-abc123"})
     assert answer.headers["x-request-id"] == "req-abc123"
-    fake_slack.wait_for("chat.postEphemeral", count=2)
-    in_listener = [r for r in captured if r.threadName.startswith("aurum-listener")]
+    fake_slack.wait_for(is_reply, count=2)
+    in_listener = [r for r in captured if r.threadName.startswith("aurum-requests")]
     assert in_listener and {r.request_id for r in in_listener} == {"req-abc123"}
     fresh = slack.command("/kpi", "help")
     assert len(fresh.headers["x-request-id"]) == 16 and fresh.headers["x-request-id"] != "req-abc123"

@@ -88,7 +88,7 @@ def test_two_web_and_two_clock_processes_never_double_post_or_lose_a_reply(tmp_p
             web.wait_ready(timeout=90)
         for clock in clocks:
             _wait_scheduled(clock)
-        senders = [SlackSender(web.url, team_id=fake_slack.team_id) for web in webs]
+        senders = [SlackSender(web.url, team_id=fake_slack.team_id, fake=fake_slack) for web in webs]
         commands = 30
         for i in range(commands):
             answer = senders[i % 2].command("/kpi", f"record coverage {60 + i}", user=f"U{i:03d}", channel="C0CMD")

@@ -10,7 +10,7 @@ from bot.compose import build_web
 from bot.roles import AdminCheck
 from bot.web import create_web_app
 from storage.rollups import KpiSnapshot
-from tests.support import SlackSender, running
+from tests.support import SlackSender, is_reply, running
 
 
 @pytest.fixture
@@ -70,9 +70,9 @@ def _stored(runtime) -> int:
 def test_recording_a_protected_kpi_takes_an_admin(protected_runtime, fake_slack):
     fake_slack.set_user("UADMIN", is_admin=True)
     with running(create_web_app(protected_runtime)) as srv:
-        sender = SlackSender(srv.url, team_id=fake_slack.team_id)
+        sender = SlackSender(srv.url, team_id=fake_slack.team_id, fake=fake_slack)
         sender.command("/kpi", "record coverage 90", user="UPLAIN")
-        refusal = fake_slack.wait_for("chat.postEphemeral")[0].params
+        refusal = fake_slack.wait_for(is_reply)[0].params
         assert refusal["user"] == "UPLAIN"
         assert refusal["text"].startswith("Only admins can record values of Code coverage")
         assert "AURUM_ADMINS" in refusal["text"] and "`UPLAIN`" in refusal["text"]
@@ -81,7 +81,7 @@ def test_recording_a_protected_kpi_takes_an_admin(protected_runtime, fake_slack)
         sender.command("/kpi", "record coverage 91", user="UADMIN")  # a workspace admin
         sender.command("/kpi", "record coverage 92", user="UCONFIGURED")  # in AURUM_ADMINS
         sender.command("/kpi", "record latency 240", user="UPLAIN")  # not protected
-        fake_slack.wait_for("chat.postEphemeral", count=4)
+        fake_slack.wait_for(is_reply, count=4)
         sender.close()
     assert _stored(protected_runtime) == 3
     telemetry = protected_runtime.ctx.telemetry

@@ -26,7 +26,9 @@ from tests.support import (
     BotProcess,
     SlackSender,
     install_workspace,
+    is_reply,
     process_env,
+    replies,
     running,
     serve_process,
     wait_until,
@@ -79,7 +81,7 @@ def test_replay_window_is_five_minutes_both_ways(runtime, server, slack, fake_sl
     assert slack.send(slack.command_body("/kpi", "record coverage 70"), timestamp=now - 4 * 60).status_code == 200
     for stale in (now - 6 * 60, now + 6 * 60):
         assert slack.send(slack.command_body("/kpi", "record coverage 71"), timestamp=stale).status_code == 401
-    fake_slack.wait_for("chat.postEphemeral")
+    fake_slack.wait_for(is_reply)
     assert _count(runtime.ctx, KpiSnapshot) == 1
 
 
@@ -90,10 +92,10 @@ def test_a_replayed_request_is_not_run_twice(runtime, server, slack, fake_slack)
     again = slack.send(body, headers=headers)
     assert first.status_code == 200 and again.status_code == 200
     assert again.headers.get("x-aurum-replay") == "ignored"
-    fake_slack.wait_for("chat.postEphemeral")
+    fake_slack.wait_for(is_reply)
     assert _count(runtime.ctx, KpiSnapshot) == 1
     # A forged copy does not poison the memory of a real request.
-    forged = SlackSender(server.url, secret="wrong")
+    forged = SlackSender(server.url, secret="wrong", fake=fake_slack)
     fresh = slack.command_body("/kpi", "record coverage 73")
     stamp = int(time.time())
     assert forged.send(fresh, timestamp=stamp).status_code == 401
@@ -133,8 +135,8 @@ def test_oversized_bodies_are_refused_on_every_route(runtime, server, slack, pat
 
 def test_a_request_from_another_workspace_is_refused_in_single_token_mode(runtime, server, slack, fake_slack):
     slack.command("/kpi", "record coverage 74")  # the token's own workspace (learnt from auth.test): accepted
-    fake_slack.wait_for("chat.postEphemeral")
-    other = SlackSender(server.url, team_id="T0OTHER")
+    fake_slack.wait_for(is_reply)
+    other = SlackSender(server.url, team_id="T0OTHER", fake=fake_slack)
     answer = other.event({"type": "app_home_opened", "user": "U1", "tab": "home"})
     assert answer.status_code == 200 and "install" in answer.text.lower()
     other.command("/kpi", "record coverage 1")
@@ -173,13 +175,13 @@ def _seen_by_slack(fake_slack) -> str:
 def test_injection_strings_are_neutralised_everywhere(settings, hostile_config, fake_slack):
     runtime = build_web(settings.model_copy(update={"aurum_config": hostile_config}), work_process=False)
     with running(create_web_app(runtime)) as srv:
-        sender = SlackSender(srv.url, team_id=fake_slack.team_id)
+        sender = SlackSender(srv.url, team_id=fake_slack.team_id, fake=fake_slack)
         acks = []
         for text in ["", "coverage", "coverage help", "dashboard", "record coverage 82", "hostile",
                      "record coverage <!channel>", "<@U123>", "record coverage 1 at <https://evil.example|click>",
                      "coverage <!here>"]:
             acks.append(sender.command("/kpi", text, channel="C0SEC").text)
-        wait_until(lambda: len(fake_slack.calls_to("chat.postEphemeral")) >= 3
+        wait_until(lambda: len(replies(fake_slack)) >= 3
                    and len(fake_slack.calls_to("chat.postMessage")) >= 3, message="the replies")
         runtime.worker().drain()
         sender.close()
@@ -221,18 +223,18 @@ def test_secrets_never_reach_the_logs(tmp_path, database_url, fake_slack):
     proc = serve_process(tmp_path, "serve", database_url=database_url, slack_api_url=fake_slack.base_url,
                          aurum_log_level="DEBUG", **secrets)
     with proc:
-        sender = SlackSender(proc.url, secret=secrets["slack_signing_secret"], team_id=fake_slack.team_id)
-        fake_slack.fail_next("chat.postEphemeral", status=500)
+        sender = SlackSender(proc.url, secret=secrets["slack_signing_secret"], team_id=fake_slack.team_id, fake=fake_slack)
+        fake_slack.fail_next("response_url", status=500)
         sender.command("/kpi", "record coverage 81")
         sender.command("/kpi", "record coverage nonsense")
         sender.command("/kpi", "latency")
-        with closing(SlackSender(proc.url, secret="bad-secret")) as forged:
+        with closing(SlackSender(proc.url, secret="bad-secret", fake=fake_slack)) as forged:
             forged.command("/kpi", "latency")  # 401
         sender.send(sender.command_body("/kpi", "x"), timestamp=int(time.time()) - 3600)  # replay window
         httpx.post(proc.url + "/slack/events", content=b"x" * 2_000_000)  # 413
         sender.send("payload=%7Bnot-json", content_type="application/x-www-form-urlencoded")
         httpx.get(proc.url + "/metrics")
-        wait_until(lambda: fake_slack.calls_to("chat.postEphemeral", failed=False)
+        wait_until(lambda: replies(fake_slack, failed=False)
                    and fake_slack.calls_to("chat.postMessage"), message="the replies")
         sender.close()
     _assert_clean(proc.logs(), secrets)
@@ -244,13 +246,13 @@ def test_secrets_never_reach_the_logs_in_oauth_mode(tmp_path, database_url, fake
                          aurum_log_level="DEBUG", slack_client_id=CLIENT_ID, **secrets)
     with proc:
         install_workspace(proc.url, fake_slack, "T0AAA")  # the token exchange: its answer holds the bot token
-        sender = SlackSender(proc.url, secret=secrets["slack_signing_secret"], team_id="T0AAA")
+        sender = SlackSender(proc.url, secret=secrets["slack_signing_secret"], team_id="T0AAA", fake=fake_slack)
         sender.command("/kpi", "record coverage 81")
-        with closing(SlackSender(proc.url, secret=secrets["slack_signing_secret"], team_id="T0NOPE")) as stranger:
+        with closing(SlackSender(proc.url, secret=secrets["slack_signing_secret"], team_id="T0NOPE", fake=fake_slack)) as stranger:
             stranger.command("/kpi", "help")
-        wait_until(lambda: fake_slack.calls_to("chat.postEphemeral"), message="the reply")
+        wait_until(lambda: replies(fake_slack), message="the reply")
         sender.close()
-    bot_token = fake_slack.calls_to("chat.postEphemeral")[0].headers["authorization"].removeprefix("Bearer ")
+    bot_token = replies(fake_slack)[0].headers["authorization"].removeprefix("Bearer ")
     _assert_clean(proc.logs(), {**secrets, "the installed bot token": bot_token})
 
 

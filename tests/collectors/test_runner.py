@@ -18,6 +18,7 @@ from bot.compose import build_context
 from bot.settings import SettingsError
 from storage import sources as repo
 from tests.fakes.http_api import Reply
+from tests.support import is_reply
 
 TEAM = "T0001"
 
@@ -116,7 +117,7 @@ def test_sources_overview_blocks(collecting, api):
 
 def test_kpi_sources_command_answers_privately(runtime, server, slack, fake_slack):
     slack.command("/kpi", "sources", user="U9")
-    reply = fake_slack.wait_for("chat.postEphemeral", timeout=15)[0].params
+    reply = fake_slack.wait_for(is_reply, timeout=15)[0].params
     assert reply["user"] == "U9"
     assert "No source is configured yet." in str(reply["blocks"])
 

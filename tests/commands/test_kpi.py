@@ -8,7 +8,7 @@ from datetime import timedelta
 from aurum import demo
 from aurum.kpis import service as kpis
 from storage.db import session_scope
-from tests.support import SlackSender
+from tests.support import SlackSender, is_reply
 
 
 def _load_demo(runtime, team_id: str) -> None:
@@ -38,7 +38,7 @@ def test_kpi_latency_posts_card_and_chart(runtime, server, slack, fake_slack):
 def test_private_card_is_ephemeral_and_chart_goes_by_dm(runtime, server, slack, fake_slack):
     _load_demo(runtime, fake_slack.team_id)
     slack.command("/kpi", "uptime 90d private", user="U42")
-    ephemeral = fake_slack.wait_for("chat.postEphemeral")[0].params
+    ephemeral = fake_slack.wait_for(is_reply)[0].params
     assert ephemeral["user"] == "U42"
     fake_slack.wait_for("files.completeUploadExternal")
     (upload,) = fake_slack.files.values()
@@ -71,7 +71,7 @@ def test_bad_signature_and_old_timestamp_get_401(server, slack):
 
 def test_record_stores_the_value_and_confirms(runtime, server, slack, fake_slack):
     slack.command("/kpi", "record coverage 82.5", user="U7")
-    reply = fake_slack.wait_for("chat.postEphemeral")[0].params
+    reply = fake_slack.wait_for(is_reply)[0].params
     assert "82.5%" in reply["blocks"][0]["text"]["text"]
     with runtime.ctx.reading() as session:
         status = kpis.status(runtime.ctx, session, fake_slack.team_id, runtime.ctx.catalog.get(
@@ -87,14 +87,14 @@ def test_record_refuses_a_bad_value_with_the_form(server, slack, fake_slack):
 def test_record_in_the_future_is_refused(runtime, server, slack, fake_slack):
     later = (runtime.ctx.now() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
     slack.command("/kpi", f"record coverage 90 at {later}")
-    reply = fake_slack.wait_for("chat.postEphemeral")[0].params
+    reply = fake_slack.wait_for(is_reply)[0].params
     assert "in the future" in reply["text"]
 
 
 def test_help_lists_catalogue_with_status(runtime, server, slack, fake_slack):
     _load_demo(runtime, fake_slack.team_id)
     slack.command("/kpi", "")
-    blocks = fake_slack.wait_for("chat.postEphemeral")[0].params["blocks"]
+    blocks = fake_slack.wait_for(is_reply)[0].params["blocks"]
     text = "\n".join(b["text"]["text"] for b in blocks if b["type"] == "section")
     assert "🔴 *API p95 response time* `latency`" in text
     assert "Development velocity" in text

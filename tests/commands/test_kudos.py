@@ -13,6 +13,7 @@ from aurum.recognition.kudos import SUGGEST_CONFIRM_ACTION, SUGGEST_USER_ACTION
 from aurum.reports import weekly
 from storage.recognition import Kudos
 from tests.blockkit import assert_valid_blocks, text_of
+from tests.support import is_reply
 
 
 def test_kudos_posts_a_public_shout_out_with_the_reason_escaped(runtime, server, slack, fake_slack):
@@ -26,7 +27,7 @@ def test_kudos_posts_a_public_shout_out_with_the_reason_escaped(runtime, server,
     assert "*Code Quality Award* for <@U2BOB>" in text and "From <@U1ANA>" in text
     assert "&lt;!channel&gt; &lt;https://x.io|here&gt;" in text and "<!channel>" not in text
     assert_valid_blocks(post["blocks"])
-    confirm = fake_slack.wait_for("chat.postEphemeral")[0].params
+    confirm = fake_slack.wait_for(is_reply)[0].params
     assert confirm["user"] == "U1ANA" and "(1 of 5 today)" in confirm["text"]
 
 
@@ -49,7 +50,7 @@ def test_daily_limit_per_giver(runtime, server, slack, fake_slack):
         slack.command("/kudos", f"<@U{i}PEER> mentorship pairing session {i}", user="U1ANA")
     fake_slack.wait_for("chat.postMessage", count=5)
     slack.command("/kudos", "<@U9PEER> mentorship one more", user="U1ANA")
-    refusal = fake_slack.wait_for(lambda c: c.method == "chat.postEphemeral" and "daily limit" in c.params["text"])
+    refusal = fake_slack.wait_for(lambda c: is_reply(c) and "daily limit" in c.params["text"])
     assert refusal[0].params["text"].startswith("You've given 5 kudos today, the daily limit of 5.")
     slack.command("/kudos", "<@U9PEER> mentorship from someone else", user="U2BOB")  # another giver still can
     fake_slack.wait_for("chat.postMessage", count=6)
@@ -64,7 +65,7 @@ def test_leaderboard_counts_this_month(runtime, server, slack, fake_slack):
     slack.command("/kudos", "<@U3CAT> mentorship onboarding buddy", user="U1ANA")
     fake_slack.wait_for("chat.postMessage", count=3)
     slack.command("/kudos", "leaderboard month", user="U1ANA")
-    board = fake_slack.wait_for(lambda c: c.method == "chat.postEphemeral" and "leaderboard" in c.params["text"])
+    board = fake_slack.wait_for(lambda c: is_reply(c) and "leaderboard" in c.params["text"])
     text = text_of(board[0].params["blocks"])
     assert text.index("🥇 <@U2BOB> — 2 kudos") < text.index("🥈 <@U3CAT> — 1 kudos")
     assert_valid_blocks(board[0].params["blocks"])
@@ -96,7 +97,7 @@ def test_weekly_candidate_confirmed_with_one_click_once(runtime, server, slack, 
     shout = fake_slack.wait_for("chat.postMessage", timeout=15)[0].params
     assert "*Code Quality Award* for <@U2BOB>" in text_of(shout["blocks"])
     click("U3CAT")
-    again = fake_slack.wait_for(lambda c: c.method == "chat.postEphemeral" and "already confirmed" in c.params["text"])
+    again = fake_slack.wait_for(lambda c: is_reply(c) and "already confirmed" in c.params["text"])
     assert "<@U1ANA>" in again[0].params["text"]
     with ctx.reading() as session:
         (stored,) = session.scalars(select(Kudos))
@@ -110,7 +111,7 @@ def test_a_forged_suggestion_button_is_refused(runtime, server, slack, fake_slac
                                     "value": value, "type": "button"}],
                        "state": {"values": {"kudos_suggest:code_quality": {
                            SUGGEST_USER_ACTION: {"type": "users_select", "selected_user": "U2BOB"}}}}})
-    refusal = fake_slack.wait_for("chat.postEphemeral")[0].params
+    refusal = fake_slack.wait_for(is_reply)[0].params
     assert "not one of Aurum's kudos suggestions" in refusal["text"]
     with runtime.ctx.reading() as session:
         assert not list(session.scalars(select(Kudos)))

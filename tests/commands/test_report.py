@@ -8,6 +8,7 @@ import pytest
 
 from aurum import demo
 from tests.blockkit import assert_valid_blocks, assert_valid_view, text_of
+from tests.support import is_reply
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ BUILD = 30  # seconds to wait for a report: charts and queries on a busy CI mach
 
 
 def ephemeral_with(fake_slack, words: str):
-    return fake_slack.wait_for(lambda c: c.method == "chat.postEphemeral" and words in c.params["text"],
+    return fake_slack.wait_for(lambda c: is_reply(c) and words in c.params["text"],
                                timeout=BUILD)[0].params
 
 
@@ -72,7 +73,7 @@ def test_sprint_end_posts_the_retrospective_to_the_channel_and_each_scrum_master
 def test_report_preview_goes_only_to_the_asker(runtime, server, slack, fake_slack):
     load_demo(runtime, fake_slack.team_id)
     slack.command("/report", "weekly preview", user="U7", channel="C0HERE")
-    preview = fake_slack.wait_for("chat.postEphemeral", timeout=BUILD)[0].params
+    preview = fake_slack.wait_for(is_reply, timeout=BUILD)[0].params
     assert preview["user"] == "U7" and preview["channel"] == "C0HERE"
     assert "Team weekly status" in text_of(preview["blocks"])
     assert_valid_blocks(preview["blocks"])

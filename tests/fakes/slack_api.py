@@ -649,6 +649,10 @@ class FakeSlack:
             method, params = "upload", {"file_id": path[len("/upload/"):], "length": len(body)}
         elif path.startswith("/respond/"):
             method, params = "response_url", {**_parse_params(query, headers, body), "_url_id": path[len("/respond/"):]}
+            # Recorded with whom the URL answers (its user and channel), as a chat.postEphemeral call would be.
+            owner = self._response_urls.get(params["_url_id"]) or {}
+            added = [key for key in ("user", "channel") if key not in params and key in owner]
+            params.update({key: owner[key] for key in added}, _owner_fields=added)
         else:
             return 404, {"Content-Type": "text/plain"}, b"not found"
         return self._serve(method, params, headers, body)
@@ -740,6 +744,8 @@ class FakeSlack:
         """A POST to a response_url: like hooks.slack.com, 200 {"ok": true}, or 404 used_url / expired_url."""
         params = dict(params)
         url_id = params.pop("_url_id")
+        for key in params.pop("_owner_fields", []):
+            params.pop(key, None)
         entry = self._response_urls.get(url_id)
         if entry is None:
             self._violate(f"response_url {url_id}: not a response_url this fake issued")
