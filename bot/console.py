@@ -71,7 +71,7 @@ class ConsoleDelivery:
             self.out.flush()
 
     def post(self, team_id: str, channel: str, text: str, blocks: list[dict[str, Any]] | None = None, *,
-             thread_ts: str | None = None, user: str | None = None) -> Posted:
+             thread_ts: str | None = None, user: str | None = None, marker: str | None = None) -> Posted:
         where = f"(only you) {channel}" if user else f"{channel}" + (" (thread)" if thread_ts else "")
         self._write(f"\n── {where} ──\n{blocks_to_text(blocks, text)}")
         return Posted(channel=channel, ts=f"{next(self._ts)}.000000")

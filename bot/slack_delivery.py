@@ -18,6 +18,7 @@ from aurum.core.queue import Later
 from bot.slack_pacing import Pacing
 
 log = logging.getLogger(__name__)
+MARKER_EVENT = "aurum_outbox"  # the metadata event type that carries a post's outbox key
 # Errors that no retry will cure: the message goes to the dead letters with this reason.
 PERMANENT = {
     "channel_not_found", "not_in_channel", "is_archived", "invalid_blocks", "invalid_auth", "account_inactive",
@@ -41,7 +42,7 @@ class SlackDelivery:
         self._lock = threading.Lock()
 
     def post(self, team_id: str, channel: str, text: str, blocks: list[dict[str, Any]] | None = None, *,
-             thread_ts: str | None = None, user: str | None = None) -> Posted:
+             thread_ts: str | None = None, user: str | None = None, marker: str | None = None) -> Posted:
         client = self._client_for(team_id)
         target = self.channel_id(team_id, channel)
         if user:
@@ -49,8 +50,10 @@ class SlackDelivery:
                               text=text, blocks=blocks, thread_ts=thread_ts)
             return Posted(channel=target, ts=resp.get("message_ts", ""))
         self._channel_turn(team_id, target)
+        metadata = {"event_type": MARKER_EVENT, "event_payload": {"key": marker}} if marker else None
         resp = self._call(team_id, "chat.postMessage", client.chat_postMessage, channel=target, text=text,
-                          blocks=blocks, thread_ts=thread_ts, unfurl_links=False, unfurl_media=False)
+                          blocks=blocks, thread_ts=thread_ts, metadata=metadata, unfurl_links=False,
+                          unfurl_media=False)
         return Posted(channel=resp["channel"], ts=resp["ts"])
 
     def update(self, team_id: str, channel: str, ts: str, text: str,

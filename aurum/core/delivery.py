@@ -37,8 +37,9 @@ class ReplyUrlGone(DeliveryError):
 
 class Delivery(Protocol):
     def post(self, team_id: str, channel: str, text: str, blocks: list[dict[str, Any]] | None = None, *,
-             thread_ts: str | None = None, user: str | None = None) -> Posted:
-        """Post a message (ephemeral when `user` is given)."""
+             thread_ts: str | None = None, user: str | None = None, marker: str | None = None) -> Posted:
+        """Post a message (ephemeral when `user` is given). `marker` (the outbox key) rides in the message's
+        metadata, for whoever reads the channel's history; the bot itself never looks it up."""
 
     def update(self, team_id: str, channel: str, ts: str, text: str,
                blocks: list[dict[str, Any]] | None = None) -> None: ...

@@ -185,7 +185,8 @@ class SlackCall(Handler):
 
 def _post(delivery: Delivery, task: QueuedTask, payload: dict[str, Any], parent: Posted | None) -> Posted:
     channel, thread_ts = payload["channel"] or (parent.channel if parent else ""), parent.ts if parent else None
-    return delivery.post(task.team_id, channel, payload["text"], payload.get("blocks"), thread_ts=thread_ts)
+    return delivery.post(task.team_id, channel, payload["text"], payload.get("blocks"), thread_ts=thread_ts,
+                         marker=task.key)
 
 
 def _ephemeral(delivery: Delivery, task: QueuedTask, payload: dict[str, Any], parent: Posted | None) -> Posted:

@@ -16,7 +16,6 @@ import pytest
 
 from aurum import demo
 from aurum.core import outbox
-from bot.work_process import ForwardAfterAck
 from storage.db import session_scope
 from tests.support import (
     BOT_TOKEN,
@@ -34,8 +33,8 @@ pytestmark = [pytest.mark.timeout(300), pytest.mark.work_process]  # see tests/c
 def test_the_card_is_made_and_delivered_by_the_work_process(runtime, server, slack, fake_slack):
     with session_scope(runtime.ctx.engine) as session:
         demo.load(session, runtime.ctx.catalog, fake_slack.team_id, runtime.ctx.now())
-    assert isinstance(runtime.ctx.after_ack, ForwardAfterAck)
-    assert not [t for t in threading.enumerate() if t.name.startswith(("aurum-outbox", "aurum-alert-tasks"))]
+    assert not [t for t in threading.enumerate()
+                if t.name.startswith(("aurum-outbox", "aurum-alert-tasks", "aurum-requests"))]
 
     response = slack.command("/kpi", "latency", channel="C0CHAN")
     assert response.status_code == 200 and response.text == ""
@@ -57,7 +56,7 @@ def test_the_card_is_made_and_delivered_by_the_work_process(runtime, server, sla
 def test_input_errors_are_answered_in_the_ack_without_the_work_process(runtime, slack, fake_slack):
     response = slack.command("/kpi", "lantency")
     assert "latency" in response.json()["text"]
-    assert runtime.work is not None and runtime.work.frames.empty()
+    assert runtime.work is not None and not statuses(runtime.ctx, kinds=("request",))
 
 
 def test_a_post_queued_by_the_web_process_is_delivered_by_the_work_process(runtime, server, fake_slack):
@@ -88,9 +87,11 @@ def test_shutdown_lets_the_work_process_finish_what_it_was_given(runtime, server
         slack.command("/kpi", "coverage", channel=f"C0LAST{i}")
     runtime.shutdown()
     assert child.returncode == 0
-    # Each request's card is either delivered or stored in the outbox for the next start: none is lost.
+    # Each request's card is either delivered, or its work or card is stored for the next start: none is lost.
     posted = {c.params["channel"] for c in fake_slack.calls_to("chat.postMessage", failed=False)}
-    assert len(posted) + statuses(runtime.ctx).get("pending", 0) >= 5
+    waiting = statuses(runtime.ctx, kinds=("request",))
+    assert len(posted) + waiting.get("pending", 0) + waiting.get("sending", 0) + \
+        statuses(runtime.ctx).get("pending", 0) >= 5
 
 
 def test_the_work_process_ends_with_its_web_process(tmp_path, database_url, fake_slack):
