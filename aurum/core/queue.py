@@ -15,7 +15,9 @@ import logging
 import random
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -86,9 +88,26 @@ def enqueue(session: Session, team_id: str, kind: str, payload: dict[str, Any], 
     """Queue a task in the caller's transaction and return its key; a key already queued is one task."""
     fresh = key is None
     key = key or f"{kind}:{uuid.uuid4().hex}"
-    repo.add(session, QueuedTask(team_id=team_id, key=key, kind=kind, payload=json.dumps(payload),
-                                 parent_key=parent_key), fresh=fresh)
+    if repo.add(session, QueuedTask(team_id=team_id, key=key, kind=kind, payload=json.dumps(payload),
+                                    parent_key=parent_key), fresh=fresh):
+        for keys in _collecting.get():
+            keys.append((team_id, key))
     return key
+
+
+_collecting: ContextVar[tuple[list[tuple[str, str]], ...]] = ContextVar("aurum_queue_collecting", default=())
+
+
+@contextmanager
+def collect_keys() -> Iterator[list[tuple[str, str]]]:
+    """Note the (team, key) of every task `enqueue` queues (not those whose key was queued already) while the block
+    runs, in this thread or task: how `aurum run-job` knows which deliveries a job queued."""
+    keys: list[tuple[str, str]] = []
+    token = _collecting.set((*_collecting.get(), keys))
+    try:
+        yield keys
+    finally:
+        _collecting.reset(token)
 
 
 def backoff(attempts: int) -> timedelta:
