@@ -326,20 +326,23 @@ def _run_job_in_slack(settings: Settings, job: str, team: str | None, wait: floa
     code = 0
     for seen in results:
         outcome = seen.outcome
-        head = f"{outcome.job} [{outcome.period}] for {outcome.team_id}: {outcome.result}"
-        total = len(seen.tasks)
-        if seen.released:
+        head, total = f"{outcome.job} [{outcome.period}] for {outcome.team_id}", len(seen.tasks)
+        if outcome.failed:
             code = max(code, 1)
-            typer.echo(f"{head}\n  ✗ Slack took none of its {total} message(s): {seen.error or 'no answer'}. "
-                       f"They were cancelled and the period {outcome.period} is open again: running "
-                       f"`aurum run-job {job}` later is safe.", err=True)
+            typer.echo(f"{head}: {outcome.result}.\n  Nothing was kept and the period {outcome.period} is still open: "
+                       f"running `aurum run-job {outcome.job}` again later is safe.", err=True)
+        elif seen.released:
+            code = max(code, 1)
+            typer.echo(f"{head}: nothing reached Slack ({seen.error or 'no answer'}).\n  Its {total} queued "
+                       f"message(s) were cancelled and the period {outcome.period} is open again: running "
+                       f"`aurum run-job {outcome.job}` again later is safe.", err=True)
         elif seen.delivered < total:
             code = max(code, 3)
-            typer.echo(f"{head}\n  ⚠ {seen.delivered} of {total} message(s) delivered; the rest "
-                       f"({seen.error or 'not tried yet'}) will be retried by the running bot (`aurum outbox` shows "
-                       "them). The period stays used.", err=True)
+            typer.echo(f"{head}: {outcome.result}, but only {seen.delivered} of {total} message(s) reached Slack "
+                       f"({seen.error or 'not tried yet'}).\n  The period stays used; the running bot retries "
+                       "the rest (`aurum outbox` shows them).", err=True)
         else:
-            typer.echo(f"{head}" + (f" ({total} message(s) delivered to Slack)" if total else ""))
+            typer.echo(f"{head}: {outcome.result}" + (f" ({total} message(s) delivered to Slack)" if total else ""))
     if code:
         raise typer.Exit(code)
 

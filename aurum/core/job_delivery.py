@@ -52,9 +52,11 @@ class Seen:
 
     @property
     def error(self) -> str | None:
-        """The last error of an undelivered task (Slack's answer), if any."""
-        errors = [task.last_error for task in self.tasks if task.status in UNDELIVERED and task.last_error]
-        return errors[-1] if errors else None
+        """The error of the first undelivered task that was tried (Slack's answer), if any: a thread reply or an edit
+        waiting for its message was not tried."""
+        errors = [task.last_error for task in self.tasks
+                  if task.status in UNDELIVERED and task.attempts and task.last_error]
+        return errors[0] if errors else None
 
 
 class _Busy(Exception):
@@ -76,8 +78,11 @@ class JobTasksWorker(OutboxWorker):
         now, handled = self.ctx.now(), 0
         for team_id, keys in self.keys.items():
             with self.ctx.reading() as session:
-                due = [task for task in repo.by_keys(session, team_id, keys)
-                       if task.status == "pending" and task.next_attempt_at <= now and task.kind in self.handlers]
+                tasks = repo.by_keys(session, team_id, keys)
+            # As in storage.queue.due: a task whose parent (its thread's message) still waits is not due.
+            waiting = {task.key for task in tasks if task.status in repo.WAITING}
+            due = [task for task in tasks if task.status == "pending" and task.next_attempt_at <= now
+                   and task.kind in self.handlers and task.parent_key not in waiting]
             for task in due:
                 if task.id is not None:
                     handled += self._run(task.id, self.handlers[task.kind])

@@ -10,7 +10,6 @@ from storage import queue as repo
 from storage.queue import QueuedTask
 
 TEAM = "T0001"
-NOW = datetime.now(UTC) + timedelta(seconds=1)  # after the tasks were queued (on the real clock)
 
 
 def _add(ctx, key: str, say: str = "hi", team: str = TEAM) -> None:
@@ -29,13 +28,14 @@ def test_cancel_takes_back_only_pending_and_dead_tasks_of_the_given_keys_and_tea
     for key in ("pending", "sending", "sent", "dead", "other"):
         _add(ctx, key)
     _add(ctx, "pending", team="T0TWO")
+    now = datetime.now(UTC) + timedelta(seconds=1)  # the tasks were queued on the real clock
     with ctx.transaction() as session:
         ids = {task.key: task.id for task in repo.by_keys(session, TEAM, ["sending", "sent", "dead"])}
-        repo.claim(session, ids["sending"], NOW, timedelta(seconds=15))
-        repo.finish(session, ids["sent"], "sent", NOW)
+        repo.claim(session, ids["sending"], now, timedelta(seconds=15))
+        repo.finish(session, ids["sent"], "sent", now)
         repo.dead(session, ids["dead"], "channel_not_found")
     with ctx.transaction() as session:
-        cancelled = repo.cancel(session, TEAM, ["pending", "sending", "sent", "dead", "missing"], NOW)
+        cancelled = repo.cancel(session, TEAM, ["pending", "sending", "sent", "dead", "missing"], now)
     assert cancelled == 2
     with ctx.reading() as session:
         found = {task.key: task.status for task in repo.by_keys(session, TEAM, ["pending", "sending", "sent", "dead",
@@ -45,7 +45,7 @@ def test_cancel_takes_back_only_pending_and_dead_tasks_of_the_given_keys_and_tea
     assert _by_key(ctx, "pending", team="T0TWO").status == "pending"
     assert _by_key(ctx, "dead").last_error == "channel_not_found"  # what Slack said is kept
     with ctx.reading() as session:
-        assert repo.due(session, NOW + timedelta(seconds=1)) == [(_by_key(ctx, "other").id, "post"),
+        assert repo.due(session, now + timedelta(seconds=1)) == [(_by_key(ctx, "other").id, "post"),
                                                               (_by_key(ctx, "pending", team="T0TWO").id, "post")]
         assert repo.counts(session)["cancelled"] == 2
         assert [t.key for t in repo.listing(session, "cancelled")] == ["dead", "pending"]
@@ -54,12 +54,13 @@ def test_cancel_takes_back_only_pending_and_dead_tasks_of_the_given_keys_and_tea
 
 def test_a_cancelled_key_queued_again_is_pending_again_with_the_new_payload(ctx):
     _add(ctx, "report", "old")
+    now = datetime.now(UTC) + timedelta(seconds=1)
     with ctx.transaction() as session:
         (task,) = repo.by_keys(session, TEAM, ["report"])
         for _ in range(3):  # three failed attempts
-            repo.claim(session, task.id, NOW, timedelta(seconds=15))
-            repo.retry(session, task.id, NOW, "Slack server error 500")
-        repo.cancel(session, TEAM, ["report"], NOW)
+            repo.claim(session, task.id, now, timedelta(seconds=15))
+            repo.retry(session, task.id, now, "Slack server error 500")
+        repo.cancel(session, TEAM, ["report"], now)
     _add(ctx, "report", "new")
     again = _by_key(ctx, "report")
     assert (again.id, again.status, json.loads(again.payload)) == (task.id, "pending", {"say": "new"})
