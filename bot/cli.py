@@ -273,23 +273,82 @@ def jobs() -> None:
 
 
 @app.command("run-job")
-def run_job(job: str, team: TeamOption = None) -> None:
-    """Run a job now, through the same once-per-period claims as the scheduler."""
+def run_job(job: str, team: TeamOption = None,
+            console: Annotated[bool, typer.Option("--console", help="Print the job's messages here, not in Slack")]
+            = False,
+            wait: Annotated[float, typer.Option(help="Seconds to keep trying to deliver to Slack (with back-off) "
+                                                     "before giving the period back", min=0)] = 60.0) -> None:
+    """Run a job now, through the same once-per-period claims as the scheduler, delivering to Slack when it is
+    configured (else, or with --console, to the console)."""
     from aurum.core.jobs import JobRunner
 
-    with _cli() as runtime:
+    settings = _settings()
+    if console or not settings.slack_enabled:
+        with _cli(settings) as runtime:
+            runner = JobRunner(runtime.ctx)
+            if job not in runner.jobs:
+                raise _fail(f"Unknown job '{job}'. Jobs: {', '.join(runner.jobs)}")
+            for outcome in runner.run_now(job, team_id=team or _team(runtime, None)):
+                typer.echo(f"{outcome.job} [{outcome.period}] for {outcome.team_id}: {outcome.result}")
+            from aurum.core.outbox import OutboxWorker
+
+            OutboxWorker(runtime.ctx, runtime.delivery).drain()
+        return
+    _run_job_in_slack(settings, job, team, wait)
+
+
+def _run_job_in_slack(settings: Settings, job: str, team: str | None, wait: float) -> None:
+    """run-job beside Slack: the clock's runtime (bot/compose.py build_clock), the job's deliveries seen through
+    (aurum.core.job_delivery); exit 1 when nothing reached Slack (the period is given back), 3 when part did."""
+    from datetime import timedelta
+
+    from aurum.core.job_delivery import run_and_deliver
+    from aurum.core.jobs import JobRunner
+    from bot.compose import build_clock
+    from bot.runtime import register_workspace
+    from storage.workspaces import all_team_ids
+
+    _setup_logging(settings)
+    with _build(build_clock, settings) as runtime:
         runner = JobRunner(runtime.ctx)
         if job not in runner.jobs:
             raise _fail(f"Unknown job '{job}'. Jobs: {', '.join(runner.jobs)}")
-        for outcome in runner.run_now(job, team_id=team or _team(runtime, None)):
-            typer.echo(f"{outcome.job} [{outcome.period}] for {outcome.team_id}: {outcome.result}")
-        from aurum.core.outbox import OutboxWorker
-
-        OutboxWorker(runtime.ctx, runtime.delivery).drain()
+        register_workspace(runtime)  # single-token mode: the token's workspace, from auth.test, as the clock does
+        with runtime.ctx.reading() as session:
+            teams = all_team_ids(session)
+        if team is None and not teams:
+            raise _fail("No workspace is registered yet: Slack did not answer auth.test, or no workspace installed "
+                        f"the app. Nothing ran; run `aurum run-job {job}` again once Slack answers.", code=1)
+        claim = settings.aurum_outbox_claim_seconds
+        typer.echo(f"Running {job}; delivering to Slack for up to {wait:g} s …")
+        results = run_and_deliver(runtime.ctx, runner, runtime.delivery, job, team, wait=wait,
+                                  claim_for=timedelta(seconds=claim) if claim else None)
+    code = 0
+    for seen in results:
+        outcome = seen.outcome
+        head, total = f"{outcome.job} [{outcome.period}] for {outcome.team_id}", len(seen.tasks)
+        if outcome.failed:
+            code = max(code, 1)
+            typer.echo(f"{head}: {outcome.result}.\n  Nothing was kept and the period {outcome.period} is still open: "
+                       f"running `aurum run-job {outcome.job}` again later is safe.", err=True)
+        elif seen.released:
+            code = max(code, 1)
+            typer.echo(f"{head}: nothing reached Slack ({seen.error or 'no answer'}).\n  Its {total} queued "
+                       f"message(s) were cancelled and the period {outcome.period} is open again: running "
+                       f"`aurum run-job {outcome.job}` again later is safe.", err=True)
+        elif seen.delivered < total:
+            code = max(code, 3)
+            typer.echo(f"{head}: {outcome.result}, but only {seen.delivered} of {total} message(s) reached Slack "
+                       f"({seen.error or 'not tried yet'}).\n  The period stays used; the running bot retries "
+                       "the rest (`aurum outbox` shows them).", err=True)
+        else:
+            typer.echo(f"{head}: {outcome.result}" + (f" ({total} message(s) delivered to Slack)" if total else ""))
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
-def outbox(status: Annotated[str | None, typer.Option(help="pending, sending, sent, done, dead")] = None,
+def outbox(status: Annotated[str | None, typer.Option(help="pending, sending, sent, done, dead, cancelled")] = None,
            limit: int = 20) -> None:
     """Show the task queue: queued, failed and dead-letter Slack messages, and the other tasks (alert escalations:
     PagerDuty, e-mail, charts) that failed."""

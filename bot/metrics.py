@@ -63,9 +63,9 @@ def queue_gauges(tallies: dict[tuple[str, str], int]) -> Iterator[GaugeMetricFam
     yield tasks
     for name, help_text, kinds, statuses in (
             ("aurum_outbox_messages", "Outbox messages by status", outbox.KINDS,
-             ("pending", "sending", "sent", "dead", "superseded")),
+             ("pending", "sending", "sent", "dead", "superseded", "cancelled")),
             ("aurum_alert_tasks", "Alert escalation tasks (PagerDuty, e-mail, chart) by status", escalation.KINDS,
-             ("pending", "sending", "done", "dead"))):
+             ("pending", "sending", "done", "dead", "cancelled"))):
         family = GaugeMetricFamily(name, help_text, labels=["status"])
         for status in statuses:
             family.add_metric([status], sum(tallies.get((kind, status), 0) for kind in kinds))

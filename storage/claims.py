@@ -51,6 +51,16 @@ def release(session: Session, claim: JobClaim) -> None:
     session.delete(claim)
 
 
+def release_period(session: Session, team_id: str, job: str, period: str, owner: str) -> bool:
+    """Give a period back that `owner` claimed (its run's deliveries were all taken back), so that the job may run
+    for it again; False when no such claim is held."""
+    # A DELETE's result is a CursorResult (Session.execute is typed for any statement).
+    result = cast(CursorResult, session.execute(delete(JobClaim).where(
+        col(JobClaim.team_id) == team_id, col(JobClaim.job) == job, col(JobClaim.period) == period,
+        col(JobClaim.owner) == owner)))
+    return result.rowcount == 1
+
+
 def find(session: Session, team_id: str, job: str, period: str) -> JobClaim | None:
     return session.scalars(
         select(JobClaim).where(col(JobClaim.team_id) == team_id, col(JobClaim.job) == job,

@@ -7,7 +7,9 @@ when it keeps failing. What a task says is its kind's business: `payload` and `r
 kind's handler reads (aurum.core.outbox, aurum.alerts.escalation), so a new kind needs no new column.
 
 Statuses: pending → sending (claimed) → a finished one: the handler's (`sent` for Slack calls, `done` for the
-others, `superseded` for an edit overtaken by a newer one), or `dead`.
+others, `superseded` for an edit overtaken by a newer one), or `dead`; or `cancelled`: taken back before it was
+delivered (`aurum run-job` gives a period back when Slack took none of its messages), until the same key is queued
+again, which queues it anew.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Column, CursorResult, Index, Text, UniqueConstraint, exists, func, or_, select, update
+from sqlalchemy import Column, CursorResult, Index, Text, UniqueConstraint, case, exists, func, or_, select, update
 from sqlalchemy.engine import Result
 from sqlalchemy.orm import aliased
 from sqlmodel import Field, Session, SQLModel, col
@@ -25,7 +27,7 @@ from storage.db import key_taken
 from storage.types import utcnow, when_column
 
 WAITING = ("pending", "sending")
-
+CANCELLED = "cancelled"
 
 
 class QueuedTask(SQLModel, table=True):
@@ -56,11 +58,26 @@ class QueuedTask(SQLModel, table=True):
 
 def add(session: Session, task: QueuedTask, fresh: bool = False) -> bool:
     """Queue a task once per (team, key), inserted with the transaction's next flush together with the other rows
-    queued by then; False when the key is already queued. `fresh`: the key was just made up, no need to look."""
+    queued by then; False when the key is already queued. `fresh`: the key was just made up, no need to look.
+    A cancelled task of the key is queued again, with the new payload."""
     if not fresh and key_taken(session, QueuedTask, task.team_id, task.key):
-        return False
+        return _requeue(session, task)
     session.add(task)
     return True
+
+
+def _requeue(session: Session, task: QueuedTask) -> bool:
+    """Queue a cancelled task again. It keeps its creation time and at most one counted attempt: an attempt whose
+    answer was lost may have posted, and the first retry looks for that post (aurum.core.outbox) in time."""
+    result = cast(CursorResult, session.execute(
+        update(QueuedTask).where(col(QueuedTask.team_id) == task.team_id, col(QueuedTask.key) == task.key,
+                                 col(QueuedTask.status) == CANCELLED)
+        .values(status="pending", kind=task.kind, payload=task.payload, parent_key=task.parent_key,
+                attempts=case((col(QueuedTask.attempts) > 1, 1), else_=col(QueuedTask.attempts)),
+                next_attempt_at=utcnow(), claimed_until=None,
+                last_error=None, result=None, finished_at=None)
+        .execution_options(synchronize_session=False)))
+    return result.rowcount == 1
 
 
 def by_key(session: Session, team_id: str, key: str) -> QueuedTask | None:
@@ -120,6 +137,23 @@ def retry(session: Session, task_id: int, at: datetime, error: str, count: bool 
 
 def dead(session: Session, task_id: int, error: str) -> None:
     _set(session, task_id, status="dead", last_error=error)
+
+
+def by_keys(session: Session, team_id: str, keys: Collection[str]) -> list[QueuedTask]:
+    """A workspace's tasks with these keys (those queued), oldest first."""
+    query = select(QueuedTask).where(col(QueuedTask.team_id) == team_id, col(QueuedTask.key).in_(list(keys)))
+    return list(session.scalars(query.order_by(col(QueuedTask.id)).execution_options(populate_existing=True)))
+
+
+def cancel(session: Session, team_id: str, keys: Collection[str], now: datetime) -> int:
+    """Take back a workspace's tasks with these keys that wait to be tried (pending) or failed for good (dead); a
+    claimed one (sending) is left to its worker. Returns how many were cancelled."""
+    result = cast(CursorResult, session.execute(
+        update(QueuedTask).where(col(QueuedTask.team_id) == team_id, col(QueuedTask.key).in_(list(keys)),
+                                 col(QueuedTask.status).in_(("pending", "dead")))
+        .values(status=CANCELLED, finished_at=now, claimed_until=None)
+        .execution_options(synchronize_session=False)))
+    return int(result.rowcount or 0)
 
 
 def newer_sibling_exists(session: Session, task: QueuedTask) -> bool:

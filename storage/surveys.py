@@ -207,6 +207,13 @@ def respondent(session: Session, team_id: str, run_id: int, user_id: str) -> Sur
         col(SurveyRespondent.user_id) == user_id)).first()
 
 
+def not_responded(session: Session, team_id: str, run_id: int) -> list[str]:
+    """The people asked in a run who have not answered yet."""
+    return list(session.scalars(select(col(SurveyRespondent.user_id)).where(
+        col(SurveyRespondent.team_id) == team_id, col(SurveyRespondent.run_id) == run_id,
+        col(SurveyRespondent.responded_at).is_(None)).order_by(col(SurveyRespondent.user_id))))
+
+
 def to_remind(session: Session, team_id: str, run_id: int) -> list[SurveyRespondent]:
     return list(session.scalars(select(SurveyRespondent).where(
         col(SurveyRespondent.team_id) == team_id, col(SurveyRespondent.run_id) == run_id,

@@ -49,6 +49,7 @@ class Outcome:
     job: str
     period: str
     result: str
+    failed: bool = False  # the job raised: its transaction, claim included, was rolled back
 
 
 class JobRunner:
@@ -161,7 +162,7 @@ class JobRunner:
         except Exception as exc:
             log.exception("job failed", extra={"job": job.name, "team_id": team_id, "period": period})
             self.ctx.telemetry.count("job_runs", job=job.name, result="failed")
-            return Outcome(team_id, job.name, period, f"failed: {type(exc).__name__}: {exc}")
+            return Outcome(team_id, job.name, period, f"failed: {type(exc).__name__}: {exc}", failed=True)
         self.ctx.telemetry.count("job_runs", job=job.name, result="ran")
         log.info("job ran", extra={"job": job.name, "team_id": team_id, "period": period, "result": result})
         return Outcome(team_id, job.name, period, result)

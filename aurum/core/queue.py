@@ -10,7 +10,6 @@ update, upload) and aurum.alerts.escalation (PagerDuty, e-mail, alert chart).
 
 from __future__ import annotations
 
-import contextvars
 import json
 import logging
 import random
@@ -18,6 +17,7 @@ import threading
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -103,7 +103,7 @@ class Outputs:
         return f"{self.key}/{self.sequence}:{kind}"
 
 
-_OUTPUTS: contextvars.ContextVar[Outputs | None] = contextvars.ContextVar("aurum_task_outputs", default=None)
+_OUTPUTS: ContextVar[Outputs | None] = ContextVar("aurum_task_outputs", default=None)
 
 
 @contextmanager
@@ -130,9 +130,26 @@ def enqueue(session: Session, team_id: str, kind: str, payload: dict[str, Any], 
     fresh = key is None and outputs is None
     if key is None:
         key = outputs.next_key(kind) if outputs is not None else f"{kind}:{uuid.uuid4().hex}"
-    repo.add(session, QueuedTask(team_id=team_id, key=key, kind=kind, payload=json.dumps(payload),
-                                 parent_key=parent_key), fresh=fresh)
+    if repo.add(session, QueuedTask(team_id=team_id, key=key, kind=kind, payload=json.dumps(payload),
+                                    parent_key=parent_key), fresh=fresh):
+        for keys in _collecting.get():
+            keys.append((team_id, key))
     return key
+
+
+_collecting: ContextVar[tuple[list[tuple[str, str]], ...]] = ContextVar("aurum_queue_collecting", default=())
+
+
+@contextmanager
+def collect_keys() -> Iterator[list[tuple[str, str]]]:
+    """Note the (team, key) of every task `enqueue` queues (not those whose key was queued already) while the block
+    runs, in this thread or task: how `aurum run-job` knows which deliveries a job queued."""
+    keys: list[tuple[str, str]] = []
+    token = _collecting.set((*_collecting.get(), keys))
+    try:
+        yield keys
+    finally:
+        _collecting.reset(token)
 
 
 def backoff(attempts: int) -> timedelta:

@@ -55,6 +55,10 @@ def open_run(ctx: Context, session: Session, team_id: str, survey_key: str, peri
         return f"{done}skipped {period}: holiday"
     existing = repo.run_by_period(session, team_id, survey_key, period)
     if existing is not None:
+        if existing.state == "open" and now < existing.closes_at:
+            # Invitations taken back undelivered (`aurum run-job` gives the period back when Slack took none) are
+            # queued again; those queued or sent already are one task each, so nobody is asked twice.
+            _invite(ctx, session, survey, existing, repo.not_responded(session, team_id, existing.id))  # type: ignore[arg-type]
         return f"{done}{period} already {existing.state}"
     users = audience(ctx, team_id, survey)
     if not users:
@@ -65,12 +69,16 @@ def open_run(ctx: Context, session: Session, team_id: str, survey_key: str, peri
     if run is None:
         return f"{done}{period} already opened"
     repo.add_respondents(session, team_id, run.id, users)  # type: ignore[arg-type]
-    text, message = blocks.invitation(survey, run, ctx.tz, ctx.config.surveys.threshold)
-    for user in users:
-        outbox.post(session, team_id, user, text, message, key=f"survey:{run.id}:invite:{user}")
+    _invite(ctx, session, survey, run, users)
     log.info("survey opened", extra={"team_id": team_id, "survey": survey_key, "period": period,
                                      "asked": len(users)})
     return f"{done}opened {period} for {len(users)} {'person' if len(users) == 1 else 'people'}"
+
+
+def _invite(ctx: Context, session: Session, survey: Survey, run: SurveyRun, users: list[str]) -> None:
+    text, message = blocks.invitation(survey, run, ctx.tz, ctx.config.surveys.threshold)
+    for user in users:
+        outbox.post(session, run.team_id, user, text, message, key=f"survey:{run.id}:invite:{user}")
 
 
 def remind(ctx: Context, session: Session, team_id: str, survey_key: str) -> str:

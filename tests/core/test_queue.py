@@ -105,3 +105,17 @@ def test_a_task_whose_worker_died_is_taken_again_once_its_claim_lease_has_run_ou
     worker.drain()
     task = _task(ctx)
     assert echo.payloads == [{"say": "hi"}] and (task.status, task.attempts) == ("done", 2)
+
+
+def test_collect_keys_reports_the_tasks_queued_in_its_block_only(ctx):
+    with ctx.transaction() as session:
+        queue.enqueue(session, TEAM, "echo", {"say": "before"}, key="echo:before")
+    with queue.collect_keys() as outer, ctx.transaction() as session:
+        queue.enqueue(session, TEAM, "echo", {"say": "again"}, key="echo:before")  # queued already: not new
+        made = queue.enqueue(session, TEAM, "echo", {"say": "fresh"})
+        with queue.collect_keys() as inner:
+            queue.enqueue(session, "T0TWO", "echo", {"say": "inner"}, key="echo:inner")
+    with ctx.transaction() as session:
+        queue.enqueue(session, TEAM, "echo", {"say": "after"}, key="echo:after")
+    assert outer == [(TEAM, made), ("T0TWO", "echo:inner")]
+    assert inner == [("T0TWO", "echo:inner")]

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from aurum.core.job_delivery import run_and_deliver
 from aurum.core.jobs import JobRunner
 from aurum.core.outbox import OutboxWorker
 from aurum.surveys import service
@@ -163,6 +164,26 @@ def test_a_clock_down_past_the_grace_window_does_not_open_late(bot, fake_slack):
     assert bot.runs() == []  # an admin can still open it with /survey open or `aurum run-job survey_team_open`
     assert bot.runner.run_now("survey_team_open")[0].result == "opened 2027-W43 for 7 people"
     assert bot.runner.run_now("survey_team_open")[0].result == "already ran"
+
+
+def test_an_opening_slack_took_nothing_of_is_given_back_and_the_next_run_job_invites_everyone_once(bot, fake_slack):
+    zone, friday = "Europe/Berlin", date(2027, 10, 29)
+    bot.start(zone, _local(zone, friday, 11, 30))  # past the grace window: an admin runs `aurum run-job`
+    fake_slack.chaos(1.0, modes=("500",), methods=["conversations.open", "chat.postMessage"])  # no DM goes out
+    (seen,) = run_and_deliver(bot.ctx, bot.runner, bot.runtime.delivery, "survey_team_open", wait=0.5)
+    assert seen.released and (seen.delivered, len(seen.tasks)) == (0, 7)
+    assert fake_slack.delivered_posts() == []
+    (run,) = bot.runs()  # the run stays open; its invitations were taken back
+
+    fake_slack.chaos(0)
+    (again,) = run_and_deliver(bot.ctx, bot.runner, bot.runtime.delivery, "survey_team_open", wait=10)
+    assert again.outcome.result == "2027-W43 already open" and not again.released
+    assert (again.delivered, len(again.tasks)) == (7, 7)
+    assert all(len(_dm_texts(fake_slack, user)) == 1 for user in TEAM)
+    assert [r.id for r in bot.runs()] == [run.id]
+    assert bot.runner.run_now("survey_team_open")[0].result == "already ran"
+    OutboxWorker(bot.ctx, bot.runtime.delivery).drain()
+    assert all(len(_dm_texts(fake_slack, user)) == 1 for user in TEAM)
 
 
 def test_a_configured_holiday_skips_the_run(bot, fake_slack):
