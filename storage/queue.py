@@ -18,7 +18,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Column, CursorResult, Index, Text, UniqueConstraint, case, exists, func, or_, select, update
+from sqlalchemy import Column, CursorResult, Index, Text, UniqueConstraint, exists, func, or_, select, update
 from sqlalchemy.engine import Result
 from sqlalchemy.orm import aliased
 from sqlmodel import Field, Session, SQLModel, col
@@ -67,13 +67,12 @@ def add(session: Session, task: QueuedTask, fresh: bool = False) -> bool:
 
 
 def _requeue(session: Session, task: QueuedTask) -> bool:
-    """Queue a cancelled task again. It keeps its creation time and at most one counted attempt: an attempt whose
-    answer was lost may have posted, and the first retry looks for that post (aurum.core.outbox) in time."""
+    """Queue a cancelled task again, with its new content and a fresh count of attempts."""
     result = cast(CursorResult, session.execute(
         update(QueuedTask).where(col(QueuedTask.team_id) == task.team_id, col(QueuedTask.key) == task.key,
                                  col(QueuedTask.status) == CANCELLED)
         .values(status="pending", kind=task.kind, payload=task.payload, parent_key=task.parent_key,
-                attempts=case((col(QueuedTask.attempts) > 1, 1), else_=col(QueuedTask.attempts)),
+                attempts=0,
                 next_attempt_at=utcnow(), claimed_until=None,
                 last_error=None, result=None, finished_at=None)
         .execution_options(synchronize_session=False)))
