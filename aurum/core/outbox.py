@@ -47,8 +47,8 @@ REPLY_URL_USES = 5
 REPLY_URL_LIFETIME = timedelta(minutes=29)
 # Errors of a post into a conversation the bot cannot post in: the person it was for is told.
 UNREACHABLE = ("channel_not_found", "not_in_channel", "is_archived")
-CANNOT_POST = ("I could not post that in this conversation: Slack says `{error}`. Invite me with `/invite @Aurum` "
-               "(or ask in a channel I am in), or add `private` to the command to get the answer just for you.")
+CANNOT_POST = ("I am not in this conversation (Slack says `{error}`), so the answer came without its thread (a chart "
+               "goes there). Invite me with `/invite @Aurum`, or ask in a channel I am in.")
 
 __all__ = ["KINDS", "MAX_ATTEMPTS", "OutboxWorker", "channel_of", "delivered", "home", "post", "respond", "update",
            "upload"]
@@ -175,12 +175,18 @@ class SlackCall(Handler):
         return Outcome(result={"channel": posted.channel, "ts": posted.ts})
 
     def on_dead(self, session: Session, task: QueuedTask, error: TaskError) -> None:
-        """A public post for a person that the bot cannot make: tell that person why, and what to do."""
-        asker = json.loads(task.payload).get("asker")
+        """A public post answering a person, into a conversation the bot cannot post in (a private channel or a DM
+        it is not in): the answer goes there by the request's response_url instead, for everyone in it, and the
+        person learns why what belongs in its thread (a chart) is missing."""
+        payload = json.loads(task.payload)
+        asker = payload.get("asker")
         code = getattr(error, "code", None)
-        if asker and code in UNREACHABLE:
-            payload = {**asker, "text": CANNOT_POST.format(error=code), "blocks": None, "replace": False}
-            enqueue(session, task.team_id, "respond", payload, f"{task.key}:unreachable")
+        if not asker or code not in UNREACHABLE:
+            return
+        enqueue(session, task.team_id, "respond", {**asker, "text": payload["text"], "blocks": payload.get("blocks"),
+                                                   "replace": False, "in_channel": True}, f"{task.key}:here")
+        enqueue(session, task.team_id, "respond", {**asker, "text": CANNOT_POST.format(error=code), "blocks": None,
+                                                   "replace": False}, f"{task.key}:why")
 
 
 def _post(delivery: Delivery, task: QueuedTask, payload: dict[str, Any], parent: Posted | None) -> Posted:
@@ -199,7 +205,8 @@ def _respond(delivery: Delivery, task: QueuedTask, payload: dict[str, Any], pare
     url, expires = payload.get("url"), payload.get("url_expires")
     if url and expires and datetime.now(UTC) < datetime.fromisoformat(expires):
         try:
-            delivery.respond(task.team_id, url, payload["text"], payload.get("blocks"), replace=payload["replace"])
+            delivery.respond(task.team_id, url, payload["text"], payload.get("blocks"), replace=payload["replace"],
+                             in_channel=payload.get("in_channel", False))
             return Posted(channel=payload["channel"], ts="")
         except ReplyUrlGone:
             log.info("response_url no longer takes answers; replying ephemerally", extra={"outbox_key": task.key})
