@@ -98,7 +98,9 @@ class SlackSender:
 
     def response_url(self, channel: str, user: str) -> str:
         if self.fake is not None:
-            return self.fake.response_url(channel, user)
+            url = self.fake.response_url(channel, user)
+            RESPONSE_URL_TEAMS[url.rsplit("/", 1)[-1]] = self.team_id
+            return url
         return "https://hooks.slack.invalid/commands/1"
 
     def headers(self, body: str, timestamp: int | None = None, content_type: str | None = None) -> dict[str, str]:
@@ -200,8 +202,15 @@ def replies(fake: Any, failed: bool | None = None) -> list[Any]:
     return [c for c in fake.calls if is_reply(c) and (failed is None or c.failed == failed)]
 
 
+# The workspace of each response_url a SlackSender put in a request (Slack's URLs name it; the fake's do not).
+RESPONSE_URL_TEAMS: dict[str, str] = {}
+
+
 def token_team(call: Any) -> str:
-    """The workspace whose bot token made a call to the fake (tokens look like xoxb-<team>-<n>)."""
+    """The workspace whose bot token made a call to the fake (tokens look like xoxb-<team>-<n>); for a response_url
+    post, the workspace of the request the URL came with."""
+    if call.method == "response_url":
+        return RESPONSE_URL_TEAMS.get(str(call.params.get("_url_id")), "")
     return call.token.removeprefix("xoxb-").split("-", 1)[0] if call.token.startswith("xoxb-") else ""
 
 

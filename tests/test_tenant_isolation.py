@@ -66,7 +66,7 @@ TEAMS = {
         "commitment": "Ibis rollout", "sprint": "Sprint Puma", "kudos": "UKUDOSBBB",
         "survey": "Osprey slow reviews", "forecast": TRENDS["T0BBB"][1]}),
 }
-ANY = ["chat.postMessage", "chat.postEphemeral", "chat.update", "views.publish", "views.open", "files.*"]
+ANY = ["chat.postMessage", "chat.postEphemeral", "response_url", "chat.update", "views.publish", "views.open", "files.*"]
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class Surface:
     command: str
     text: str
     expected: tuple[str, ...] = ()  # marker kinds the asker's workspace must see
-    methods: tuple[str, ...] = ("chat.postEphemeral",)  # Slack methods that carry the answer
+    methods: tuple[str, ...] = ("response_url", "chat.postEphemeral")  # Slack methods that carry the answer
 
 
 SURFACES = {
@@ -90,7 +90,7 @@ SURFACES = {
     "alerts history": Surface("/alerts", "history", ("alert",)),
     "survey form": Surface("/survey", "", (), ("views.open",)),
     "survey status": Surface("/survey", "status"),
-    "survey results": Surface("/survey", "results", ("survey",), ("chat.postEphemeral",)),
+    "survey results": Surface("/survey", "results", ("survey",)),
     "survey export (CSV by DM)": Surface("/survey", "export", ("survey",), ("files.completeUploadExternal",)),
     "roadmap": Surface("/roadmap", "", (), ("chat.postMessage",)),
     "roadmap, private": Surface("/roadmap", "private"),
