@@ -121,6 +121,7 @@ def two_workspaces(oauth_runtime, oauth_server, fake_slack):
     for name in ctx.config.channels.model_dump().values():
         fake_slack.add_channel(name)
     for team, tenant in TEAMS.items():
+        fake_slack.add_channel(f"team-{team.lower()}", tenant.channel)  # the workspace's channel, the bot is in it
         install_workspace(oauth_server.url, fake_slack, team)
         plant(ctx, team, tenant)
     wait_until(lambda: settled(ctx), 60, "the alerts and survey results to be sent")
@@ -194,8 +195,8 @@ def _people(team: str) -> set[str]:
     return {tenant.admin, f"D{tenant.admin}"} | {f"U{team}{i}" for i in range(SURVEY_PEOPLE)}
 
 
-def ask(url: str, team: str, command: str, text: str) -> None:
-    sender = SlackSender(url, team_id=team)
+def ask(url: str, team: str, command: str, text: str, fake=None) -> None:
+    sender = SlackSender(url, team_id=team, fake=fake)
     try:
         assert sender.command(command, text, user=TEAMS[team].admin, channel=TEAMS[team].channel).status_code == 200
     finally:
@@ -219,7 +220,7 @@ def test_a_command_shows_each_workspace_only_its_own_data(surface, two_workspace
     case = SURFACES[surface]
     since = len(fake_slack.calls)
     for team in TEAMS:
-        ask(two_workspaces.url, team, case.command, case.text)
+        ask(two_workspaces.url, team, case.command, case.text, fake=fake_slack)
     for team in TEAMS:
         wait_for_team(fake_slack, team, case.methods, surface, since)
     assert_each_sees_its_own(fake_slack, case.expected, case.methods, surface, since)
@@ -243,7 +244,7 @@ def test_survey_results_and_alerts_are_posted_to_each_workspace_with_its_own_tok
 
 def test_app_home_shows_each_workspace_only_its_own_data(two_workspaces, fake_slack):
     for team, tenant in TEAMS.items():
-        sender = SlackSender(two_workspaces.url, team_id=team)
+        sender = SlackSender(two_workspaces.url, team_id=team, fake=fake_slack)
         sender.event({"type": "app_home_opened", "user": tenant.admin, "tab": "home", "channel": "D1"})
         sender.close()
     for team in TEAMS:
@@ -267,7 +268,7 @@ def test_scheduled_jobs_post_each_workspaces_own_data_to_it(two_workspaces, oaut
 def test_live_dashboard_updates_each_workspace_with_its_own_numbers(two_workspaces, oauth_runtime, fake_slack):
     ctx = oauth_runtime.ctx
     for team in TEAMS:
-        ask(two_workspaces.url, team, "/kpi", "dashboard live 2")
+        ask(two_workspaces.url, team, "/kpi", "dashboard live 2", fake=fake_slack)
     wait_until(lambda: len(_rows(ctx, LiveDashboard, "T0AAA") + _rows(ctx, LiveDashboard, "T0BBB")) == 2, 60,
                "the live dashboards")
     wait_until(lambda: settled(ctx), 60, "the live dashboards to be posted")
@@ -291,11 +292,11 @@ def test_live_dashboard_updates_each_workspace_with_its_own_numbers(two_workspac
 def test_a_button_naming_another_workspaces_ids_changes_nothing_of_it(two_workspaces, oauth_runtime, fake_slack):
     """Buttons carry row ids in their values; A's click with B's alert episode or live dashboard id is refused."""
     ctx = oauth_runtime.ctx
-    ask(two_workspaces.url, "T0BBB", "/kpi", "dashboard live 2")
+    ask(two_workspaces.url, "T0BBB", "/kpi", "dashboard live 2", fake=fake_slack)
     wait_until(lambda: _rows(ctx, LiveDashboard, "T0BBB"), 60, "B's live dashboard")
     wait_until(lambda: _rows(ctx, AlertEpisode, "T0BBB"), 60, "B's alert")
     (live,), episodes = _rows(ctx, LiveDashboard, "T0BBB"), _rows(ctx, AlertEpisode, "T0BBB")
-    sender = SlackSender(two_workspaces.url, team_id="T0AAA")
+    sender = SlackSender(two_workspaces.url, team_id="T0AAA", fake=fake_slack)
     since = len(fake_slack.calls)
     clicks = [("alert_ack", str(episodes[0].id)), ("alert_snooze_1h", f"{episodes[0].id}:1h"),
               ("alert_noise", str(episodes[0].id)), ("live_dashboard_stop", str(live.id)),
@@ -329,7 +330,7 @@ def test_a_survey_answer_sent_to_another_workspaces_run_is_refused(two_workspace
     run_b = seed_run(ctx, "T0BBB", ["UT0AAA0", "UT0BBB0"], period="2026-W02")
     survey = ctx.config.surveys.survey("team")
     raw = {"q_velocity": "1", "q_priorities": "1", "q_blockers": "Intruder", "q_keep_doing": "Intruder"}
-    sender = SlackSender(two_workspaces.url, team_id="T0AAA")
+    sender = SlackSender(two_workspaces.url, team_id="T0AAA", fake=fake_slack)
     reply = sender.interaction(view_submission(survey, run_b.id, raw, user="UT0AAA0", team_id="T0AAA"))
     sender.close()
     # Answered about A's own (closed) run of week 1; B's open run of week 2 is neither named nor touched.
@@ -408,7 +409,7 @@ def test_a_push_api_token_writes_and_reads_only_its_own_workspace(two_workspaces
 def test_ids_of_another_workspace_in_a_request_reach_nothing_of_it(two_workspaces, oauth_runtime, fake_slack):
     """A request signed for workspace A that names B's channel or user gets A's data only (every query is scoped
     by the request's own team), answered with A's token; B's data is untouched."""
-    sender = SlackSender(two_workspaces.url, team_id="T0AAA")
+    sender = SlackSender(two_workspaces.url, team_id="T0AAA", fake=fake_slack)
     sender.command("/kpi", "record coverage 12.5", user="UT0BBB", channel="C0BBB")
     wait_until(lambda: any(token_team(c) == "T0AAA" for c in fake_slack.calls_to("chat.postEphemeral")), 30,
                "the reply")

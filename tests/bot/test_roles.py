@@ -70,7 +70,7 @@ def _stored(runtime) -> int:
 def test_recording_a_protected_kpi_takes_an_admin(protected_runtime, fake_slack):
     fake_slack.set_user("UADMIN", is_admin=True)
     with running(create_web_app(protected_runtime)) as srv:
-        sender = SlackSender(srv.url, team_id=fake_slack.team_id)
+        sender = SlackSender(srv.url, team_id=fake_slack.team_id, fake=fake_slack)
         sender.command("/kpi", "record coverage 90", user="UPLAIN")
         refusal = fake_slack.wait_for("chat.postEphemeral")[0].params
         assert refusal["user"] == "UPLAIN"

@@ -134,7 +134,7 @@ def test_oversized_bodies_are_refused_on_every_route(runtime, server, slack, pat
 def test_a_request_from_another_workspace_is_refused_in_single_token_mode(runtime, server, slack, fake_slack):
     slack.command("/kpi", "record coverage 74")  # the token's own workspace (learnt from auth.test): accepted
     fake_slack.wait_for("chat.postEphemeral")
-    other = SlackSender(server.url, team_id="T0OTHER")
+    other = SlackSender(server.url, team_id="T0OTHER", fake=fake_slack)
     answer = other.event({"type": "app_home_opened", "user": "U1", "tab": "home"})
     assert answer.status_code == 200 and "install" in answer.text.lower()
     other.command("/kpi", "record coverage 1")
@@ -173,7 +173,7 @@ def _seen_by_slack(fake_slack) -> str:
 def test_injection_strings_are_neutralised_everywhere(settings, hostile_config, fake_slack):
     runtime = build_web(settings.model_copy(update={"aurum_config": hostile_config}), work_process=False)
     with running(create_web_app(runtime)) as srv:
-        sender = SlackSender(srv.url, team_id=fake_slack.team_id)
+        sender = SlackSender(srv.url, team_id=fake_slack.team_id, fake=fake_slack)
         acks = []
         for text in ["", "coverage", "coverage help", "dashboard", "record coverage 82", "hostile",
                      "record coverage <!channel>", "<@U123>", "record coverage 1 at <https://evil.example|click>",
@@ -221,7 +221,8 @@ def test_secrets_never_reach_the_logs(tmp_path, database_url, fake_slack):
     proc = serve_process(tmp_path, "serve", database_url=database_url, slack_api_url=fake_slack.base_url,
                          aurum_log_level="DEBUG", **secrets)
     with proc:
-        sender = SlackSender(proc.url, secret=secrets["slack_signing_secret"], team_id=fake_slack.team_id)
+        sender = SlackSender(proc.url, secret=secrets["slack_signing_secret"], team_id=fake_slack.team_id,
+                             fake=fake_slack)
         fake_slack.fail_next("chat.postEphemeral", status=500)
         sender.command("/kpi", "record coverage 81")
         sender.command("/kpi", "record coverage nonsense")
@@ -244,7 +245,7 @@ def test_secrets_never_reach_the_logs_in_oauth_mode(tmp_path, database_url, fake
                          aurum_log_level="DEBUG", slack_client_id=CLIENT_ID, **secrets)
     with proc:
         install_workspace(proc.url, fake_slack, "T0AAA")  # the token exchange: its answer holds the bot token
-        sender = SlackSender(proc.url, secret=secrets["slack_signing_secret"], team_id="T0AAA")
+        sender = SlackSender(proc.url, secret=secrets["slack_signing_secret"], team_id="T0AAA", fake=fake_slack)
         sender.command("/kpi", "record coverage 81")
         with closing(SlackSender(proc.url, secret=secrets["slack_signing_secret"], team_id="T0NOPE")) as stranger:
             stranger.command("/kpi", "help")

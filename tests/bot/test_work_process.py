@@ -100,7 +100,7 @@ def test_the_work_process_ends_with_its_web_process(tmp_path, database_url, fake
     try:
         assert web.process is not None
         children = wait_until(lambda: process_tree(web.process.pid)[1:], timeout=20, message="the work process")
-        slack = SlackSender(web.url, team_id=fake_slack.team_id)
+        slack = SlackSender(web.url, team_id=fake_slack.team_id, fake=fake_slack)
         slack.command("/kpi", "uptime", channel="C0SUB")
         fake_slack.wait_for("chat.postMessage", timeout=60)
         slack.close()

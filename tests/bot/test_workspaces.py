@@ -31,7 +31,7 @@ def test_install_flow_stores_the_workspace_token_and_serves_it(oauth_runtime, oa
         assert all_team_ids(session) == ["T0AAA"]
         assert session.get(Workspace, "T0AAA").name == "Team A"
 
-    sender = SlackSender(oauth_server.url, team_id="T0AAA")
+    sender = SlackSender(oauth_server.url, team_id="T0AAA", fake=fake_slack)
     assert sender.command("/kpi", "record coverage 80", user="U1", channel="C0A").status_code == 200
     (reply,) = _wait_for_team_posts(fake_slack, "T0AAA")
     assert reply.headers["authorization"] == f"Bearer {bot.bot_token}"
@@ -52,7 +52,7 @@ def test_single_token_mode_has_no_install_page(server):
 
 def test_a_workspace_that_never_installed_is_refused_and_nothing_stored(oauth_runtime, oauth_server, fake_slack):
     install_workspace(oauth_server.url, fake_slack, "T0AAA")
-    stranger = SlackSender(oauth_server.url, team_id="T0NOPE")
+    stranger = SlackSender(oauth_server.url, team_id="T0NOPE", fake=fake_slack)
     answer = stranger.command("/kpi", "record coverage 12", user="U9", channel="C0X")
     # Bolt refuses before any listener runs (and tells the user through the response_url, unreachable here).
     assert answer.status_code == 200 and "coverage" not in answer.text
@@ -68,7 +68,7 @@ def test_uninstall_removes_the_tokens_and_retires_the_workspace(oauth_runtime, o
     install_workspace(oauth_server.url, fake_slack, "T0AAA")
     install_workspace(oauth_server.url, fake_slack, "T0BBB")
     oauth_runtime.tokens.client_for("T0AAA")  # cached before the uninstall: must be forgotten
-    sender = SlackSender(oauth_server.url, team_id="T0AAA")
+    sender = SlackSender(oauth_server.url, team_id="T0AAA", fake=fake_slack)
     assert sender.event({"type": "app_uninstalled"}).status_code == 200
     store = oauth_runtime.tokens.store
     wait_until(lambda: store.find_installation(enterprise_id=None, team_id="T0AAA") is None, 10, "tokens removed")
@@ -100,7 +100,7 @@ def test_uninstall_removes_the_tokens_and_retires_the_workspace(oauth_runtime, o
 
 def test_tokens_revoked_for_the_bot_removes_the_bot_token(oauth_runtime, oauth_server, fake_slack):
     install_workspace(oauth_server.url, fake_slack, "T0AAA")
-    sender = SlackSender(oauth_server.url, team_id="T0AAA")
+    sender = SlackSender(oauth_server.url, team_id="T0AAA", fake=fake_slack)
     sender.event({"type": "tokens_revoked", "tokens": {"oauth": ["UINSTALLER"], "bot": ["UBOT"]}})
     wait_until(lambda: oauth_runtime.tokens.store.find_bot(enterprise_id=None, team_id="T0AAA") is None, 10,
                "the bot token removed")
