@@ -39,6 +39,11 @@ def pytest_runtest_call(item):
     slack_api.STARTED[:] = [fake for fake in slack_api.STARTED if fake._server is not None]  # earlier tests' fakes
     try:
         result = yield
+    except BaseException:
+        violations = [v for fake in slack_api.STARTED for v in fake.take_violations()]
+        if violations:  # shown with the failure: often its cause
+            item.add_report_section("call", "Slack violations", "\n".join(violations))
+        raise
     finally:
         fakes, slack_api.STARTED[:] = list(slack_api.STARTED), []
     violations = [v for fake in fakes for v in fake.take_violations()]

@@ -14,7 +14,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -66,7 +65,8 @@ TEAMS = {
         "commitment": "Ibis rollout", "sprint": "Sprint Puma", "kudos": "UKUDOSBBB",
         "survey": "Osprey slow reviews", "forecast": TRENDS["T0BBB"][1]}),
 }
-ANY = ["chat.postMessage", "chat.postEphemeral", "response_url", "chat.update", "views.publish", "views.open", "files.*"]
+ANY = ["chat.postMessage", "chat.postEphemeral", "response_url", "chat.update", "views.publish", "views.open",
+       "files.*"]
 
 
 @dataclass(frozen=True)
@@ -122,6 +122,7 @@ def two_workspaces(oauth_runtime, oauth_server, fake_slack):
     for name in ctx.config.channels.model_dump().values():
         fake_slack.add_channel(name)
     for team, tenant in TEAMS.items():
+        fake_slack.add_channel(f"team-{team.lower()}", tenant.channel)  # the workspace's channel, the bot is in it
         install_workspace(oauth_server.url, fake_slack, team)
         plant(ctx, team, tenant)
     wait_until(lambda: settled(ctx), 60, "the alerts and survey results to be sent")
@@ -195,7 +196,7 @@ def _people(team: str) -> set[str]:
     return {tenant.admin, f"D{tenant.admin}"} | {f"U{team}{i}" for i in range(SURVEY_PEOPLE)}
 
 
-def ask(url: str, team: str, command: str, text: str, fake: Any) -> None:
+def ask(url: str, team: str, command: str, text: str, fake=None) -> None:
     sender = SlackSender(url, team_id=team, fake=fake)
     try:
         assert sender.command(command, text, user=TEAMS[team].admin, channel=TEAMS[team].channel).status_code == 200
@@ -220,7 +221,7 @@ def test_a_command_shows_each_workspace_only_its_own_data(surface, two_workspace
     case = SURFACES[surface]
     since = len(fake_slack.calls)
     for team in TEAMS:
-        ask(two_workspaces.url, team, case.command, case.text, fake_slack)
+        ask(two_workspaces.url, team, case.command, case.text, fake=fake_slack)
     for team in TEAMS:
         wait_for_team(fake_slack, team, case.methods, surface, since)
     assert_each_sees_its_own(fake_slack, case.expected, case.methods, surface, since)
@@ -268,7 +269,7 @@ def test_scheduled_jobs_post_each_workspaces_own_data_to_it(two_workspaces, oaut
 def test_live_dashboard_updates_each_workspace_with_its_own_numbers(two_workspaces, oauth_runtime, fake_slack):
     ctx = oauth_runtime.ctx
     for team in TEAMS:
-        ask(two_workspaces.url, team, "/kpi", "dashboard live 2", fake_slack)
+        ask(two_workspaces.url, team, "/kpi", "dashboard live 2", fake=fake_slack)
     wait_until(lambda: len(_rows(ctx, LiveDashboard, "T0AAA") + _rows(ctx, LiveDashboard, "T0BBB")) == 2, 60,
                "the live dashboards")
     wait_until(lambda: settled(ctx), 60, "the live dashboards to be posted")
@@ -292,7 +293,7 @@ def test_live_dashboard_updates_each_workspace_with_its_own_numbers(two_workspac
 def test_a_button_naming_another_workspaces_ids_changes_nothing_of_it(two_workspaces, oauth_runtime, fake_slack):
     """Buttons carry row ids in their values; A's click with B's alert episode or live dashboard id is refused."""
     ctx = oauth_runtime.ctx
-    ask(two_workspaces.url, "T0BBB", "/kpi", "dashboard live 2", fake_slack)
+    ask(two_workspaces.url, "T0BBB", "/kpi", "dashboard live 2", fake=fake_slack)
     wait_until(lambda: _rows(ctx, LiveDashboard, "T0BBB"), 60, "B's live dashboard")
     wait_until(lambda: _rows(ctx, AlertEpisode, "T0BBB"), 60, "B's alert")
     (live,), episodes = _rows(ctx, LiveDashboard, "T0BBB"), _rows(ctx, AlertEpisode, "T0BBB")

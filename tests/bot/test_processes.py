@@ -73,6 +73,7 @@ def test_kill_9_mid_burst_then_restart_delivers_every_post_exactly_once(victim, 
 
 def test_two_web_and_two_clock_processes_never_double_post_or_lose_a_reply(tmp_path, database_url, fake_slack):
     fake_slack.add_channel("#aurum-ops")
+    fake_slack.add_channel("cmd", "C0CMD")  # where the commands are typed: a channel the bot is in
     config = tmp_path / "team.yml"
     config.write_text('schedules:\n  heartbeat: "* * * * *"\nops:\n  heartbeat_channel: "#aurum-ops"\n',
                       encoding="utf-8")

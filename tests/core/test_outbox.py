@@ -50,13 +50,16 @@ def test_429_and_500_are_retried_and_each_post_arrives_once(runtime, fake_slack)
         assert repo.counts(session) == {"sent": 5}
 
 
-def test_lost_answer_is_found_by_its_marker_instead_of_posting_twice(runtime, fake_slack):
+def test_a_post_whose_answer_was_lost_is_posted_again_without_reading_the_history(runtime, fake_slack):
+    """The documented policy (aurum.core.outbox): an unknown outcome costs at most one duplicate, never a lost post,
+    and no call that needs a scope the manifest does not ask for."""
     fake_slack.fail_after_effect_next("chat.postMessage", 1)
     _queue(runtime.ctx, 1)
     worker = runtime.worker()
     _deliver_until(worker, lambda: _sent(runtime) == 1)
-    assert len(fake_slack.delivered_posts()) == 1
-    assert fake_slack.calls_to("conversations.history")
+    assert len(fake_slack.delivered_posts()) == 2
+    assert not fake_slack.calls_to("conversations.history") and not fake_slack.calls_to("conversations.replies")
+    assert not fake_slack.violations
 
 
 def _sent(runtime) -> int:

@@ -462,6 +462,12 @@ class FakeSlack:
             self._triggers[trigger] = self._now()
             return trigger
 
+    @property
+    def issued_trigger_ids(self) -> list[str]:
+        """Trigger ids issued by ``trigger_id()``, oldest first."""
+        with self._lock:
+            return list(self._triggers)
+
     def response_url(self, channel: str, user: str) -> str:
         """A response_url served by this fake for a command or action by ``user`` in ``channel``: it accepts
         5 POSTs within 30 minutes (``advance()`` moves the fake's clock, ``expire_response_urls()`` ends them)."""
@@ -700,9 +706,7 @@ class FakeSlack:
         if "_invalid_json" in params:
             self._violate(f"{method}: the JSON body does not parse")
             return _json_reply(200, {"ok": False, "error": "invalid_json"})
-        # `team_id`: slack_sdk's WebClient(team_id=…) — which Bolt makes for every request — sends it with every call;
-        # Slack documents it on its methods for org-wide apps ("required if an org token is used").
-        unknown = sorted(set(params) - spec.params - {"token", "team_id"})
+        unknown = sorted(set(params) - spec.params - slack_spec.SDK_DEFAULT_PARAMS - {"token"})
         if unknown:  # Slack ignores arguments it does not know; the bot meant something by them
             self._violate(f"{method}: arguments Slack does not know (ignored): {', '.join(unknown)}")
         handler = self._handlers.get(method)
@@ -1023,7 +1027,8 @@ class FakeSlack:
         return {"files": shared}
 
     def _exchange_trigger(self, trigger_id: str) -> None:
-        """A trigger id opens one view, within 3 s of the user's action (error names: api.slack.com/methods/views.open)."""
+        """A trigger id opens one view, within 3 s of the user's action. Error names: api.slack.com/methods/views.open
+        (the spec has none for views.open; its dialog.open list has the older trigger_expired/trigger_exchanged)."""
         issued = self._triggers.get(trigger_id)
         if issued is None:
             raise SlackError("invalid_trigger_id")

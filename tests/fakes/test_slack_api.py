@@ -369,3 +369,289 @@ def test_rate_limit_per_channel(fake, client):
     assert fake.calls_to("chat.postMessage", failed=True)[0].fault == "rate_limit"
     fake.rate_limit("chat.postMessage", None)
     post(client, channel="C1")
+
+
+# ----- strictness: Slack's Web API description ---------------------------------------
+
+
+def test_every_method_of_the_spec_and_the_supplement_is_known():
+    from tests.fakes import slack_spec
+
+    known = slack_spec.methods()
+    assert {"chat.postMessage", "views.open", "oauth.v2.access"} <= set(known)
+    assert known["files.getUploadURLExternal"].scopes == ("files:write",)  # the supplement
+    assert "metadata" in known["chat.postMessage"].params and "channel" in known["chat.postMessage"].params
+    assert known["views.open"].scopes == () and "chat:write" in known["chat.postMessage"].scopes
+    assert {"channels:history", "groups:history"} <= set(known["conversations.history"].scopes)
+
+
+def test_an_argument_slack_does_not_know_is_ignored_but_recorded(fake, client):
+    assert client.api_call("chat.postMessage", json={"channel": "C1", "text": "x", "colour": "red"})["ok"]
+    assert fake.take_violations() == ["chat.postMessage: arguments Slack does not know (ignored): colour"]
+    assert client.chat_postMessage(channel="C1", text="y", metadata={"event_type": "e", "event_payload": {}})["ok"]
+    assert fake.violations == []  # metadata: newer than the spec, in the supplement
+
+
+def test_a_method_slack_has_but_the_fake_does_not_is_a_violation(fake, client):
+    with pytest.raises(SlackApiError, match="unknown_method"):
+        client.api_call("reminders.list")
+    assert fake.take_violations() == ["reminders.list: a Slack method this fake does not implement yet"]
+
+
+def test_what_slack_sdk_sends_for_the_methods_the_bot_uses_is_all_known(fake, client):
+    """The real slack_sdk, with the arguments the bot passes (bot/slack_delivery.py, commands/): no violation."""
+    team_client = WebClient(token="xoxb-test", base_url=fake.base_url, team_id="T0001", retry_handlers=[])
+    ts = post(team_client, thread_ts=None, unfurl_links=False, unfurl_media=False,
+              metadata={"event_type": "aurum_outbox", "event_payload": {"key": "k"}})["ts"]
+    team_client.chat_update(channel="C1", ts=ts, text="v2", blocks=[{"type": "divider"}])
+    team_client.chat_postEphemeral(channel="C1", user="U1", text="psst", thread_ts=ts)
+    team_client.files_upload_v2(channel="C1", content=b"png", filename="c.png", title="chart",
+                                initial_comment="here", thread_ts=ts)
+    team_client.conversations_members(channel="C1", limit=200)
+    team_client.conversations_list(types="public_channel,private_channel", limit=200, exclude_archived=True)
+    team_client.conversations_open(users="U9")
+    fake.set_usergroup("S1", ["U1"])
+    team_client.usergroups_users_list(usergroup="S1")
+    team_client.users_info(user="U1")
+    team_client.auth_test()
+    team_client.views_publish(user_id="U1", view={"type": "home", "blocks": []})
+    team_client.views_open(trigger_id=fake.trigger_id(), view={"type": "modal", "title": {"type": "plain_text",
+                                                                                             "text": "T"}})
+    assert fake.violations == []
+
+
+# ----- scopes ---------------------------------------------------------------------------
+
+
+def test_the_bot_has_the_manifests_scopes_and_nothing_else(fake, client):
+    from tests.fakes.slack_spec import manifest_bot_scopes
+
+    assert fake.scopes == manifest_bot_scopes() and "chat:write" in fake.scopes
+    with pytest.raises(SlackApiError) as err:
+        client.conversations_history(channel="C1")
+    assert err.value.response["error"] == "missing_scope"
+    assert err.value.response["needed"] == "channels:history"
+    assert err.value.response["provided"] == ",".join(sorted(fake.scopes))
+    assert [v.split(":", 1)[0] for v in fake.take_violations()] == ["conversations.history"]
+
+
+def test_needed_scope_follows_the_conversation_type(fake, client):
+    secret = fake.add_channel("secret", private=True)
+    with pytest.raises(SlackApiError) as err:
+        client.conversations_replies(channel=secret, ts="1.0")
+    assert err.value.response["needed"] == "groups:history"
+    fake.take_violations()
+
+
+def test_scopes_can_be_overridden():
+    with FakeSlack(scopes=["commands"]) as narrow:
+        narrow.add_channel("c1", "C1")
+        c = WebClient(token="xoxb-t", base_url=narrow.base_url, retry_handlers=[])
+        with pytest.raises(SlackApiError) as err:
+            post(c)
+        assert err.value.response["error"] == "missing_scope" and err.value.response["needed"] == "chat:write"
+        assert c.auth_test()["ok"]  # needs no scope
+        assert len(narrow.take_violations()) == 1
+
+
+def test_only_bot_tokens(fake):
+    with pytest.raises(SlackApiError, match="invalid_auth"):
+        WebClient(token="xoxp-user", base_url=fake.base_url).auth_test()
+
+
+def test_oauth_token_carries_the_granted_scopes(fake):
+    answer = WebClient(base_url=fake.base_url).oauth_v2_access(client_id="1.2", client_secret="s",
+                                                              code=fake.oauth_code("T0AAA"))
+    assert set(answer["scope"].split(",")) == fake.scopes and answer["access_token"].startswith("xoxb-T0AAA-")
+
+
+# ----- conversations and membership ----------------------------------------------------
+
+
+def test_unknown_channel_is_not_found(fake, client):
+    for channel in ("C404", "#nowhere", "G404"):
+        with pytest.raises(SlackApiError, match="channel_not_found"):
+            post(client, channel=channel)
+    assert fake.delivered_posts() == [] and fake.violations == []
+
+
+def test_preset_channels_of_the_test_helpers_exist(fake, client):
+    assert post(client, channel="C0CHAN")["channel"] == "C0CHAN"
+    assert fake.channel_id("#general") == "C0CHAN" and fake.conversation("C0CHAN").bot_member
+
+
+def test_public_channel_the_bot_is_not_in_takes_posts_with_chat_write_public_only(fake, client):
+    lobby = fake.add_channel("lobby", bot_member=False)
+    assert post(client, channel=lobby)["ok"]  # the manifest grants chat:write.public
+    with FakeSlack(scopes=fake.scopes - {"chat:write.public"}) as strict:
+        strict.add_channel("lobby", "C0LOBBY", bot_member=False)
+        c = WebClient(token="xoxb-t", base_url=strict.base_url, retry_handlers=[])
+        with pytest.raises(SlackApiError, match="not_in_channel"):
+            post(c, channel="C0LOBBY")
+
+
+def test_private_channel_or_dm_the_bot_is_not_in_is_not_found(fake, client):
+    private = fake.add_channel("hush", private=True, bot_member=False)
+    their_dm = fake.add_dm("U5")
+    for channel in (private, their_dm):
+        with pytest.raises(SlackApiError, match="channel_not_found"):
+            post(client, channel=channel)
+        with pytest.raises(SlackApiError, match="channel_not_found"):
+            client.chat_postEphemeral(channel=channel, user="U5", text="x")
+    assert [c["id"] for c in client.conversations_list(types="private_channel")["channels"]] == []
+    fake.set_bot_member(private)
+    assert post(client, channel=private)["ok"]
+    assert [c["id"] for c in client.conversations_list(types="private_channel")["channels"]] == [private]
+
+
+def test_ephemeral_needs_the_bot_in_the_conversation_even_a_public_one(fake, client):
+    lobby = fake.add_channel("lobby", bot_member=False)
+    with pytest.raises(SlackApiError, match="channel_not_found"):
+        client.chat_postEphemeral(channel=lobby, user="U1", text="x")
+    assert fake.ephemeral == []
+
+
+def test_conversations_open_creates_the_bots_dm(fake, client):
+    assert fake.conversation("DU7") is None
+    dm = client.conversations_open(users="U7")["channel"]["id"]
+    assert dm == "DU7" and fake.conversation(dm).bot_member and fake.conversation(dm).im_user == "U7"
+    assert client.chat_postEphemeral(channel=dm, user="U7", text="hi")["ok"]
+
+
+def test_file_shared_only_where_the_bot_is(fake, client):
+    hush = fake.add_channel("hush", private=True, bot_member=False)
+    with pytest.raises(SlackApiError, match="channel_not_found"):
+        client.files_upload_v2(channel=hush, content=b"x", filename="a.txt")
+
+
+# ----- trigger ids -----------------------------------------------------------------------
+
+
+MODAL = {"type": "modal", "title": {"type": "plain_text", "text": "T"}, "blocks": []}
+
+
+def test_trigger_ids_open_one_view_each(fake, client):
+    trigger = fake.trigger_id()
+    assert trigger in fake.issued_trigger_ids
+    assert client.views_open(trigger_id=trigger, view=MODAL)["ok"]
+    with pytest.raises(SlackApiError, match="exchanged_trigger_id"):
+        client.views_open(trigger_id=trigger, view=MODAL)
+    with pytest.raises(SlackApiError, match="exchanged_trigger_id"):
+        client.views_push(trigger_id=trigger, view=MODAL)
+    with pytest.raises(SlackApiError, match="invalid_trigger_id"):
+        client.views_open(trigger_id="12345.98765.abcd2358fdea", view=MODAL)
+    assert [v.split(": ")[1] for v in fake.take_violations()] == [
+        "exchanged_trigger_id", "exchanged_trigger_id", "invalid_trigger_id"]
+    assert len(fake.views) == 1
+
+
+def test_trigger_ids_expire_after_3_seconds(fake, client):
+    late, in_time = fake.trigger_id(), fake.trigger_id()
+    fake.advance(2.9)
+    assert client.views_open(trigger_id=in_time, view=MODAL)["ok"]
+    fake.advance(0.2)
+    with pytest.raises(SlackApiError, match="expired_trigger_id"):
+        client.views_open(trigger_id=late, view=MODAL)
+    assert fake.take_violations() == ["views.open: expired_trigger_id"]
+
+
+# ----- response_url ------------------------------------------------------------------------
+
+
+def test_response_url_is_served_and_recorded(fake):
+    from slack_sdk.webhook import WebhookClient
+
+    url = fake.response_url("C1", "U1")
+    assert url.startswith(f"{fake.root_url}/respond/")
+    answer = WebhookClient(url).send(text="only you", response_type="ephemeral")
+    assert answer.status_code == 200 and json.loads(answer.body) == {"ok": True}
+    WebhookClient(url).send(text="all", blocks=[{"type": "divider"}], response_type="in_channel",
+                            replace_original=True)
+    first, second = fake.responses
+    assert first["url_id"] == url.rsplit("/", 1)[1] and first["channel"] == "C1" and first["user"] == "U1"
+    assert first["text"] == "only you" and first["response_type"] == "ephemeral"
+    assert second["blocks"] == [{"type": "divider"}] and second["replace_original"] is True
+    assert [c.method for c in fake.calls] == ["response_url", "response_url"]
+
+
+def test_response_url_takes_five_posts(fake):
+    from slack_sdk.webhook import WebhookClient
+
+    hook = WebhookClient(fake.response_url("C1", "U1"))
+    assert [hook.send(text=str(i)).status_code for i in range(5)] == [200] * 5
+    used = hook.send(text="sixth")
+    assert used.status_code == 404 and used.body == "used_url"
+    assert len(fake.responses) == 5 and "used_url" in fake.take_violations()[0]
+
+
+def test_response_url_expires_after_30_minutes(fake):
+    from slack_sdk.webhook import WebhookClient
+
+    early = fake.response_url("C1", "U1")
+    fake.advance(29 * 60)
+    assert WebhookClient(early).send(text="still").status_code == 200
+    fresh = fake.response_url("C1", "U1")
+    fake.advance(2 * 60)
+    expired = WebhookClient(early).send(text="late")
+    assert expired.status_code == 404 and expired.body == "expired_url"
+    assert WebhookClient(fresh).send(text="fresh").status_code == 200
+    fake.expire_response_urls()
+    assert WebhookClient(fresh).send(text="now late").body == "expired_url"
+    assert len(fake.take_violations()) == 2
+
+
+def test_response_url_unknown_fields_and_faults(fake):
+    from slack_sdk.webhook import WebhookClient
+
+    hook = WebhookClient(fake.response_url("C1", "U1"))
+    assert hook.send_dict({"text": "x", "channel": "C2"}).status_code == 200
+    assert fake.take_violations() == [f"response_url {hook.url.rsplit('/', 1)[1]}: fields Slack does not know "
+                                      "(ignored): channel"]
+    fake.fail_next("response_url", status=500)
+    assert hook.send(text="y").status_code == 500
+    assert fake.calls_to("response_url", failed=True)[0].fault == "500" and len(fake.responses) == 1
+
+
+# ----- rate-limit tiers --------------------------------------------------------------------
+
+
+def test_tier_2_allows_a_burst_of_one_minute_then_429_with_retry_after(fake, client):
+    for _ in range(20):  # conversations.list: Tier 2, 20+ per minute
+        client.conversations_list()
+    with pytest.raises(SlackApiError) as err:
+        client.conversations_list()
+    assert err.value.response.status_code == 429 and err.value.response["error"] == "ratelimited"
+    assert err.value.response.headers["Retry-After"] == "3"  # one call per 3 s refills
+    assert fake.calls_to("conversations.list", failed=True)[0].fault == "rate_limit"
+    assert client.users_info(user="U1")["ok"]  # per method
+    fake.advance(3)
+    assert client.conversations_list()["ok"]
+
+
+def test_tiers_are_per_workspace_and_can_be_turned_off(fake):
+    tokens = [WebClient(base_url=fake.base_url).oauth_v2_access(client_id="1", client_secret="s",
+                                                               code=fake.oauth_code(t))["access_token"]
+              for t in ("T0AAA", "T0BBB")]
+    for token in tokens:
+        c = WebClient(token=token, base_url=fake.base_url, retry_handlers=[])
+        assert all(c.conversations_list()["ok"] for _ in range(20))
+    with FakeSlack(tiers=False) as free:
+        c = WebClient(token="xoxb-t", base_url=free.base_url, retry_handlers=[])
+        assert all(c.conversations_list()["ok"] for _ in range(30))
+
+
+# ----- SlackSender ----------------------------------------------------------------------------
+
+
+def test_slack_sender_uses_the_fakes_trigger_ids_and_response_urls(fake):
+    from urllib.parse import parse_qs
+
+    from tests.support import SlackSender
+
+    sender = SlackSender("http://127.0.0.1:9", fake=fake)
+    body = parse_qs(sender.command_body("/kpi", "x", user="U1", channel="C0CHAN"))
+    assert body["trigger_id"][0] in fake.issued_trigger_ids
+    assert body["response_url"][0].startswith(f"{fake.root_url}/respond/")
+    plain = parse_qs(SlackSender("http://127.0.0.1:9").command_body("/kpi"))
+    assert plain["trigger_id"][0].startswith("trigger.") and "hooks.slack.invalid" in plain["response_url"][0]
+    sender.close()

@@ -26,6 +26,7 @@ def test_live_dashboard_edits_on_change_and_stops(runtime, server, slack, fake_s
     team = fake_slack.team_id
     with ctx.transaction() as session:
         demo.load(session, ctx.catalog, team, ctx.now() - timedelta(minutes=5))
+    fake_slack.add_channel("wall", "C0WALL")  # a channel the bot is in
     slack.command("/kpi", "dashboard live 2", user="U7", channel="C0WALL")
     post = fake_slack.wait_for("chat.postMessage", timeout=30)[0].params  # after the chart is drawn
     assert post["channel"] == "C0WALL"
@@ -54,6 +55,7 @@ def test_live_dashboard_edits_on_change_and_stops(runtime, server, slack, fake_s
 
 def test_one_live_message_per_channel_and_it_ends_on_time(runtime, server, slack, fake_slack):
     ctx = runtime.ctx
+    fake_slack.add_channel("wall", "C0WALL")  # a channel the bot is in
     slack.command("/kpi", "dashboard live 1", user="U7", channel="C0WALL")
     fake_slack.wait_for("chat.postMessage", timeout=30)
     first_ts = fake_slack.messages("C0WALL")[0]["ts"]
