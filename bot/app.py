@@ -30,7 +30,7 @@ from bot.installations import (
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
-ACK_CALL_TIMEOUT = 2.0  # seconds a Web API call made inside an ack function may take
+ACK_CALL_TIMEOUT = 2  # seconds a Web API call made inside an ack function may take
 CONSOLE_TOKEN = "xoxb-console"
 CONSOLE_SECRET = "console-only-signing-secret"
 NOT_INSTALLED = ("Aurum is not installed in this workspace (or was uninstalled). "
@@ -38,7 +38,7 @@ NOT_INSTALLED = ("Aurum is not installed in this workspace (or was uninstalled).
 
 
 def web_client(settings: Settings, token: str | None = None, interactive: bool = True,
-               anonymous: bool = False, timeout: float = 10) -> WebClient:
+               anonymous: bool = False, timeout: int = 10) -> WebClient:
     """A client for Settings.slack_api_url. Interactive calls made after the ack (users.info for an admin check)
     retry in place; the outbox retries itself; a call inside Slack's 3-second window retries never."""
     handlers = (

@@ -33,7 +33,7 @@ class SlackDelivery:
     queue for as long (`Later`), a call made for a job (who is in a channel) waits in place."""
 
     def __init__(self, client_for: Callable[[str], WebClient], pacing: Pacing | None = None,
-                 webhook_timeout: float = 10.0):
+                 webhook_timeout: int = 10):
         self._client_for = client_for
         self.pacing = pacing or Pacing()
         self.webhook_timeout = webhook_timeout

@@ -223,7 +223,8 @@ def test_secrets_never_reach_the_logs(tmp_path, database_url, fake_slack):
     proc = serve_process(tmp_path, "serve", database_url=database_url, slack_api_url=fake_slack.base_url,
                          aurum_log_level="DEBUG", **secrets)
     with proc:
-        sender = SlackSender(proc.url, secret=secrets["slack_signing_secret"], team_id=fake_slack.team_id, fake=fake_slack)
+        sender = SlackSender(proc.url, secret=secrets["slack_signing_secret"], team_id=fake_slack.team_id,
+                             fake=fake_slack)
         fake_slack.fail_next("response_url", status=500)
         sender.command("/kpi", "record coverage 81")
         sender.command("/kpi", "record coverage nonsense")
@@ -248,7 +249,8 @@ def test_secrets_never_reach_the_logs_in_oauth_mode(tmp_path, database_url, fake
         install_workspace(proc.url, fake_slack, "T0AAA")  # the token exchange: its answer holds the bot token
         sender = SlackSender(proc.url, secret=secrets["slack_signing_secret"], team_id="T0AAA", fake=fake_slack)
         sender.command("/kpi", "record coverage 81")
-        with closing(SlackSender(proc.url, secret=secrets["slack_signing_secret"], team_id="T0NOPE", fake=fake_slack)) as stranger:
+        with closing(SlackSender(proc.url, secret=secrets["slack_signing_secret"], team_id="T0NOPE",
+                                 fake=fake_slack)) as stranger:
             stranger.command("/kpi", "help")
         wait_until(lambda: replies(fake_slack), message="the reply")
         sender.close()
