@@ -350,8 +350,8 @@ def _run_job_in_slack(settings: Settings, job: str, team: str | None, wait: floa
 @app.command()
 def outbox(status: Annotated[str | None, typer.Option(help="pending, sending, sent, done, dead, cancelled")] = None,
            limit: int = 20) -> None:
-    """Show the task queue: queued, failed and dead-letter Slack messages, and the other tasks (alert escalations:
-    PagerDuty, e-mail, charts) that failed."""
+    """Show the task queue: queued, failed and dead-letter Slack messages, and the other tasks (requests' work after
+    the ack; alert escalations: PagerDuty, e-mail, charts) that failed."""
     from aurum.core import outbox as slack
     from storage import queue
 
@@ -369,7 +369,7 @@ def outbox(status: Annotated[str | None, typer.Option(help="pending, sending, se
             typer.echo(f"#{row.id} {row.status:<10} {row.kind:<9} {slack.channel_of(row) or row.parent_key} "
                        f"attempts={row.attempts} {row.last_error or ''}")
         if task_counts:
-            typer.echo("Alert escalations (PagerDuty, e-mail, charts): "
+            typer.echo("Other tasks (requests' work after the ack, PagerDuty, e-mail, alert charts): "
                        + "  ".join(f"{k}: {v}" for k, v in sorted(task_counts.items())))
         for task in tasks:
             typer.echo(f"task #{task.id} {task.status:<10} {task.kind:<9} {task.key} attempts={task.attempts} "

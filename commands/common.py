@@ -43,10 +43,11 @@ class Asker:
         return outbox.Requester(user=self.user_id, channel=self.channel_id, response_url=self.response_url)
 
 
-def reply(session: Session, asker: Asker, text: str, blocks: list[dict] | None = None, *,
-          replace: bool = False) -> str:
-    """Queue an answer only the asker sees, where they asked (by the request's response_url; see aurum.core.outbox)."""
-    return outbox.respond(session, asker.team_id, asker.requester, text, blocks, replace=replace)
+def reply(session: Session, asker: Asker, text: str, blocks: list[dict] | None = None) -> str:
+    """Queue an answer only the asker sees, where they asked (by the request's response_url; see aurum.core.outbox).
+    It never replaces the message whose button was pressed: those (a weekly summary, a survey invitation) are
+    everyone's, or still needed."""
+    return outbox.respond(session, asker.team_id, asker.requester, text, blocks)
 
 
 def post_here(session: Session, asker: Asker, text: str, blocks: list[dict] | None = None) -> str:

@@ -108,9 +108,8 @@ def confirm_suggestion(ctx: Context, body: dict[str, Any]) -> None:
     except InputError as exc:
         tell(ctx, asker, str(exc))
         return
-    with ctx.transaction() as session:
-        reply(session, asker, "Kudos confirmed",
-                    [blocks.section(f"✅ Kudos confirmed for <@{receiver}>, thank you!")])
+    with ctx.transaction() as session:  # a reply of its own: the suggestion is part of the weekly summary
+        reply(session, asker, "Kudos confirmed", [blocks.section(f"✅ Kudos confirmed for <@{receiver}>, thank you!")])
 
 
 def register(app: Any, ctx: Context) -> None:

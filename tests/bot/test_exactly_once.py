@@ -157,3 +157,62 @@ def test_work_acknowledged_before_a_crash_is_done_by_the_next_start(settings, fa
         _settled(second)
     second.shutdown()
     assert Counter(r["user"] for r in fake_slack.responses) == {f"U0CR{i}": 1 for i in range(5)}
+
+
+def _interactions(runtime, team_id: str) -> dict[str, dict]:
+    """One request of each button and view submission the app registers (tests/surveys/support.py shapes them as
+    Slack does); the values name rows that may not exist: the request is still done, once."""
+    from aurum.alerts.blocks import ACK
+    from aurum.kpis.live import STOP_ACTION
+    from aurum.recognition.kudos import SUGGEST_CONFIRM_ACTION, SUGGEST_USER_ACTION
+    from aurum.surveys import answers
+    from aurum.surveys.blocks import NO_REMINDER_ACTION, TAKE_ACTION
+    from tests.surveys.support import block_action, seed_run, view_submission
+
+    run = seed_run(runtime.ctx, team_id, ["U1"])
+    survey = runtime.ctx.config.surveys.survey("team")
+    raw = {field.block_id: "8" for field in answers.fields(survey)}
+    return {
+        "alert button": block_action(ACK, "404"),
+        "kudos confirm": block_action(SUGGEST_CONFIRM_ACTION, json.dumps({"key": "nope", "award": "code_quality"})),
+        "kudos person picked": block_action(SUGGEST_USER_ACTION, ""),
+        "live dashboard stop": block_action(STOP_ACTION, "404"),
+        "survey take": block_action(TAKE_ACTION, str(run.id)),
+        "survey no reminder": block_action(NO_REMINDER_ACTION, str(run.id)),
+        "survey submission": view_submission(survey, run.id, raw),
+    }
+
+
+INTERACTIONS = ("alert button", "kudos confirm", "kudos person picked", "live dashboard stop", "survey take",
+                "survey no reminder", "survey submission")
+
+
+@pytest.mark.work_process
+@pytest.mark.parametrize("name", INTERACTIONS)
+def test_every_button_and_view_submission_is_done_once_in_aurum_serves_mode(name, runtime, server, slack,
+                                                                           fake_slack):
+    from sqlalchemy import event
+
+    payload = _interactions(runtime, fake_slack.team_id)[name]
+    writes: Counter = Counter()
+
+    def count_write(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            writes[statement.split("(")[0].strip()[:60]] += 1
+
+    event.listen(runtime.ctx.engine, "before_cursor_execute", count_write)  # the web process, where the ack runs
+    try:
+        assert slack.interaction(payload).status_code == 200
+        _settled(runtime)
+    finally:
+        event.remove(runtime.ctx.engine, "before_cursor_execute", count_write)
+    with runtime.ctx.reading() as session:
+        from sqlmodel import select
+
+        from storage.queue import QueuedTask
+        works = list(session.scalars(select(QueuedTask).where(QueuedTask.kind == "request")))
+    assert len(works) <= 1 and all(t.status == "done" and t.attempts == 1 for t in works)
+    assert all(n == 1 for n in writes.values()), writes  # the ack wrote each thing once
+    assert len(fake_slack.calls_to("views.open")) == (1 if name == "survey take" else 0)
+    assert not _twice(fake_slack)
+    assert not fake_slack.violations
