@@ -9,7 +9,9 @@ Slack's Web API description) and counts what reaches it:
      and channel; then every answer is counted per request;
   2. crash: a burst of 200 `/kpi latency private` in under a second; every process of the bot is killed with
      SIGKILL once half of them are acknowledged; the bot is started again; every acknowledged request's answers
-     are counted.
+     are counted;
+  3. a slow views.open: `/survey` (the modal opens in the ack, within Slack's 3 s) while views.open hangs for 10 s,
+     and while it answers 429: the time until Slack has its HTTP answer, and how many views.open calls were made.
     python bench/bench_exactly_once.py [--commands 200]
 """
 
@@ -152,6 +154,28 @@ def crash_round(folder: Path, database_url: str, ctx, commands: int) -> None:
         tally("  acknowledged commands' replies", answers, acked)
 
 
+def modal_round(folder: Path, database_url: str) -> None:
+    with FakeSlack(start_ts=time.time()) as fake:
+        bot = start_bot(folder, "modal", database_url, fake)
+        sender = SlackSender(bot.url, team_id=fake.team_id, fake=fake)
+        try:
+            for fault in ("hang", "429"):
+                before = len(fake.calls_to("views.open"))
+                if fault == "429":
+                    fake.fail_next("views.open", status=429, retry_after=5)
+                else:
+                    fake.fail_next("views.open", mode="timeout", delay=10.0)
+                started = time.perf_counter()
+                status = sender.command("/survey", "", user=f"UM{fault}").status_code
+                took = time.perf_counter() - started
+                opened = len(fake.calls_to("views.open")) - before
+                print(f"/survey while views.open {'hangs 10 s' if fault == 'hang' else 'answers 429'}: HTTP {status} "
+                      f"after {took:.2f} s (Slack waits 3 s), views.open calls: {opened}")
+        finally:
+            sender.close()
+            bot.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--commands", type=int, default=200)
@@ -164,6 +188,7 @@ def main() -> None:
             demo.load(session, ctx.catalog, "T0001", ctx.now())
         chaos_round(folder, database_url, ctx, args.commands)
         crash_round(folder, database_url, ctx, args.commands)
+        modal_round(folder, database_url)
         ctx.engine.dispose()
 
 

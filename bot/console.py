@@ -93,7 +93,7 @@ class ConsoleDelivery:
         return [CONSOLE_USER]  # the console has one person: you
 
     def respond(self, team_id: str, url: str, text: str, blocks: list[dict[str, Any]] | None = None, *,
-                in_channel: bool = False, replace: bool = False) -> None:
+                in_channel: bool = False) -> None:
         where = CONSOLE_CHANNEL if in_channel else f"(only you) {CONSOLE_CHANNEL}"
         self._write(f"\n── {where} ──\n{blocks_to_text(blocks, text)}")
 

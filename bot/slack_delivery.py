@@ -72,11 +72,11 @@ class SlackDelivery:
         return files[0].get("id", "")
 
     def respond(self, team_id: str, url: str, text: str, blocks: list[dict[str, Any]] | None = None, *,
-                in_channel: bool = False, replace: bool = False) -> None:
+                in_channel: bool = False) -> None:
         hook = WebhookClient(url, timeout=self.webhook_timeout)
         try:
             resp = hook.send(text=text, blocks=blocks, response_type="in_channel" if in_channel else "ephemeral",
-                             replace_original=replace)
+                             replace_original=False)
         except (OSError, TimeoutError) as exc:
             raise DeliveryError(f"could not reach Slack's response_url: {type(exc).__name__}") from None
         body = (resp.body or "").strip()

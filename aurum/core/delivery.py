@@ -49,9 +49,9 @@ class Delivery(Protocol):
         """Upload a file (a PNG chart, a CSV export, …) where the channel's members can see it; returns its id."""
 
     def respond(self, team_id: str, url: str, text: str, blocks: list[dict[str, Any]] | None = None, *,
-                in_channel: bool = False, replace: bool = False) -> None:
-        """Answer a request through its response_url (ephemeral unless `in_channel`; `replace`: in place of the
-        message whose button was pressed). Raises ReplyUrlGone when the URL no longer takes answers."""
+                in_channel: bool = False) -> None:
+        """Answer a request through its response_url, as a new message (ephemeral unless `in_channel`). Raises
+        ReplyUrlGone when the URL no longer takes answers."""
 
     def publish_home(self, team_id: str, user: str, view: dict[str, Any]) -> None:
         """Publish a person's App Home tab."""

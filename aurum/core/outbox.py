@@ -76,10 +76,10 @@ def post(session: Session, team_id: str, channel: str, text: str, blocks: list[d
 
 
 def respond(session: Session, team_id: str, asker: Requester, text: str, blocks: list[dict] | None = None, *,
-            replace: bool = False, key: str | None = None) -> str:
+            key: str | None = None) -> str:
     """Queue a reply to a person's request: by its response_url while that takes answers, else ephemeral (or by DM
-    where the bot cannot see the conversation). `replace`: in place of the message whose button was pressed."""
-    payload = {**_reply_route(asker), "text": text, "blocks": blocks, "replace": replace}
+    where the bot cannot see the conversation). A new message: never in place of the one whose button was pressed."""
+    payload = {**_reply_route(asker), "text": text, "blocks": blocks}
     return enqueue(session, team_id, "respond", payload, key)
 
 
@@ -184,9 +184,9 @@ class SlackCall(Handler):
         if not asker or code not in UNREACHABLE:
             return
         enqueue(session, task.team_id, "respond", {**asker, "text": payload["text"], "blocks": payload.get("blocks"),
-                                                   "replace": False, "in_channel": True}, f"{task.key}:here")
-        enqueue(session, task.team_id, "respond", {**asker, "text": CANNOT_POST.format(error=code), "blocks": None,
-                                                   "replace": False}, f"{task.key}:why")
+                                                   "in_channel": True}, f"{task.key}:here")
+        enqueue(session, task.team_id, "respond", {**asker, "text": CANNOT_POST.format(error=code), "blocks": None},
+                f"{task.key}:why")
 
 
 def _post(delivery: Delivery, task: QueuedTask, payload: dict[str, Any], parent: Posted | None) -> Posted:
@@ -205,7 +205,7 @@ def _respond(delivery: Delivery, task: QueuedTask, payload: dict[str, Any], pare
     url, expires = payload.get("url"), payload.get("url_expires")
     if url and expires and datetime.now(UTC) < datetime.fromisoformat(expires):
         try:
-            delivery.respond(task.team_id, url, payload["text"], payload.get("blocks"), replace=payload["replace"],
+            delivery.respond(task.team_id, url, payload["text"], payload.get("blocks"),
                              in_channel=payload.get("in_channel", False))
             return Posted(channel=payload["channel"], ts="")
         except ReplyUrlGone:
