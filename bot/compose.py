@@ -35,6 +35,7 @@ from bot.roles import AdminCheck
 from bot.runtime import Runtime
 from bot.settings import Settings, SettingsError
 from bot.slack_delivery import SlackDelivery
+from bot.slack_pacing import Pacing
 from bot.work_process import WakeWorkProcess, WorkProcess
 from storage.db import make_engine
 from storage.migrate import upgrade_if_behind
@@ -122,7 +123,9 @@ def _slack(settings: Settings, delivery: Delivery | None, *, work: WorkProcess |
     settings.check_for_slack()
     engine = make_engine(settings.database_url)
     tokens, client_for, admin_client_for = _clients(settings, engine)
-    delivery = delivery or SlackDelivery(client_for)
+    # Paced by the context's clock, which the queue schedules by (a message put back for its turn is due when the
+    # turn comes): read when a call is made, once `ctx` below exists.
+    delivery = delivery or SlackDelivery(client_for, Pacing(clock=lambda: ctx.now().timestamp()))
     services: dict[str, Any] = {}
     if work is not None:  # its work process runs the work after the ack, the jobs (/report) among it
         services = {"outbox_wake": WakeWorkProcess(work), "telemetry": work.telemetry, "jobs": {}}

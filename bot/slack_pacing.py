@@ -31,7 +31,8 @@ class _Bucket:
 
 
 class Pacing:
-    """Token buckets per (workspace, method) and per (workspace, channel); thread-safe, one per process."""
+    """Token buckets per (workspace, method) and per (workspace, channel); thread-safe, one per process. `clock`
+    (seconds): the clock the queue schedules by, so that a message put back for its turn is due when its turn comes."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic):
         self.clock = clock
@@ -56,7 +57,7 @@ class Pacing:
             bucket = self._buckets.get(key)
             if bucket is None:
                 bucket = self._buckets[key] = _Bucket(tokens=burst, at=now)
-            bucket.tokens = min(burst, bucket.tokens + (now - bucket.at) * rate)
+            bucket.tokens = min(burst, bucket.tokens + max(0.0, now - bucket.at) * rate)
             bucket.at = now
             if bucket.tokens >= 1.0:
                 bucket.tokens -= 1.0
