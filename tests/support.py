@@ -139,7 +139,7 @@ class SlackSender:
                 payload["trigger_id"] = self.fake.trigger_id()
             channel = (payload.get("channel") or {}).get("id") or (payload.get("container") or {}).get("channel_id")
             if channel and ("response_url" in payload or payload.get("type") in ("block_actions", "message_action")):
-                payload["response_url"] = self.fake.response_url(channel, (payload.get("user") or {}).get("id", ""))
+                payload["response_url"] = self.response_url(channel, (payload.get("user") or {}).get("id", ""))
         return self.send(urlencode({"payload": json.dumps(payload)}))
 
     def event(self, event: dict[str, Any], team_id: str | None = None) -> httpx.Response:

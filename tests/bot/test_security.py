@@ -249,12 +249,14 @@ def test_secrets_never_reach_the_logs_in_oauth_mode(tmp_path, database_url, fake
         install_workspace(proc.url, fake_slack, "T0AAA")  # the token exchange: its answer holds the bot token
         sender = SlackSender(proc.url, secret=secrets["slack_signing_secret"], team_id="T0AAA", fake=fake_slack)
         sender.command("/kpi", "record coverage 81")
+        sender.command("/kpi", "coverage")  # a public card: a Web API call made with the installed bot token
         with closing(SlackSender(proc.url, secret=secrets["slack_signing_secret"], team_id="T0NOPE",
                                  fake=fake_slack)) as stranger:
             stranger.command("/kpi", "help")
-        wait_until(lambda: replies(fake_slack), message="the reply")
+        wait_until(lambda: replies(fake_slack) and fake_slack.calls_to("chat.postMessage"),
+                   message="the reply and the card")
         sender.close()
-    bot_token = replies(fake_slack)[0].headers["authorization"].removeprefix("Bearer ")
+    bot_token = next(c.token for c in fake_slack.calls if c.token.startswith("xoxb-"))
     _assert_clean(proc.logs(), {**secrets, "the installed bot token": bot_token})
 
 

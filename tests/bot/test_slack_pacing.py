@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from itertools import pairwise
 
 from aurum.core import outbox
 from bot.slack_pacing import CHANNEL_BURST, PER_MINUTE, TIERS, Pacing
@@ -51,7 +52,7 @@ def test_posts_into_one_channel_go_out_about_one_a_second(runtime, fake_slack):
             runtime.ctx.outbox_wake.wait(0.05)
     calls = fake_slack.calls_to("chat.postMessage", failed=False)
     assert len(calls) == 8 and not fake_slack.calls_to("chat.postMessage", failed=True)  # no 429 earned
-    paced = [later.at - earlier.at for earlier, later in zip(calls[CHANNEL_BURST - 1:], calls[CHANNEL_BURST:])]
+    paced = [later.at - earlier.at for earlier, later in pairwise(calls[CHANNEL_BURST - 1:])]
     assert all(gap >= 0.9 for gap in paced), paced
     with runtime.ctx.reading() as session:
         from storage import queue as repo

@@ -32,9 +32,9 @@ def test_install_flow_stores_the_workspace_token_and_serves_it(oauth_runtime, oa
         assert session.get(Workspace, "T0AAA").name == "Team A"
 
     sender = SlackSender(oauth_server.url, team_id="T0AAA", fake=fake_slack)
-    assert sender.command("/kpi", "record coverage 80", user="U1", channel="C0A").status_code == 200
-    (reply,) = _wait_for_team_posts(fake_slack, "T0AAA")
-    assert reply.headers["authorization"] == f"Bearer {bot.bot_token}"
+    assert sender.command("/kpi", "coverage", user="U1", channel="C0CHAN").status_code == 200  # a public card
+    (card,) = _wait_for_team_posts(fake_slack, "T0AAA")
+    assert card.headers["authorization"] == f"Bearer {bot.bot_token}"
     sender.close()
 
 

@@ -19,6 +19,11 @@ from storage.workspaces import ensure
 TEAM = "T0001"
 
 
+@pytest.fixture(autouse=True)
+def channel(fake_slack):
+    fake_slack.add_channel("one", channel_id="C0ONE")
+
+
 def _two_posts(ctx, session, team_id, period):
     outbox.post(session, team_id, "C0ONE", f"first of {period}", key=f"pair:{period}:1")
     outbox.post(session, team_id, "#nowhere", f"second of {period}", key=f"pair:{period}:2")

