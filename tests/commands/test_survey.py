@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 
 import pytest
 from slack_sdk.models.blocks import Block
@@ -232,3 +233,15 @@ def test_export_is_for_admins_and_has_no_user_ids(runtime, server, slack, fake_s
     for user in [*people, "UADMIN"]:
         assert user not in text
     assert not any(v.startswith("U") for r in rows for v in r.values())
+
+
+@pytest.mark.work_process
+@pytest.mark.xfail(reason="bot: in the work-process mode /survey calls views.open twice with the command's "
+                          "trigger_id (once in the ack, once in the work process); Slack answers the second "
+                          "exchanged_trigger_id", strict=False)
+def test_survey_in_the_work_process_mode_opens_the_modal_once(runtime, server, slack, fake_slack, team_run):
+    response = slack.command("/survey", "", user="U1")
+    assert response.status_code == 200
+    fake_slack.wait_for("views.open")
+    time.sleep(2)  # the work process's part, if any
+    assert len(fake_slack.calls_to("views.open")) == 1 and len(fake_slack.views) == 1
