@@ -131,5 +131,7 @@ def test_private_card_reaches_someone_typing_in_a_dm_the_bot_is_not_in(runtime, 
     _load_demo(runtime, fake_slack.team_id)
     their_dm = fake_slack.add_dm("U42")  # U42 and a colleague; the bot is not in it
     slack.command("/kpi", "uptime 90d private", user="U42", channel=their_dm)
-    wait_until(lambda: fake_slack.responses, timeout=20, message="the reply through the response_url")
+    wait_until(lambda: fake_slack.responses or fake_slack.calls_to("chat.postEphemeral"), timeout=20,
+               message="the reply")
+    assert fake_slack.responses, "no reply through the response_url"
     assert fake_slack.responses[0]["user"] == "U42" and fake_slack.responses[0]["response_type"] == "ephemeral"
