@@ -134,7 +134,7 @@ def main() -> None:
             "features", "onboarding")]
         reply_times = []
         for i in range(args.replies):
-            channel = f"CR{i:04d}"
+            channel = fake.add_channel(f"reply-{i:04d}", channel_id=f"CR{i:04d}")
             started = time.perf_counter()
             aurum_sender.send(aurum_sender.command_body("/kpi", kinds[i % len(kinds)], channel=channel))
             fake.wait_for(lambda c, ch=channel: c.method == "files.completeUploadExternal"

@@ -318,7 +318,8 @@ def serve_process(tmp_path: Path, name: str, **settings: str) -> BotProcess:
 
 
 def wait_until(condition: Any, timeout: float = 30, message: str = "condition") -> Any:
-    """Poll `condition()` until it is truthy (returns it) or fail after `timeout` seconds."""
+    """Poll `condition()` until it is truthy (returns it) or fail after `timeout` seconds, or as soon as a running
+    FakeSlack saw a call real Slack refuses (the test fails for it anyway: no need to wait)."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
@@ -326,7 +327,18 @@ def wait_until(condition: Any, timeout: float = 30, message: str = "condition") 
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        assert_no_slack_violations(f"waiting for {message}")
         time.sleep(0.05)
+
+
+def assert_no_slack_violations(what: str = "") -> None:
+    """Fail now if a running FakeSlack has recorded violations (they stay recorded for the report)."""
+    from tests.fakes import slack_api
+
+    seen = [v for fake in list(slack_api.STARTED) for v in fake.violations]
+    if seen:
+        raise AssertionError(f"the fake Slack saw calls real Slack refuses{' while ' + what if what else ''}:\n  "
+                             + "\n  ".join(seen))
 
 
 def queue_burst(ctx, team_id: str, posts: int = 60, replies: int = 12) -> list[str]:

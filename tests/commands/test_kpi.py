@@ -8,7 +8,7 @@ from datetime import timedelta
 from aurum import demo
 from aurum.kpis import service as kpis
 from storage.db import session_scope
-from tests.support import SlackSender, is_reply
+from tests.support import SlackSender, is_reply, wait_until
 
 
 def _load_demo(runtime, team_id: str) -> None:
@@ -119,3 +119,13 @@ def test_healthz_and_metrics(runtime, server, fake_slack):
     assert 'roadmap_sprint_velocity{team_id="T0001"} 52.0' in exposition
     assert "roadmap_test_coverage" in exposition
     assert 'roadmap_api_response_time_p95{team_id="T0001"} 285.0' in exposition
+
+
+def test_private_card_reaches_someone_typing_in_a_dm_the_bot_is_not_in(runtime, server, slack, fake_slack):
+    _load_demo(runtime, fake_slack.team_id)
+    their_dm = fake_slack.add_dm("U42")  # U42 and a colleague; the bot is not in it
+    slack.command("/kpi", "uptime 90d private", user="U42", channel=their_dm)
+    wait_until(lambda: fake_slack.responses or fake_slack.calls_to("chat.postEphemeral"), timeout=20,
+               message="the reply")
+    assert fake_slack.responses, "no reply through the response_url"
+    assert fake_slack.responses[0]["user"] == "U42" and fake_slack.responses[0]["response_type"] == "ephemeral"

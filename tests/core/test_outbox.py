@@ -15,7 +15,7 @@ from aurum.core import outbox
 from aurum.core.outbox import OutboxWorker
 from bot.compose import build_web
 from storage import queue as repo
-from tests.support import BOT_TOKEN, ROOT, SIGNING_SECRET
+from tests.support import BOT_TOKEN, ROOT, SIGNING_SECRET, assert_no_slack_violations
 
 
 def _queue(ctx, count: int, channel: str = "C0CHAN", team: str = "T0001") -> list[str]:
@@ -27,6 +27,7 @@ def _deliver_until(worker: OutboxWorker, done, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while not done():
         assert time.monotonic() < deadline, "outbox did not deliver in time"
+        assert_no_slack_violations("delivering")
         if not worker.run_once():
             worker.ctx.outbox_wake.wait(0.05)
 

@@ -492,6 +492,7 @@ class FakeSlack:
 
     def _violate(self, text: str) -> None:
         self._violations.append(text)
+        self._changed.notify_all()
 
     def channel_id(self, name: str) -> str:
         with self._lock:
@@ -520,9 +521,10 @@ class FakeSlack:
             return [c for c in self._calls if c.method == method and failed in (None, c.failed)]
 
     def wait_for(
-        self, what: str | Callable[[Call], bool], count: int = 1, timeout: float = 30.0
+        self, what: str | Callable[[Call], bool], count: int = 1, timeout: float = 30.0, fail_fast: bool = True
     ) -> list[Call]:
-        """Wait until ``count`` calls match a method name or predicate; return them."""
+        """Wait until ``count`` calls match a method name or predicate; return them. Fails at once when the fake
+        has recorded a violation (``fail_fast=False``: wait anyway)."""
         match = (lambda c: c.method == what) if isinstance(what, str) else what
         deadline = time.monotonic() + timeout
         with self._changed:
@@ -531,7 +533,10 @@ class FakeSlack:
                 remaining = deadline - time.monotonic()
                 if len(found) >= count or remaining <= 0:
                     break
-                self._changed.wait(remaining)
+                if self._violations and fail_fast:  # the test fails for them anyway: say so now
+                    raise AssertionError(f"wait_for({what!r}): the fake saw calls real Slack refuses:\n  "
+                                         + "\n  ".join(self._violations) + "\n" + self.dump())
+                self._changed.wait(min(remaining, 0.5))
         if len(found) < count:
             raise AssertionError(f"wait_for({what!r}): {len(found)}/{count} matching calls after {timeout}s\n"
                                  + self.dump())
@@ -730,7 +735,8 @@ class FakeSlack:
     def _needed_scope(self, scopes: tuple[str, ...], params: dict) -> str:
         """The scope Slack names as `needed`: the one for the conversation's type where the method has a family
         (channels:/groups:/im:/mpim:), else the first."""
-        conv = self._conversations.get(self._resolve_channel(str(params.get("channel") or "")))
+        channel = str(params.get("channel") or "")
+        conv = self._conversations.get(self._named.get(channel.lstrip("#"), channel))  # no DM opened by asking
         if conv is not None:
             for scope in scopes:
                 if scope.startswith(conv.kind + ":"):
