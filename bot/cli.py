@@ -13,6 +13,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -30,6 +31,8 @@ workspace_app = typer.Typer(help="Workspaces served (OAuth installs) and deletin
 app.add_typer(workspace_app, name="workspace")
 token_app = typer.Typer(help="API tokens for the bot's HTTP APIs (stored hashed, shown once).", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+alerts_app = typer.Typer(help="Alert rules (`aurum alert-rules` prints them for Prometheus).", no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
 
 TeamOption = Annotated[str | None, typer.Option("--team", help="Slack team id (default: the only workspace)")]
 
@@ -502,7 +505,43 @@ def alert_rules() -> None:
 
     with _cli() as runtime:
         alerts = runtime.ctx.config.alerts
-        typer.echo(rule_file(alerts.enabled(), runbook_base=alerts.runbook_base_url), nl=False)
+        typer.echo(rule_file(alerts.enabled(), runbook_base=alerts.runbook_base_url,
+                             missing_data=alerts.missing_data), nl=False)
+
+
+@alerts_app.command("test")
+def alerts_test(file: Annotated[Path, typer.Argument(help="A test file in `promtool test rules`' shape")]) -> None:
+    """Replay the file's series through the bot's own rule engine (simulated clock, no Slack, no database) and
+    check the alerts firing at each eval_time; exit 0 only when every case passes. The rules: the file's
+    `rule_files` (the bot's config files), else AURUM_CONFIG's."""
+    import yaml
+
+    from aurum.alerts.ruletest import RuleTestError, run
+    from aurum.config import ConfigError, load_config
+
+    try:
+        document = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise _fail(f"{file}: cannot read it as YAML ({exc})") from None
+    rule_files = document.get("rule_files") if isinstance(document, dict) else None
+    try:
+        if rule_files:
+            paths = [file.parent / str(name) for name in rule_files]
+            if len(paths) > 1:
+                raise _fail(f"{file}: rule_files names one bot config file (its `alerts:` section), got {len(paths)}")
+            loaded = yaml.safe_load(paths[0].read_text(encoding="utf-8")) if paths[0].exists() else None
+            if isinstance(loaded, dict) and "groups" in loaded and "alerts" not in loaded:
+                raise _fail(f"{paths[0]}: a Prometheus rule file; rule_files names the bot's config file "
+                            "(its `alerts:` section), or leave it out to use AURUM_CONFIG")
+            config = load_config(paths[0])
+        else:
+            config = load_config(_settings().aurum_config)
+        report = run(document, config.alerts)
+    except (ConfigError, RuleTestError) as exc:
+        raise _fail(f"{file}: {exc}") from None
+    typer.echo(report.text())
+    if report.failed or not report.cases:
+        raise typer.Exit(1)
 
 
 @db_app.command("upgrade")

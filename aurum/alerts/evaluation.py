@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from aurum.alerts import engine, notify
-from aurum.alerts.rules import AlertRule, render
+from aurum.alerts.rules import AlertRule, fresh_values, render
 from aurum.core.context import Context
 from aurum.kpis.catalog import Kpi
 from aurum.kpis.formatting import number
@@ -63,9 +63,13 @@ class _Touched:
 
 
 def rendered_annotations(ctx: Context, rule: AlertRule, value: float | None) -> dict[str, str]:
+    return annotations_of(rule, value, ctx.config.alerts.runbook_base_url)
+
+
+def annotations_of(rule: AlertRule, value: float | None, runbook_base_url: str | None) -> dict[str, str]:
     variables = {"value": "no data" if value is None else number(value), "threshold": number(rule.threshold),
                  "labels": rule.all_labels, "kpi": rule.kpi or rule.expr,
-                 "runbook_base": (ctx.config.alerts.runbook_base_url or "").rstrip("/")}
+                 "runbook_base": (runbook_base_url or "").rstrip("/")}
     return {name: render(template, variables) for name, template in rule.annotations.items()}
 
 
@@ -102,10 +106,8 @@ def evaluate(ctx: Context, session: Session, team_id: str, now: datetime | None 
         row = rows.get((rule.name, rule.fingerprint))
         fresh = fresh_by_age.get(rule.max_age)
         if fresh is None:
-            fresh = fresh_by_age[rule.max_age] = {kpi: value for kpi, (at, value) in values.items()
-                                                  if now - at <= rule.max_age}
-        value = rule.value(fresh)
-        holds = None if value is None else rule.holds(value)
+            fresh = fresh_by_age[rule.max_age] = fresh_values(values, now, rule.max_age)
+        value, holds = rule.judge(fresh)
         if holds is False and (row is None or row.state == "inactive"):
             continue  # the common case, and what engine.step says too: inactive stays inactive
         current = _state(row)

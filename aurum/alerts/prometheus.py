@@ -1,8 +1,13 @@
 """The rules as a Prometheus rule file: `aurum alert-rules` prints it, and the tests hand it to `promtool`.
 
-Each KPI is the metric of the same name, so `api_response_time_p95 > 300` means the same in both places. Prometheus
-treats a value older than its lookback (5 minutes) as missing and then resolves: a rule matches it exactly when its
-`max_age` is 5m and its `missing_data` is `resolve`.
+Each KPI is the metric of the same name (its samples at the times they were recorded). The bot reads a KPI's newest
+value no older than the rule's `max_age`, which is `last_over_time(kpi[max_age])` (not the bare selector, whose
+lookback is Prometheus' 5 minutes and which a staleness marker ends at once), so
+`api_response_time_p95 > 300` with `max_age: 15m` is `last_over_time(api_response_time_p95[15m]) > 300.0`.
+The missing-data policies: `resolve` is Prometheus' own (no sample, no alert); `alert` adds
+`or on() absent_over_time(…)`; `keep_state` of a rule without `for` and `keep_firing_for` keeps the alert's previous
+firing state through the ALERTS series while a KPI has no fresh value. `keep_state` with `for` or `keep_firing_for`
+has no PromQL equivalent: such a rule is exported as `resolve`, with a comment saying so.
 """
 
 from __future__ import annotations
@@ -13,15 +18,39 @@ from typing import Any
 
 import yaml
 
-from aurum.alerts.rules import AlertRule, format_duration, render
+from aurum.alerts.rules import AlertRule, MissingData, format_duration, promql_number, render
 from aurum.kpis.formatting import number
 
 PROMQL_OPS = {">": ">", ">=": ">=", "<": "<", "<=": "<=", "==": "==", "!=": "!="}
 
 
-def promql(rule: AlertRule) -> str:
-    subject = rule.kpi if rule.kpi else f"({rule.expr})"
-    return f"{subject} {PROMQL_OPS[rule.op]} {rule.threshold!r}"
+def _over_time(function: str, rule: AlertRule, kpi: str) -> str:
+    return f"{function}({kpi}[{format_duration(rule.max_age)}])"
+
+
+def exact(rule: AlertRule, missing: MissingData = "resolve") -> bool:
+    """Whether Prometheus evaluates the exported rule exactly as the bot does (see the module's docstring)."""
+    policy = rule.missing_data or missing
+    return policy != "keep_state" or (not rule.for_ and not rule.keep_firing_for)
+
+
+def promql(rule: AlertRule, missing: MissingData = "resolve") -> str:
+    """The rule's condition in PromQL; `missing` is the config's default missing-data policy."""
+    if rule.kpi is not None:
+        subject = _over_time("last_over_time", rule, rule.kpi)
+    else:
+        subject = rule.expression.promql(lambda kpi: _over_time("last_over_time", rule, kpi))  # type: ignore[union-attr]
+    condition = f"{subject} {PROMQL_OPS[rule.op]} {promql_number(rule.threshold)}"
+    policy = rule.missing_data or missing
+    kpis = sorted(rule.kpis)
+    if policy == "alert":
+        absent = " or on() ".join(_over_time("absent_over_time", rule, kpi) for kpi in kpis)
+        return f"{condition} or on() ({absent})"
+    if policy == "keep_state" and exact(rule, missing):
+        present = " and on() ".join(_over_time("present_over_time", rule, kpi) for kpi in kpis)
+        was_firing = f'max(ALERTS{{alertname="{rule.name}",alertstate="firing"}})'
+        return f"{condition} or on() ({was_firing} unless on() ({present}))"
+    return condition
 
 
 def _annotation(template: str, rule: AlertRule, runbook_base: str | None) -> str:
@@ -33,10 +62,11 @@ def _annotation(template: str, rule: AlertRule, runbook_base: str | None) -> str
 
 
 def rule_group(rules: Iterable[AlertRule], name: str = "aurum", interval: str = "1m",
-               runbook_base: str | None = None, annotations: bool = True) -> dict[str, Any]:
+               runbook_base: str | None = None, annotations: bool = True,
+               missing_data: MissingData = "resolve") -> dict[str, Any]:
     out = []
     for rule in rules:
-        entry: dict[str, Any] = {"alert": rule.name, "expr": promql(rule)}
+        entry: dict[str, Any] = {"alert": rule.name, "expr": promql(rule, missing_data)}
         if rule.for_:
             entry["for"] = format_duration(rule.for_)
         if rule.keep_firing_for:
@@ -51,4 +81,9 @@ def rule_group(rules: Iterable[AlertRule], name: str = "aurum", interval: str = 
 
 
 def rule_file(rules: Iterable[AlertRule], **kwargs: Any) -> str:
-    return yaml.safe_dump(rule_group(rules, **kwargs), sort_keys=False, allow_unicode=True)
+    rules = list(rules)
+    missing = kwargs.get("missing_data", "resolve")
+    notes = "".join(f"# {rule.name}: missing_data keep_state with for/keep_firing_for has no PromQL equivalent; "
+                    "exported as resolve (Prometheus resolves where the bot keeps the state)\n"
+                    for rule in rules if not exact(rule, missing))
+    return notes + yaml.safe_dump(rule_group(rules, **kwargs), sort_keys=False, allow_unicode=True, width=10_000)

@@ -11,10 +11,11 @@ import ast
 import functools
 import hashlib
 import json
+import math
 import operator
 import re
 from collections.abc import Callable, Mapping
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -52,22 +53,52 @@ def parse_duration(value: Any) -> timedelta:
 
 
 def format_duration(delta: timedelta) -> str:
-    """The shortest Prometheus duration for a timedelta: 600 s → `10m`."""
-    seconds = int(delta.total_seconds())
-    if seconds == 0:
+    """The shortest Prometheus duration for a timedelta: 600 s → `10m`, 1.5 s → `1s500ms`."""
+    millis = round(delta / timedelta(milliseconds=1))
+    if millis == 0:
         return "0s"
     out = ""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        count, seconds = divmod(seconds, size)
+    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)):
+        count, millis = divmod(millis, size)
         if count:
             out += f"{count}{unit}"
     return out
 
 
-class Expression:
-    """`+ - * /`, parentheses and numbers over KPI keys, compiled once; None when a KPI has no value."""
+def divide(a: float, b: float) -> float:
+    """PromQL's (Go's, IEEE 754) division: x/0 = ±Inf by the signs of x and of the zero, 0/0 and NaN/0 = NaN."""
+    if b == 0:
+        if a == 0 or math.isnan(a):
+            return math.nan
+        return math.copysign(math.inf, a) * math.copysign(1.0, b)
+    return a / b
 
-    _BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+
+def modulo(a: float, b: float) -> float:
+    """PromQL's `%` (Go's math.Mod): the sign of the dividend; x%0, ±Inf%y and NaN operands give NaN; x%±Inf = x."""
+    if b == 0 or math.isinf(a) or math.isnan(a) or math.isnan(b):
+        return math.nan
+    return math.fmod(a, b)
+
+
+def promql_number(value: float) -> str:
+    """A float as a PromQL literal: `300.0`, `1e-05`, `Inf`, `-Inf`, `NaN`."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Inf" if value > 0 else "-Inf"
+    return repr(float(value))
+
+
+class Expression:
+    """`+ - * / %`, parentheses and numbers over KPI keys, compiled once; None when a KPI has no value.
+
+    The arithmetic is PromQL's, IEEE 754 floats to the edge: x/0 = ±Inf, 0/0 = NaN, x%0 = NaN, Inf-Inf = NaN,
+    and NaN goes on through every operator (a NaN value then fails every comparison but `!=`)."""
+
+    _BINARY: dict[type, Callable[[float, float], float]] = {
+        ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: divide, ast.Mod: modulo}
+    _SYMBOL = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Mod: "%"}
 
     def __init__(self, text: str):
         try:
@@ -76,7 +107,10 @@ class Expression:
             raise ValueError(f"expression {text!r} does not parse; use KPI keys, numbers, + - * / and ()") from None
         self.text = text.strip()
         self.names: set[str] = set()
+        self._tree = tree.body
         self._fn = self._compile(tree.body)
+        if not self.names:
+            raise ValueError(f"expression {self.text!r} reads no KPI; name at least one KPI key")
 
     def _compile(self, node: ast.AST) -> Callable[[Mapping[str, float | None]], float | None]:
         if isinstance(node, ast.Constant) and isinstance(node.value, int | float) and not isinstance(node.value, bool):
@@ -95,15 +129,30 @@ class Expression:
 
             def binary(values: Mapping[str, float | None]) -> float | None:
                 a, b = left(values), right(values)
-                if a is None or b is None or (b == 0 and apply is operator.truediv):
+                if a is None or b is None:
                     return None
                 return apply(a, b)
 
             return binary
-        raise ValueError(f"expression {self.text!r}: only KPI keys, numbers, + - * / and () are allowed")
+        raise ValueError(f"expression {self.text!r}: only KPI keys, numbers, + - * / % and () are allowed")
 
     def __call__(self, values: Mapping[str, float | None]) -> float | None:
         return self._fn(values)
+
+    def promql(self, selector: Callable[[str], str]) -> str:
+        """The expression in PromQL, each KPI key replaced by `selector(key)`, parenthesised as parsed."""
+
+        def show(node: ast.AST) -> str:
+            if isinstance(node, ast.Constant):
+                return promql_number(float(node.value))  # type: ignore[arg-type]  # numbers only, as compiled
+            if isinstance(node, ast.Name):
+                return selector(node.id)
+            if isinstance(node, ast.UnaryOp):
+                return ("-" if isinstance(node.op, ast.USub) else "+") + f"({show(node.operand)})"
+            assert isinstance(node, ast.BinOp)
+            return f"({show(node.left)} {self._SYMBOL[type(node.op)]} {show(node.right)})"
+
+        return show(self._tree)
 
 
 class AlertRule(BaseModel):
@@ -167,7 +216,14 @@ class AlertRule(BaseModel):
         return self.expression(values)  # type: ignore[misc]
 
     def holds(self, value: float) -> bool:
+        """IEEE 754 comparison, as PromQL's: NaN compares false, except `!=` which holds; ±Inf compare as numbers."""
         return COMPARE[self.op](value, self.threshold)
+
+    def judge(self, fresh: Mapping[str, float | None]) -> tuple[float | None, bool | None]:
+        """The rule's value over fresh KPI values (see `fresh_values`) and whether its condition holds (None: no
+        value, which the missing-data policy decides)."""
+        value = self.value(fresh)
+        return value, (None if value is None else self.holds(value))
 
     @property
     def all_labels(self) -> dict[str, str]:
@@ -176,6 +232,13 @@ class AlertRule(BaseModel):
     @functools.cached_property
     def fingerprint(self) -> str:
         return fingerprint(self.all_labels)
+
+
+def fresh_values(latest: Mapping[str, tuple[datetime, float]], now: datetime,
+                 max_age: timedelta) -> dict[str, float | None]:
+    """Of each KPI's newest value at or before `now`, those no older than `max_age` (a value exactly `max_age` old
+    counts): PromQL's `last_over_time(kpi[max_age])` on Prometheus 2, whose range includes its start."""
+    return {kpi: value for kpi, (at, value) in latest.items() if now - at <= max_age}
 
 
 def fingerprint(labels: Mapping[str, str]) -> str:

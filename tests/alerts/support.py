@@ -95,7 +95,8 @@ def expanding(values: list[float | None]) -> str:
 def promtool_files(ctx: Context, series: dict[str, list[float | None]], timeline: Timeline) -> tuple[str, str]:
     """A rule file from our rules, and a promtool test asserting our timeline at every evaluation."""
     rules = ctx.config.alerts.enabled()
-    rule_text = yaml.safe_dump(rule_group(rules, annotations=False), sort_keys=False)
+    group = rule_group(rules, annotations=False, missing_data=ctx.config.alerts.missing_data)
+    rule_text = yaml.safe_dump(group, sort_keys=False)
     steps = max(len(v) for v in series.values())
     alert_tests, expr_tests = [], []
     for i in range(steps):

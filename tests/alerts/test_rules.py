@@ -61,7 +61,7 @@ def test_config_overrides_a_field_adds_a_rule_and_disables_one():
     ({"New": {"op": ">", "threshold": 1, "channels": ["#x"]}},
      "alerts.rules.New: give exactly one of kpi (a KPI key) or expr"),
     ({"New": {"expr": "__import__('os')", "op": ">", "threshold": 1, "channels": ["#x"]}},
-     "only KPI keys, numbers, + - * / and () are allowed"),
+     "only KPI keys, numbers, + - * / % and () are allowed"),
     ({"ApiLatencyHigh": {"colour": "red"}}, "alerts.rules.ApiLatencyHigh.colour: Extra inputs are not permitted"),
 ])
 def test_bad_rules_are_refused_naming_the_file_and_field(rules, message):
@@ -95,8 +95,9 @@ def test_durations(text, delta):
     assert parse_duration(format_duration(delta)) == delta
 
 
-def test_expression_division_by_zero_is_no_data():
-    assert Expression("a / b")({"a": 1.0, "b": 0.0}) is None
+def test_expression_division_by_zero_is_infinite_as_in_promql():
+    assert Expression("a / b")({"a": 1.0, "b": 0.0}) == float("inf")
+    assert Expression("a / b")({"a": 1.0, "b": None}) is None  # no value: missing data
     assert Expression("-a + 2 * (b - 1)")({"a": 1.0, "b": 3.0}) == 3.0
 
 
@@ -120,7 +121,7 @@ def test_business_hours_and_the_next_business_morning():
 
 def test_export_as_prometheus_rules():
     rules = AurumConfig().alerts.rules
-    assert promql(rules["ApiLatencyHigh"]) == "api_response_time_p95 > 300.0"
+    assert promql(rules["ApiLatencyHigh"]) == "last_over_time(api_response_time_p95[15m]) > 300.0"
     text = rule_file(AurumConfig().alerts.enabled(), runbook_base="https://runbooks.example.com")
     assert "summary: API error rate is {{ $value }}%, above 1%" in text
     assert "runbook: https://runbooks.example.com/api-error-rate" in text
