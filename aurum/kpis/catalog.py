@@ -26,7 +26,7 @@ UNIT_RANGES: dict[Unit, tuple[float | None, float | None]] = {
     "points": (0.0, None),            # story points completed in a sprint: none or some
     "features": (0.0, None),          # features released: a count
     "per_week": (0.0, None),          # deployments a week: a count over a window
-    "percent": (0.0, 100.0),            # a share of a whole (coverage, uptime, error rate, usage, …)
+    "percent": (0.0, 100.0),          # a share of a whole (coverage, uptime, error rate, usage, …)
     "ms": (0.0, None),                # durations are never negative …
     "minutes": (0.0, None),
     "days": (0.0, None),
@@ -38,8 +38,8 @@ UNIT_RANGES: dict[Unit, tuple[float | None, float | None]] = {
     "mb_per_s": (0.0, None),
     "gb": (0.0, None),
     "gb_per_hour": (0.0, None),
-    "percent_per_hour": (0.0, None),  # a churn rate: more than 100 %/h when a cache turns over more than once an hour
-    "score": (0.0, 10.0),               # survey means: the widest scale in use (0–10); each survey KPI sets its own scale
+    "percent_per_hour": (0.0, None),  # a churn rate: past 100 %/h when a cache turns over more than once an hour
+    "score": (0.0, 10.0),             # survey means: the widest scale in use (0-10); survey KPIs set their own scale
 }
 
 _TARGET = re.compile(r"^\s*(?:(?P<op><=|>=|<|>|=)?\s*(?P<a>-?\d+(?:\.\d+)?)\s*(?:-\s*(?P<b>-?\d+(?:\.\d+)?))?)\s*$")
