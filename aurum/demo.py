@@ -50,9 +50,10 @@ def _step(kpi: Kpi) -> timedelta:
 
 
 def _clip(kpi: Kpi, value: float) -> float:
-    if kpi.unit in ("percent", "percent_per_hour"):
-        value = min(100.0, value)
-    value = max(0.0, value)
+    """Into the values the KPI can hold (its range), whole numbers for counted units."""
+    low, high = kpi.allowed
+    value = min(high, value) if high is not None else value
+    value = max(low, value) if low is not None else value
     return round(value) if kpi.unit in ("points", "features", "count", "lines") else round(value, 3)
 
 

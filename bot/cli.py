@@ -160,12 +160,14 @@ def kpi(name: str, as_json: Annotated[bool, typer.Option("--json", help="Print J
     """Print a KPI's status."""
     from aurum.kpis import blocks, formatting
     from aurum.kpis import service as kpis
+    from aurum.kpis.catalog import range_text
 
     with _cli() as runtime:
         found = _resolve_or_fail(runtime, name)
         with runtime.ctx.reading() as session:
             status = kpis.status(runtime.ctx, session, _team(runtime, team), found)
         if as_json:
+            target = found.target
             typer.echo(json.dumps({
                 "kpi": found.key, "name": found.name, "unit": found.unit,
                 "value": status.latest.value if status.latest else None,
@@ -174,12 +176,22 @@ def kpi(name: str, as_json: Annotated[bool, typer.Option("--json", help="Print J
                 "status": status.state, "target": formatting.target(found), "baseline": found.baseline,
                 "change": status.change_abs, "change_pct": status.change_pct, "progress_pct": status.progress_pct,
                 "next_phase_target": list(status.next_phase) if status.next_phase else None, "stale": status.stale,
-            }, indent=2))
+                # the catalogue entry's every number (keys above stay as they were)
+                "direction": found.direction,
+                "target_bounds": {"op": target.op, "low": target.low, "high": target.high} if target else None,
+                "current_target": found.goal,
+                "phase": found.phase, "current_phase": runtime.ctx.config.current_phase,
+                "phase_targets": {str(p): v for p, v in sorted(found.phase_targets.items())},
+                "stretch_goal": found.stretch,
+                "stretch_label": found.stretch_label if found.stretch is not None else None,
+                "final_target": found.stretch if "final" in found.stretch_label else None,
+                "range": list(found.allowed), "range_text": range_text(found),
+            }, indent=2, ensure_ascii=False))
         else:
             typer.echo(f"{status.emoji} {blocks.kpi_text(status)}; {blocks.trend_text(status)}")
 
 
-@app.command()
+@app.command(context_settings={"ignore_unknown_options": True})  # `aurum record latency -5`: a value, not an option
 def record(name: str, value: str, at: Annotated[str | None, typer.Option(help="ISO time (team zone if none)")] = None,
            team: TeamOption = None) -> None:
     """Store a KPI value."""

@@ -22,6 +22,7 @@ from aurum.collectors import coverage, events
 from aurum.collectors.base import CollectorError
 from aurum.core import ingest, tokens
 from aurum.core.context import Context
+from aurum.kpis.catalog import Kpi, check_value
 from bot.push_api_models import (
     MAX_METRICS,
     CoverageStored,
@@ -89,6 +90,15 @@ def _future(ctx: Context, at: datetime | None, field: str) -> dict | None:
         return {"type": "value_error", "loc": ["body", *field.split(".")],
                 "msg": "is in the future; give a time up to now"}
     return None
+
+
+def _impossible(kpi: Kpi, value: float, loc: list, index: int = 0) -> dict | None:
+    """A 422 entry for a value the KPI cannot hold (check_value), naming the item, KPI, value and range."""
+    problem = check_value(kpi, value)
+    if problem is None:
+        return None
+    return {"type": "out_of_range", "loc": loc, "msg": problem, "index": index, "kpi": kpi.key, "value": value,
+            "range": list(kpi.allowed)}
 
 
 UNION_TAGS = {"MetricIn": dict, "list[MetricIn]": list, "MetricsIn": "metrics"}
@@ -166,13 +176,18 @@ def create_push_api(ctx: Context) -> FastAPI:
         if not 1 <= len(items) <= MAX_METRICS:
             _refuse([{"type": "length", "loc": ["body"], "msg": f"give 1 to {MAX_METRICS:,} values per request"}])
         _refuse([e for i, m in enumerate(items) if (e := _future(ctx, m.at, f"{i}.at"))])
-        points = []
-        for item in items:
+        points, problems = [], []
+        prefix = ["body", "metrics"] if isinstance(body, MetricsIn) else ["body"]
+        for index, item in enumerate(items):
             kpi = ctx.catalog.resolve(item.kpi)
             if kpi is None:
                 raise HTTPException(404, detail={"detail": f"Unknown KPI '{item.kpi}'",
                                                  "suggestions": ctx.catalog.suggest(item.kpi)})
+            loc = ["body", "value"] if isinstance(body, MetricIn) else [*prefix, index, "value"]
+            if problem := _impossible(kpi, item.value, loc, index):
+                problems.append(problem)
             points.append(SnapshotBase(kpi=kpi.key, value=item.value, at=item.at or ctx.now(), source=item.source))
+        _refuse(problems)  # one impossible value refuses the whole batch
 
         def work(session):
             stored = ingest.store(ctx, session, team_id, points)
@@ -234,6 +249,7 @@ def create_push_api(ctx: Context) -> FastAPI:
         if value is None:
             raise HTTPException(422, detail=[{"type": "value_error", "loc": ["body"],
                                               "msg": "the report measured nothing"}])
+        _refuse([e for e in [_impossible(found, value, ["body"])] if e])
         when = at or ctx.now()
 
         def work(session):

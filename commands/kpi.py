@@ -146,7 +146,9 @@ def _parse_record(ctx: Context, words: list[str]) -> Record:
         raise InputError(usage)
     kpi = _resolve(ctx, words[0])
     at = kpis.parse_time(words[3], ctx) if len(words) == 4 else None
-    return Record(kpi=kpi, value=kpis.parse_value(words[1]), at=at)
+    value = kpis.parse_value(words[1])
+    kpis.check(kpi, value)  # answered in the ack: nothing is queued, stored or celebrated
+    return Record(kpi=kpi, value=value, at=at)
 
 
 def register(app: Any, ctx: Context) -> None:

@@ -95,7 +95,7 @@ def fetch(ctx: Context, source: str, client: httpx.Client | None = None,
     run = Run(source=source, config=config, now=ctx.now(), tz=ctx.tz, secrets=ctx.secrets, client=client,
               http_options=http_options or {})
     try:
-        return importlib.import_module(f"aurum.collectors.{source}").collect(run)
+        return screen(ctx.catalog, source, importlib.import_module(f"aurum.collectors.{source}").collect(run))
     except CollectorError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
@@ -104,6 +104,20 @@ def fetch(ctx: Context, source: str, client: httpx.Client | None = None,
     finally:
         if client is None and run.client is not None:
             run.client.close()
+
+
+def screen(catalog: Catalog, source: str, collected: Collected) -> Collected:
+    """A value its KPI cannot hold (check_value) is the source's error, never a snapshot: that KPI keeps its last
+    good value and `/kpi sources` shows the error; when nothing else came, the whole source failed."""
+    kept = []
+    for point in collected.points:
+        problem = catalog.refusal(point.kpi, point.value)
+        if problem is None:
+            kept.append(point)
+        else:
+            collected.errors.append(f"impossible value: {problem}")
+    collected.points = kept
+    return collected.finish(source)
 
 
 def save(ctx: Context, session: Session, team_id: str, source: str, collected: Collected) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,6 +19,28 @@ Unit = Literal[
     "points", "features", "per_week", "percent", "ms", "minutes", "days", "hours", "seconds",
     "count", "lines", "rps", "mb_per_s", "gb", "gb_per_hour", "percent_per_hour", "score",
 ]
+
+# What a value of each unit can possibly be: [low, high], both ends allowed, None for no bound. A KPI sets its own
+# `range:` where its unit says too little (a survey's scale, a 0/1 flag, a share that can pass 100 %).
+UNIT_RANGES: dict[Unit, tuple[float | None, float | None]] = {
+    "points": (0.0, None),            # story points completed in a sprint: none or some
+    "features": (0.0, None),          # features released: a count
+    "per_week": (0.0, None),          # deployments a week: a count over a window
+    "percent": (0.0, 100.0),          # a share of a whole (coverage, uptime, error rate, usage, …)
+    "ms": (0.0, None),                # durations are never negative …
+    "minutes": (0.0, None),
+    "days": (0.0, None),
+    "hours": (0.0, None),
+    "seconds": (0.0, None),
+    "count": (0.0, None),             # counts of things
+    "lines": (0.0, None),             # lines of code
+    "rps": (0.0, None),               # rates and sizes: none or some
+    "mb_per_s": (0.0, None),
+    "gb": (0.0, None),
+    "gb_per_hour": (0.0, None),
+    "percent_per_hour": (0.0, None),  # a churn rate: past 100 %/h when a cache turns over more than once an hour
+    "score": (0.0, 10.0),             # survey means: the widest scale in use (0-10); survey KPIs set their own scale
+}
 
 _TARGET = re.compile(r"^\s*(?:(?P<op><=|>=|<|>|=)?\s*(?P<a>-?\d+(?:\.\d+)?)\s*(?:-\s*(?P<b>-?\d+(?:\.\d+)?))?)\s*$")
 
@@ -97,6 +120,8 @@ class Kpi(BaseModel):
     definition: str = ""
     notes: str = ""
     protected: bool = False
+    # The values it can hold, [low, high] with null for no bound; default: its unit's (UNIT_RANGES).
+    range: tuple[float | None, float | None] | None = None
 
     @field_validator("target", mode="before")
     @classmethod
@@ -111,15 +136,69 @@ class Kpi(BaseModel):
             raise ValueError(f"phases are 1-4, got {unknown}")
         return value
 
+    @field_validator("range")
+    @classmethod
+    def _range_ordered(cls, value: tuple[float | None, float | None] | None) -> Any:
+        if value is None:
+            return value
+        low, high = value
+        if any(end is not None and not math.isfinite(end) for end in value):
+            raise ValueError("range ends are finite numbers, or null for no bound: e.g. [0, 100] or [0, null]")
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"range [{_num(low)}, {_num(high)}]: the low end comes first, e.g. [0, 100]")
+        return value
+
     @model_validator(mode="after")
     def _goal_default(self) -> Kpi:
         if self.goal is None and self.target is not None and self.target.op != "range":
             self.goal = self.target.low if self.target.low is not None else self.target.high
         return self
 
+    @model_validator(mode="after")
+    def _numbers_possible(self) -> Kpi:
+        """Baseline, goal, phase targets and stretch goal must be values the KPI can hold."""
+        numbers = {"baseline": self.baseline, "goal": self.goal, "stretch": self.stretch,
+                   **{f"phase_targets.{p}": v for p, v in self.phase_targets.items()}}
+        for field, number in numbers.items():
+            if number is not None and check_value(self, number) is not None:
+                raise ValueError(f"{field} {_num(number)} is outside the KPI's range {range_text(self)}; "
+                                 "change the number or set range: [low, high]")
+        return self
+
     @property
     def names(self) -> list[str]:
         return [self.key, *self.aliases]
+
+    @property
+    def allowed(self) -> tuple[float | None, float | None]:
+        """The values it can hold, [low, high] (None: no bound): its own `range`, else its unit's."""
+        return self.range if self.range is not None else UNIT_RANGES[self.unit]
+
+
+def _num(value: float) -> str:
+    return f"{value:.15g}"
+
+
+def range_text(kpi: Kpi) -> str:
+    """The allowed range in words: "0 to 100 (percent)", "0 or more (ms)", "at most 5 (score)"."""
+    low, high = kpi.allowed
+    words = f"{_num(low)} to {_num(high)}" if low is not None and high is not None else \
+        f"{_num(low)} or more" if low is not None else f"at most {_num(high)}" if high is not None else "any number"
+    return f"{words} ({kpi.unit})"
+
+
+def check_value(kpi: Kpi, value: float) -> str | None:
+    """The one rule of which values a KPI can hold, asked by every writer (`/kpi record`, `aurum record`, the push
+    API, collectors, and aurum.core.ingest before anything is stored): None when `value` is possible, else a
+    sentence naming the KPI, the value and the allowed range, and how to fix it."""
+    low, high = kpi.allowed
+    if math.isfinite(value) and (low is None or value >= low) and (high is None or value <= high):
+        return None
+    if not math.isfinite(value):
+        return f"{kpi.name} (`{kpi.key}`) cannot be {value}: give a finite number"
+    return (f"{kpi.name} (`{kpi.key}`) cannot be {_num(value)}; allowed: {range_text(kpi)}. "
+            f"Check the number (and its unit); if {kpi.key} really goes beyond that, set its range in the config "
+            f"file (`kpis: {{{kpi.key}: {{range: [low, high]}}}}`, null for no bound)")
 
 
 class Phase(BaseModel):
@@ -183,6 +262,11 @@ class Catalog:
 
     def short_name(self, kpi: Kpi) -> str:
         return kpi.aliases[0] if kpi.aliases else kpi.key
+
+    def refusal(self, key: str, value: float) -> str | None:
+        """check_value for a KPI by key (a key the catalogue does not know has no range to check)."""
+        kpi = self.kpis.get(key)
+        return check_value(kpi, value) if kpi is not None else None
 
 
 def _describe(error: Mapping[str, Any], kpis: list[Any]) -> str:

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from aurum.core import ingest
 from aurum.core.context import Context
 from aurum.core.errors import InputError
-from aurum.kpis.catalog import Kpi
+from aurum.kpis.catalog import Kpi, check_value
 from aurum.kpis.charts import MAX_POINTS
 from aurum.kpis.formatting import escape
 from aurum.kpis.status import KpiStatus, Point, evaluate
@@ -78,6 +78,13 @@ def parse_value(text: str) -> float:
     return amount
 
 
+def check(kpi: Kpi, amount: float) -> None:
+    """An InputError when the KPI cannot hold the value (catalog.check_value: its range)."""
+    problem = check_value(kpi, amount)
+    if problem is not None:
+        raise InputError(escape(f"{problem}. Nothing was stored."))
+
+
 def parse_time(text: str, ctx: Context) -> datetime:
     try:
         at = datetime.fromisoformat(text.strip())
@@ -93,9 +100,10 @@ def record(
     ctx: Context, session: Session, team_id: str, kpi: Kpi, amount: float, at: datetime | None = None,
     source: str = "manual",
 ) -> Point:
-    """Store one value; refuses values that are not finite and times in the future."""
+    """Store one value; refuses values that are not finite, outside the KPI's range, and times in the future."""
     if not math.isfinite(amount):
         raise InputError(f"{amount} is not a finite number")
+    check(kpi, amount)
     when = at or ctx.now()
     if when - ctx.now() > FUTURE_TOLERANCE:
         raise InputError(f"{when.isoformat()} is in the future; give a time up to now")

@@ -8,6 +8,8 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -17,6 +19,7 @@ from bot import cli
 from storage.api_tokens import ApiToken
 from tests.collectors import dora_data as data
 from tests.collectors.conftest import NOW, iso
+from tests.kpis.ranges import HTTP, KPIS, entries
 
 TEAM = "T0001"
 
@@ -187,3 +190,56 @@ def test_tokens_are_stored_hashed_and_printed_once(runtime, settings):
     listing = CliRunner().invoke(cli.app, ["token", "list"], env={"DATABASE_URL": settings.database_url,
                                                                  "SLACK_BOT_TOKEN": ""})
     assert token[:10] in listing.output and token not in listing.output
+
+
+def test_a_batch_with_impossible_values_is_refused_whole_naming_each_item(runtime, push):
+    good = [{"kpi": kpi.key, "value": kpi.allowed[0]} for kpi in KPIS]
+    bad = {3: ("coverage", 182.0), 7: ("latency", -5.0), 11: ("uptime", 150.0)}
+    body = [dict(item) for item in good]
+    for index, (name, value) in bad.items():
+        body[index] = {"kpi": name, "value": value}
+    for shape, wrap, prefix in (("list", lambda b: b, ["body"]), ("wrapped", lambda b: {"metrics": b},
+                                                                   ["body", "metrics"])):
+        refused = push.post("/metrics", json=wrap(body))
+        assert refused.status_code == 422, shape
+        detail = refused.json()["detail"]
+        assert [(d["index"], d["loc"], d["type"]) for d in detail] == [
+            (i, [*prefix, i, "value"], "out_of_range") for i in bad]
+        keys = {"coverage": "test_coverage_percentage", "latency": "api_response_time_p95",
+                "uptime": "service_availability_percentage"}
+        assert [(d["kpi"], d["value"], d["range"]) for d in detail] == [
+            (keys["coverage"], 182.0, [0.0, 100.0]), (keys["latency"], -5.0, [0.0, None]),
+            (keys["uptime"], 150.0, [0.0, 100.0])]
+        assert "cannot be 182; allowed: 0 to 100 (percent)" in detail[0]["msg"]
+    assert all(count(runtime, kpi.key) == 0 for kpi in KPIS)  # nothing of the batch
+    one = push.post("/metrics", json={"kpi": "latency", "value": -5}).json()["detail"]
+    assert [(d["loc"], d["index"]) for d in one] == [(["body", "value"], 0)]
+    stored = push.post("/metrics", json=good)
+    assert stored.status_code == 201 and stored.json()["stored"] == len(KPIS)
+    assert all(count(runtime, kpi.key) == 1 for kpi in KPIS)
+
+
+def test_a_coverage_report_for_a_kpi_on_another_scale_is_refused(runtime, push):
+    report = b'{"totals": {"percent_covered": 90.0, "num_statements": 10, "num_branches": 0}}'
+    refused = push.post("/coverage?kpi=stakeholder_needs_rating", content=report,
+                        headers={"Content-Type": "application/json"})
+    assert refused.status_code == 422
+    (problem,) = refused.json()["detail"]
+    assert problem["kpi"] == "stakeholder_needs_rating" and problem["range"] == [1.0, 5.0]
+    assert count(runtime, "stakeholder_needs_rating") == 0
+
+
+@HTTP
+@given(batch=st.lists(entries(), min_size=1, max_size=6, unique_by=lambda entry: entry[0].key))
+def test_push_stores_a_batch_of_possible_values_once_and_refuses_any_other_whole(runtime, push, batch):
+    before = {kpi.key: count(runtime, kpi.key) for kpi, _v, _g in batch}
+    answer = push.post("/metrics", json=[{"kpi": kpi.key, "value": value} for kpi, value, _good in batch])
+    if all(good for _k, _v, good in batch):
+        assert answer.status_code == 201 and answer.json()["stored"] == len(batch)
+        added = {key: sum(1 for kpi, _v, _g in batch if kpi.key == key) for key in before}
+    else:
+        assert answer.status_code == 422
+        assert [(d["index"], d["kpi"], d["value"]) for d in answer.json()["detail"]] == [
+            (i, kpi.key, value) for i, (kpi, value, good) in enumerate(batch) if not good]
+        added = dict.fromkeys(before, 0)
+    assert {key: count(runtime, key) - before[key] for key in before} == added

@@ -7,10 +7,12 @@ import math
 
 import pytest
 import yaml
+from hypothesis import given
 from slack_sdk.models.blocks import Block
 from typer.testing import CliRunner
 
 from aurum.collectors import health, runner
+from aurum.collectors.errors import CollectorError
 from aurum.core.jobs import JobRunner
 from aurum.kpis import service as kpis
 from bot import cli
@@ -18,6 +20,7 @@ from bot.compose import build_context
 from bot.settings import SettingsError
 from storage import sources as repo
 from tests.fakes.http_api import Reply
+from tests.kpis.ranges import HTTP, KPIS, entries
 from tests.support import is_reply
 
 TEAM = "T0001"
@@ -136,3 +139,91 @@ def test_cli_collect_dry_run_then_for_real(collecting, settings, config_file, ap
     bad = cli_runner.invoke(cli.app, ["collect", "jira", "--team", TEAM], env=env)
     assert bad.exit_code == 1 and "✗ jira: not configured" in bad.output
     assert not math.isnan(latency(collecting).latest.value)
+
+
+@pytest.fixture
+def every_kpi(settings, tmp_path, api):
+    """Prometheus, asked for the KPIs of ask(keys) (each query is the KPI's key); the fake answers `values`, else an
+    empty vector (no data)."""
+    path = tmp_path / "every.yml"
+    path.write_text(yaml.safe_dump({"sources": {"prometheus": {"url": api.url, "defaults": False}}}))
+    ctx = build_context(settings.model_copy(update={"aurum_config": path}))
+    values: dict[str, str] = {}
+    empty = {"status": "success", "data": {"resultType": "vector", "result": []}}
+    api.on("POST", "/api/v1/query", lambda r: Reply(vector(values[q]) if (q := r.form()["query"][0]) in values
+                                                    else empty))
+
+    def ask(keys) -> None:
+        prometheus = ctx.config.sources.prometheus.model_copy(update={"queries": {k: k for k in keys}})
+        ctx.config = ctx.config.model_copy(update={"sources": ctx.config.sources.model_copy(
+            update={"prometheus": prometheus})})
+
+    ask(kpi.key for kpi in KPIS)
+    yield ctx, values, ask
+    ctx.engine.dispose()
+
+
+def _stored(ctx, key: str) -> list[float]:
+    with ctx.reading() as session:
+        return [v for _at, v in kpis.series_since(session, TEAM, key, ctx.now().replace(year=2000))]
+
+
+def _collect(ctx) -> str:
+    """What the scheduled job does, without its once-per-minute claim."""
+    try:
+        fetched = runner.fetch(ctx, "prometheus")
+    except CollectorError as exc:
+        with ctx.transaction() as session:
+            runner.record_failure(ctx, session, TEAM, exc)
+        return runner.outcome(exc)
+    with ctx.transaction() as session:
+        return runner.outcome(fetched, runner.save(ctx, session, TEAM, "prometheus", fetched))
+
+
+@HTTP
+@given(entry=entries())
+def test_a_source_answering_an_impossible_value_is_a_source_error_and_stores_nothing(every_kpi, entry):
+    ctx, values, ask = every_kpi
+    kpi, value, good = entry
+    before = _stored(ctx, kpi.key)
+    ask([kpi.key, "requests_per_second" if kpi.key != "requests_per_second" else "cpu_usage_percentage"])  # + no data
+    values.clear()
+    values[kpi.key] = repr(value)
+    outcome = _collect(ctx)
+    with ctx.reading() as session:
+        row = repo.all_health(session, TEAM)["prometheus"]
+    if good:
+        assert outcome.startswith("stored 1 values"), outcome
+        assert _stored(ctx, kpi.key) == [*before, value]
+    else:  # the source's error, in words for /kpi sources
+        assert outcome.startswith("stored 0 values"), outcome
+        assert f"errors: impossible value: {kpi.name} (`{kpi.key}`) cannot be" in outcome
+        assert row.last_error_at is not None and f"(`{kpi.key}`) cannot be" in row.last_error
+        assert _stored(ctx, kpi.key) == before
+
+
+def test_a_source_whose_only_answer_is_impossible_failed(every_kpi, api):
+    ctx, _values, _ask = every_kpi
+    api.on("POST", "/api/v1/query", Reply(vector("-1")))  # every query: nothing but impossible values
+    outcome = _collect(ctx)
+    assert outcome.startswith("failed: impossible value: "), outcome
+    with ctx.reading() as session:
+        assert repo.failing(repo.all_health(session, TEAM)["prometheus"])
+    assert all(_stored(ctx, kpi.key) == [] for kpi in KPIS)
+
+
+def test_an_impossible_value_beside_good_ones_keeps_the_last_good_value_and_shows_in_sources(every_kpi):
+    ctx, values, _ask = every_kpi
+    values.update(api_response_time_p95="240", test_coverage_percentage="81")
+    assert _collect(ctx) == f"stored 2 values, no data for {len(KPIS) - 2}"
+    values.update(api_response_time_p95="-5", test_coverage_percentage="182", requests_per_second="12")
+    outcome = _collect(ctx)
+    assert outcome.startswith(f"stored 1 values, no data for {len(KPIS) - 3}, errors: impossible value: API p95 "
+                              "response time")
+    assert _stored(ctx, "api_response_time_p95") == [240] and _stored(ctx, "test_coverage_percentage") == [81]
+    with ctx.reading() as session:
+        states = health.states(ctx, session, TEAM)
+        assert kpis.status(ctx, session, TEAM, ctx.catalog.get("api_response_time_p95")).latest.value == 240
+    text = str(health.overview(states, ctx.now(), ctx.tz))
+    assert "last error just now: impossible value: API p95 response time (`api_response_time_p95`) cannot be -5" \
+        in text and "Code coverage (`test_coverage_percentage`) cannot be 182" in text

@@ -5,10 +5,14 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+from hypothesis import given
+
 from aurum import demo
 from aurum.kpis import service as kpis
+from aurum.kpis.catalog import range_text
 from storage.db import session_scope
-from tests.support import SlackSender, is_reply, wait_until
+from tests.kpis.ranges import HTTP, KPIS, entries
+from tests.support import SlackSender, is_reply, replies, wait_until
 
 
 def _load_demo(runtime, team_id: str) -> None:
@@ -129,3 +133,40 @@ def test_private_card_reaches_someone_typing_in_a_dm_the_bot_is_not_in(runtime, 
                message="the reply")
     assert fake_slack.responses, "no reply through the response_url"
     assert fake_slack.responses[0]["user"] == "U42" and fake_slack.responses[0]["response_type"] == "ephemeral"
+
+
+def _stored(runtime, team_id: str, key: str) -> list[float]:
+    with runtime.ctx.reading() as session:
+        return [v for _at, v in kpis.series_since(session, team_id, key, runtime.ctx.now() - timedelta(days=3650))]
+
+
+@HTTP
+@given(entry=entries())
+def test_record_over_http_stores_a_possible_value_once_and_refuses_the_rest(runtime, server, slack, fake_slack,
+                                                                             entry):
+    kpi, value, good = entry
+    before, answered = _stored(runtime, fake_slack.team_id, kpi.key), len(replies(fake_slack))
+    response = slack.command("/kpi", f"record {kpi.key} {value!r}")
+    assert response.status_code == 200
+    if good:
+        fake_slack.wait_for(is_reply, count=answered + 1)
+        assert _stored(runtime, fake_slack.team_id, kpi.key) == [*before, value]
+    else:  # answered in the ack: no work queued, nothing stored, posted or celebrated
+        text = response.json()["text"]
+        assert f"(`{kpi.key}`) cannot be" in text and "allowed:" in text and "Nothing was stored." in text
+        assert _stored(runtime, fake_slack.team_id, kpi.key) == before
+        assert len(replies(fake_slack)) == answered
+
+
+def test_record_out_of_range_is_refused_for_every_kpi_and_nothing_is_celebrated(runtime, server, slack, fake_slack):
+    for kpi in KPIS:
+        low, high = kpi.allowed
+        for value in (low - 1, *((high + 1,) if high is not None else ())):
+            name = kpi.aliases[0] if kpi.aliases else kpi.key
+            text = slack.command("/kpi", f"record {name} {value:g}").json()["text"]
+            assert f"{kpi.name} (`{kpi.key}`) cannot be {value:g}; allowed: {range_text(kpi)}." in text, text
+    body = slack.command("/kpi", "record coverage 182").json()
+    assert "Code coverage (`test_coverage_percentage`) cannot be 182; allowed: 0 to 100 (percent)" in body["text"]
+    time.sleep(0.5)  # any work would have been queued by now
+    assert not fake_slack.calls_to("chat.postMessage") and not replies(fake_slack)
+    assert all(_stored(runtime, fake_slack.team_id, kpi.key) == [] for kpi in KPIS)
