@@ -34,7 +34,8 @@ app.add_typer(token_app, name="token")
 alerts_app = typer.Typer(help="Alert rules (`aurum alert-rules` prints them for Prometheus).", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
 
-TeamOption = Annotated[str | None, typer.Option("--team", help="Slack team id (default: the only workspace)")]
+TeamOption = Annotated[str | None, typer.Option("--team", help="Slack team id (default: the bot token's workspace, "
+                                                                  "or the only one installed)")]
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -73,16 +74,16 @@ def _cli(settings: Settings | None = None) -> Iterator[Runtime]:
 
 
 def _team(runtime: Runtime, team: str | None) -> str:
-    from bot.runtime import CONSOLE_TEAM
-    from storage.workspaces import all_team_ids
+    """The workspace a command reads or writes: --team, else the one the settings name (bot.runtime.workspace_to_use:
+    a bot token's own workspace, the one OAuth install, or the console's without Slack); refused when unknown."""
+    from bot.runtime import WorkspaceUnknown, workspace_to_use
 
     if team:
         return team
-    with runtime.ctx.reading() as session:
-        teams = all_team_ids(session)
-    if len(teams) > 1:
-        raise _fail(f"Several workspaces are served ({', '.join(teams)}); pick one with --team.")
-    return teams[0] if teams else CONSOLE_TEAM
+    try:
+        return workspace_to_use(runtime)
+    except WorkspaceUnknown as exc:
+        raise _fail(str(exc)) from None
 
 
 @app.command()
@@ -164,8 +165,9 @@ def kpi(name: str, as_json: Annotated[bool, typer.Option("--json", help="Print J
 
     with _cli() as runtime:
         found = _resolve_or_fail(runtime, name)
+        team_id = _team(runtime, team)
         with runtime.ctx.reading() as session:
-            status = kpis.status(runtime.ctx, session, _team(runtime, team), found)
+            status = kpis.status(runtime.ctx, session, team_id, found)
         if as_json:
             target = found.target
             typer.echo(json.dumps({
@@ -200,6 +202,7 @@ def record(name: str, value: str, at: Annotated[str | None, typer.Option(help="I
 
     with _cli() as runtime:
         found = _resolve_or_fail(runtime, name)
+        team = _team(runtime, team)  # before the transaction: it may ask Slack and register the workspace
         try:
             when = kpis.parse_time(at, runtime.ctx) if at else None
             with runtime.ctx.transaction() as session:
@@ -434,16 +437,21 @@ def collect(source: Annotated[str | None, typer.Argument(help="One source (defau
 
 @workspace_app.command("list")
 def workspace_list() -> None:
-    """List the workspaces with data, and whether each is installed."""
+    """List the workspaces with data, and whether each is installed (the console's too, while it holds data)."""
     from storage import workspaces
+    from storage.adopt import teams_with_data
 
     with _cli() as runtime:
         with runtime.ctx.reading() as session:
             rows = workspaces.listing(session)
+            unregistered = sorted(teams_with_data(session) - {row.team_id for row in rows})
         for row in rows:
             state = f"uninstalled {row.uninstalled_at:%Y-%m-%d}" if row.uninstalled_at else "installed"
             typer.echo(f"{row.team_id:<14} {state:<22} {row.name}")
-        if not rows:
+        for team_id in unregistered:  # data under a workspace never registered: `--team` wrote it, or the console
+            typer.echo(f"{team_id:<14} {'not registered':<22} "
+                       + ("data recorded before Slack was connected" if team_id == workspaces.CONSOLE_TEAM else ""))
+        if not rows and not unregistered:
             typer.echo("No workspaces yet.")
 
 

@@ -23,12 +23,22 @@ from sqlalchemy.engine import Engine
 
 from aurum.core.delivery import DeliveryError
 from storage import installations as tables
+from storage.adopt import adopt, only_real_workspace
 from storage.db import session_scope
-from storage.workspaces import ensure, mark_uninstalled
+from storage.workspaces import CONSOLE_TEAM, ensure, mark_uninstalled
 
 log = logging.getLogger(__name__)
 STATE_EXPIRY_SECONDS = 600
 TOKEN_CACHE_SECONDS = 300
+
+
+def log_adopted(team_id: str, adopted: dict[str, tuple[int, int]]) -> None:
+    """Say what a workspace adopted from the console's (storage.adopt), table by table."""
+    if adopted:
+        log.info("workspace adopted the data stored before Slack was connected", extra={
+            "team_id": team_id, "from_team_id": CONSOLE_TEAM,
+            "moved": {table: moved for table, (moved, _) in adopted.items() if moved},
+            "kept_theirs": {table: dropped for table, (_, dropped) in adopted.items() if dropped}})
 
 
 class WorkspaceInstallationStore(SQLAlchemyInstallationStore):
@@ -42,8 +52,12 @@ class WorkspaceInstallationStore(SQLAlchemyInstallationStore):
     def save(self, installation: Installation) -> None:
         super().save(installation)
         if installation.team_id:
+            team_id = installation.team_id
             with session_scope(self.engine) as session:
-                ensure(session, installation.team_id, installation.team_name or "")
+                ensure(session, team_id, installation.team_name or "")
+                # The first workspace installed adopts what was stored before Slack was connected (the console's).
+                adopted = adopt(session, CONSOLE_TEAM, team_id) if only_real_workspace(session, team_id) else {}
+            log_adopted(team_id, adopted)
             self._removed(installation.team_id)  # drop a cached token of an earlier install
             log.info("workspace installed", extra={"team_id": installation.team_id})
 

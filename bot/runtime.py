@@ -3,6 +3,7 @@ started and shut down together; and the registration of the single-token workspa
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -18,19 +19,20 @@ from aurum.core.delivery import Delivery
 from aurum.core.outbox import OutboxWorker
 from aurum.core.queue import QueueWorker
 from bot.app import HomeTeam, web_client
-from bot.installations import TeamTokens
+from bot.installations import TeamTokens, log_adopted
 from bot.memory import keep_trimmed
 from bot.settings import Settings
+from storage.adopt import register
 from storage.db import session_scope
-from storage.workspaces import ensure
+from storage.workspaces import CONSOLE_TEAM, by_token, ensure, listing
 
 if TYPE_CHECKING:
     import httpx
+    from sqlalchemy.engine import Engine
 
     from bot.work_process import WorkProcess
 
 log = logging.getLogger(__name__)
-CONSOLE_TEAM = "T0CONSOLE"
 
 
 @dataclass
@@ -137,24 +139,84 @@ class Runtime:
         self.ctx.engine.dispose()
 
 
+class WorkspaceUnknown(Exception):
+    """The workspace to read or write is not known (Slack unreachable, several workspaces, none installed)."""
+
+
+def token_sha256(settings: Settings) -> str | None:
+    """The hash under which the bot token's workspace is remembered (storage.workspaces.by_token)."""
+    token = settings.slack_bot_token
+    return hashlib.sha256(token.get_secret_value().encode()).hexdigest() if token else None
+
+
+def learn_token_workspace(settings: Settings, engine: Engine) -> tuple[str, str]:
+    """Single-token mode: ask Slack (auth.test) which workspace the bot token names, register it (remembering the
+    token's hash) and let it adopt what the console workspace holds. Raises what the Slack client raises."""
+    info = web_client(settings, interactive=False).auth_test()  # no retries in place: callers decide
+    team_id, name = info["team_id"], info.get("team", "")
+    with session_scope(engine) as session:
+        adopted = register(session, team_id, name, token_sha256=token_sha256(settings))
+    log_adopted(team_id, adopted)
+    return team_id, name
+
+
 def register_workspace(runtime: Runtime) -> str | None:
-    """Single-token mode: learn the workspace from auth.test so that scheduled jobs know whom to serve.
+    """Single-token mode: learn the workspace from auth.test so that scheduled jobs know whom to serve (and let it
+    adopt the data stored before Slack was connected). Without Slack, the console's workspace.
     In OAuth mode workspaces register themselves when they install the app."""
     if runtime.tokens is not None:
         return None
-    if runtime.console:
-        team_id, name = CONSOLE_TEAM, "Local console"
+    if runtime.console and runtime.settings.slack_bot_token is None:
+        team_id = CONSOLE_TEAM
+        with session_scope(runtime.ctx.engine) as session:
+            ensure(session, team_id, "Local console")
     else:
         try:
-            info = web_client(runtime.settings, interactive=False).auth_test()  # no retries in place: see below
+            team_id, _ = learn_token_workspace(runtime.settings, runtime.ctx.engine)
         except Exception as exc:  # Slack may be down: serve anyway, the outbox will catch up
             log.warning("auth.test failed; workspace not registered yet", extra={"error": type(exc).__name__})
             return None
-        team_id, name = info["team_id"], info.get("team", "")
-    with session_scope(runtime.ctx.engine) as session:
-        ensure(session, team_id, name)
     runtime.home.team_id = team_id
     return team_id
+
+
+def workspace_to_use(runtime: Runtime) -> str:
+    """The workspace a CLI command without --team reads and writes: single-token mode, the bot token's (remembered
+    in the database, else learnt from Slack once); OAuth, the one installed; without Slack, the only workspace or
+    the console's. Raises WorkspaceUnknown, with what to do, rather than guess."""
+    settings, engine = runtime.settings, runtime.ctx.engine
+    if settings.slack_bot_token is not None and not settings.oauth_enabled:
+        with session_scope(engine) as session:
+            known = by_token(session, token_sha256(settings) or "")
+        if known is not None:
+            return known
+        try:
+            return learn_token_workspace(settings, engine)[0]
+        except Exception as exc:  # noqa: BLE001 - any failure to reach Slack is told, with the way out
+            raise WorkspaceUnknown(
+                "The Slack workspace of SLACK_BOT_TOKEN is not known yet, and Slack could not tell it "
+                f"({_slack_problem(exc)}). "
+                "Nothing was stored. Run the command again once Slack can be reached (the workspace is then "
+                "remembered and later commands need no network), or name it with --team T… (your workspace's team "
+                "id, as `aurum workspace list` shows it once the bot has connected).") from None
+    with session_scope(engine) as session:
+        rows = [w for w in listing(session) if w.uninstalled_at is None]
+    if settings.oauth_enabled:
+        rows = [w for w in rows if w.team_id != CONSOLE_TEAM]
+        if not rows:
+            raise WorkspaceUnknown("No workspace has installed the app yet: install it through /slack/install of "
+                                   "`aurum serve`, or name the workspace with --team T…. Nothing was stored.")
+    if len(rows) > 1:
+        names = "\n".join(f"  {w.team_id}  {w.name}".rstrip() for w in rows)
+        raise WorkspaceUnknown(f"Several workspaces are served; pick one with --team, e.g. --team {rows[0].team_id}. "
+                               f"Nothing was stored. Workspaces:\n{names}")
+    return rows[0].team_id if rows else CONSOLE_TEAM
+
+
+def _slack_problem(exc: Exception) -> str:
+    response = getattr(exc, "response", None)
+    error = response.get("error") if response is not None and hasattr(response, "get") else None
+    return str(error) if error else f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def register_until_done(runtime: Runtime, first_wait: float = 2.0, longest_wait: float = 300.0) -> None:

@@ -104,11 +104,15 @@ def test_run_job_prints_to_the_console_with_console_or_without_slack(tmp_path, d
     env = _env(database_url, fake_slack) | {"aurum_chart_dir": charts}
     console = _aurum("run-job", "weekly_summary", "--console", **env)
     assert console.returncode == 0, console.stderr[-3000:]
-    assert "Team weekly status" in console.stdout and "posted to #roadmap-updates" in console.stdout
-    assert fake_slack.calls == []  # Slack is configured, but --console keeps it out
+    assert "Team weekly status" in console.stdout and "for T0001: posted to #roadmap-updates" in console.stdout
+    # Slack is configured, but --console keeps the posts out of it; only auth.test named the token's workspace
+    assert [call.method for call in fake_slack.calls] == ["auth.test"]
+    again = _aurum("run-job", "weekly_summary", "--console", **env)  # the workspace is remembered: no call at all
+    assert again.returncode == 0 and "for T0001: already ran" in again.stdout, again.stdout + again.stderr[-3000:]
+    assert [call.method for call in fake_slack.calls] == ["auth.test"]
 
     demo = _aurum("run-job", "weekly_summary", database_url=f"sqlite:///{tmp_path / 'demo.db'}",
                   aurum_chart_dir=charts)
     assert demo.returncode == 0, demo.stderr[-3000:]
     assert "Team weekly status" in demo.stdout and "for T0CONSOLE: posted to #roadmap-updates" in demo.stdout
-    assert fake_slack.calls == []
+    assert [call.method for call in fake_slack.calls] == ["auth.test"]
