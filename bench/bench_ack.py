@@ -124,7 +124,11 @@ def main() -> None:
         bare = subprocess.Popen([sys.executable, str(ROOT / "bench" / "bare_bolt.py"), str(bare_port),
                                  SIGNING_SECRET], cwd=workdir, env=env)
         wait_healthy(f"http://127.0.0.1:{bare_port}", bare)
-        aurum_sender = SlackSender(f"http://127.0.0.1:{aurum_port}", team_id=TEAM)
+        # The channels the commands come from exist (the bot is in them), and each command carries a response_url
+        # the stand-in serves, as Slack's do.
+        for i in range(args.concurrency):
+            fake.add_channel(f"burst-{i:04d}", channel_id=f"CB{i:04d}")
+        aurum_sender = SlackSender(f"http://127.0.0.1:{aurum_port}", team_id=TEAM, fake=fake)
         bare_sender = SlackSender(f"http://127.0.0.1:{bare_port}", team_id=TEAM)
 
         # Replies with chart, one at a time: time from the command to the chart shared in the card's thread.

@@ -13,6 +13,7 @@ Each builds its `Context` in one call, with every service it needs; nothing is s
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,7 @@ from aurum.alerts import evaluation as alert_evaluation
 from aurum.alerts.rules import check_rules
 from aurum.collectors.runner import unknown_kpis
 from aurum.config import ConfigError, load_config
+from aurum.core.after_ack import Intake
 from aurum.core.context import Context
 from aurum.core.delivery import Delivery, Directory
 from aurum.core.telemetry import Telemetry
@@ -82,8 +84,8 @@ def build_web(settings: Settings, *, work_process: bool | None = None, delivery:
     a work process beside this one; else in threads of this one."""
     wanted = settings.aurum_work_process if work_process is None else work_process
     if wanted:
-        return _slack(settings, delivery, work=WorkProcess(settings, Telemetry()))
-    return _slack(settings, delivery)
+        return _slack(settings, delivery, work=WorkProcess(settings, Telemetry()), intake=True)
+    return _slack(settings, delivery, intake=True)
 
 
 def build_work(settings: Settings) -> Runtime:
@@ -118,7 +120,7 @@ def _console(settings: Settings, delivery: Delivery | None, *, app: bool) -> Run
 
 
 def _slack(settings: Settings, delivery: Delivery | None, *, work: WorkProcess | None = None, migrated: bool = False,
-           app: bool = True) -> Runtime:
+           app: bool = True, intake: bool = False) -> Runtime:
     """A process that talks to Slack: single-token mode (SLACK_BOT_TOKEN) or OAuth (many workspaces)."""
     settings.check_for_slack()
     engine = make_engine(settings.database_url)
@@ -129,6 +131,9 @@ def _slack(settings: Settings, delivery: Delivery | None, *, work: WorkProcess |
     services: dict[str, Any] = {}
     if work is not None:  # its work process runs the work after the ack, the jobs (/report) among it
         services = {"outbox_wake": WakeWorkProcess(work), "telemetry": work.telemetry, "jobs": {}}
+    if intake:  # a web process: its acks store their requests' work together
+        wake = services.setdefault("outbox_wake", threading.Event())
+        services["intake"] = Intake(engine, wake)
     if not settings.survey_secret:
         log.warning("neither AURUM_SURVEY_SECRET nor SLACK_SIGNING_SECRET is set: survey answer sets are keyed "
                     "with a built-in key, so whoever reads the database can link answers of open runs to people")

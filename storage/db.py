@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 from typing import Protocol
 
 from sqlalchemy import Select, bindparam, event, select, text
@@ -15,6 +17,11 @@ from sqlmodel import Session, col, create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 BEGIN_ATTEMPTS = 3
+# An urgent write (a request's work stored before its ack) asks for SQLite's write lock every URGENT_POLL seconds
+# instead of through SQLite's busy handler, whose sleeps grow to 25–100 ms: a lock another process holds for a
+# millisecond is then taken a millisecond after, not tens of milliseconds after.
+URGENT_POLL = 0.0005
+URGENT_WAIT = 5.0
 # PostgreSQL: each process keeps POOL_SIZE connections and may open MAX_OVERFLOW more under load.
 POOL_SIZE = 5
 MAX_OVERFLOW = 10
@@ -24,6 +31,7 @@ MAX_OVERFLOW = 10
 # SQLite's busy handler, which sleeps and retries: under a long burst of writes an unlucky writer could lose
 # every retry until its busy timeout ran out. Writers in other processes still meet the busy timeout.
 _WRITE_GATES: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+_URGENT: ContextVar[bool] = ContextVar("aurum_urgent_write", default=False)  # inside session_scope(urgent=True)
 
 
 def make_engine(url: str) -> Engine:
@@ -52,6 +60,9 @@ def _sqlite_begin_immediate_writes(connection) -> None:
     # failing with "database is locked" when a read transaction tries to upgrade. Reads opened with
     # read_scope() begin deferred and never wait for writers (WAL).
     deferred = connection.get_execution_options().get("aurum_read_only", False)
+    if _URGENT.get() and not deferred:
+        _begin_urgently(connection)
+        return
     for attempt in range(BEGIN_ATTEMPTS):
         try:
             connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
@@ -61,17 +72,38 @@ def _sqlite_begin_immediate_writes(connection) -> None:
                 raise
 
 
+def _begin_urgently(connection) -> None:
+    connection.exec_driver_sql("PRAGMA busy_timeout=0")
+    try:
+        deadline = time.monotonic() + URGENT_WAIT
+        while True:
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(URGENT_POLL)
+    finally:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+
+
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """One transaction: committed when the block ends, rolled back on error."""
+def session_scope(engine: Engine, urgent: bool = False) -> Iterator[Session]:
+    """One transaction: committed when the block ends, rolled back on error. `urgent`: someone waits for it (an
+    ack): on SQLite, take the write lock as soon as another process lets go of it."""
     gate = _WRITE_GATES.get(engine)
-    with gate or nullcontext(), Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    token = _URGENT.set(urgent)
+    try:
+        with gate or nullcontext(), Session(engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+    finally:
+        _URGENT.reset(token)
 
 
 @contextmanager

@@ -16,15 +16,20 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import threading
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from aurum.core.queue import Handler, Outcome, TaskError, enqueue, outputs_of
+from storage.db import session_scope
 from storage.queue import QueuedTask
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from aurum.core.context import Context
 
 log = logging.getLogger(__name__)
@@ -58,12 +63,60 @@ def request_key(name: str, body: dict[str, Any]) -> str:
 
 def queue(ctx: Context, team_id: str, name: str, body: dict[str, Any]) -> str:
     """Queue the named work for a request, from its ack function, before the ack goes out (a request Slack
-    delivers again is queued once); returns the task's key."""
+    delivers again is queued once); returns the task's key once it is committed."""
     if name not in ctx.works:
         raise KeyError(f"no work named {name!r}")
-    with ctx.transaction() as session:
-        return enqueue(session, team_id, KIND, {"work": name, "body": body, "request_id": REQUEST_ID.get()},
-                       request_key(name, body))
+    task = (team_id, {"work": name, "body": body, "request_id": REQUEST_ID.get()}, request_key(name, body))
+    if ctx.intake is not None:
+        return ctx.intake.store(task)
+    with ctx.transaction(urgent=True) as session:
+        return enqueue(session, task[0], KIND, task[1], task[2])
+
+
+Stored = tuple[str, dict[str, Any], str]  # team_id, payload, key
+
+
+class Intake:
+    """Group commit for a process that acks many requests at once (`ctx.intake` of a web process): each ack
+    function's thread hands its request's task over and waits; one writer thread commits every task waiting by then
+    in one transaction, then lets all of them go. Fifty simultaneous acks cost a few transactions, not fifty, and so
+    take the database's write lock (one writer at a time on SQLite, shared with the work process) a few times."""
+
+    def __init__(self, engine: Engine, wake: threading.Event, wait: float = 10.0):
+        self.engine = engine
+        self.wake = wake  # the queue workers' (ctx.outbox_wake): set once the tasks are committed
+        self.wait = wait
+        self._waiting: list[tuple[Stored, Future[str]]] = []
+        self._lock = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def store(self, task: Stored) -> str:
+        done: Future[str] = Future()
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._write_forever, name="aurum-intake", daemon=True)
+                self._thread.start()
+            self._waiting.append((task, done))
+            self._lock.notify()
+        return done.result(timeout=self.wait)
+
+    def _write_forever(self) -> None:
+        while True:
+            with self._lock:
+                while not self._waiting:
+                    self._lock.wait()
+                batch, self._waiting = self._waiting, []
+            try:
+                with session_scope(self.engine, urgent=True) as session:
+                    keys = [enqueue(session, team_id, KIND, payload, key) for (team_id, payload, key), _ in batch]
+                self.wake.set()
+            except Exception as exc:  # every ack of the batch fails: Slack's user sees the app's error answer
+                log.exception("requests' work could not be stored", extra={"requests": len(batch)})
+                for _, done in batch:
+                    done.set_exception(exc)
+                continue
+            for (_, done), key in zip(batch, keys, strict=True):
+                done.set_result(key)
 
 
 class RequestWork(Handler):

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from pydantic import SecretStr
 from sqlmodel import Session
 
-from aurum.core.after_ack import Works
+from aurum.core.after_ack import Intake, Works
 from aurum.core.telemetry import Telemetry
 from storage.db import read_scope, session_scope
 from storage.types import utcnow
@@ -51,6 +51,9 @@ class Context:
     admin_check: Callable[[str, str], bool] | None = None
     # The requests' works after the ack by name (aurum.core.after_ack), registered with the Bolt app.
     works: Works = field(default_factory=Works)
+    # Where a web process's ack functions store their requests' work together (aurum.core.after_ack.Intake); None:
+    # each in a transaction of its own (the console, tests of the domain).
+    intake: Intake | None = None
     # Every scheduled job by name (composed in bot/jobs.py from each capability's own list).
     jobs: Mapping[str, Job] = field(default_factory=dict)
 
@@ -58,9 +61,10 @@ class Context:
         return self.clock()
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A unit of work; wakes this process's queue workers once it has committed (it may have queued a task)."""
-        with session_scope(self.engine) as session:
+    def transaction(self, urgent: bool = False) -> Iterator[Session]:
+        """A unit of work; wakes this process's queue workers once it has committed (it may have queued a task).
+        `urgent`: an ack waits for it (storage.db.session_scope)."""
+        with session_scope(self.engine, urgent=urgent) as session:
             yield session
         self.outbox_wake.set()
 

@@ -112,7 +112,7 @@ def test_failed_escalations_are_listed_by_the_cli_and_counted_on_metrics(alertin
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
     listing = CliRunner().invoke(cli, ["outbox"])
     assert listing.exit_code == 0, listing.output
-    (summary,) = [line for line in listing.output.splitlines() if line.startswith("Alert escalations")]
+    (summary,) = [line for line in listing.output.splitlines() if line.startswith("Other tasks")]
     assert "dead: 1" in summary
     (row,) = [line for line in listing.output.splitlines() if line.startswith("task #")]
     assert f"task #{task.id} dead" in row and "pd:1:trigger" in row and "refused the event (400)" in row
