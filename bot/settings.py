@@ -48,9 +48,10 @@ class Settings(BaseSettings):
     # Threads that run Slack ack functions at once (the other HTTP routes have anyio's pool of 40). Acks are
     # interpreter work without I/O: a few threads answer a burst sooner than many taking turns for the GIL.
     aurum_web_threads: int = Field(default=8, ge=1, le=1000)
-    # Threads for the work after the ack (queries, charts, outbox writes). CPU-bound under the GIL: a few
-    # threads give the same throughput as many, and leave the acks more of the interpreter.
-    aurum_lazy_threads: int = Field(default=4, ge=1, le=256)
+    # Threads for the requests' work after the ack (queries, charts). CPU-bound under the GIL: two threads give the
+    # same throughput as more, take the database's write lock less often (each claims its tasks), and leave the
+    # acks more of the interpreter (bench/bench_ack.py: ack p99 66 ms with 2, 90 ms with 4).
+    aurum_lazy_threads: int = Field(default=2, ge=1, le=256)
     # `aurum serve`: run the work after the ack and the deliveries in a process of their own beside each web
     # process (bot/work_process.py), so that acks never wait for them. Off: threads of the web process.
     aurum_work_process: bool = True
