@@ -220,3 +220,20 @@ def test_every_button_and_view_submission_is_done_once_in_aurum_serves_mode(name
     assert len(fake_slack.calls_to("views.open")) == (1 if name == "survey take" else 0)
     assert not _twice(fake_slack)
     assert not fake_slack.violations
+
+
+def test_every_registered_work_is_driven_by_a_case_here(runtime, fake_slack):
+    """The cases above are the app's own list: a new command, button or event work without a case fails here."""
+    import re
+
+    cases = _interactions(runtime, fake_slack.team_id)
+    actions = [p["actions"][0]["action_id"] for p in cases.values() if p.get("type") == "block_actions"]
+    for name in runtime.ctx.works:
+        kind, _, what = name.partition(":")
+        if kind == "command":
+            assert what in TYPICAL, f"{name}: no typical request in TYPICAL"
+        elif kind == "action":
+            assert any(re.fullmatch(what.strip("^$"), a) for a in actions), f"{name}: no button case"
+        else:
+            assert name == "event:app_home_opened", f"{name}: no case"
+    assert not MANIFEST["features"].get("shortcuts"), "shortcuts need cases here"
