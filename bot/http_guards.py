@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
@@ -10,6 +11,7 @@ from collections import OrderedDict
 from bot.logs import REQUEST_ID, new_request_id
 
 REPLAY_WINDOW_SECONDS = 5 * 60
+REPLAY_CAP = 50_000  # verified requests the replay guard keeps, per process (see ReplayGuard)
 
 
 class RequestGuards:
@@ -77,30 +79,45 @@ async def _too_large(send, limit: int) -> None:
 
 
 class ReplayGuard:
-    """Remembers the signatures of Slack requests seen in the last five minutes (the window in which Bolt
-    accepts a timestamp): the same signed request arriving again is answered without being run again."""
+    """Remembers the verified Slack requests of the last five minutes (the window in which a timestamp is accepted):
+    the same signed request arriving again is answered without being run again.
 
-    def __init__(self, window: float = REPLAY_WINDOW_SECONDS, clock=time.monotonic):
+    Keyed on the signature and the body together (one SHA-256 of both, 32 bytes), and only fed requests whose
+    signature was verified (bot.slack_endpoint): a forged or tampered copy never reaches it, so it can neither
+    poison the memory of a real request nor pass for one. Bounded: at most `cap` requests are kept, the oldest
+    dropped first. The default, 50,000, is 166 verified requests a second for the whole five minutes, per process,
+    well above what Slack sends one app; full, it holds about 10 MB."""
+
+    def __init__(self, window: float = REPLAY_WINDOW_SECONDS, clock=time.monotonic, cap: int = REPLAY_CAP):
         self.window = window
         self.clock = clock
-        self._seen: OrderedDict[str, float] = OrderedDict()
+        self.cap = cap
+        self._seen: OrderedDict[bytes, float] = OrderedDict()
         self._lock = threading.Lock()
 
-    def first_time(self, signature: str) -> bool:
-        """Record `signature`; False when it was already seen within the window."""
+    @staticmethod
+    def key(signature: str, body: bytes) -> bytes:
+        return hashlib.sha256(signature.encode("latin-1") + b"\n" + body).digest()
+
+    def first_time(self, signature: str, body: bytes) -> bool:
+        """Record the request; False when it was already seen within the window."""
+        key = self.key(signature, body)
         now = self.clock()
         with self._lock:
             while self._seen:
                 oldest, at = next(iter(self._seen.items()))
-                if now - at <= self.window:
+                if now - at <= self.window and len(self._seen) < self.cap:
                     break
                 del self._seen[oldest]
-            if signature in self._seen:
+            if key in self._seen:
                 return False
-            self._seen[signature] = now
+            self._seen[key] = now
             return True
 
-    def forget(self, signature: str) -> None:
+    def forget(self, signature: str, body: bytes) -> None:
         """A request that failed verification does not count as seen."""
         with self._lock:
-            self._seen.pop(signature, None)
+            self._seen.pop(self.key(signature, body), None)
+
+    def __len__(self) -> int:
+        return len(self._seen)
