@@ -207,7 +207,7 @@ def show_results(ctx: Context, asker: Asker, request: Results) -> None:
         reply(session, asker, text, message)
         if png:
             outbox.upload(session, asker.team_id, asker.user_id, png, filename=f"survey-{run.survey}-{run.period}.png",
-                          title=f"{found.survey.name} trend")
+                          title=f"{found.survey.name} trend", alt_text=runs.trend_alt_text(found))
 
 
 def send_export(ctx: Context, asker: Asker, survey: str | None) -> None:
