@@ -81,12 +81,14 @@ class ConsoleDelivery:
         self._write(f"\n── {channel} (message {ts} updated) ──\n{blocks_to_text(blocks, text)}")
 
     def upload_file(self, team_id: str, channel: str, content: bytes, *, filename: str, title: str,
-                    comment: str = "", thread_ts: str | None = None) -> str:
+                    comment: str = "", thread_ts: str | None = None, alt_text: str = "") -> str:
         self.chart_dir.mkdir(parents=True, exist_ok=True)
         path = (self.chart_dir / filename).resolve()
         path.write_bytes(content)
         self.files.append(path)
         self._write(f"{'📈' if filename.endswith('.png') else '📎'} {title}: {path}")
+        if alt_text:
+            self._write(f"   alt text: {alt_text}")
         return f"F{len(self.files)}"
 
     def members(self, team_id: str, channel: str | None = None, usergroup: str | None = None) -> list[str]:

@@ -5,10 +5,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+from aurum.core.errors import database_hostile
 
 MAX_METRICS = 5000
-Name = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.:/@-]+$")]
+
+
+def _storable(value: object) -> object:
+    """A string no database stores (a NUL, a lone surrogate) is a 422 naming its field, before any other rule."""
+    if isinstance(value, str) and (problem := database_hostile(value, "This value")):
+        raise ValueError(problem)
+    return value
+
+
+Storable = BeforeValidator(_storable)
+Name = Annotated[Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.:/@-]+$")],
+                 Storable]
 
 
 class Strict(BaseModel):
@@ -32,7 +45,7 @@ class Stored(BaseModel):
 
 
 class CommitIn(Strict):
-    sha: str | None = Field(default=None, max_length=64)
+    sha: Annotated[Annotated[str, StringConstraints(max_length=64)] | None, Storable] = None
     committed_at: AwareDatetime
 
 

@@ -62,12 +62,12 @@ class SlackDelivery:
                    blocks=blocks)
 
     def upload_file(self, team_id: str, channel: str, content: bytes, *, filename: str, title: str,
-                    comment: str = "", thread_ts: str | None = None) -> str:
+                    comment: str = "", thread_ts: str | None = None, alt_text: str = "") -> str:
         target = self.channel_id(team_id, channel)
         self._channel_turn(team_id, target)
         resp = self._call(team_id, "files.completeUploadExternal", self._client_for(team_id).files_upload_v2,
                           channel=target, content=content, filename=filename, title=title,
-                          initial_comment=comment or None, thread_ts=thread_ts)
+                          initial_comment=comment or None, thread_ts=thread_ts, alt_txt=alt_text or None)
         files = resp.get("files") or [resp.get("file") or {}]
         return files[0].get("id", "")
 

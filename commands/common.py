@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from aurum.core import after_ack, outbox
 from aurum.core.context import Context
-from aurum.core.errors import InputError
+from aurum.core.errors import InputError, database_hostile
 
 log = logging.getLogger(__name__)
 SORRY = "Sorry, that did not work ({reason}). Nothing was changed; please try again in a minute."
@@ -121,6 +121,7 @@ def slash_command(app: Any, ctx: Context, name: str, parse: Callable[[str, Asker
 
     def ack_command(ack, body: dict[str, Any]) -> None:
         try:
+            refuse_hostile(body.get("text", ""), "Your command")
             parse(body.get("text", ""), Asker.from_body(body))
         except InputError as exc:
             ack(text=str(exc), response_type="ephemeral")
@@ -141,6 +142,13 @@ def slash_command(app: Any, ctx: Context, name: str, parse: Callable[[str, Asker
     app.command(name)(ack_command)
 
 
+def refuse_hostile(text: str, what: str) -> None:
+    """InputError (saying what is wrong and how to fix it) for text no database stores: see database_hostile."""
+    problem = database_hostile(text, what)
+    if problem is not None:
+        raise InputError(problem)
+
+
 def button(app: Any, ctx: Context, action: Any, run: Callable[[dict[str, Any]], None]) -> None:
     """Register a button (or other block action) the house way: the ack answers Slack and queues `run(body)`, which
     runs after the ack, its errors told to the person. `action`: an action_id or a pattern of them."""
@@ -148,6 +156,14 @@ def button(app: Any, ctx: Context, action: Any, run: Callable[[dict[str, Any]], 
     name = work(ctx, f"action:{getattr(action, 'pattern', action)}", run)
 
     def ack_button(ack, body: dict[str, Any]) -> None:
+        try:
+            for pressed in body.get("actions") or []:
+                refuse_hostile(str(pressed.get("value") or ""), "The button's value")
+        except InputError as exc:  # nothing of the request is stored: only the answer, which quotes none of it
+            tell(ctx, Asker.from_body(body), str(exc))
+            ack()
+            count(ctx, body, "input_error")
+            return
         later(ctx, name, body)
         ack()
 

@@ -213,7 +213,8 @@ def show(ctx: Context, asker: Asker, request: Show) -> None:
     card = blocks.kpi_card(view.status, request.period, ctx.now(), ctx.tz, chart_note=_chart_note(request.private),
                            extra=extra)
     filename = f"{ctx.catalog.short_name(kpi)}-{request.period}.png"
-    _post_with_chart(ctx, asker, blocks.kpi_text(view.status), card, png, filename, title, request.private)
+    alt = charts.kpi_alt_text(kpi, view.points, ctx.tz, title, "With the forecast, if any, as a dashed line.")
+    _post_with_chart(ctx, asker, blocks.kpi_text(view.status), card, png, filename, title, request.private, alt)
 
 
 def show_forecast(ctx: Context, asker: Asker, request: Forecast) -> None:
@@ -237,7 +238,10 @@ def show_forecast(ctx: Context, asker: Asker, request: Forecast) -> None:
     png = charts.kpi_chart(kpi, points, ctx.tz, title, forecast=forecasting.projection(result, until, ctx.tz))
     card = forecast_blocks.forecast_card(result, ctx.tz, chart_note=_chart_note(request.private))
     filename = f"{ctx.catalog.short_name(kpi)}-forecast.png"
-    _post_with_chart(ctx, asker, forecast_blocks.forecast_text(result), card, png, filename, title, request.private)
+    alt = charts.kpi_alt_text(kpi, points, ctx.tz, title, f"The forecast runs as a dashed line in its 80 % band to "
+                                                          f"{until:%d %b %Y}.")
+    _post_with_chart(ctx, asker, forecast_blocks.forecast_text(result), card, png, filename, title, request.private,
+                     alt)
 
 
 def _today(ctx: Context) -> date:
@@ -254,16 +258,16 @@ def _post(ctx: Context, asker: Asker, text: str, card: list[dict]) -> None:
 
 
 def _post_with_chart(ctx: Context, asker: Asker, text: str, card: list[dict], png: bytes, filename: str, title: str,
-                     private: bool) -> None:
+                     private: bool, alt_text: str) -> None:
     """A card in the channel with its chart in the thread, or (private) an ephemeral card with the chart by DM."""
     with ctx.transaction() as session:
         if private:
             reply(session, asker, text, card)
-            outbox.upload(session, asker.team_id, asker.user_id, png, filename=filename, title=title)
+            outbox.upload(session, asker.team_id, asker.user_id, png, filename=filename, title=title, alt_text=alt_text)
         else:
             key = post_here(session, asker, text, card)
             outbox.upload(session, asker.team_id, asker.channel_id, png, filename=filename, title=title,
-                          thread_key=key)
+                          thread_key=key, alt_text=alt_text)
 
 
 def dashboard(ctx: Context, asker: Asker) -> None:
@@ -275,7 +279,8 @@ def dashboard(ctx: Context, asker: Asker) -> None:
     with ctx.transaction() as session:
         key = post_here(session, asker, "Technical metrics dashboard", message)
         outbox.upload(session, asker.team_id, asker.channel_id, png, filename="dashboard.png",
-                      title=technical_dashboard.CHART_TITLE, thread_key=key)
+                      title=technical_dashboard.CHART_TITLE, thread_key=key,
+                      alt_text=technical_dashboard.chart_alt_text(ctx, panels))
 
 
 def live_dashboard(ctx: Context, asker: Asker, hours: int) -> None:
@@ -285,7 +290,8 @@ def live_dashboard(ctx: Context, asker: Asker, hours: int) -> None:
     png = technical_dashboard.chart(ctx, panels)
     try:
         with ctx.transaction() as session:
-            live.start(ctx, session, asker.team_id, asker.channel_id, asker.user_id, hours, chart=png)
+            live.start(ctx, session, asker.team_id, asker.channel_id, asker.user_id, hours, chart=png,
+                       chart_alt=technical_dashboard.chart_alt_text(ctx, panels))
     except InputError as exc:
         tell(ctx, asker, str(exc))
 

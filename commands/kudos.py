@@ -12,7 +12,7 @@ from aurum.core.context import Context
 from aurum.core.errors import InputError
 from aurum.kpis import blocks
 from aurum.recognition import kudos as recognition
-from commands.common import Asker, button, reply, slash_command, tell
+from commands.common import Asker, button, refuse_hostile, reply, slash_command, tell
 
 COMMAND = "/kudos"
 SUGGESTION_KEY = re.compile(r"^\d{4}-W\d{2}:[a-z_]{1,20}$")
@@ -102,6 +102,8 @@ def confirm_suggestion(ctx: Context, body: dict[str, Any]) -> None:
         tell(ctx, asker, "Pick who made it happen in the menu next to the button, then confirm.")
         return
     try:
+        for part in ("award", "reason"):  # JSON escapes (\u0000) in the button's value come out here
+            refuse_hostile(str(suggestion.get(part, "")), "The suggestion")
         with ctx.transaction() as session:
             recognition.give(ctx, session, asker.team_id, asker.user_id, receiver, suggestion.get("award", ""),
                              suggestion.get("reason", ""), suggestion_key=suggestion.get("key"))

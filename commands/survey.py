@@ -13,7 +13,7 @@ from aurum.surveys import answers, blocks, export, results, runs, service
 from aurum.surveys.model import SURVEY_KEYS
 from aurum.surveys.runs import SurveyError
 from aurum.surveys.schedule import normal_period, opening_on
-from commands.common import Asker, later, only_admins, reply, tell, work
+from commands.common import Asker, later, only_admins, refuse_hostile, reply, tell, work
 from commands.survey_modal import open_view
 
 COMMAND = "/survey"
@@ -140,6 +140,7 @@ def _parse_answer(ctx: Context, text: str) -> Answer:
 def register(app: Any, ctx: Context) -> None:
     def ack_survey(ack, body: dict[str, Any], client: Any) -> None:
         try:
+            refuse_hostile(body.get("text", ""), "Your command")
             request = parse(ctx, body.get("text", ""))
         except InputError as exc:
             ack(text=str(exc), response_type="ephemeral")
@@ -206,7 +207,7 @@ def show_results(ctx: Context, asker: Asker, request: Results) -> None:
         reply(session, asker, text, message)
         if png:
             outbox.upload(session, asker.team_id, asker.user_id, png, filename=f"survey-{run.survey}-{run.period}.png",
-                          title=f"{found.survey.name} trend")
+                          title=f"{found.survey.name} trend", alt_text=runs.trend_alt_text(found))
 
 
 def send_export(ctx: Context, asker: Asker, survey: str | None) -> None:

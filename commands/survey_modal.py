@@ -17,6 +17,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from aurum.core.context import Context
+from aurum.core.errors import database_hostile
 from aurum.surveys import answers, blocks, service
 from aurum.surveys.blocks import CALLBACK_ID, NO_REMINDER_ACTION, TAKE_ACTION
 from commands.common import Asker, button, tell
@@ -67,7 +68,12 @@ def submission_answer(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
     survey = ctx.config.surveys.definitions.get(str(meta.get("survey")))
     if survey is None or not isinstance(meta.get("run"), int):
         return {"response_action": "update", "view": blocks.notice_modal("Survey", "This form is out of date.")}
-    given, errors = answers.check(survey, blocks.values_from_state((body.get("view") or {}).get("state") or {}))
+    raw = blocks.values_from_state((body.get("view") or {}).get("state") or {})
+    hostile = {block: problem for block, value in raw.items()
+               if isinstance(value, str) and (problem := database_hostile(value, "This answer"))}
+    if hostile:  # no database stores it: say so on the field, never "send them again"
+        return {"response_action": "errors", "errors": hostile}
+    given, errors = answers.check(survey, raw)
     if errors:
         return {"response_action": "errors", "errors": errors}
     asker = Asker.from_body(body)

@@ -18,6 +18,7 @@ from tests.support import (
     CLIENT_SECRET,
     SIGNING_SECRET,
     SlackSender,
+    chart_alt_texts,
     running,
     test_database_url,
 )
@@ -34,8 +35,8 @@ def matplotlib_loaded():
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
     """Every test is a check against Slack's Web API: the test fails if a FakeSlack saw a call real Slack refuses or
-    ignores (unknown method or argument, missing scope, bad trigger id, used or expired response_url). In the call
-    phase, so that `xfail` covers it."""
+    ignores (unknown method or argument, missing scope, bad trigger id, used or expired response_url), or a chart
+    uploaded without its alt text (accessibility). In the call phase, so that `xfail` covers it."""
     slack_api.STARTED[:] = [fake for fake in slack_api.STARTED if fake._server is not None]  # earlier tests' fakes
     try:
         result = yield
@@ -47,6 +48,9 @@ def pytest_runtest_call(item):
     finally:
         fakes, slack_api.STARTED[:] = list(slack_api.STARTED), []
     violations = [v for fake in fakes for v in fake.take_violations()]
+    if not item.get_closest_marker("charts_without_alt_text"):
+        violations += [f"the chart {alt[0]} was uploaded without alt_txt" for fake in fakes
+                       for alt in chart_alt_texts(fake) if not alt[1]]
     if violations:
         pytest.fail("the fake Slack saw calls real Slack refuses or ignores:\n  " + "\n  ".join(violations),
                     pytrace=False)

@@ -377,3 +377,9 @@ def assert_each_delivered(fake: Any, keys: list[str], in_flight: int = 0) -> Non
     duplicates = sum(n - 1 for n in seen.values())
     unknown = sum(1 for c in fake.calls_to("chat.postMessage") if c.failed and c.fault in UNKNOWN_OUTCOMES)
     assert duplicates <= unknown + in_flight, f"{duplicates} duplicates for {unknown} unknown outcomes"
+
+
+def chart_alt_texts(fake: Any) -> list[tuple[str, str]]:
+    """(filename, alt_txt) of every PNG the bot uploaded to the fake Slack, oldest first."""
+    return [(str(c.params.get("filename")), c.params.get("alt_txt") or "") for c in fake.calls_to(
+        "files.getUploadURLExternal") if str(c.params.get("filename", "")).endswith(".png")]

@@ -226,6 +226,8 @@ def _chart(ctx: Context, task: QueuedTask, payload: dict[str, Any]) -> None:
     line = charts.Line(f"threshold {alert_blocks.threshold_text(kpi, episode.op, episode.threshold)}",
                        episode.threshold or 0.0, "#cf222e", "-")
     png = charts.kpi_chart(kpi, points, ctx.tz, title, extra_lines=[line])
+    alt = charts.kpi_alt_text(kpi, points, ctx.tz, f"{title}, around when the alert fired",
+                              f"The alert's {line.label} is drawn in red.")
     with ctx.transaction() as session:
         outbox.upload(session, task.team_id, "", png, filename=f"{episode.rule}.png", title=title,
-                      thread_key=episode.post_key, key=f"{episode.post_key}:chart")
+                      thread_key=episode.post_key, key=f"{episode.post_key}:chart", alt_text=alt)

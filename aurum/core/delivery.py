@@ -45,7 +45,7 @@ class Delivery(Protocol):
                blocks: list[dict[str, Any]] | None = None) -> None: ...
 
     def upload_file(self, team_id: str, channel: str, content: bytes, *, filename: str, title: str,
-                    comment: str = "", thread_ts: str | None = None) -> str:
+                    comment: str = "", thread_ts: str | None = None, alt_text: str = "") -> str:
         """Upload a file (a PNG chart, a CSV export, …) where the channel's members can see it; returns its id."""
 
     def respond(self, team_id: str, url: str, text: str, blocks: list[dict[str, Any]] | None = None, *,

@@ -110,10 +110,11 @@ def update(session: Session, team_id: str, post_key: str, text: str, blocks: lis
 
 
 def upload(session: Session, team_id: str, channel: str, content: bytes, *, filename: str, title: str,
-           comment: str = "", thread_key: str | None = None, key: str | None = None) -> str:
-    """Queue a file upload: a PNG chart, a CSV export, … (the type follows from the filename)."""
+           comment: str = "", thread_key: str | None = None, key: str | None = None, alt_text: str = "") -> str:
+    """Queue a file upload: a PNG chart, a CSV export, … (the type follows from the filename). A chart's `alt_text`
+    says what it shows, for people who cannot see it (Slack's alt_txt)."""
     payload = {"channel": channel, "content": base64.b64encode(content).decode("ascii"), "filename": filename,
-               "title": title, "comment": comment}
+               "title": title, "comment": comment, "alt_text": alt_text}
     return enqueue(session, team_id, "upload", payload, key, thread_key)
 
 
@@ -240,7 +241,8 @@ def _upload(delivery: Delivery, task: QueuedTask, payload: dict[str, Any], paren
     content = payload["content"] if "content" in payload else payload["png"]  # "png": uploads queued by older versions
     file_id = delivery.upload_file(task.team_id, channel, base64.b64decode(content), filename=payload["filename"],
                                    title=payload["title"], comment=payload.get("comment", ""),
-                                   thread_ts=parent.ts if parent else None)
+                                   thread_ts=parent.ts if parent else None,
+                                   alt_text=payload.get("alt_text", ""))  # none in uploads queued by older versions
     return Posted(channel=channel, ts=file_id)
 
 

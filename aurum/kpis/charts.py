@@ -159,6 +159,31 @@ def panel_chart(panels: Sequence[tuple[Kpi, Sequence[tuple[datetime, float]]]], 
     return _png(figure)
 
 
+ALT_TEXT_MAX = 1000  # Slack's limit on a file's alt_txt
+
+
+def alt_text(text: str) -> str:
+    """A chart's description for people who cannot see it (Slack's alt_txt), within Slack's limit."""
+    return text if len(text) <= ALT_TEXT_MAX else text[: ALT_TEXT_MAX - 1] + "…"
+
+
+def kpi_summary(kpi: Kpi, points: Sequence[tuple[datetime, float]], tz) -> str:
+    """A KPI's latest value and its target, in words: what a reader of its chart would look for."""
+    latest = (f"latest {formatting.value(kpi, points[-1][1])} on {formatting.local_date(points[-1][0], tz)}"
+              if len(points) else "no values yet")
+    return f"{kpi.name}: {latest}, " + (f"target {formatting.target(kpi)}" if kpi.target is not None else "no target")
+
+
+def kpi_alt_text(kpi: Kpi, points: Sequence[tuple[datetime, float]], tz, title: str, more: str = "") -> str:
+    """The alt text of a kpi_chart: its title (the KPI and period), the latest value and the target."""
+    return alt_text(f"Line chart, {title}. {kpi_summary(kpi, points, tz)}.{' ' + more if more else ''}")
+
+
+def panels_alt_text(panels: Sequence[tuple[Kpi, Sequence[tuple[datetime, float]]]], tz, title: str) -> str:
+    """The alt text of a panel_chart: which KPIs, each with its latest value and target."""
+    return alt_text(f"{title}: one line chart per KPI. " + "; ".join(kpi_summary(k, p, tz) for k, p in panels) + ".")
+
+
 def series_key(points: Sequence[tuple[datetime, float]]) -> tuple:
     """What identifies a series for caching: its length, ends and last value."""
     if not points:

@@ -63,3 +63,7 @@ def chart_panels(ctx: Context, session: Session, team_id: str) -> list[tuple[Kpi
 
 def chart(ctx: Context, panels) -> bytes:
     return charts.panel_chart(panels, ctx.tz, CHART_TITLE)
+
+
+def chart_alt_text(ctx: Context, panels) -> str:
+    return charts.panels_alt_text(panels, ctx.tz, CHART_TITLE)

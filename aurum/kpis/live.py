@@ -47,7 +47,7 @@ def render(ctx: Context, data: technical.Technical, row: LiveDashboard, ended: s
 
 
 def start(ctx: Context, session: Session, team_id: str, channel: str, user: str, hours: int,
-          chart: bytes | None = None) -> LiveDashboard:
+          chart: bytes | None = None, chart_alt: str = "") -> LiveDashboard:
     """Post a live dashboard in the channel, replacing the channel's earlier live one."""
     limit = ctx.config.reports.live_hours_max
     if not 1 <= hours <= limit:
@@ -73,7 +73,7 @@ def start(ctx: Context, session: Session, team_id: str, channel: str, user: str,
     outbox.post(session, team_id, channel, TEXT, content, key=row.post_key)
     if chart is not None:
         outbox.upload(session, team_id, channel, chart, filename="dashboard.png", title=technical.CHART_TITLE,
-                      thread_key=row.post_key, key=f"{row.post_key}:chart")
+                      thread_key=row.post_key, key=f"{row.post_key}:chart", alt_text=chart_alt)
     return row
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from aurum.core.recent import Recent
-from aurum.kpis.charts import COLORS, Line, _png, downsample
+from aurum.kpis.charts import COLORS, Line, _png, alt_text, downsample
 
 PALETTE = ["#1f6feb", "#bf3989", "#1a7f37", "#9a6700"]
 # The same sprint bars (a preview, then the post; the retro, then the dashboard) are drawn once.
@@ -57,6 +57,17 @@ def lines(series: Sequence[Series], references: Sequence[Line], tz, title: str, 
     ax.grid(True, alpha=0.25)
     ax.legend(loc="best", fontsize=8, frameon=False)
     return _png(figure)
+
+
+def velocity_alt_text(title: str, names: Sequence[str], completed: Sequence[float],
+                      band: tuple[float, float] | None) -> str:
+    """The alt text of sprint_bars: the velocity KPI, which sprints, the latest velocity and the target band."""
+    if not names:
+        return alt_text(f"Bar chart, {title}: velocity (story points per sprint), no sprints yet.")
+    target = f"target {band[0]:g}-{band[1]:g} points" if band else "no target"
+    return alt_text(f"Bar chart, {title}: velocity (story points committed and completed per sprint), sprints "
+                    f"{names[0]} to {names[-1]}, with a 3-sprint average. Latest: {completed[-1]:g} points completed "
+                    f"in {names[-1]}; {target}.")
 
 
 def sprint_bars(names: Sequence[str], committed: Sequence[float | None], completed: Sequence[float],

@@ -27,6 +27,7 @@ class File:
     content: bytes
     filename: str
     title: str
+    alt_text: str = ""  # what a chart shows, for people who cannot see it
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def deliver(session: Session, team_id: str, report: Report, channel: str, key: s
     posted = outbox.post(session, team_id, channel, report.text, report.blocks, key=key)
     for i, item in enumerate(report.files):
         outbox.upload(session, team_id, channel, item.content, filename=item.filename, title=item.title,
-                      thread_key=posted, key=f"{key}:file:{i}")
+                      thread_key=posted, key=f"{key}:file:{i}", alt_text=item.alt_text)
     return posted
 
 
@@ -55,7 +56,8 @@ def deliver_preview(session: Session, team_id: str, report: Report, channel: str
     preview = [blocks.context("👀 Preview — only you see this"), *report.blocks][: blocks.MAX_BLOCKS]
     outbox.post(session, team_id, channel, report.text, preview, user=user)
     for item in report.files:
-        outbox.upload(session, team_id, user, item.content, filename=item.filename, title=item.title)
+        outbox.upload(session, team_id, user, item.content, filename=item.filename, title=item.title,
+                      alt_text=item.alt_text)
 
 
 def bullet_list(lines: Iterable[str], empty: str, limit: int = 10) -> str:

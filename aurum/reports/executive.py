@@ -140,7 +140,7 @@ def chart(ctx: Context, session: Session, team_id: str, until: datetime) -> File
     average = [sum(completed[i - 2: i + 1]) / 3 if i >= 2 else None for i in range(len(completed))]
     title = "Velocity per sprint"
     return File(report_charts.sprint_bars(names, committed, completed, (40, 60), title, average),
-                "velocity-trend.png", title)
+                "velocity-trend.png", title, report_charts.velocity_alt_text(title, names, completed, (40, 60)))
 
 
 def build(ctx: Context, session: Session, team_id: str, until: datetime | None = None) -> Report:

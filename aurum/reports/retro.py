@@ -114,7 +114,8 @@ def chart(data: Retro) -> File:
     title = "Committed vs completed, last sprints"
     png = report_charts.sprint_bars(names, [s.committed_points for s in data.history], completed, data.band, title,
                                     averages)
-    return File(png, f"sprint-{data.sprint.id}-velocity.png", title)
+    return File(png, f"sprint-{data.sprint.id}-velocity.png", title,
+                report_charts.velocity_alt_text(title, names, completed, data.band))
 
 
 def build(ctx: Context, session: Session, team_id: str, sprint: Sprint) -> Report:

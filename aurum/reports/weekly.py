@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from aurum.core.context import Context
 from aurum.core.periods import week_key, week_start
-from aurum.kpis import blocks, formatting
+from aurum.kpis import blocks, charts, formatting
 from aurum.kpis import service as kpis
 from aurum.kpis.charts import COLORS, Line
 from aurum.kpis.movement import Movement, movements
@@ -82,15 +82,17 @@ def compute(ctx: Context, session: Session, team_id: str, until: datetime | None
 
 def chart(ctx: Context, session: Session, team_id: str, until: datetime) -> File:
     """Coverage and CI success over 8 weeks with their targets (both in percent: one axes)."""
-    series, references = [], []
+    series, references, said = [], [], []
     for key, color in zip(CHART_KPIS, (COLORS["line"], "#bf3989"), strict=True):
         kpi = ctx.catalog.get(key)
         points = snapshots.series(session, team_id, key, since=until - CHART_WINDOW, until=until)
         series.append(report_charts.Series(kpi.name, points))
+        said.append(charts.kpi_summary(kpi, points, ctx.tz))
         if kpi.target is not None:
             references.append(Line(f"{kpi.name} target {formatting.target(kpi)}", kpi.target.nearest(0), color))
     title = "Coverage and CI success, last 8 weeks"
-    return File(report_charts.lines(series, references, ctx.tz, title, "%"), "weekly-team-metrics.png", title)
+    return File(report_charts.lines(series, references, ctx.tz, title, "%"), "weekly-team-metrics.png", title,
+                charts.alt_text(f"Line chart, {title}, one line per KPI. {'; '.join(said)}."))
 
 
 def build(ctx: Context, session: Session, team_id: str, until: datetime | None = None) -> Report:

@@ -145,6 +145,14 @@ def trend_chart(found: results.Results, tz) -> bytes | None:
     return charts.runs_chart(labels, series, [p.rate for p in found.trend], title, (low - 0.5, high + 0.5))
 
 
+def trend_alt_text(found: results.Results) -> str:
+    """The alt text of trend_chart: the survey, its runs, and the questions it plots."""
+    periods = [point.period for point in found.trend]
+    questions = "; ".join(q.label for q in found.survey.scales)
+    return charts.alt_text(f"{found.survey.name}, last {len(periods)} runs ({periods[0]} to {periods[-1]}): the mean "
+                           f"score of each question per run, over bars of the response rate. Questions: {questions}.")
+
+
 def destinations(ctx: Context, survey: Survey) -> list[str]:
     named = ctx.config.channels.model_dump()
     channels = [named.get(target, target) for target in survey.results_to]
@@ -160,7 +168,8 @@ def publish(ctx: Context, session: Session, found: results.Results) -> None:
         key = outbox.post(session, run.team_id, target, text, message, key=f"survey:{run.id}:results:{target}")
         if png:
             outbox.upload(session, run.team_id, target, png, filename=f"survey-{run.survey}-{run.period}.png",
-                          title=f"{found.survey.name} trend", thread_key=key, key=f"{key}:chart")
+                          title=f"{found.survey.name} trend", thread_key=key, key=f"{key}:chart",
+                          alt_text=trend_alt_text(found))
 
 
 # ----- jobs (aurum.surveys.schedule registers them) --------------------------------------------------------------

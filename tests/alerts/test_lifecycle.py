@@ -6,6 +6,7 @@ import pytest
 
 from aurum.alerts import actions
 from tests.alerts.support import ALERT_CHANNELS, TEAM, deliver, record, tick, valid_blocks
+from tests.support import chart_alt_texts
 
 ERRORS = "api_error_rate_percentage"
 
@@ -50,6 +51,8 @@ def test_one_firing_gives_exactly_one_message_and_value_changes_update_it(alerti
     assert [b["type"] for b in message["blocks"]][-1] == "actions"
     chart = next(iter(fake_slack.files.values()))
     assert chart.bytes.startswith(b"\x89PNG") and chart.thread_ts == message["ts"]
+    ((_name, alt),) = chart_alt_texts(fake_slack)
+    assert ctx.catalog.get(ERRORS).name in alt and "latest 2.5%" in alt and "threshold >1%" in alt
 
     for value in (2.5, 3.75, 3.75):
         clock.advance(minutes=1)

@@ -243,3 +243,30 @@ def test_push_stores_a_batch_of_possible_values_once_and_refuses_any_other_whole
             (i, kpi.key, value) for i, (kpi, value, good) in enumerate(batch) if not good]
         added = dict.fromkeys(before, 0)
     assert {key: count(runtime, key) - before[key] for key in before} == added
+
+
+@pytest.mark.parametrize(("path", "body", "loc"), [
+    ("/metrics", {"kpi": "latency", "value": 1, "source": "ci\x00"}, ["body", "source"]),
+    ("/metrics", [{"kpi": "latency", "value": 1}, {"kpi": "late\x00ncy", "value": 2}], ["body", 1, "kpi"]),
+    ("/deployments", {"status": "success", "environment": "prod\x00"}, ["body", "environment"]),
+    ("/deployments", {"status": "success", "commits": [{"sha": "ab\x00c", "committed_at": "2026-11-27T10:00:00Z"}]},
+     ["body", "commits", 0, "sha"]),
+    ("/incidents", {"id": "inc\x00-1", "created_at": "2026-11-27T10:00:00Z"}, ["body", "id"]),
+])
+def test_a_nul_in_a_string_field_is_422_naming_the_field(runtime, push, path, body, loc):
+    answer = push.post(path, json=body)
+    assert answer.status_code == 422
+    (error,) = answer.json()["detail"]
+    assert error["loc"] == loc and "NUL character" in error["msg"] and "Remove it" in error["msg"]
+    assert count(runtime, "latency") == 0
+
+
+def test_a_lone_surrogate_is_422_naming_the_field(runtime, push):
+    answer = push.post("/metrics", content=b'{"kpi": "latency", "value": 1, "source": "ci\\ud800"}',
+                       headers={"Content-Type": "application/json"})
+    assert answer.status_code == 422
+    (error,) = answer.json()["detail"]
+    assert error["loc"] == ["body", "source"] and "unpaired UTF-16 surrogate" in error["msg"]
+    assert count(runtime, "latency") == 0
+    fine = push.post("/metrics", json={"kpi": "latency", "value": 1, "source": "github-actions"})
+    assert fine.status_code == 201 and fine.json()["stored"] == 1

@@ -8,11 +8,12 @@ from datetime import timedelta
 from hypothesis import given
 
 from aurum import demo
+from aurum.kpis import dashboard as technical_dashboard
 from aurum.kpis import service as kpis
 from aurum.kpis.catalog import range_text
 from storage.db import session_scope
 from tests.kpis.ranges import HTTP, KPIS, entries
-from tests.support import SlackSender, is_reply, replies, wait_until
+from tests.support import SlackSender, chart_alt_texts, is_reply, replies, wait_until
 
 
 def _load_demo(runtime, team_id: str) -> None:
@@ -37,6 +38,9 @@ def test_kpi_latency_posts_card_and_chart(runtime, server, slack, fake_slack):
     assert completed["channel_id"] == "C0CHAN" and completed["thread_ts"] == stored["ts"]
     (upload,) = fake_slack.files.values()
     assert upload.bytes.startswith(b"\x89PNG") and upload.channel == "C0CHAN"
+    ((_name, alt),) = chart_alt_texts(fake_slack)  # the KPI, the period, the latest value and the target
+    assert alt.startswith("Line chart, API p95 response time, last 30d.") and "latest 285 ms" in alt
+    assert "target <200 ms" in alt
 
 
 def test_private_card_is_ephemeral_and_chart_goes_by_dm(runtime, server, slack, fake_slack):
@@ -112,6 +116,10 @@ def test_dashboard_posts_one_message_with_one_chart(runtime, server, slack, fake
     assert "API performance" in text and "System health" in text and "Quality gates" in text
     fake_slack.wait_for("files.completeUploadExternal")
     assert len(fake_slack.files) == 1
+    ((_name, alt),) = chart_alt_texts(fake_slack)
+    assert alt.startswith("Technical metrics, last 7 days: one line chart per KPI.")
+    for key in technical_dashboard.CHART_KPIS:
+        assert runtime.ctx.catalog.get(key).name + ": latest" in alt
 
 
 def test_healthz_and_metrics(runtime, server, fake_slack):

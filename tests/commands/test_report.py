@@ -8,7 +8,7 @@ import pytest
 
 from aurum import demo
 from tests.blockkit import assert_valid_blocks, assert_valid_view, text_of
-from tests.support import is_reply
+from tests.support import chart_alt_texts, is_reply
 
 
 @pytest.fixture
@@ -65,6 +65,8 @@ def test_sprint_end_posts_the_retrospective_to_the_channel_and_each_scrum_master
     fake_slack.wait_for("files.completeUploadExternal", timeout=BUILD)
     (chart,) = fake_slack.files.values()
     assert chart.bytes.startswith(b"\x89PNG") and chart.channel == channel
+    ((_name, alt),) = chart_alt_texts(fake_slack)
+    assert alt.startswith("Bar chart, Committed vs completed, last sprints: velocity") and "target 40-60" in alt
     slack.command("/report", "sprint", user="U1")
     assert "already posted" in ephemeral_with(fake_slack, "already posted")["text"]
     assert len(fake_slack.calls_to("chat.postMessage")) == 3

@@ -81,6 +81,8 @@ def test_survey_opens_a_valid_modal_with_the_four_seed_questions(runtime, server
     ({"q_velocity": "0", "q_priorities": None}, {"q_velocity": "out of range", "q_priorities": "Please answer"}),
     ({"q_priorities": None}, {"q_priorities": "Please answer"}),
     ({"q_blockers": "x" * 1001}, {"q_blockers": "1,000 characters"}),
+    ({"q_blockers": "Flaky\x00 CI"}, {"q_blockers": "NUL character"}),  # no database stores them: never "again"
+    ({"q_keep_doing": "Pair\ud800ing"}, {"q_keep_doing": "unpaired UTF-16 surrogate"}),
 ])
 def test_bad_submissions_get_errors_keyed_to_the_block(runtime, server, slack, team_run, raw, expected):
     payload = view_submission(_survey(runtime), team_run.id, {**TEAM_ANSWERS, **raw})

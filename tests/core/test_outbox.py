@@ -92,11 +92,13 @@ def test_thread_replies_wait_for_their_parent(runtime, fake_slack):
     fake_slack.fail_next("chat.postMessage", 1, status=500)
     with runtime.ctx.transaction() as session:
         key = outbox.post(session, "T0001", "C0CHAN", "card")
-        outbox.upload(session, "T0001", "C0CHAN", b"\x89PNG fake", filename="c.png", title="chart", thread_key=key)
+        outbox.upload(session, "T0001", "C0CHAN", b"\x89PNG fake", filename="c.png", title="chart", thread_key=key,
+                      alt_text="Line chart of a KPI")
     worker = runtime.worker()
     _deliver_until(worker, lambda: _sent(runtime) == 2)
     (upload,) = fake_slack.files.values()
     assert upload.thread_ts == fake_slack.delivered_posts()[0]["ts"]
+    assert fake_slack.calls_to("files.getUploadURLExternal")[-1].params["alt_txt"] == "Line chart of a KPI"
 
 
 def _serve(env: dict[str, str], log: Path) -> subprocess.Popen:

@@ -405,7 +405,7 @@ def test_what_slack_sdk_sends_for_the_methods_the_bot_uses_is_all_known(fake, cl
               metadata={"event_type": "aurum_outbox", "event_payload": {"key": "k"}})["ts"]
     team_client.chat_update(channel="C1", ts=ts, text="v2", blocks=[{"type": "divider"}])
     team_client.chat_postEphemeral(channel="C1", user="U1", text="psst", thread_ts=ts)
-    team_client.files_upload_v2(channel="C1", content=b"png", filename="c.png", title="chart",
+    team_client.files_upload_v2(channel="C1", content=b"png", filename="c.png", title="chart", alt_txt="a chart",
                                 initial_comment="here", thread_ts=ts)
     team_client.conversations_members(channel="C1", limit=200)
     team_client.conversations_list(types="public_channel,private_channel", limit=200, exclude_archived=True)

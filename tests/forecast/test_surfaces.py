@@ -20,6 +20,7 @@ from bot.cli import app as cli
 from storage.db import session_scope
 from tests.forecast import synthetic
 from tests.forecast.support import TEAM, store
+from tests.support import chart_alt_texts
 
 BAND_RGB = (243, 219, 234)  # the forecast colour #bf3989 at 18 % over white
 
@@ -81,6 +82,8 @@ def test_slack_forecast_card_and_cli_print_the_same_lines(runtime, server, slack
     fake_slack.wait_for("files.completeUploadExternal", timeout=30)
     (upload,) = fake_slack.files.values()
     assert upload.filename == "latency-forecast.png" and _band_pixels(upload.bytes) > 500
+    ((_name, alt),) = chart_alt_texts(fake_slack)
+    assert alt.startswith("Line chart, API p95 response time: last 90 days and forecast.") and "80 % band" in alt
 
 
 def test_forecast_of_a_kpi_without_data_says_so_without_a_chart(runtime, server, slack, fake_slack):

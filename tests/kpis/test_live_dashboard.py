@@ -10,6 +10,7 @@ from aurum.kpis import live
 from aurum.kpis import service as kpis
 from aurum.reports.jobs import LIVE
 from tests.blockkit import assert_valid_blocks, text_of
+from tests.support import chart_alt_texts
 
 
 def updates(fake_slack) -> list[dict]:
@@ -35,6 +36,8 @@ def test_live_dashboard_edits_on_change_and_stops(runtime, server, slack, fake_s
     assert stop["elements"][0]["action_id"] == live.STOP_ACTION
     assert "until" in text_of(post["blocks"])
     fake_slack.wait_for("files.completeUploadExternal", timeout=30)  # the chart, once, in the thread
+    ((_name, alt),) = chart_alt_texts(fake_slack)
+    assert "Technical metrics" in alt and ctx.catalog.get("api_response_time_p95").name + ": latest" in alt
 
     assert run_tick(runtime) == "0 edited, 0 ended, 1 unchanged"  # nothing changed: no edit at all
     with ctx.transaction() as session:

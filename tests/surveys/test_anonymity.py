@@ -142,6 +142,11 @@ def test_change_is_hidden_when_the_previous_run_had_too_few_answers(ctx):
     found = _week(ctx, "2026-W47", 20, ["8"] * 6)
     assert found.shown and found.scales[0].change is None  # else it would give away the hidden mean of 2
     assert found.trend[0].means == {} and found.trend[1].means["velocity"] == 8
+    from aurum.surveys.runs import trend_alt_text
+
+    alt = trend_alt_text(found)  # what the trend chart shows, for people who cannot see it
+    assert alt.startswith(f"{found.survey.name}, last 2 runs (2026-W46 to 2026-W47)") and "response rate" in alt
+    assert "How satisfied are you with development velocity?" in alt
 
 
 def test_a_drop_of_a_point_and_a_low_response_rate_are_flagged(ctx):
