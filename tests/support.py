@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 import httpx
 import uvicorn
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
@@ -363,6 +363,18 @@ def statuses(ctx, kinds: tuple[str, ...] | None = None) -> Counter:
     with ctx.reading() as session:
         return Counter(session.scalars(select(QueuedTask.status)
                                        .where(QueuedTask.kind.in_(kinds or outbox.KINDS))))
+
+
+def settled(ctx, timeout: float = 90) -> None:
+    """Wait until no queued task (a request's work, a delivery, an alert task) is waiting or running: everything
+    asked so far has reached Slack or died."""
+    from storage.queue import QueuedTask
+
+    def idle() -> bool:
+        with ctx.reading() as session:
+            return not session.scalar(select(func.count()).select_from(QueuedTask).where(
+                QueuedTask.status.in_(("pending", "sending"))))
+    wait_until(idle, timeout=timeout, message="the queued work and its deliveries")
 
 
 UNKNOWN_OUTCOMES = ("after_effect", "timeout", "drop")  # faults after which the bot cannot know whether a post landed

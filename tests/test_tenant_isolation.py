@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from sqlalchemy import func, select
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 import commands
@@ -33,10 +33,9 @@ from storage import notes
 from storage.alerts import AlertEpisode
 from storage.events import DeploymentEvent
 from storage.live import LiveDashboard
-from storage.queue import QueuedTask
 from storage.rollups import KpiSnapshot, SnapshotBase
 from storage.surveys import SurveyAnswer, SurveyRun
-from tests.support import SlackSender, install_workspace, is_reply, replies, token_team, wait_until
+from tests.support import SlackSender, install_workspace, is_reply, replies, settled, token_team, wait_until
 from tests.surveys.support import answer, seed_run, view_submission
 
 COVERAGE, LATENCY, ERRORS = "test_coverage_percentage", "api_response_time_p95", "api_error_rate_percentage"
@@ -125,16 +124,8 @@ def two_workspaces(oauth_runtime, oauth_server, fake_slack):
         fake_slack.add_channel(f"team-{team.lower()}", tenant.channel)  # the workspace's channel, the bot is in it
         install_workspace(oauth_server.url, fake_slack, team)
         plant(ctx, team, tenant)
-    wait_until(lambda: settled(ctx), 60, "the alerts and survey results to be sent")
+    settled(ctx, 60)  # the alerts and survey results are sent
     return oauth_server
-
-
-def settled(ctx) -> bool:
-    """Nothing left to send: every outbox message and alert task (notification, chart) done or dead."""
-    with ctx.reading() as session:
-        busy = session.scalar(select(func.count()).select_from(QueuedTask).where(
-            QueuedTask.status.in_(("pending", "sending"))))
-    return not busy
 
 
 def plant(ctx, team: str, tenant: Tenant) -> None:
@@ -262,7 +253,7 @@ def test_scheduled_jobs_post_each_workspaces_own_data_to_it(two_workspaces, oaut
     for name in oauth_runtime.ctx.jobs:
         outcomes = runner.run_now(name)
         assert {o.team_id for o in outcomes} == set(TEAMS), name
-    wait_until(lambda: settled(oauth_runtime.ctx), 60, "the posts")
+    settled(oauth_runtime.ctx, 60)
     assert_each_sees_its_own(fake_slack, ("coverage", "blocker", "commitment"), ("chat.postMessage",), "jobs")
 
 
@@ -272,7 +263,7 @@ def test_live_dashboard_updates_each_workspace_with_its_own_numbers(two_workspac
         ask(two_workspaces.url, team, "/kpi", "dashboard live 2", fake=fake_slack)
     wait_until(lambda: len(_rows(ctx, LiveDashboard, "T0AAA") + _rows(ctx, LiveDashboard, "T0BBB")) == 2, 60,
                "the live dashboards")
-    wait_until(lambda: settled(ctx), 60, "the live dashboards to be posted")
+    settled(ctx, 60)  # the live dashboards are posted
     with ctx.transaction() as session:
         for team, tenant in TEAMS.items():  # new numbers, then a tick a few minutes later
             ingest.store(ctx, session, team, [SnapshotBase(kpi=COVERAGE, value=tenant.values[COVERAGE] + 0.2,

@@ -19,7 +19,7 @@ from aurum import demo
 from aurum.core.outbox import CANNOT_POST
 from commands.survey_modal import NOT_OPENED
 from storage.db import session_scope
-from tests.support import ROOT, is_reply, statuses, wait_until
+from tests.support import ROOT, is_reply, settled, statuses, wait_until
 
 MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text(encoding="utf-8"))
 # A typical request of each slash command of the manifest (most answer in the work after the ack).
@@ -33,9 +33,7 @@ def _load_demo(runtime, team_id: str) -> None:
 
 
 def _settled(runtime) -> None:
-    wait_until(lambda: not {"pending", "sending"} & (set(statuses(runtime.ctx)) |
-                                                      set(statuses(runtime.ctx, kinds=("request",)))),
-               timeout=90, message="the work after the ack and its deliveries")
+    settled(runtime.ctx)
 
 
 def _twice(fake) -> dict[str, int]:
