@@ -163,7 +163,7 @@ ALT_TEXT_MAX = 1000  # Slack's limit on a file's alt_txt
 
 
 def alt_text(text: str) -> str:
-    """A chart's description for people who cannot see it (Slack's alt_txt), within Slack's limit."""
+    """A chart's description for people who cannot see it (Slack's alt_txt, plain text), within Slack's limit."""
     return text if len(text) <= ALT_TEXT_MAX else text[: ALT_TEXT_MAX - 1] + "…"
 
 

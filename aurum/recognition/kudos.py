@@ -15,6 +15,7 @@ from aurum.core import outbox
 from aurum.core.context import Context
 from aurum.core.errors import InputError
 from aurum.core.periods import local_midnight, month_start, quarter_start
+from aurum.core.text import cleaned
 from aurum.kpis import blocks, formatting
 from aurum.kpis.movement import Movement
 from storage import recognition as repo
@@ -49,7 +50,6 @@ TEAM_NAMES = {"customer-impact": "customer_impact", "customer": "customer_impact
               "sprint-excellence": "sprint_excellence", "release-success": "release_success",
               "quality-milestone": "quality_milestone"}
 MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
-REASON_MAX = 500
 # Block Kit ids of the suggestion buttons in the weekly summary (handled in commands/kudos.py).
 SUGGEST_BLOCK = "kudos_suggest"
 SUGGEST_USER_ACTION = "kudos_suggest_user"
@@ -69,9 +69,7 @@ def clean_reason(reason: str) -> str:
     reason = " ".join(reason.split())
     if not reason:
         raise InputError("Say why, e.g. `/kudos @ana code-quality for raising coverage of the DAO layer to 90%`.")
-    if len(reason) > REASON_MAX:
-        raise InputError(f"Keep the reason under {REASON_MAX} characters (yours has {len(reason)}).")
-    return reason
+    return cleaned(reason, "kudos reason")
 
 
 def check_not_self(giver: str, receiver: str) -> None:
@@ -111,7 +109,7 @@ def give(ctx: Context, session: Session, team_id: str, giver: str, receiver: str
 def shout_out(kudos: Kudos) -> list[dict]:
     emoji = AWARD_EMOJI.get(kudos.award, "🏆")
     return [blocks.section(f"{emoji} *{AWARDS.get(kudos.award, kudos.award)}* for <@{kudos.receiver}>!\n"
-                           f"> {blocks.escape(kudos.reason)}"),
+                           f"> {blocks.escape_keep_mentions(kudos.reason)}"),
             blocks.context(f"From <@{kudos.giver}> · the seed's award for {AWARD_FOR.get(kudos.award, 'great work')}"
                            " · `/kudos leaderboard` for the month")]
 
@@ -124,14 +122,14 @@ def achieve(ctx: Context, session: Session, team_id: str, kind: str, key: str, d
                                                     detail=detail, by=by, at=at or ctx.now()))
     if row is not None and announce:
         channel = ctx.config.reports.celebrations_channel or ctx.config.channels.team
-        outbox.post(session, team_id, channel, f"🎉 {row.title}: {detail}", celebration(row),
-                    key=f"achievement:{key}")
+        outbox.post(session, team_id, channel, f"🎉 {row.title}: {blocks.escape_keep_mentions(detail)}",
+                    celebration(row), key=f"achievement:{key}")
     return row
 
 
 def celebration(row: Achievement) -> list[dict]:
     by = f" · recognised by <@{row.by}>" if row.by else ""
-    return [blocks.header(f"🎉 {row.title}"), blocks.section(blocks.escape(row.detail)),
+    return [blocks.header(f"🎉 {row.title}"), blocks.section(blocks.escape_keep_mentions(row.detail)),
             blocks.context(f"Team achievement{by} · celebrate it at the next all-hands 🥳")]
 
 
@@ -169,8 +167,8 @@ def leaderboard_blocks(board: Sequence[tuple[str, int, dict]], label: str) -> li
 def roll_lines(kudos: list[Kudos], achievements: list[Achievement], limit: int = 12) -> list[str]:
     """The recognition roll: each kudos and each team achievement of a period, newest first."""
     lines = [f"{AWARD_EMOJI.get(k.award, '🏆')} *{AWARDS.get(k.award, k.award)}*: <@{k.receiver}> — "
-             f"{blocks.escape(k.reason)}" for k in kudos]
-    lines += [f"🎉 *{a.title}*: {blocks.escape(a.detail)}" for a in achievements]
+             f"{blocks.escape_keep_mentions(k.reason)}" for k in kudos]
+    lines += [f"🎉 *{a.title}*: {blocks.escape_keep_mentions(a.detail)}" for a in achievements]
     return lines[:limit]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -70,6 +71,20 @@ def velocity_alt_text(title: str, names: Sequence[str], completed: Sequence[floa
                     f"in {names[-1]}; {target}.")
 
 
+@functools.cache
+def _glyphs() -> frozenset[int]:
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    return frozenset(FT2Font(font_manager.findfont(font_manager.FontProperties())).get_charmap())
+
+
+def drawable(text: str) -> str:
+    """People's text (a sprint's name) with only the characters the chart's font can draw: an emoji would be an
+    empty box and a warning per chart."""
+    return " ".join("".join(c for c in text if ord(c) in _glyphs() or c.isspace()).split())
+
+
 def sprint_bars(names: Sequence[str], committed: Sequence[float | None], completed: Sequence[float],
                 band: tuple[float, float] | None, title: str, average: Sequence[float | None] = ()) -> bytes:
     """Committed vs completed points per sprint, the target band shaded, an optional rolling average line.
@@ -95,7 +110,7 @@ def _sprint_bars(names: Sequence[str], committed: Sequence[float | None], comple
         if average and any(a is not None for a in average):
             ax.plot(x, [a if a is not None else float("nan") for a in average], color=COLORS["stretch"],
                     marker="o", markersize=3, linewidth=1.5, label="3-sprint average")
-        ax.set_xticks(x, [n[:14] for n in names], fontsize=8, rotation=20)
+        ax.set_xticks(x, [drawable(n)[:14] for n in names], fontsize=8, rotation=20)
     else:
         ax.text(0.5, 0.5, "no sprints yet", transform=ax.transAxes, ha="center", color="#57606a")
     if band is not None:
