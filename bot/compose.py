@@ -31,7 +31,7 @@ from aurum.core.telemetry import Telemetry
 from aurum.kpis.catalog import CatalogError, load_catalog
 from aurum.recognition import celebrations
 from bot.app import HomeTeam, build_app, web_client
-from bot.console import ConsoleDelivery
+from bot.console import CONSOLE_USER, ConsoleDelivery
 from bot.installations import TeamTokens, WorkspaceInstallationStore
 from bot.roles import AdminCheck
 from bot.runtime import Runtime
@@ -114,6 +114,7 @@ def build_cli(settings: Settings) -> Runtime:
 def _console(settings: Settings, delivery: Delivery | None, *, app: bool) -> Runtime:
     delivery = delivery or ConsoleDelivery(settings.aurum_chart_dir)
     ctx = build_context(settings, directory=_directory(delivery))
+    ctx.admins = ctx.admins | {CONSOLE_USER}  # whoever runs the console runs Aurum: every command works there
     home = HomeTeam()
     bolt = build_app(settings, ctx, console=True, home=home) if app else None
     return Runtime(settings=settings, ctx=ctx, app=bolt, delivery=delivery, console=True, home=home)

@@ -11,6 +11,7 @@ from aurum.core import outbox
 from aurum.core.context import Context
 from aurum.core.errors import InputError
 from aurum.core.recent import Recent
+from aurum.forecast.goals import MAX_HORIZON_DAYS
 from aurum.kpis import blocks, charts, formatting, live
 from aurum.kpis import dashboard as technical_dashboard
 from aurum.kpis import service as kpis
@@ -124,8 +125,13 @@ def _parse_forecast(ctx: Context, kpi: Kpi, words: list[str]) -> Forecast:
             on = kpis.parse_time(word, ctx).astimezone(ctx.tz).date()
         except InputError:
             raise InputError(f"'{blocks.escape(word)}' is not a date. {usage}") from None
-        if on <= ctx.now().astimezone(ctx.tz).date():
+        today = ctx.now().astimezone(ctx.tz).date()
+        if on <= today:
             raise InputError(f"{on.isoformat()} is not in the future; give a later date. {usage}")
+        if on > today + timedelta(days=MAX_HORIZON_DAYS):
+            furthest = (today + timedelta(days=MAX_HORIZON_DAYS)).isoformat()
+            raise InputError(f"{on.isoformat()} is too far ahead: forecasts look at most two years ahead (until "
+                             f"{furthest}), past that a trend says nothing. Give an earlier date. {usage}")
     return Forecast(kpi=kpi, on=on, private=private)
 
 

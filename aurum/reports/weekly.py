@@ -116,7 +116,7 @@ def sprint_lines(data: Weekly) -> list[str]:
                          f" story points completed ({formatting.number(progress.percent or 0)}%)")
             state = "On track for the sprint goal" if progress.on_track else "Behind the sprint goal"
             lines.append(f"*Burndown*: {state} (day {progress.day} of {progress.days}; "
-                         f"{formatting.number(progress.expected or 0)} points expected by now)")
+                         f"{formatting.number(round(progress.expected or 0))} points expected by now)")
         else:
             lines.append(f"*{name}*: {formatting.number(progress.completed)} story points completed "
                          "(no commitment recorded)")
