@@ -87,13 +87,12 @@ def _celebrate(ctx: Context, session: Session, team_id: str, kpi: Kpi, level: st
         kind = "quality_milestone" if kpi.key in QUALITY_MILESTONE else "kpi_target"
     detail = f"{kpi.name} is at {shown} ({level} {goal})"
     label = "🏅 Quality Milestone — " if kind == "quality_milestone" else "🎯 "
-    channel = ctx.config.reports.celebrations_channel or ctx.config.channels.team
     key = f"celebrate:{kpi.key}:{level}:{count}"
     baseline = formatting.value(kpi, kpi.baseline) if kpi.baseline is not None else "—"
     message = [blocks.header(f"{label}{title}!"),
                blocks.section(f"*{kpi.name}* is now *{shown}* — {level} {goal}. Baseline was {baseline}."),
                blocks.context(f"Crossing #{count} · celebrate it at the next all-hands 🥳")]
-    outbox.post(session, team_id, channel, f"🎉 {title}: {shown}", message, key=key)
+    outbox.post(session, team_id, recognition.celebrations_channel(ctx), f"🎉 {title}: {shown}", message, key=key)
     recognition.achieve(ctx, session, team_id, kind, key, detail, title=title, announce=False, at=at)
 
 
