@@ -14,6 +14,7 @@ from aurum.core.context import Context
 from aurum.kpis import blocks, formatting
 from aurum.kpis.catalog import Kpi
 from aurum.recognition import kudos as recognition
+from aurum.recognition.achievements import crossing_key
 from storage import recognition as repo
 from storage import snapshots
 from storage.rollups import SnapshotBase
@@ -87,7 +88,7 @@ def _celebrate(ctx: Context, session: Session, team_id: str, kpi: Kpi, level: st
         kind = "quality_milestone" if kpi.key in QUALITY_MILESTONE else "kpi_target"
     detail = f"{kpi.name} is at {shown} ({level} {goal})"
     label = "🏅 Quality Milestone — " if kind == "quality_milestone" else "🎯 "
-    key = f"celebrate:{kpi.key}:{level}:{count}"
+    key = crossing_key(kpi.key, level, count)
     baseline = formatting.value(kpi, kpi.baseline) if kpi.baseline is not None else "—"
     message = [blocks.header(f"{label}{title}!"),
                blocks.section(f"*{kpi.name}* is now *{shown}* — {level} {goal}. Baseline was {baseline}."),
