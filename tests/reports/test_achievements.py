@@ -3,7 +3,7 @@ weekly Wins — not as a KPI movement and again as the celebration it recorded, 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -12,9 +12,7 @@ from aurum.reports import executive, weekly
 from storage.rollups import SnapshotBase
 from storage.workspaces import ensure
 from tests.blockkit import assert_valid_blocks, text_of
-
-TEAM = "T0001"
-NOW = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)  # a Friday
+from tests.reports.test_numbers import NOW, TEAM
 
 
 @pytest.fixture
