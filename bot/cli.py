@@ -230,7 +230,8 @@ def forecast(
     horizon: Annotated[int, typer.Option(help="Backtest: days ahead each past forecast is checked")] = 30,
     team: TeamOption = None,
 ) -> None:
-    """When a KPI reaches its targets at this pace, with 80 % intervals; `forecast backtest` checks them."""
+    """When a KPI reaches its targets at this pace, with 80 % intervals; `forecast backtest`: how past forecasts
+    did (the share of actuals inside their 90 % intervals, the forecast accuracy, and the MAPE)."""
     from aurum.core.errors import InputError
     from aurum.forecast import service, text
     from aurum.kpis.service import parse_time
