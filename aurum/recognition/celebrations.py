@@ -16,7 +16,7 @@ from aurum.kpis import blocks, formatting
 from aurum.kpis.catalog import Kpi
 from aurum.recognition import kudos as recognition
 from aurum.recognition.achievements import crossing_key
-from aurum.recognition.milestones import STRETCH, reached, recovery_only
+from aurum.recognition.milestones import STRETCH, TARGET, reached, recovery_only
 from storage import recognition as repo
 from storage import snapshots
 from storage.rollups import SnapshotBase
@@ -90,7 +90,7 @@ def _celebrate(ctx: Context, session: Session, team_id: str, kpi: Kpi, level: st
 def _check_phase(ctx: Context, session: Session, team_id: str, number: int) -> None:
     metrics = ctx.catalog.phase_metrics(number)
     values = [snapshots.latest(session, team_id, k.key) for k in metrics]
-    complete = bool(metrics) and all(v is not None and k.target is not None and k.target.met(v.value)
+    complete = bool(metrics) and all(v is not None and reached(ctx, session, team_id, k, v.value, v.at).get(TARGET)
                                      for k, v in zip(metrics, values, strict=True))
     key = f"phase:{number}"
     row = repo.crossings(session, team_id, [key]).get((key, PHASE))

@@ -110,3 +110,15 @@ def test_the_celebration_levels_follow_the_cards_status(ctx, key):
         on_card = state_of(kpi, value) == "on_track"
         assert found[TARGET] == on_card, value
         assert not found.get(STRETCH) or on_card, value
+
+
+def test_a_phase_is_not_complete_on_one_vote_of_alert_accuracy(team):
+    meets = {"cache_hit_rate_percentage": 85, "cache_response_time_ms": 30, "cache_memory_usage_gb": 1.5,
+             "cache_eviction_rate_percentage": 2, "slo_achievement_percentage": 99.8,
+             "incident_recovery_time_minutes": 20, "structured_log_coverage_percentage": 100}
+    for i, (key, value) in enumerate(meets.items()):
+        store(team, key, value, start=i)
+    vote(team, "u")  # the last phase 2 metric: 100 % on one vote
+    assert posts(team, "achievement:phase_complete") == []
+    vote(team, "u" * 9, first=1)  # ten votes: it counts, and phase 2 is complete
+    assert [p.key for p in posts(team, "achievement:phase_complete")] == ["achievement:phase_complete:2:1"]
