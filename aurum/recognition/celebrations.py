@@ -55,7 +55,7 @@ def on_snapshots(ctx: Context, session: Session, team_id: str, points: Sequence[
             row.reached, row.changed_at = met, latest.at
             if met:
                 row.crossings += 1
-                if not recovery_only(kpi):  # a problem count back at 0: the alert's resolution says so
+                if not recovery_only(kpi):  # a problem count back at 0 is a recovery, not a milestone
                     _celebrate(ctx, session, team_id, kpi, level, latest.value, latest.at, row.crossings)
             session.add(row)
     phases = {ctx.catalog.get(k).phase for k in tracked} - {None}

@@ -4,7 +4,8 @@
   a band (velocity 70 against 40–60) is "at risk" on the card, so it is neither a target reached nor a stretch goal
   beaten, even where the seed's stretch goal (65) lies above the band.
 - A KPI that counts problems with a target of 0 (deployment failures, dependency conflicts) back at 0 is a recovery,
-  which the alert on it reports as resolved; a recovery is not a milestone.
+  not a milestone: the DeploymentFailed alert reports the deployments' as resolved, and zero conflicts counts toward
+  Phase 1, whose completion is celebrated.
 - A ratio KPI needs enough samples behind its value: one 👍 on one alert is 100 % alert accuracy but says nothing.
   `reports.celebration_min_samples` (default 10) votes within the value's window are needed first.
 """
