@@ -56,6 +56,16 @@ SUGGEST_USER_ACTION = "kudos_suggest_user"
 SUGGEST_CONFIRM_ACTION = "kudos_suggest_confirm"
 
 
+def recognition_channel(ctx: Context) -> str:
+    """Where `/kudos` posts: the awards, and the team achievements people recognise by hand."""
+    return ctx.config.reports.recognition_channel or ctx.config.channels.team
+
+
+def celebrations_channel(ctx: Context) -> str:
+    """Where the bot's own celebrations go: KPI milestones, phases complete, Sprint Excellence, Release Success."""
+    return ctx.config.reports.celebrations_channel or ctx.config.channels.team
+
+
 def award_key(word: str) -> str | None:
     return AWARD_NAMES.get(word.strip().lower())
 
@@ -100,8 +110,7 @@ def give(ctx: Context, session: Session, team_id: str, giver: str, receiver: str
                                           reason=reason, suggestion_key=suggestion_key, created_at=ctx.now()))
     if kudos is None:
         raise InputError("This suggestion was just confirmed by someone else.")
-    channel = ctx.config.reports.recognition_channel or ctx.config.channels.team
-    outbox.post(session, team_id, channel, f"{AWARDS[award]} for <@{receiver}>", shout_out(kudos),
+    outbox.post(session, team_id, recognition_channel(ctx), f"{AWARDS[award]} for <@{receiver}>", shout_out(kudos),
                 key=f"kudos:{kudos.id}")
     return kudos
 
@@ -115,14 +124,16 @@ def shout_out(kudos: Kudos) -> list[dict]:
 
 
 def achieve(ctx: Context, session: Session, team_id: str, kind: str, key: str, detail: str, by: str = "",
-            title: str | None = None, announce: bool = True, at: datetime | None = None) -> Achievement | None:
-    """Record a team achievement once per key, with a celebration post when `announce`."""
+            title: str | None = None, announce: bool = True, at: datetime | None = None,
+            channel: str | None = None) -> Achievement | None:
+    """Record a team achievement once per key, with a celebration post when `announce` (in `channel`, by default
+    the celebrations channel)."""
     row = repo.add_achievement(session, Achievement(team_id=team_id, key=key, kind=kind,
                                                     title=title or TEAM_ACHIEVEMENTS.get(kind, kind),
                                                     detail=detail, by=by, at=at or ctx.now()))
     if row is not None and announce:
-        channel = ctx.config.reports.celebrations_channel or ctx.config.channels.team
-        outbox.post(session, team_id, channel, f"🎉 {row.title}: {blocks.escape_keep_mentions(detail)}",
+        outbox.post(session, team_id, channel or celebrations_channel(ctx),
+                    f"🎉 {row.title}: {blocks.escape_keep_mentions(detail)}",
                     celebration(row), key=f"achievement:{key}")
     return row
 
