@@ -134,3 +134,12 @@ def test_promtool_accepts_the_exported_rules(tmp_path):
     done = subprocess.run([PROMTOOL, "check", "rules", str(path)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SUCCESS: 6 rules found" in done.stdout
+
+
+def test_a_summary_without_data_says_what_is_missing_not_a_unit_after_no_data():
+    from aurum.alerts.evaluation import annotations_of
+
+    rule = AurumConfig().alerts.rules["ApiLatencyHigh"]
+    assert annotations_of(rule, 285.0, None)["summary"] == "API p95 latency is 285 ms, above 300 ms for 10 minutes"
+    summary = annotations_of(rule, None, None)["summary"]
+    assert summary == "No data for api_response_time_p95: the condition (threshold 300) cannot be checked"
