@@ -15,10 +15,11 @@ from aurum.kpis.service import PERIODS, KpiView
 
 def period_until(result: KpiForecast, points: Sequence[tuple[datetime, float]], now: datetime, tz,
                  period_days: int) -> date:
-    """How far the chart of a period projects: half the span its data covers (at least a week), or to a goal expected
-    within that span. A "last 1y" chart of six months of data shows three months of forecast, not half a year."""
+    """How far the chart of a period projects: half the span its data covers, or to a goal expected within that span;
+    so the data always takes most of the chart. A "last 1y" chart of six months of data shows three months of
+    forecast, not half a year; a "last 7d" chart three days."""
     shown = period_days if not points else min(period_days, max(1, (now - points[0][0]).days))
-    return chart_until(result, now.astimezone(tz).date(), max(shown // 2, 7), shown)
+    return chart_until(result, now.astimezone(tz).date(), max(shown // 2, 1), shown)
 
 
 @dataclass(frozen=True)
