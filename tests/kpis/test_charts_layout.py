@@ -12,6 +12,7 @@ from matplotlib.text import Text
 
 from aurum.kpis import charts
 from aurum.kpis.catalog import load_catalog
+from aurum.reports import charts as report_charts
 
 CATALOG = load_catalog()
 NOW = datetime(2026, 12, 6, 9, tzinfo=UTC)
@@ -96,6 +97,13 @@ CHARTS = {
         [f"2026-{m:02d}" for m in range(1, 9)], [("Overall satisfaction", [3.5, 3.8, None, 4.0, 4.1, 3.9, 4.2, 4.3]),
                                                  ("Tooling", [3.0, 3.1, 3.3, 3.2, 3.6, 3.7, 3.5, 3.9])],
         [0.6, 0.7, 0.2, 0.8, 0.75, 0.7, 0.8, 0.9], "Developer survey, last 8 runs", (0.5, 5.5)),
+    "weekly report lines": lambda: report_charts.lines_figure(
+        [report_charts.Series("Code coverage", _days(7, 79, 0.3)),
+         report_charts.Series("CI success", _days(7, 93, 0.2))],
+        [charts.Line("coverage gate >80%", 80, charts.COLORS["target"])], UTC, "Quality, last 7 days", "%"),
+    "sprint bars": lambda: report_charts.bars_figure(
+        [f"Sprint {i}" for i in range(10, 16)], [50, 52, 48, 55, 54, 50], [46, 52, 47, 51, 52, 38], (40, 60),
+        "Committed vs completed, last sprints", [None, None, 48.3, 50, 50, 47]),
 }
 
 
