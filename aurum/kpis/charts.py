@@ -135,6 +135,22 @@ def _plot(ax, kpi: Kpi, points, tz, lines: Sequence[Line], title: str, projectio
     ax.set_ylabel(formatting.value(kpi, 0).replace("0", "", 1).strip() or kpi.unit)
     ax.grid(True, alpha=0.25)
     _key(ax, key)
+    _fix_ticks(ax.xaxis)
+    _fix_ticks(ax.yaxis)
+
+
+def _fix_ticks(axis) -> None:
+    """Compute the axis's ticks and labels once, for its final limits: the layout and the drawing ask for them about
+    twenty times a chart, and the date locator and formatter were a third of a chart's time."""
+    from matplotlib.ticker import FixedFormatter, FixedLocator
+
+    ticks = axis.get_major_locator()()
+    formatter = axis.get_major_formatter()
+    labels = formatter.format_ticks(ticks)
+    fixed = FixedFormatter(labels)
+    fixed.set_offset_string(formatter.get_offset())
+    axis.set_major_locator(FixedLocator(ticks))
+    axis.set_major_formatter(fixed)
 
 
 def _png(figure) -> bytes:
