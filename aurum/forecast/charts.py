@@ -30,6 +30,7 @@ class PeriodChart:
     until: date  # the forecast's last day
     result: KpiForecast
     tz: object
+    latest: list[tuple[datetime, float]]  # the card's value: a chart of bucket means ends on a mean
 
     @property
     def key(self) -> tuple:
@@ -41,7 +42,7 @@ class PeriodChart:
                                 forecast=projection(self.result, self.until, self.tz))
 
     def alt_text(self) -> str:
-        return charts.kpi_alt_text(self.kpi, self.points, self.tz, self.title,
+        return charts.kpi_alt_text(self.kpi, self.latest, self.tz, self.title,
                                    "With the forecast, if any, as a dashed line.")
 
 
@@ -49,4 +50,6 @@ def period_chart(ctx: Context, view: KpiView, result: KpiForecast) -> PeriodChar
     kpi = result.kpi
     title = formatting.plain(charts.span_title(f"{kpi.name}, last {view.period}", view.points, view.since, ctx.tz))
     until = period_until(result, view.points, ctx.now(), ctx.tz, PERIODS[view.period].days)
-    return PeriodChart(kpi, view.points, title, until, result, ctx.tz)
+    latest = view.status.latest
+    return PeriodChart(kpi, view.points, title, until, result, ctx.tz,
+                       [(latest.at, latest.value)] if latest is not None else [])
