@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from aurum.kpis import charts
 from aurum.kpis.catalog import load_catalog
@@ -38,3 +39,15 @@ def test_the_key_names_the_forecast_and_a_kpi_without_lines_has_none():
     assert _key(figure)[0] == "forecast, 80 % interval"
     bare = load_catalog().resolve("rps")
     assert _key(charts.kpi_figure(bare, [(NOW, 1.0), (NOW + timedelta(hours=1), 2.0)], UTC, "rps")) == []
+
+
+def test_every_text_is_set_in_matplotlibs_own_dejavu_sans_whatever_fonts_the_machine_has():
+    import matplotlib
+    from matplotlib.font_manager import findfont
+    from matplotlib.text import Text
+
+    kpi = load_catalog().resolve("uptime")
+    with matplotlib.rc_context({"font.family": ["serif"]}):  # as a matplotlibrc of the machine might say
+        figure = charts.kpi_figure(kpi, [(NOW - timedelta(days=i), 99.7) for i in range(30)], UTC, "System uptime")
+        fonts = {findfont(t.get_fontproperties()) for t in figure.findobj(Text)}
+    assert fonts and all(Path(f).is_relative_to(matplotlib.get_data_path()) and "DejaVuSans" in f for f in fonts)
