@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from aurum.core.recent import Recent
-from aurum.kpis.charts import COLORS, Line, _png, alt_text, downsample
+from aurum.kpis.charts import COLORS, KEY_STYLE, Line, _figure, _png, alt_text, downsample
 
 PALETTE = ["#1f6feb", "#bf3989", "#1a7f37", "#9a6700"]
 # The same sprint bars (a preview, then the post; the retro, then the dashboard) are drawn once.
@@ -21,19 +21,15 @@ class Series:
     points: Sequence[tuple[datetime, float]]
 
 
-def _figure(width: float = 8.0, height: float = 3.6):
-    from matplotlib.figure import Figure  # lazily: keeps start-up fast
-
-    figure = Figure(figsize=(width, height), dpi=100)
-    figure.subplots_adjust(left=0.08, right=0.98, top=0.88, bottom=0.14)
-    return figure
-
-
 def lines(series: Sequence[Series], references: Sequence[Line], tz, title: str, ylabel: str) -> bytes:
     """A few series on one axes with their target lines."""
+    return _png(lines_figure(series, references, tz, title, ylabel))
+
+
+def lines_figure(series: Sequence[Series], references: Sequence[Line], tz, title: str, ylabel: str):
     import matplotlib.dates as mdates
 
-    figure = _figure()
+    figure = _figure(8, 3.6)
     ax = figure.add_subplot()
     plotted: list[float] = []
     for i, item in enumerate(series):
@@ -56,8 +52,8 @@ def lines(series: Sequence[Series], references: Sequence[Line], tz, title: str, 
     ax.set_title(title, loc="left", fontsize=11)
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.25)
-    ax.legend(loc="best", fontsize=8, frameon=False)
-    return _png(figure)
+    ax.legend(**KEY_STYLE)
+    return figure
 
 
 def velocity_alt_text(title: str, names: Sequence[str], completed: Sequence[float],
@@ -91,14 +87,14 @@ def sprint_bars(names: Sequence[str], committed: Sequence[float | None], complet
 
     Cached by its data: the chart of the same sprints is drawn once."""
     key = ("sprint_bars", tuple(names), tuple(committed), tuple(completed), band, title, tuple(average))
-    return CHARTS.get_or_make(key, lambda: _sprint_bars(names, committed, completed, band, title, average))
+    return CHARTS.get_or_make(key, lambda: _png(bars_figure(names, committed, completed, band, title, average)))
 
 
-def _sprint_bars(names: Sequence[str], committed: Sequence[float | None], completed: Sequence[float],
-                 band: tuple[float, float] | None, title: str, average: Sequence[float | None]) -> bytes:
+def bars_figure(names: Sequence[str], committed: Sequence[float | None], completed: Sequence[float],
+                band: tuple[float, float] | None, title: str, average: Sequence[float | None]):
     from matplotlib.ticker import MaxNLocator
 
-    figure = _figure()
+    figure = _figure(8, 3.6)
     ax = figure.add_subplot()
     x = list(range(len(names)))
     if names:
@@ -116,10 +112,10 @@ def _sprint_bars(names: Sequence[str], committed: Sequence[float | None], comple
     if band is not None:
         ax.axhspan(band[0], band[1], color=COLORS["target"], alpha=0.12, label=f"target {band[0]:g}–{band[1]:g}")
     tallest = max([*(c or 0 for c in committed), *completed, band[1] if band else 0, 1])
-    ax.set_ylim(0, tallest * 1.35)  # room for the legend above the bars
+    ax.set_ylim(0, tallest * 1.1)
     ax.yaxis.set_major_locator(MaxNLocator(nbins=5))  # few ticks: each one is three artists to build and draw
-    ax.set_title(title, loc="left", fontsize=11, y=1.0)  # a fixed y skips measuring the tick labels
+    ax.set_title(title, loc="left", fontsize=11)
     ax.set_ylabel("story points")
     ax.grid(True, axis="y", alpha=0.25)
-    ax.legend(loc="upper left", fontsize=8, frameon=False, ncol=4)
-    return _png(figure)
+    ax.legend(**KEY_STYLE)
+    return figure
