@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from aurum.alerts.rules import AlertsConfig
 from aurum.collectors.config import SourcesConfig
 from aurum.core.crontab import crontab_trigger
+from aurum.core.suggest import message
 from aurum.reports.config import ReportsConfig
 from aurum.surveys.model import SurveyConfig
 
@@ -38,6 +39,8 @@ def _check_schedules(value: dict[str, str]) -> dict[str, str]:
         except ValueError as exc:
             raise ValueError(f"schedule of {name}: {exc}") from None
     return value
+
+
 class OpsConfig(BaseModel):
     """The bot's own operations."""
 
@@ -74,7 +77,7 @@ def _problems(exc: ValidationError, origin: str) -> str:
     lines = []
     for error in exc.errors():
         where = ".".join(str(p) for p in error["loc"]) or "(top level)"
-        lines.append(f"  {origin}: {where}: {error['msg'].removeprefix('Value error, ')}")
+        lines.append(f"  {origin}: {where}: {message(error, AurumConfig)}")
     return "\n".join(lines)
 
 
