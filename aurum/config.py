@@ -46,6 +46,9 @@ class OpsConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     heartbeat_channel: str | None = None  # e.g. "#aurum-ops": the hourly heartbeat job posts there
+    # Where the bot tells its admins what they must fix (a channel it cannot post in); default: a DM to each
+    # user in AURUM_ADMINS.
+    admin_channel: str | None = None
 
 
 class AurumConfig(BaseModel):
@@ -71,6 +74,39 @@ class AurumConfig(BaseModel):
                                      f"channels: ({', '.join(named)})")
         return self
     ops: OpsConfig = Field(default_factory=OpsConfig)
+
+    def posting_channels(self) -> dict[str, list[str]]:
+        """Every channel the bot posts in (`#name` or id), with the config keys that name it: a key of `channels:`
+        where the value comes from there (also as a default), else the field itself."""
+        named = self.channels.model_dump()
+        reports = self.reports
+        uses: list[tuple[str, str | None]] = [
+            ("reports.weekly_channel", reports.weekly_channel or "roadmap_updates"),
+            ("reports.exec_channel", reports.exec_channel or "roadmap_updates"),
+            ("reports.quarterly_channel", reports.quarterly_channel or "roadmap_updates"),
+            ("reports.retro_channel", reports.retro_channel or "scrum_masters"),
+            ("reports.celebrations_channel", reports.celebrations_channel or "team"),
+            ("reports.recognition_channel", reports.recognition_channel or "team"),
+            *((f"reports.{r}.channel", getattr(reports, r).channel)
+              for r in ("weekly_review", "monthly_review", "quarterly_review")),
+            *((f"alerts.rules.{rule.name}.channels", c) for rule in self.alerts.enabled() for c in rule.channels),
+            ("alerts.alertmanager_channel", self.alerts.alertmanager_channel),
+            *((f"surveys.{key}.results_to", c) for key, survey in self.surveys.definitions.items()
+              for c in survey.results_to),
+            *((f"surveys.{key}.audience.channel", survey.audience.channel)
+              for key, survey in self.surveys.definitions.items()),
+            ("ops.heartbeat_channel", self.ops.heartbeat_channel),
+            ("ops.admin_channel", self.ops.admin_channel),
+        ]
+        found: dict[str, list[str]] = {}
+        for where, channel in uses:
+            if channel is None:
+                continue
+            if channel in named:
+                where, channel = f"channels.{channel}", named[channel]
+            if channel.startswith(("#", "C", "G")) and where not in found.setdefault(channel, []):
+                found[channel].append(where)
+        return found
 
 
 def _problems(exc: ValidationError, origin: str) -> str:

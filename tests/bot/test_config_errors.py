@@ -53,7 +53,7 @@ REFUSALS = {
     "an unknown key like no other gets the keys of its place": (
         "ops:\n  pager: '#ops'\n",
         "invalid configuration:\n"
-        "  {path}: ops.pager: unknown key 'pager'. Valid keys: heartbeat_channel"),
+        "  {path}: ops.pager: unknown key 'pager'. Valid keys: admin_channel, heartbeat_channel"),
 }
 
 
