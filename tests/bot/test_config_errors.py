@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from aurum.kpis.catalog import Target
@@ -78,3 +82,15 @@ def test_a_kpi_alias_is_a_key_of_kpis_as_in_slash_kpi(settings, tmp_path):
         assert "latency" not in ctx.catalog.kpis  # no new KPI named after the alias
     finally:
         ctx.engine.dispose()
+
+
+def test_aurum_check_prints_the_mistake_and_exits_2(tmp_path):
+    path = tmp_path / "team.yml"
+    path.write_text(REFUSALS["an unknown schedule gets the job meant and every job"][0])
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "AURUM_"))}
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "check"], capture_output=True, text=True, cwd=tmp_path,
+                            env={**env, "PYTHONPATH": os.getcwd(), "AURUM_CONFIG": str(path)}, timeout=60)
+    assert result.returncode == 2
+    expected = REFUSALS["an unknown schedule gets the job meant and every job"][1].format(path=path)
+    assert result.stderr == f"Configuration problem:\n{expected}\n"
+    assert not (tmp_path / "aurum.db").exists()
