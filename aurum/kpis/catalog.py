@@ -271,24 +271,26 @@ class Catalog:
         return check_value(kpi, value) if kpi is not None else None
 
 
-def _describe(error: Mapping[str, Any], kpis: list[Any]) -> str:
-    """An error of the catalogue by path: `kpis.api_response_time_p95.target: …`."""
+def _describe(error: Mapping[str, Any], kpis: list[Any], written: Mapping[str, str]) -> str:
+    """An error of the catalogue by path: `kpis.api_response_time_p95.target: …`, a KPI named as the config file
+    names it (`written`: key → the alias the file uses)."""
     loc = list(error["loc"])
     text = message(error, CatalogFile)
     if len(loc) >= 2 and loc[0] == "kpis" and isinstance(loc[1], int) and loc[1] < len(kpis):
         entry = kpis[loc[1]]
-        loc[1] = entry.get("key", f"#{loc[1] + 1}") if isinstance(entry, dict) else f"#{loc[1] + 1}"
+        key = entry.get("key", f"#{loc[1] + 1}") if isinstance(entry, dict) else f"#{loc[1] + 1}"
+        loc[1] = written.get(key, key)
     return f"{'.'.join(str(p) for p in loc)}: {text}"
 
 
-def _validate(raw: dict[str, Any], origin: str) -> CatalogFile:
+def _validate(raw: dict[str, Any], origin: str, written: Mapping[str, str] | None = None) -> CatalogFile:
     try:
         return CatalogFile.model_validate(raw)
     except ValidationError as exc:
         kpis = raw.get("kpis")
         if not isinstance(kpis, list):
             kpis = []
-        raise _invalid(origin, [_describe(e, kpis) for e in exc.errors()]) from None
+        raise _invalid(origin, [_describe(e, kpis, written or {}) for e in exc.errors()]) from None
 
 
 def _invalid(origin: str, problems: list[str]) -> CatalogError:
@@ -304,10 +306,10 @@ NEW_KPI_FIELDS = ("name", "category", "unit", "direction")
 
 
 def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any], origin: str,
-                    known: Catalog | None = None) -> dict[str, Any]:
+                    known: Catalog | None = None, written: dict[str, str] | None = None) -> dict[str, Any]:
     """Merge a team's `kpis:` section: a mapping of key or alias (as /kpi takes it) → fields to change, or a new KPI
     with all its fields. A name the catalogue does not know, without the fields of a new KPI, is a typo: refused
-    with the closest names."""
+    with the closest names. `written` learns the aliases used, by key."""
     known = known or Catalog(_validate(raw, BUILTIN))
     merged = {**raw, "kpis": [dict(k) for k in raw["kpis"]]}
     by_key = {k["key"]: k for k in merged["kpis"]}
@@ -320,6 +322,8 @@ def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any], origin: str,
             problems.append(f"kpis.{name}: expected a mapping of fields, got {fields!r}")
         elif kpi is not None:
             by_key[kpi.key].update(fields)
+            if written is not None and name != kpi.key:
+                written[kpi.key] = str(name)
         elif all(f in fields for f in NEW_KPI_FIELDS):
             merged["kpis"].append({"key": name, **fields})
         else:
@@ -339,9 +343,10 @@ def load_catalog(overrides: dict[str, Any] | None = None, origin: str = "config"
     builtin = Catalog(_validate(raw, BUILTIN))
     if not overrides:
         return builtin
-    raw = apply_overrides(raw, overrides, origin, builtin)
+    written: dict[str, str] = {}
+    raw = apply_overrides(raw, overrides, origin, builtin, written)
     try:
-        return Catalog(_validate(raw, origin))
+        return Catalog(_validate(raw, origin, written))
     except CatalogError as exc:
         if not str(exc).startswith("invalid"):
             raise CatalogError(f"{origin}: {exc}") from None

@@ -34,7 +34,7 @@ REFUSALS = {
     "a reversed band gets the band to write": (
         "kpis:\n  velocity:\n    target: 60-40\n",
         "invalid KPI catalogue:\n"
-        "  {path}: kpis.story_points_completed_per_sprint.target: 60-40: the lower bound comes first: write 40-60"),
+        "  {path}: kpis.velocity.target: 60-40: the lower bound comes first: write 40-60"),
     "a mistyped KPI field gets the field meant": (
         "kpis:\n  api_response_time_p95:\n    tagret: '<180'\n",
         "invalid KPI catalogue:\n"
