@@ -8,7 +8,8 @@ see the conversation. A public post made for a person (`post(..., asker=...)`) i
 post in tells that person so, through their response_url, instead of vanishing.
 
 Retries: 429s wait for Retry-After (without counting an attempt), 5xx and timeouts back off exponentially, and a
-message that keeps failing ends as `dead` (listed by `aurum outbox`, counted on /metrics). A call whose outcome is
+message that keeps failing ends as `dead` (listed by `aurum outbox`, counted on /metrics; a post of the bot's own
+that Slack refused tells the admins, aurum.core.admin_notice). A call whose outcome is
 unknown (a timeout after the request went out, a worker killed mid-call) is made again: Slack's chat.postMessage
 takes no idempotency key, and finding the earlier post would need conversations.history, whose history scopes the
 bot does not ask for and which Slack limits to about one call a minute for apps outside the Marketplace. So each
