@@ -43,13 +43,14 @@ def channel_problems(client: WebClient, uses: Mapping[str, list[str]]) -> list[s
     return problems
 
 
-def log_channel_problems(client: WebClient, uses: Mapping[str, list[str]]) -> list[str]:
-    """Start-up: log each channel problem as a warning (nothing when Slack cannot be asked)."""
+def log_channel_problems(client: WebClient, uses: Mapping[str, list[str]], team_id: str | None = None) -> list[str]:
+    """Start-up: log each channel problem of a workspace as a warning (nothing when Slack cannot be asked)."""
     try:
         problems = channel_problems(client, uses)
     except (SlackApiError, SlackClientError, OSError) as exc:
-        log.warning("could not check the configured channels", extra={"error": type(exc).__name__})
+        log.warning("could not check the configured channels", extra={"team_id": team_id,
+                                                                      "error": type(exc).__name__})
         return []
     for problem in problems:
-        log.warning("channel problem: %s", problem)
+        log.warning("channel problem: %s", problem, extra={"team_id": team_id})
     return problems

@@ -236,18 +236,27 @@ def register_until_done(runtime: Runtime, first_wait: float = 2.0, longest_wait:
 def start_registration(runtime: Runtime, check_channels: bool = False) -> None:
     """Register the workspace now if Slack answers, else keep trying in the background (the bot serves meanwhile).
     `check_channels`: then log the configured channels the bot cannot post in (`aurum serve`)."""
-    if register_workspace(runtime) is not None:
-        if check_channels:
-            check_configured_channels(runtime)
-    elif runtime.tokens is None and not runtime.console:
+    if register_workspace(runtime) is None and runtime.tokens is None and not runtime.console:
         thread = threading.Thread(target=register_until_done, args=(runtime,),
                                   kwargs={"check_channels": check_channels}, name="aurum-register", daemon=True)
         thread.start()
         runtime.threads.append(thread)
+    elif check_channels:
+        check_configured_channels(runtime)
 
 
 def check_configured_channels(runtime: Runtime) -> list[str]:
-    """Single-token mode: warn of each configured channel the bot cannot post in, with the fix."""
-    if runtime.tokens is not None or runtime.settings.slack_bot_token is None:
-        return []
-    return log_channel_problems(web_client(runtime.settings), runtime.ctx.config.posting_channels())
+    """Warn of each configured channel the bot cannot post in, with the fix: in the bot token's workspace, or
+    (OAuth) in each installed one."""
+    uses = runtime.ctx.config.posting_channels()
+    if runtime.tokens is None:
+        if runtime.settings.slack_bot_token is None:
+            return []
+        return log_channel_problems(web_client(runtime.settings), uses, runtime.home.team_id)
+    with session_scope(runtime.ctx.engine) as session:
+        teams = [w.team_id for w in listing(session) if w.uninstalled_at is None and w.team_id != CONSOLE_TEAM]
+    problems = []
+    for team in teams:
+        if runtime.tokens.bot(team) is not None:  # a workspace with data but no install has no channels to check
+            problems += log_channel_problems(runtime.tokens.client_for(team), uses, team)
+    return problems

@@ -13,9 +13,10 @@ from aurum.config import load_config
 from bot.app import web_client
 from bot.channel_check import channel_problems
 from bot.compose import build_web
+from bot.runtime import check_configured_channels
 from bot.settings import Settings
 from bot.web import create_web_app
-from tests.support import BOT_TOKEN, running
+from tests.support import BOT_TOKEN, install_workspace, running
 
 CHANNELS = ("channels:\n  roadmap_updates: '#general'\n  scrum_masters: '#scrum'\n  team: '#randomm'\n"
             "  critical_alerts: '#general'\n  performance_alerts: '#general'\n  quality_alerts: '#general'\n"
@@ -90,3 +91,13 @@ def test_aurum_check_passes_a_config_whose_channels_all_work(fake_slack, tmp_pat
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [f"Configuration OK: {path}.",
                                           "All 1 configured channels take the bot's messages and charts."]
+
+
+def test_with_oauth_each_installed_workspace_is_checked(oauth_runtime, oauth_server, fake_slack):
+    assert install_workspace(oauth_server.url, fake_slack, fake_slack.team_id, "Test Team").status_code == 200
+    fake_slack.add_channel("roadmap-updates", bot_member=False)
+    problems = check_configured_channels(oauth_runtime)
+    assert "#roadmap-updates (channels.roadmap_updates): I am not in it: messages reach it, charts and files do " \
+           "not. `/invite @Aurum` in #roadmap-updates" in problems
+    assert "#engineering (channels.team): Slack knows no such channel, or it is private and I am not in it. " \
+           "Correct the name in the config file, create the channel, or `/invite @Aurum` in it" in problems
