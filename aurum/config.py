@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from aurum.alerts.rules import AlertsConfig
 from aurum.collectors.config import SourcesConfig
 from aurum.core.crontab import crontab_trigger
-from aurum.core.suggest import message
+from aurum.core.suggest import close_matches, message, unknown
 from aurum.reports.config import ReportsConfig
 from aurum.surveys.model import SurveyConfig
 
@@ -107,6 +107,16 @@ class AurumConfig(BaseModel):
             if channel.startswith(("#", "C", "G")) and where not in found.setdefault(channel, []):
                 found[channel].append(where)
         return found
+
+
+def mistyped_channels(config: AurumConfig) -> list[str]:
+    """Keys of `channels:` of the team's own (which alert rules, surveys and reports may name) that nothing names and
+    that are close to a built-in key: typos, which would leave the built-in channel at its default."""
+    used = {where.removeprefix("channels.") for wheres in config.posting_channels().values() for where in wheres}
+    builtin = list(Channels.model_fields)
+    return [f"channels.{key}: {unknown('key', key, builtin, listing='Valid keys')} (a channel key of your own "
+            "counts only where an alert rule, a survey or a report names it)"
+            for key in sorted(set(config.channels.model_extra or {}) - used) if close_matches(key, builtin)]
 
 
 def _problems(exc: ValidationError, origin: str) -> str:

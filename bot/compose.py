@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 from aurum.alerts import evaluation as alert_evaluation
 from aurum.alerts.rules import check_rules
 from aurum.collectors.runner import unknown_kpis
-from aurum.config import ConfigError, load_config
+from aurum.config import ConfigError, load_config, mistyped_channels
 from aurum.core.after_ack import Intake
 from aurum.core.context import Context
 from aurum.core.delivery import Delivery, Directory
@@ -58,7 +58,8 @@ def build_context(settings: Settings, *, engine: Engine | None = None, migrate: 
     except (ConfigError, CatalogError) as exc:
         raise SettingsError(str(exc)) from None
     jobs = compose_jobs(config)  # every process checks the schedules' names; a web process's work process runs them
-    problems = [*unknown_kpis(config.sources, catalog), *unknown_schedules(config.schedules, jobs)]
+    problems = [*unknown_kpis(config.sources, catalog), *unknown_schedules(config.schedules, jobs),
+                *mistyped_channels(config)]
     if problems:
         origin = settings.aurum_config or "config"
         raise SettingsError("invalid configuration:\n" + "\n".join(f"  {origin}: {p}" for p in problems))

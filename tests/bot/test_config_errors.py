@@ -49,6 +49,13 @@ REFUSALS = {
         "chanels:\n  team: '#eng'\n",
         "invalid configuration:\n"
         "  {path}: chanels: unknown key 'chanels'; did you mean 'channels'? Valid keys: " + TOP_KEYS),
+    "a mistyped channel key gets the key meant": (
+        "channels:\n  roadmap_update: '#roadmap'\n  leads: '#leads'\nalerts:\n  rules:\n"
+        "    ApiLatencyHigh: {channels: [leads]}\n",
+        "invalid configuration:\n"
+        "  {path}: channels.roadmap_update: unknown key 'roadmap_update'; did you mean 'roadmap_updates'? Valid keys: "
+        "critical_alerts, deployments, performance_alerts, quality_alerts, roadmap_updates, scrum_masters, team, "
+        "tech_debt (a channel key of your own counts only where an alert rule, a survey or a report names it)"),
     "an unknown key deep down gets the keys of its place": (
         "sources:\n  prometheus:\n    url: http://prom:9090\n    shedule: '*/5 * * * *'\n",
         "invalid configuration:\n"
