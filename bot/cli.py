@@ -567,6 +567,39 @@ def alerts_test(file: Annotated[Path, typer.Argument(help="A test file in `promt
         raise typer.Exit(1)
 
 
+@app.command()
+def check() -> None:
+    """Check the settings and AURUM_CONFIG, and (with SLACK_BOT_TOKEN) that every channel the config names is one
+    the bot can post in. Exit 0 when all is well, 1 when a channel needs fixing, 2 when the configuration does."""
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    from bot.app import web_client
+    from bot.channel_check import channel_problems
+    from bot.compose import build_context
+
+    settings = _settings()
+    try:
+        ctx = build_context(settings, migrate=False)
+    except SettingsError as exc:
+        raise _fail(f"Configuration problem:\n{exc}") from None
+    ctx.engine.dispose()
+    typer.echo(f"Configuration OK: {settings.aurum_config or 'no AURUM_CONFIG, the built-in defaults'}.")
+    channels = ctx.config.posting_channels()
+    if settings.slack_bot_token is None:
+        typer.echo(f"Channels not checked ({len(channels)} configured): set SLACK_BOT_TOKEN to ask Slack.")
+        return
+    try:
+        problems = channel_problems(web_client(settings), channels)
+    except (SlackApiError, SlackClientError, OSError) as exc:
+        raise _fail(f"Could not ask Slack about the channels at {settings.slack_api_url} "
+                    f"({type(exc).__name__}); check SLACK_BOT_TOKEN and SLACK_API_URL.") from None
+    for problem in problems:
+        typer.echo(problem)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo(f"All {len(channels)} configured channels take the bot's messages and charts.")
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply all migrations to DATABASE_URL."""
