@@ -66,7 +66,8 @@ def blocks_to_text(blocks: list[dict[str, Any]] | None, fallback: str = "") -> s
         elif kind == "divider":
             lines.append("-" * 40)
         elif kind == "actions":
-            lines.append("  [" + "] [".join(_plain(e.get("text")) for e in block.get("elements", [])) + "]")
+            lines.append("  [" + "] [".join(_plain(e.get("text") or e.get("placeholder"))
+                                            for e in block.get("elements", [])) + "]")
         elif kind == "image":
             lines.append(f"  (image: {block.get('alt_text', '')})")
         elif kind == "input":

@@ -87,8 +87,7 @@ def kpi_card(status: KpiStatus, period: str, now: datetime, tz, chart_note: str 
         f"*Change over {period}*\n{trend_text(status)}",
     ]
     if status.progress_pct is not None:
-        fields.append(f"*Progress*\n{formatting.progress(status.progress_pct)} from baseline to "
-                      f"{formatting.value(kpi, kpi.goal)}")  # type: ignore[arg-type]
+        fields.append(f"*Progress*\n{formatting.progress(status.progress_pct, formatting.value(kpi, kpi.goal))}")  # type: ignore[arg-type]
     if status.next_phase is not None:
         phase, goal = status.next_phase
         fields.append(f"*Next phase target*\nPhase {phase}: {formatting.value(kpi, goal)}")

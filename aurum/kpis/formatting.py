@@ -50,14 +50,14 @@ def target_note(kpi: Kpi) -> str:
     return f" (target {target(kpi)})" if kpi.target is not None else ""
 
 
-def progress(pct: float) -> str:
-    """Share of the way from baseline to goal, said so that a person can read it: past the goal and behind the
+def progress(pct: float, goal: str) -> str:
+    """Share of the way from baseline to `goal`, said so that a person can read it: past the goal and behind the
     baseline in words, not as 250 % or -1,100 %."""
     if pct < 0:
-        return "behind the baseline: further from the goal than when tracking started"
+        return f"behind the baseline: further from {goal} than when tracking started"
     if pct > 100:
-        return "past the goal"
-    return f"{number(pct)}% of the way"
+        return f"past the goal of {goal}"
+    return f"{number(pct)}% of the way from baseline to {goal}"
 
 
 def change(kpi: Kpi, absolute: float | None, percent: float | None) -> str:

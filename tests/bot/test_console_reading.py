@@ -64,10 +64,11 @@ def test_a_forecast_date_past_two_years_is_refused_with_the_furthest_date(consol
 
 
 @pytest.mark.parametrize(("pct", "said"), [
-    (-1100, "behind the baseline: further from the goal than when tracking started"),
-    (0, "0% of the way"), (42.5, "42.5% of the way"), (100, "100% of the way"), (113.3, "past the goal")])
+    (-1100, "behind the baseline: further from 200 ms than when tracking started"),
+    (0, "0% of the way from baseline to 200 ms"), (42.5, "42.5% of the way from baseline to 200 ms"),
+    (100, "100% of the way from baseline to 200 ms"), (113.3, "past the goal of 200 ms")])
 def test_progress_is_said_in_words_outside_0_to_100(pct, said):
-    assert formatting.progress(pct) == said
+    assert formatting.progress(pct, "200 ms") == said
 
 
 def test_a_kpi_without_a_target_shows_no_target_note(ctx):
