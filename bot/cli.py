@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from bot.settings import Settings, SettingsError, load_settings
+from bot.tables import print_table
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -284,10 +285,12 @@ def jobs() -> None:
     with _cli() as runtime:
         runner = JobRunner(runtime.ctx)
         now = runtime.ctx.now()
+        rows = []
         for job in runner.jobs.values():
             upcoming = runner.next_fire(job, now)
             when = upcoming.astimezone(runtime.ctx.tz).strftime("%a %Y-%m-%d %H:%M %Z") if upcoming else "never"
-            typer.echo(f"{job.name:<24} {runner.cron(job):<16} next {when}  {job.description}")
+            rows.append((job.name, runner.cron(job), when, job.description))
+    print_table(("job", "schedule", "next run", "what it does"), rows)
 
 
 @app.command("run-job")
@@ -441,18 +444,19 @@ def workspace_list() -> None:
     from storage import workspaces
     from storage.adopt import teams_with_data
 
-    with _cli() as runtime:
-        with runtime.ctx.reading() as session:
-            rows = workspaces.listing(session)
-            unregistered = sorted(teams_with_data(session) - {row.team_id for row in rows})
-        for row in rows:
-            state = f"uninstalled {row.uninstalled_at:%Y-%m-%d}" if row.uninstalled_at else "installed"
-            typer.echo(f"{row.team_id:<14} {state:<22} {row.name}")
-        for team_id in unregistered:  # data under a workspace never registered: `--team` wrote it, or the console
-            typer.echo(f"{team_id:<14} {'not registered':<22} "
-                       + ("data recorded before Slack was connected" if team_id == workspaces.CONSOLE_TEAM else ""))
-        if not rows and not unregistered:
-            typer.echo("No workspaces yet.")
+    with _cli() as runtime, runtime.ctx.reading() as session:
+        rows = workspaces.listing(session)
+        unregistered = sorted(teams_with_data(session) - {row.team_id for row in rows})
+    if not rows and not unregistered:
+        typer.echo("No workspaces yet.")
+        return
+    table = [(row.team_id, f"uninstalled {row.uninstalled_at:%Y-%m-%d}" if row.uninstalled_at else "installed",
+              row.name) for row in rows]
+    # data under a workspace never registered: `--team` wrote it, or the console
+    table += [(team_id, "not registered",
+               "data recorded before Slack was connected" if team_id == workspaces.CONSOLE_TEAM else "")
+              for team_id in unregistered]
+    print_table(("team", "state", "name"), table)
 
 
 @workspace_app.command("purge")
@@ -494,15 +498,15 @@ def token_list(team: TeamOption = None) -> None:
     """List API tokens (their first characters only)."""
     from storage.api_tokens import listing
 
-    with _cli() as runtime:
-        with runtime.ctx.reading() as session:
-            rows = listing(session, team)
-        for row in rows:
-            state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
-            used = f"last used {row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never used"
-            typer.echo(f"#{row.id:<4} {row.team_id:<12} {row.prefix}…  {row.name:<20} {row.scopes:<12} {state}, {used}")
-        if not rows:
-            typer.echo("No API tokens.")
+    with _cli() as runtime, runtime.ctx.reading() as session:
+        rows = listing(session, team)
+    if not rows:
+        typer.echo("No API tokens.")
+        return
+    print_table(("id", "team", "token", "name", "scopes", "state", "last used"), [
+        (row.id, row.team_id, f"{row.prefix}…", row.name, row.scopes,
+         f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active",
+         f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never") for row in rows], right=(0,))
 
 
 @token_app.command("revoke")
