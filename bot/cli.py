@@ -148,12 +148,15 @@ def demo(
                 count = demo_data.load(session, runtime.ctx.catalog, CONSOLE_TEAM, runtime.ctx.now())
                 typer.echo(f"Loaded {count:,} demo snapshots ({demo_data.WEEKS} weeks of "
                            f"{len(runtime.ctx.catalog)} KPIs).")
-        if command:
-            for line in command:
-                typer.echo(f"aurum> {line}")
-                run_command(runtime, line, sys.stdout)
-        else:
+        if not command:
             repl(runtime)
+            return
+        failed = 0
+        for line in command:
+            typer.echo(f"aurum> {line}")
+            failed += not run_command(runtime, line, sys.stdout)
+    if failed:  # the messages said what went wrong; the exit code tells a script
+        raise typer.Exit(1)
 
 
 @app.command()
