@@ -35,6 +35,7 @@ app.add_typer(token_app, name="token")
 alerts_app = typer.Typer(help="Alert rules (`aurum alert-rules` prints them for Prometheus).", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
 
+DEMO_DATABASE = "aurum-demo.db"
 TeamOption = Annotated[str | None, typer.Option("--team", help="Slack team id (default: the bot token's workspace, "
                                                                   "or the only one installed)")]
 
@@ -66,12 +67,34 @@ def _build(root: Callable[[Settings], Runtime], settings: Settings | None = None
 
 
 @contextmanager
-def _cli(settings: Settings | None = None) -> Iterator[Runtime]:
-    """The CLI's runtime (bot.compose.build_cli), shut down however the command ends."""
+def _cli(settings: Settings | None = None, *, existing: bool = False) -> Iterator[Runtime]:
+    """The CLI's runtime (bot.compose.build_cli), shut down however the command ends. `existing`: a command that
+    reads the bot's data refuses a SQLite file that is not there, rather than create an empty one and read nothing."""
     from bot.compose import build_cli
 
+    settings = settings or _settings()
+    if existing:
+        _refuse_missing_database(settings.database_url)
     with _build(build_cli, settings) as runtime:
         yield runtime
+
+
+def _refuse_missing_database(url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return
+    path = Path(parsed.database).resolve()
+    if path.exists():
+        return
+    demo = Path(DEMO_DATABASE)
+    hint = (f"This folder holds the demo's data: DATABASE_URL=sqlite:///{DEMO_DATABASE} reads them."
+            if demo.exists() and demo.resolve() != path else
+            f"To try the bot with demo data, run `aurum demo` (it keeps them in {DEMO_DATABASE}).")
+    raise _fail(f"No database at {path} (DATABASE_URL is {url}): nothing was read, and no empty database was "
+                "created.\nSet DATABASE_URL to the bot's database (e.g. sqlite:////srv/aurum/aurum.db or "
+                f"postgres://…), or run the command in the folder that holds it. {hint}")
 
 
 def _team(runtime: Runtime, team: str | None) -> str:
@@ -131,7 +154,7 @@ def scheduler(metrics_port: Annotated[int | None, typer.Option(help="Serve /metr
 @app.command()
 def demo(
     command: Annotated[list[str] | None, typer.Option("--command", "-c", help="Run this command and exit")] = None,
-    database: Annotated[str, typer.Option(help="Database for the demo")] = "sqlite:///aurum-demo.db",
+    database: Annotated[str, typer.Option(help="Database for the demo")] = f"sqlite:///{DEMO_DATABASE}",
 ) -> None:
     """Try the bot without Slack: demo history in SQLite and a console for the slash commands."""
     from aurum import demo as demo_data
@@ -167,7 +190,7 @@ def kpi(name: str, as_json: Annotated[bool, typer.Option("--json", help="Print J
     from aurum.kpis import service as kpis
     from aurum.kpis.catalog import range_text
 
-    with _cli() as runtime:
+    with _cli(existing=True) as runtime:
         found = _resolve_or_fail(runtime, name)
         team_id = _team(runtime, team)
         with runtime.ctx.reading() as session:
@@ -239,7 +262,7 @@ def forecast(
     from aurum.forecast import service, text
     from aurum.kpis.service import parse_time
 
-    with _cli() as runtime:
+    with _cli(existing=True) as runtime:
         team_id = _team(runtime, team)
         if name.lower() == "backtest":
             chosen = [_resolve_or_fail(runtime, kpi)] if kpi else None
@@ -379,7 +402,7 @@ def outbox(status: Annotated[str | None, typer.Option(help="pending, sending, se
     from aurum.core import outbox as slack
     from storage import queue
 
-    with _cli() as runtime:
+    with _cli(existing=True) as runtime:
         with runtime.ctx.reading() as session:
             tallies = queue.tallies(session)
             rows = queue.listing(session, status, limit, kinds=slack.KINDS)
@@ -447,7 +470,7 @@ def workspace_list() -> None:
     from storage import workspaces
     from storage.adopt import teams_with_data
 
-    with _cli() as runtime, runtime.ctx.reading() as session:
+    with _cli(existing=True) as runtime, runtime.ctx.reading() as session:
         rows = workspaces.listing(session)
         unregistered = sorted(teams_with_data(session) - {row.team_id for row in rows})
     if not rows and not unregistered:
@@ -471,7 +494,7 @@ def workspace_purge(team: str, yes: Annotated[bool, typer.Option("--yes", help="
     if not yes:
         typer.confirm(f"Delete every row of workspace {team} from {len(team_tables())} tables? This cannot be undone",
                       abort=True)
-    with _cli() as runtime:
+    with _cli(existing=True) as runtime:
         with runtime.ctx.transaction() as session:
             deleted = purge(session, team)
         total = sum(deleted.values())
@@ -501,7 +524,7 @@ def token_list(team: TeamOption = None) -> None:
     """List API tokens (their first characters only)."""
     from storage.api_tokens import listing
 
-    with _cli() as runtime, runtime.ctx.reading() as session:
+    with _cli(existing=True) as runtime, runtime.ctx.reading() as session:
         rows = listing(session, team)
     if not rows:
         typer.echo("No API tokens.")
@@ -513,16 +536,23 @@ def token_list(team: TeamOption = None) -> None:
 
 
 @token_app.command("revoke")
-def token_revoke(token_id: int) -> None:
-    """Revoke an API token by its number."""
+def token_revoke(token: Annotated[str, typer.Argument(
+        metavar="TOKEN", help="Its id or first characters, as `aurum token list` shows them (3, aur_jfVNDg), "
+                              "or the whole token")]) -> None:
+    """Revoke an API token, named by its id, its first characters or itself."""
     from aurum.core import tokens
 
-    with _cli() as runtime:
+    with _cli(existing=True) as runtime:
         with runtime.ctx.transaction() as session:
-            row = tokens.revoke(session, token_id, runtime.ctx.now())
+            found = tokens.matching(session, token)
+            row = tokens.revoke(session, found[0].id or 0, runtime.ctx.now()) if len(found) == 1 else None
+        if not found:
+            raise _fail(f"No API token '{token}'. Name it by its id or its first characters, as `aurum token list` "
+                        "shows them (e.g. 3 or aur_jfVNDg), or give the whole token.")
         if row is None:
-            raise _fail(f"No API token #{token_id}.")
-        typer.echo(f"Revoked token #{token_id} ({row.name}).")
+            raise _fail(f"'{token}' begins {len(found)} tokens ("
+                        + ", ".join(f"#{r.id} {r.prefix}…" for r in found) + "): give more characters, or the id.")
+        typer.echo(f"Revoked token #{row.id} {row.prefix}… ({row.name}).")
 
 
 @app.command("alert-rules")
