@@ -66,7 +66,7 @@ def _bolt_logger() -> logging.Logger:
 
 
 def web_client(settings: Settings, token: str | None = None, interactive: bool = True,
-               anonymous: bool = False, timeout: int = 10) -> WebClient:
+               anonymous: bool = False, timeout: int = 10, logger: logging.Logger | None = None) -> WebClient:
     """A client for Settings.slack_api_url. Interactive calls made after the ack (users.info for an admin check)
     retry in place; the outbox retries itself; a call inside Slack's 3-second window retries never."""
     handlers = (
@@ -75,7 +75,8 @@ def web_client(settings: Settings, token: str | None = None, interactive: bool =
     )
     secret = None if anonymous else token or (
         settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else CONSOLE_TOKEN)
-    return WebClient(token=secret, base_url=settings.slack_api_url, timeout=timeout, retry_handlers=handlers)
+    return WebClient(token=secret, base_url=settings.slack_api_url, timeout=timeout, retry_handlers=handlers,
+                     logger=logger)
 
 
 @dataclass

@@ -22,6 +22,7 @@ from bot.app import HomeTeam, web_client
 from bot.installations import TeamTokens, log_adopted
 from bot.memory import keep_trimmed
 from bot.settings import Settings
+from bot.slack_access import QUIET_SDK, SlackAccess, auth_test_problem
 from storage.adopt import register
 from storage.db import session_scope
 from storage.workspaces import CONSOLE_TEAM, by_token, ensure, listing
@@ -49,6 +50,7 @@ class Runtime:
     http: httpx.Client | None = None
     # A web process's work process (bot/work_process.py); None: the work after the ack runs in threads here.
     work: WorkProcess | None = None
+    slack: SlackAccess = field(default_factory=SlackAccess)  # single-token mode: does Slack accept the token
 
     @property
     def bolt(self) -> App:
@@ -152,7 +154,7 @@ def token_sha256(settings: Settings) -> str | None:
 def learn_token_workspace(settings: Settings, engine: Engine) -> tuple[str, str]:
     """Single-token mode: ask Slack (auth.test) which workspace the bot token names, register it (remembering the
     token's hash) and let it adopt what the console workspace holds. Raises what the Slack client raises."""
-    info = web_client(settings, interactive=False).auth_test()  # no retries in place: callers decide
+    info = web_client(settings, interactive=False, logger=QUIET_SDK).auth_test()  # no retries in place: callers decide
     team_id, name = info["team_id"], info.get("team", "")
     with session_scope(engine) as session:
         adopted = register(session, team_id, name, token_sha256=token_sha256(settings))
@@ -173,9 +175,10 @@ def register_workspace(runtime: Runtime) -> str | None:
     else:
         try:
             team_id, _ = learn_token_workspace(runtime.settings, runtime.ctx.engine)
-        except Exception as exc:  # Slack may be down: serve anyway, the outbox will catch up
-            log.warning("auth.test failed; workspace not registered yet", extra={"error": type(exc).__name__})
+        except Exception as exc:  # Slack may be down: serve anyway (not ready), the outbox will catch up
+            runtime.slack.failed(auth_test_problem(runtime.settings.slack_api_url, exc))
             return None
+        runtime.slack.answered()
     runtime.home.team_id = team_id
     return team_id
 
