@@ -411,16 +411,18 @@ def outbox(status: Annotated[str | None, typer.Option(help="pending, sending, se
         task_counts: Counter[str] = Counter()
         for (kind, state), count in tallies.items():
             (counts if kind in slack.KINDS else task_counts)[state] += count
-        typer.echo("  ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "The outbox is empty.")
-        for row in rows:
-            typer.echo(f"#{row.id} {row.status:<10} {row.kind:<9} {slack.channel_of(row) or row.parent_key} "
-                       f"attempts={row.attempts} {row.last_error or ''}")
-        if task_counts:
-            typer.echo("Other tasks (requests' work after the ack, PagerDuty, e-mail, alert charts): "
-                       + "  ".join(f"{k}: {v}" for k, v in sorted(task_counts.items())))
-        for task in tasks:
-            typer.echo(f"task #{task.id} {task.status:<10} {task.kind:<9} {task.key} attempts={task.attempts} "
-                       f"{task.last_error or ''}")
+    typer.echo("  ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "The outbox is empty.")
+    if rows:
+        print_table(("message", "status", "kind", "where", "attempts", "last error"), [
+            (f"#{row.id}", row.status, row.kind, slack.channel_of(row) or row.parent_key, row.attempts,
+             row.last_error or "") for row in rows], right=(4,))
+    if task_counts:
+        typer.echo("Other tasks (requests' work after the ack, PagerDuty, e-mail, alert charts): "
+                   + "  ".join(f"{k}: {v}" for k, v in sorted(task_counts.items())))
+    if tasks:
+        print_table(("task", "status", "kind", "key", "attempts", "last error"), [
+            (f"task #{task.id}", task.status, task.kind, task.key, task.attempts, task.last_error or "")
+            for task in tasks], right=(4,))
 
 
 @app.command()

@@ -150,8 +150,9 @@ def test_every_help_shows_options_without_python_types():
     assert team.split("--team", 1)[1].split()[0] == "TEXT"
 
 
-def _columns_line_up(output: str, headers: tuple[str, ...]) -> list[str]:
-    """The table's rows, after checking that each row's cells start where their column's header does."""
+def _columns_line_up(output: str, headers: tuple[str, ...], right: tuple[int, ...] = ()) -> list[str]:
+    """The table's rows, after checking that each row's cells start where their column's header does (end, for the
+    columns of numbers in `right`, two spaces before the next column or at the end of the line)."""
     lines = output.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith(headers[0]))
     starts = [lines[header].index(name) for name in headers]
@@ -159,8 +160,12 @@ def _columns_line_up(output: str, headers: tuple[str, ...]) -> list[str]:
     rows = lines[header + 2:]
     assert rows and set(lines[header + 1]) == {"─"}
     for row in rows:
-        for start in starts[1:]:
-            assert row[start - 1] == " " and row[start] != " ", (start, row)
+        for index, start in enumerate(starts):
+            if index in right:
+                end = starts[index + 1] - 2
+                assert row[end - 1] != " " and row[end:end + 2] in ("  ", ""), (headers[index], row)
+            elif index and len(row) > start:  # (an empty last cell leaves nothing)
+                assert row[start - 1] == " " and row[start] != " ", (headers[index], row)
     return rows
 
 
@@ -185,3 +190,22 @@ def test_jobs_and_tokens_print_aligned_columns(settings):
     first, second = _columns_line_up(listing.output, ("id", "team", "token", "name", "scopes", "state", "last used"))
     assert first.split()[0] == "1" and first.split()[3:] == ["github-actions", "push", "active", "never"]
     assert second.split()[3:] == ["ci", "push", "active", "never"]
+
+
+def test_outbox_lists_messages_in_aligned_columns(ctx, settings):
+    from typer.testing import CliRunner
+
+    from aurum.core import outbox
+    from bot import cli
+
+    with ctx.transaction() as session:
+        for channel in ("#roadmap-updates", "C0A", "#a-much-longer-channel-name"):
+            outbox.post(session, "T0001", channel, "hello", key=f"greeting:{channel}")
+    result = CliRunner().invoke(cli.app, ["outbox"], env={"DATABASE_URL": settings.database_url,
+                                                          "SLACK_BOT_TOKEN": ""})
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == "pending: 3"
+    rows = _columns_line_up(result.output, ("message", "status", "kind", "where", "attempts", "last error"), right=(4,))
+    assert [row.split() for row in rows] == [["#3", "pending", "post", "#a-much-longer-channel-name", "0"],
+                                             ["#2", "pending", "post", "C0A", "0"],
+                                             ["#1", "pending", "post", "#roadmap-updates", "0"]]  # newest first
