@@ -197,9 +197,9 @@ def workspace_to_use(runtime: Runtime) -> str:
             return learn_token_workspace(settings, engine)[0]
         except Exception as exc:  # noqa: BLE001 - any failure to reach Slack is told, with the way out
             raise WorkspaceUnknown(
-                "The Slack workspace of SLACK_BOT_TOKEN is not known yet, and Slack could not tell it "
-                f"({_slack_problem(exc)}). "
-                "Nothing was stored. Run the command again once Slack can be reached (the workspace is then "
+                "The Slack workspace of SLACK_BOT_TOKEN is not known yet, and Slack could not tell it. "
+                f"{auth_test_problem(settings.slack_api_url, exc)}\n"
+                "Nothing was stored. Run the command again once Slack answers (the workspace is then "
                 "remembered and later commands need no network), or name it with --team T… (your workspace's team "
                 "id, as `aurum workspace list` shows it once the bot has connected).") from None
     with session_scope(engine) as session:
@@ -214,12 +214,6 @@ def workspace_to_use(runtime: Runtime) -> str:
         raise WorkspaceUnknown(f"Several workspaces are served; pick one with --team, e.g. --team {rows[0].team_id}. "
                                f"Nothing was stored. Workspaces:\n{names}")
     return rows[0].team_id if rows else CONSOLE_TEAM
-
-
-def _slack_problem(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    error = response.get("error") if response is not None and hasattr(response, "get") else None
-    return str(error) if error else f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def register_until_done(runtime: Runtime, first_wait: float = 2.0, longest_wait: float = 300.0) -> None:

@@ -27,13 +27,11 @@ def auth_test_problem(api_url: str, exc: Exception) -> str:
         if error in REFUSED:
             return (f"Slack refuses SLACK_BOT_TOKEN: {url} answered {error}. Set SLACK_BOT_TOKEN to the app's Bot "
                     "User OAuth Token (xoxb-…, on the app's OAuth & Permissions page at https://api.slack.com/apps; "
-                    "reinstall the app if it was revoked) and restart the bot.")
-        return (f"Slack's Web API at {url} answered {error or f'HTTP {exc.response.status_code}'}; the bot asks "
-                "again, waiting longer each time.")
+                    "reinstall the app if it was revoked).")
+        return f"Slack's Web API at {url} answered {error or f'HTTP {exc.response.status_code}'}."
     reason = exc.reason if isinstance(exc, URLError) else exc
     return (f"Slack's Web API cannot be reached at {url} ({type(exc).__name__}: {reason}). Check SLACK_API_URL "
-            "(unset, it is https://slack.com/api/) and that this machine reaches it (network, proxy, firewall); "
-            "the bot asks again, waiting longer each time.")
+            "(unset, it is https://slack.com/api/) and that this machine reaches it (network, proxy, firewall).")
 
 
 @dataclass
@@ -47,8 +45,9 @@ class SlackAccess:
         self.problem = problem
         if self._logged is not None and self._logged[0] == problem and now - self._logged[1] < REPEAT_LOG:
             return
-        log.warning("Slack did not accept the bot token (the workspace is not registered; a web process is not "
-                    "ready): %s (said again every %d minutes while it lasts)", problem, REPEAT_LOG // 60)
+        log.warning("Slack did not confirm the bot token (the workspace is not registered; a web process is not "
+                    "ready): %s The bot asks again, waiting longer each time; this is said again every %d minutes "
+                    "while it lasts.", problem, REPEAT_LOG // 60)
         self._logged = (problem, now)
 
     def answered(self) -> None:

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from aurum.kpis import service as kpis
 from bot import cli
 from tests.kpis.ranges import HTTP, entries
+from tests.support import BOT_TOKEN, SIGNING_SECRET, free_port
 
 TEAM = "T0001"
 
@@ -126,3 +127,25 @@ def test_token_revoke_takes_the_id_or_the_first_characters_as_listed_or_the_whol
     ambiguous = aurum("token", "revoke", start)
     assert ambiguous.exit_code == 2 and ambiguous.stderr.startswith(f"'{start}' begins ")
     assert ambiguous.stderr.endswith("): give more characters, or the id.\n")
+
+
+def test_kpi_with_a_bot_token_prints_no_warning_and_names_the_url_slack_is_not_reached_at(ctx, settings, fake_slack):
+    env = {"DATABASE_URL": settings.database_url, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": fake_slack.base_url,
+           "SLACK_SIGNING_SECRET": SIGNING_SECRET, "AURUM_TIMEZONE": "UTC"}
+    runner = CliRunner()
+    known = runner.invoke(cli.app, ["kpi", "velocity", "--json"], env=env)  # asks Slack which workspace: T0001
+    assert known.exit_code == 0 and known.stderr == "", known.stderr
+    assert json.loads(known.stdout)["kpi"] == "story_points_completed_per_sprint"
+    assert [call.method for call in fake_slack.calls] == ["auth.test"]
+
+    url = f"http://127.0.0.1:{free_port()}/api/"  # nobody listens there; a token whose workspace is not known yet
+    unknown = runner.invoke(cli.app, ["kpi", "velocity"], env={**env, "SLACK_BOT_TOKEN": "xoxb-another-one",
+                                                               "SLACK_API_URL": url})
+    assert unknown.exit_code == 2 and unknown.stdout == ""
+    assert unknown.stderr == (
+        "The Slack workspace of SLACK_BOT_TOKEN is not known yet, and Slack could not tell it. Slack's Web API cannot "
+        f"be reached at {url}auth.test (URLError: [Errno 111] Connection refused). Check SLACK_API_URL (unset, it is "
+        "https://slack.com/api/) and that this machine reaches it (network, proxy, firewall).\nNothing was stored. "
+        "Run the command again once Slack answers (the workspace is then remembered and later commands need no "
+        "network), or name it with --team T… (your workspace's team id, as `aurum workspace list` shows it once the "
+        "bot has connected).\n")

@@ -123,10 +123,13 @@ def test_every_log_line_of_a_request_carries_its_request_id(runtime, server, sla
 
 REFUSED = ("Slack refuses SLACK_BOT_TOKEN: {url}auth.test answered invalid_auth. Set SLACK_BOT_TOKEN to the app's "
            "Bot User OAuth Token (xoxb-…, on the app's OAuth & Permissions page at https://api.slack.com/apps; "
-           "reinstall the app if it was revoked) and restart the bot.")
+           "reinstall the app if it was revoked).")
 UNREACHABLE = ("Slack's Web API cannot be reached at {url}auth.test (URLError: [Errno 111] Connection refused). "
                "Check SLACK_API_URL (unset, it is https://slack.com/api/) and that this machine reaches it (network, "
-               "proxy, firewall); the bot asks again, waiting longer each time.")
+               "proxy, firewall).")
+
+NOT_CONFIRMED = "Slack did not confirm the bot token (the workspace is not registered; a web process is not ready): "
+AGAIN = "The bot asks again, waiting longer each time; this is said again every 15 minutes while it lasts."
 
 
 def _auth_warnings(records: list[logging.LogRecord]) -> list[str]:
@@ -150,8 +153,7 @@ def test_readyz_is_503_while_slack_refuses_the_token_and_the_log_says_so_once(se
                 assert register_workspace(runtime) is None
             assert len(fake_slack.calls_to("auth.test")) >= 4
             warnings = _auth_warnings(captured)
-            assert warnings == ["Slack did not accept the bot token (the workspace is not registered; a web process is "
-                                f"not ready): {problem} (said again every 15 minutes while it lasts)"]
+            assert warnings == [f"{NOT_CONFIRMED}{problem} {AGAIN}"]
             clock[0] += REPEAT_LOG
             register_workspace(runtime)
             assert len(_auth_warnings(captured)) == 2  # still refused a quarter of an hour later: said again
@@ -176,6 +178,4 @@ def test_readyz_is_503_while_slack_cannot_be_reached_naming_the_url(settings, ca
             assert register_workspace(runtime) is None
     finally:
         runtime.shutdown()
-    assert _auth_warnings(captured) == [
-        "Slack did not accept the bot token (the workspace is not registered; a web process is not ready): "
-        f"{UNREACHABLE.format(url=url)} (said again every 15 minutes while it lasts)"]
+    assert _auth_warnings(captured) == [f"{NOT_CONFIRMED}{UNREACHABLE.format(url=url)} {AGAIN}"]
