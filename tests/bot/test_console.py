@@ -53,6 +53,9 @@ def test_demo_command_that_fails_prints_why_and_exits_1(tmp_path):
     unknown = _demo(tmp_path, "/kpi foo")  # the demo data are loaded: only the command's answer
     assert unknown.returncode == 1 and unknown.stderr == ""
     assert unknown.stdout.startswith("aurum> /kpi foo\nUnknown KPI 'foo'\n")
+    survey = _demo(tmp_path, "/survey answer 42")  # refused in its ack, as /kpi's bad input is
+    assert survey.returncode == 1 and survey.stderr == ""
+    assert "42 is out of range: choose a number from 1 to 10." in survey.stdout
 
 
 def test_repl_reads_commands_until_quit(settings, tmp_path):

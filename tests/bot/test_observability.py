@@ -179,3 +179,12 @@ def test_readyz_is_503_while_slack_cannot_be_reached_naming_the_url(settings, ca
     finally:
         runtime.shutdown()
     assert _auth_warnings(captured) == [f"{NOT_CONFIRMED}{UNREACHABLE.format(url=url)} {AGAIN}"]
+
+
+def test_survey_commands_count_their_refusals_and_input_errors(runtime, server, slack, fake_slack):
+    slack.command("/survey", "answer 42")  # refused in the ack: out of range
+    slack.command("/survey", "export")  # refused after it: only admins export
+    fake_slack.wait_for(is_reply)
+    wait_until(lambda: runtime.ctx.telemetry.value("command_outcomes", command="/survey", outcome="refused"), 10)
+    assert runtime.ctx.telemetry.value("command_outcomes", command="/survey", outcome="input_error") == 1
+    assert runtime.ctx.telemetry.value("command_outcomes", command="/survey", outcome="refused") == 1
