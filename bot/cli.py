@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -36,6 +36,7 @@ alerts_app = typer.Typer(help="Alert rules (`aurum alert-rules` prints them for 
 app.add_typer(alerts_app, name="alerts")
 
 DEMO_DATABASE = "aurum-demo.db"
+Built = TypeVar("Built")
 TeamOption = Annotated[str | None, typer.Option("--team", help="Slack team id (default: the bot token's workspace, "
                                                                   "or the only one installed)")]
 
@@ -59,7 +60,7 @@ def _setup_logging(settings: Settings | None = None) -> None:
     configure(level=settings.log_level, secrets=settings.secret_values())
 
 
-def _build(root: Callable[[Settings], Runtime], settings: Settings | None = None) -> Runtime:
+def _build(root: Callable[[Settings], Built], settings: Settings | None = None) -> Built:
     try:
         return root(settings or _settings())
     except SettingsError as exc:
@@ -74,20 +75,27 @@ def _cli(settings: Settings | None = None, *, existing: bool = False) -> Iterato
 
     settings = settings or _settings()
     if existing:
-        _refuse_missing_database(settings.database_url)
+        _refuse_missing_database(settings)
     with _build(build_cli, settings) as runtime:
         yield runtime
 
 
-def _refuse_missing_database(url: str) -> None:
+def _refuse_missing_database(settings: Settings) -> None:
     from sqlalchemy.engine import make_url
 
+    from bot.compose import build_context
+    from storage.db import make_engine
+
+    url = settings.database_url
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
         return
     path = Path(parsed.database).resolve()
     if path.exists():
         return
+    # A broken config file is said first, as every command says it: checked against a database in memory.
+    in_memory = _build(lambda given: build_context(given, engine=make_engine("sqlite://"), migrate=False), settings)
+    in_memory.engine.dispose()
     demo = Path(DEMO_DATABASE)
     hint = (f"This folder holds the demo's data: DATABASE_URL=sqlite:///{DEMO_DATABASE} reads them."
             if demo.exists() and demo.resolve() != path else

@@ -36,6 +36,9 @@ def auth_test_problem(api_url: str, exc: Exception) -> str:
 
 @dataclass
 class SlackAccess:
+    """A process's view of Slack in single-token mode: `failed` after each auth.test that did not answer, `answered`
+    after one that did."""
+
     problem: str | None = None  # None: Slack accepted the token, or was not asked (OAuth mode, the console)
     clock: Callable[[], float] = time.monotonic
     _logged: tuple[str, float] | None = field(default=None, repr=False)

@@ -97,11 +97,13 @@ def create_web_app(runtime: Runtime, *, start_workers: bool = True) -> ASGIApp:
         reachable = await run_in_threadpool(ping, runtime.ctx.engine)
         migrated = reachable and await run_in_threadpool(at_head, runtime.ctx.engine)
         slack_problem = runtime.slack.problem
-        reasons = [problem for problem, present in (
-            ("The database cannot be reached: check DATABASE_URL.", not reachable),
-            ("The database is not at this version's newest migration: run `aurum db upgrade`.",
-             reachable and not migrated),
-            (slack_problem, slack_problem is not None)) if present and problem]
+        reasons = []
+        if not reachable:
+            reasons.append("The database cannot be reached: check DATABASE_URL.")
+        elif not migrated:
+            reasons.append("The database is not at this version's newest migration: run `aurum db upgrade`.")
+        if slack_problem is not None:
+            reasons.append(slack_problem)
         status = {"status": "not ready" if reasons else "ready", "database": reachable, "migrations_at_head": migrated,
                   "slack": slack_problem is None}
         if reasons:
