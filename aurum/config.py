@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from aurum.alerts.rules import AlertsConfig
 from aurum.collectors.config import SourcesConfig
 from aurum.core.crontab import crontab_trigger
+from aurum.core.suggest import close_matches, message, unknown
 from aurum.reports.config import ReportsConfig
 from aurum.surveys.model import SurveyConfig
 
@@ -38,11 +39,16 @@ def _check_schedules(value: dict[str, str]) -> dict[str, str]:
         except ValueError as exc:
             raise ValueError(f"schedule of {name}: {exc}") from None
     return value
+
+
 class OpsConfig(BaseModel):
     """The bot's own operations."""
 
     model_config = ConfigDict(extra="forbid")
     heartbeat_channel: str | None = None  # e.g. "#aurum-ops": the hourly heartbeat job posts there
+    # Where the bot tells its admins what they must fix (a channel it cannot post in); default: a DM to each
+    # user in AURUM_ADMINS.
+    admin_channel: str | None = None
 
 
 class AurumConfig(BaseModel):
@@ -69,12 +75,55 @@ class AurumConfig(BaseModel):
         return self
     ops: OpsConfig = Field(default_factory=OpsConfig)
 
+    def posting_channels(self) -> dict[str, list[str]]:
+        """Every channel the bot posts in (`#name` or id), with the config keys that name it: a key of `channels:`
+        where the value comes from there (also as a default), else the field itself."""
+        named = self.channels.model_dump()
+        reports = self.reports
+        uses: list[tuple[str, str | None]] = [
+            ("reports.weekly_channel", reports.weekly_channel or "roadmap_updates"),
+            ("reports.exec_channel", reports.exec_channel or "roadmap_updates"),
+            ("reports.quarterly_channel", reports.quarterly_channel or "roadmap_updates"),
+            ("reports.retro_channel", reports.retro_channel or "scrum_masters"),
+            ("reports.celebrations_channel", reports.celebrations_channel or "team"),
+            ("reports.recognition_channel", reports.recognition_channel or "team"),
+            *((f"reports.{r}.channel", getattr(reports, r).channel)
+              for r in ("weekly_review", "monthly_review", "quarterly_review")),
+            *((f"alerts.rules.{rule.name}.channels", c) for rule in self.alerts.enabled() for c in rule.channels),
+            ("alerts.alertmanager_channel", self.alerts.alertmanager_channel),
+            *((f"surveys.{key}.results_to", c) for key, survey in self.surveys.definitions.items()
+              for c in survey.results_to),
+            *((f"surveys.{key}.audience.channel", survey.audience.channel)
+              for key, survey in self.surveys.definitions.items()),
+            ("ops.heartbeat_channel", self.ops.heartbeat_channel),
+            ("ops.admin_channel", self.ops.admin_channel),
+        ]
+        found: dict[str, list[str]] = {}
+        for where, channel in uses:
+            if channel is None:
+                continue
+            if channel in named:
+                where, channel = f"channels.{channel}", named[channel]
+            if channel.startswith(("#", "C", "G")) and where not in found.setdefault(channel, []):
+                found[channel].append(where)
+        return found
+
+
+def mistyped_channels(config: AurumConfig) -> list[str]:
+    """Keys of `channels:` of the team's own (which alert rules, surveys and reports may name) that nothing names and
+    that are close to a built-in key: typos, which would leave the built-in channel at its default."""
+    used = {where.removeprefix("channels.") for wheres in config.posting_channels().values() for where in wheres}
+    builtin = list(Channels.model_fields)
+    return [f"channels.{key}: {unknown('key', key, builtin, listing='Valid keys')} (a channel key of your own "
+            "counts only where an alert rule, a survey or a report names it)"
+            for key in sorted(set(config.channels.model_extra or {}) - used) if close_matches(key, builtin)]
+
 
 def _problems(exc: ValidationError, origin: str) -> str:
     lines = []
     for error in exc.errors():
         where = ".".join(str(p) for p in error["loc"]) or "(top level)"
-        lines.append(f"  {origin}: {where}: {error['msg'].removeprefix('Value error, ')}")
+        lines.append(f"  {origin}: {where}: {message(error, AurumConfig)}")
     return "\n".join(lines)
 
 

@@ -67,7 +67,7 @@ def card(ctx, period: str, raw: bool = False, forecast: bool = False) -> tuple[f
             points = snapshots.series(session, TEAM, kpi.key, since=ctx.now() - kpis.PERIODS[period])
             times, values = charts.downsample(points)
             view = kpis.KpiView(view.status, period, [(datetime.fromtimestamp(t, UTC), v)
-                                                      for t, v in zip(times, values, strict=True)])
+                                                      for t, v in zip(times, values, strict=True)], view.since)
         if forecast:
             result = forecasting.forecast_kpi(ctx, session, TEAM, kpi)
     if forecast:

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 
 import commands
 from aurum.core.context import Context
-from aurum.kpis.formatting import escape
+from aurum.core.text import escape, outgoing
 from bot.installations import (
     STATE_EXPIRY_SECONDS,
     StoreAuthorize,
@@ -166,7 +166,7 @@ def _answer_unknown_commands(app: App, ctx: Context) -> None:
     """Registered after every command: a slash command none of them took is answered with the bot's commands."""
 
     def ack_unknown(ack, body: dict[str, Any]) -> None:
-        ack(text=unknown_command(str(body.get("command", ""))), response_type="ephemeral")
+        ack(text=outgoing(unknown_command(str(body.get("command", "")))), response_type="ephemeral")
         ctx.telemetry.count("command_outcomes", command="unknown", outcome="input_error")
 
     app.command(ANY_COMMAND)(ack_unknown)

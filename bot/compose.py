@@ -23,16 +23,18 @@ from sqlalchemy.engine import Engine
 from aurum.alerts import evaluation as alert_evaluation
 from aurum.alerts.rules import check_rules
 from aurum.collectors.runner import unknown_kpis
-from aurum.config import ConfigError, load_config
+from aurum.config import ConfigError, load_config, mistyped_channels
 from aurum.core.after_ack import Intake
 from aurum.core.context import Context
 from aurum.core.delivery import Delivery, Directory
+from aurum.core.jobs import unknown_schedules
 from aurum.core.telemetry import Telemetry
 from aurum.kpis.catalog import CatalogError, load_catalog
 from aurum.recognition import celebrations
 from bot.app import HomeTeam, build_app, web_client
-from bot.console import ConsoleDelivery
+from bot.console import CONSOLE_USER, ConsoleDelivery
 from bot.installations import TeamTokens, WorkspaceInstallationStore
+from bot.jobs import compose_jobs
 from bot.roles import AdminCheck
 from bot.runtime import Runtime
 from bot.settings import Settings, SettingsError
@@ -55,7 +57,9 @@ def build_context(settings: Settings, *, engine: Engine | None = None, migrate: 
         catalog = load_catalog(config.kpis, origin=str(settings.aurum_config)) if config.kpis else load_catalog()
     except (ConfigError, CatalogError) as exc:
         raise SettingsError(str(exc)) from None
-    problems = unknown_kpis(config.sources, catalog)
+    jobs = compose_jobs(config)  # every process checks the schedules' names; a web process's work process runs them
+    problems = [*unknown_kpis(config.sources, catalog), *unknown_schedules(config.schedules, jobs),
+                *mistyped_channels(config)]
     if problems:
         origin = settings.aurum_config or "config"
         raise SettingsError("invalid configuration:\n" + "\n".join(f"  {origin}: {p}" for p in problems))
@@ -68,12 +72,7 @@ def build_context(settings: Settings, *, engine: Engine | None = None, migrate: 
         upgrade_if_behind(engine)
     if settings.survey_secret:
         services.setdefault("survey_secret", settings.survey_secret)
-    if "jobs" not in services:
-        # Imported here: the job list imports every capability's jobs, the forecast's NumPy among them, which a web
-        # process that only acks (its work process runs the jobs) does not load at all.
-        from bot.jobs import compose_jobs
-
-        services["jobs"] = compose_jobs(config)
+    services.setdefault("jobs", jobs)
     return Context(engine=engine, catalog=catalog, config=config, tz=settings.tz, admins=settings.admins,
                    chart_dir=settings.aurum_chart_dir, secrets=settings.secrets,
                    snapshot_listeners=[alert_evaluation.on_snapshots, celebrations.on_snapshots], **services)
@@ -114,6 +113,7 @@ def build_cli(settings: Settings) -> Runtime:
 def _console(settings: Settings, delivery: Delivery | None, *, app: bool) -> Runtime:
     delivery = delivery or ConsoleDelivery(settings.aurum_chart_dir)
     ctx = build_context(settings, directory=_directory(delivery))
+    ctx.admins = ctx.admins | {CONSOLE_USER}  # whoever runs the console runs Aurum: every command works there
     home = HomeTeam()
     bolt = build_app(settings, ctx, console=True, home=home) if app else None
     return Runtime(settings=settings, ctx=ctx, app=bolt, delivery=delivery, console=True, home=home)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import threading
 import uuid
@@ -14,24 +15,42 @@ from urllib.parse import urlencode
 from slack_bolt import BoltRequest
 
 from aurum.core.delivery import Posted
+from aurum.core.text import unmarked
 from aurum.surveys.service import view_for
 from bot.runtime import CONSOLE_TEAM, Runtime
 
 CONSOLE_USER = "U0CONSOLE"
 CONSOLE_CHANNEL = "C0CONSOLE"
-BANNER = """Aurum console: the same commands as in Slack, answered here.
+# The demo's people: `@alice` typed in the console is a mention of U0ALICE, as Slack would send it.
+PEOPLE = {"you": CONSOLE_USER, "alice": "U0ALICE", "ana": "U0ANA", "ben": "U0BEN", "chen": "U0CHEN", "dara": "U0DARA"}
+NAMES = {user: name for name, user in PEOPLE.items()}
+BANNER = f"""Aurum console: the same commands as in Slack, answered here; you are an admin.
 Try /kpi, /kpi latency 90d, /kpi latency forecast, /kpi dashboard, /kpi record coverage 82, /survey help,
-/roadmap, /report weekly preview, /sprint, /blocker add <text>, /kudos leaderboard. Type quit to leave."""
+/roadmap, /report weekly preview, /sprint, /blocker add <text>, /kudos @alice code-quality <why>, /kudos leaderboard.
+The demo's people: {", ".join("@" + name for name in PEOPLE)}. Type quit to leave."""
+_TYPED_MENTION = re.compile(r"(?<![\w<])@([a-z][a-z0-9._-]*)", re.IGNORECASE)
 
 
 def _plain(obj: Any) -> str:
-    return obj.get("text", "") if isinstance(obj, dict) else str(obj or "")
+    """A text object as a person reads it in Slack: mrkdwn's markup and escapes resolved, mentions by name."""
+    if not isinstance(obj, dict):
+        return str(obj or "")
+    text = obj.get("text", "")
+    return unmarked(text, lambda user: "@" + NAMES.get(user, user)) if obj.get("type") == "mrkdwn" else text
+
+
+def as_slack_sends(text: str) -> str:
+    """A typed command's text encoded the way Slack sends it (`&`, `<`, `>` escaped; `@alice` → `<@U0ALICE|alice>`
+    for the demo's people)."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _TYPED_MENTION.sub(lambda m: f"<@{PEOPLE[m.group(1).lower()]}|{m.group(1)}>"
+                              if m.group(1).lower() in PEOPLE else m.group(0), escaped)
 
 
 def blocks_to_text(blocks: list[dict[str, Any]] | None, fallback: str = "") -> str:
     """Block Kit rendered as readable terminal text."""
     if not blocks:
-        return fallback
+        return _plain({"type": "mrkdwn", "text": fallback})
     lines: list[str] = []
     for block in blocks:
         kind = block.get("type")
@@ -107,7 +126,8 @@ def command_body(command: str, text: str, team_id: str = CONSOLE_TEAM) -> str:
     return urlencode({
         "token": "console", "team_id": team_id, "team_domain": "console", "channel_id": CONSOLE_CHANNEL,
         "channel_name": "console", "user_id": CONSOLE_USER, "user_name": "you", "command": command,
-        "text": text, "response_url": "http://localhost/console", "trigger_id": f"console.{uuid.uuid4().hex}",
+        "text": as_slack_sends(text), "response_url": "http://localhost/console",
+        "trigger_id": f"console.{uuid.uuid4().hex}",
     })
 
 
@@ -116,7 +136,8 @@ def survey_form(runtime: Runtime, text: str) -> str:
     view = view_for(runtime.ctx, CONSOLE_TEAM, CONSOLE_USER, survey_key=text or None)
     inputs = [b for b in view["blocks"] if b["type"] == "input"]
     if not inputs:
-        return blocks_to_text(view["blocks"])
+        return blocks_to_text(view["blocks"][:1]) + ("\nYou are an admin here: `/survey open` opens this period's "
+                                                     "run now; then /survey shows its questions.")
     questions = [f"  {i}. {_plain(b['label'])}" + (" (optional)" if b.get("optional") else "")
                  for i, b in enumerate(inputs, 1)]
     return "\n".join([blocks_to_text(view["blocks"][:1]), *questions,

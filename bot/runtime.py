@@ -19,6 +19,7 @@ from aurum.core.delivery import Delivery
 from aurum.core.outbox import OutboxWorker
 from aurum.core.queue import QueueWorker
 from bot.app import HomeTeam, web_client
+from bot.channel_check import log_channel_problems
 from bot.installations import TeamTokens, log_adopted
 from bot.memory import keep_trimmed
 from bot.settings import Settings
@@ -216,19 +217,43 @@ def workspace_to_use(runtime: Runtime) -> str:
     return rows[0].team_id if rows else CONSOLE_TEAM
 
 
-def register_until_done(runtime: Runtime, first_wait: float = 2.0, longest_wait: float = 300.0) -> None:
+def register_until_done(runtime: Runtime, first_wait: float = 2.0, longest_wait: float = 300.0,
+                        check_channels: bool = False) -> None:
     """Start-up could not reach Slack: try again, waiting twice as long each time, until it answers or the bot stops."""
     wait = first_wait
     while not runtime.stop.wait(wait):
         if register_workspace(runtime) is not None:
             log.info("workspace registered", extra={"team_id": runtime.home.team_id})
+            if check_channels:
+                check_configured_channels(runtime)
             return
         wait = min(wait * 2, longest_wait)
 
 
-def start_registration(runtime: Runtime) -> None:
-    """Register the workspace now if Slack answers, else keep trying in the background (the bot serves meanwhile)."""
+def start_registration(runtime: Runtime, check_channels: bool = False) -> None:
+    """Register the workspace now if Slack answers, else keep trying in the background (the bot serves meanwhile).
+    `check_channels`: then log the configured channels the bot cannot post in (`aurum serve`)."""
     if register_workspace(runtime) is None and runtime.tokens is None and not runtime.console:
-        thread = threading.Thread(target=register_until_done, args=(runtime,), name="aurum-register", daemon=True)
+        thread = threading.Thread(target=register_until_done, args=(runtime,),
+                                  kwargs={"check_channels": check_channels}, name="aurum-register", daemon=True)
         thread.start()
         runtime.threads.append(thread)
+    elif check_channels:
+        check_configured_channels(runtime)
+
+
+def check_configured_channels(runtime: Runtime) -> list[str]:
+    """Warn of each configured channel the bot cannot post in, with the fix: in the bot token's workspace, or
+    (OAuth) in each installed one."""
+    uses = runtime.ctx.config.posting_channels()
+    if runtime.tokens is None:
+        if runtime.settings.slack_bot_token is None:
+            return []
+        return log_channel_problems(web_client(runtime.settings), uses, runtime.home.team_id)
+    with session_scope(runtime.ctx.engine) as session:
+        teams = [w.team_id for w in listing(session) if w.uninstalled_at is None and w.team_id != CONSOLE_TEAM]
+    problems = []
+    for team in teams:
+        if runtime.tokens.bot(team) is not None:  # a workspace with data but no install has no channels to check
+            problems += log_channel_problems(runtime.tokens.client_for(team), uses, team)
+    return problems

@@ -15,6 +15,7 @@ from slack_sdk.webhook import WebhookClient
 
 from aurum.core.delivery import DeliveryError, Posted, ReplyUrlGone
 from aurum.core.queue import Later
+from aurum.core.text import outgoing
 from bot.slack_pacing import Pacing
 
 log = logging.getLogger(__name__)
@@ -75,8 +76,8 @@ class SlackDelivery:
                 in_channel: bool = False) -> None:
         hook = WebhookClient(url, timeout=self.webhook_timeout)
         try:
-            resp = hook.send(text=text, blocks=blocks, response_type="in_channel" if in_channel else "ephemeral",
-                             replace_original=False)
+            resp = hook.send(text=outgoing(text), blocks=outgoing(blocks), replace_original=False,
+                             response_type="in_channel" if in_channel else "ephemeral")
         except (OSError, TimeoutError) as exc:
             raise DeliveryError(f"could not reach Slack's response_url: {type(exc).__name__}") from None
         body = (resp.body or "").strip()
@@ -169,7 +170,7 @@ class SlackDelivery:
                 raise Later(f"pacing {name} calls", timedelta(seconds=wait))
             time.sleep(min(wait, 5.0))
             wait = self.pacing.method_wait(team_id, name)
-        kwargs = {k: v for k, v in kwargs.items() if v is not None}
+        kwargs = {k: outgoing(v) for k, v in kwargs.items() if v is not None}  # the text policy's last word
         try:
             return method(**kwargs)
         except SlackApiError as exc:

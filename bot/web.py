@@ -42,7 +42,7 @@ def create_web_app(runtime: Runtime, *, start_workers: bool = True) -> ASGIApp:
             # The work after the ack runs in threads of this process: a thread waiting for the interpreter gets it
             # after 1 ms instead of 5, so acks stay quick while charts are drawn and queries run.
             sys.setswitchinterval(SWITCH_INTERVAL)
-        await run_in_threadpool(start_registration, runtime)
+        await run_in_threadpool(start_registration, runtime, True)  # and check the configured channels
         if start_workers:
             runtime.start_workers()
         socket = None

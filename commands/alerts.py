@@ -13,6 +13,7 @@ from aurum.alerts.rules import AlertRule, parse_duration
 from aurum.core import outbox
 from aurum.core.context import Context
 from aurum.core.errors import InputError
+from aurum.core.text import cleaned
 from aurum.kpis.blocks import escape, section
 from commands.common import Asker, button, only_admins, reply, slash_command, tell
 
@@ -98,7 +99,7 @@ def parse(ctx: Context, text: str) -> Request:
             duration = parse_duration(rest[1])
         except ValueError as exc:
             raise InputError(str(exc)) from None
-        return Silence(rule, duration, " ".join(rest[2:]))
+        return Silence(rule, duration, cleaned(" ".join(rest[2:]), "silence reason"))
     if head == "test" and len(rest) == 1:
         return Test(_rule(ctx, rest[0]))
     raise InputError(f"I don't understand '{escape(text)}'.\n{USAGE}")

@@ -7,6 +7,7 @@ from typing import Any
 
 from aurum.core.context import Context
 from aurum.core.errors import InputError
+from aurum.core.text import cleaned
 from aurum.kpis import blocks, formatting
 from aurum.reports import notes
 from commands.common import Asker, slash_command, tell
@@ -14,7 +15,6 @@ from commands.common import Asker, slash_command, tell
 COMMAND = "/blocker"
 USAGE = ("Usage: `/blocker add <what blocks you>` (mention who is on it: `assigned to @ana`), `/blocker list`, "
          "`/blocker done <id>`. Open blockers appear in Friday's summary.")
-MAX_TEXT = 500
 
 
 @dataclass(frozen=True)
@@ -38,9 +38,7 @@ def parse(text: str, asker: Asker | None = None) -> Add | List | Done:
     if head == "add":
         if not rest:
             raise InputError("Say what blocks you: `/blocker add Trino connection pool exhausted in staging`.")
-        if len(rest) > MAX_TEXT:
-            raise InputError(f"Keep a blocker under {MAX_TEXT} characters (yours has {len(rest)}).")
-        return Add(rest)
+        return Add(cleaned(rest, "blocker"))
     if head in ("list", "") and not rest:
         return List()
     if head in ("done", "resolve", "close"):

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from aurum.core import after_ack, outbox
 from aurum.core.context import Context
 from aurum.core.errors import InputError, database_hostile
+from aurum.core.text import outgoing, typed
 
 log = logging.getLogger(__name__)
 SORRY = "Sorry, that did not work ({reason}). Nothing was changed; please try again in a minute."
@@ -117,14 +118,15 @@ def slash_command(app: Any, ctx: Context, name: str, parse: Callable[[str, Asker
                   handle: Callable[[Context, Asker, Any], str | None]) -> None:
     """Register a command the house way: input errors answered in the ack (no database), the work queued in the ack
     and done after it (`later`); an InputError raised by the work (a rule that needs the database) is told to the
-    asker. `parse` must be pure: the work parses the command's text again rather than carry the parsed request."""
+    asker. `parse` must be pure: the work parses the command's text again rather than carry the parsed request.
+    `parse` gets the text as the person meant it (aurum.core.text.typed: Slack's markup and encoding resolved,
+    control characters gone, refused when no database could store it or it is too long)."""
 
     def ack_command(ack, body: dict[str, Any]) -> None:
         try:
-            refuse_hostile(body.get("text", ""), "Your command")
-            parse(body.get("text", ""), Asker.from_body(body))
+            parse(typed(body.get("text", "")), Asker.from_body(body))
         except InputError as exc:
-            ack(text=str(exc), response_type="ephemeral")
+            ack(text=outgoing(str(exc)), response_type="ephemeral")
             count(ctx, body, "input_error")
             return
         later(ctx, answer, body)
@@ -133,7 +135,7 @@ def slash_command(app: Any, ctx: Context, name: str, parse: Callable[[str, Asker
     def answer_command(body: dict[str, Any]) -> str | None:
         asker = Asker.from_body(body)
         try:
-            return handle(ctx, asker, parse(body.get("text", ""), asker))
+            return handle(ctx, asker, parse(typed(body.get("text", "")), asker))
         except InputError as exc:
             tell(ctx, asker, str(exc))
             return "input_error"

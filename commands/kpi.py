@@ -11,6 +11,7 @@ from aurum.core import outbox
 from aurum.core.context import Context
 from aurum.core.errors import InputError
 from aurum.core.recent import Recent
+from aurum.forecast.goals import MAX_HORIZON_DAYS
 from aurum.kpis import blocks, charts, formatting, live
 from aurum.kpis import dashboard as technical_dashboard
 from aurum.kpis import service as kpis
@@ -124,8 +125,13 @@ def _parse_forecast(ctx: Context, kpi: Kpi, words: list[str]) -> Forecast:
             on = kpis.parse_time(word, ctx).astimezone(ctx.tz).date()
         except InputError:
             raise InputError(f"'{blocks.escape(word)}' is not a date. {usage}") from None
-        if on <= ctx.now().astimezone(ctx.tz).date():
+        today = ctx.now().astimezone(ctx.tz).date()
+        if on <= today:
             raise InputError(f"{on.isoformat()} is not in the future; give a later date. {usage}")
+        if on > today + timedelta(days=MAX_HORIZON_DAYS):
+            furthest = (today + timedelta(days=MAX_HORIZON_DAYS)).isoformat()
+            raise InputError(f"{on.isoformat()} is too far ahead: forecasts look at most two years ahead (until "
+                             f"{furthest}), past that a trend says nothing. Give an earlier date. {usage}")
     return Forecast(kpi=kpi, on=on, private=private)
 
 
@@ -193,6 +199,7 @@ def handle(ctx: Context, asker: Asker,
 
 def show(ctx: Context, asker: Asker, request: Show) -> None:
     # The forecast (NumPy) is imported by the process that makes cards, never by a web process that only acks.
+    from aurum.forecast import charts as forecast_charts
     from aurum.forecast import service as forecasting
     from aurum.forecast import text as forecast_text
 
@@ -201,20 +208,15 @@ def show(ctx: Context, asker: Asker, request: Show) -> None:
         view = kpis.view(ctx, session, asker.team_id, kpi, request.period)
         problem = health.stale_note(session, asker.team_id, view.status, ctx.now())
         forecast = forecasting.forecast_kpi(ctx, session, asker.team_id, kpi)
-    days = PERIODS[request.period].days
-    until = forecasting.chart_until(forecast, _today(ctx), max(days // 2, 7), days)
-    title = formatting.plain(f"{kpi.name}, last {request.period}")
-    png = CHARTS.get_or_make(
-        (asker.team_id, kpi.key, title, until, charts.series_key(view.points)),
-        lambda: charts.kpi_chart(kpi, view.points, ctx.tz, title,
-                                 forecast=forecasting.projection(forecast, until, ctx.tz)))
+    chart = forecast_charts.period_chart(ctx, view, forecast)
+    png = CHARTS.get_or_make((asker.team_id, *chart.key), chart.png)
     line = forecast_text.card_line(forecast)
     extra = [text for text in (problem, line) if text]
     card = blocks.kpi_card(view.status, request.period, ctx.now(), ctx.tz, chart_note=_chart_note(request.private),
                            extra=extra)
     filename = f"{ctx.catalog.short_name(kpi)}-{request.period}.png"
-    alt = charts.kpi_alt_text(kpi, view.points, ctx.tz, title, "With the forecast, if any, as a dashed line.")
-    _post_with_chart(ctx, asker, blocks.kpi_text(view.status), card, png, filename, title, request.private, alt)
+    _post_with_chart(ctx, asker, blocks.kpi_text(view.status), card, png, filename, chart.title, request.private,
+                     chart.alt_text())
 
 
 def show_forecast(ctx: Context, asker: Asker, request: Forecast) -> None:
@@ -234,7 +236,8 @@ def show_forecast(ctx: Context, asker: Asker, request: Forecast) -> None:
             _post(ctx, asker, text, card)
         return
     until = max(forecasting.chart_until(result, _today(ctx), 60, 365), request.on or _today(ctx))
-    title = formatting.plain(f"{kpi.name}: last 90 days and forecast")
+    title = formatting.plain(charts.span_title(f"{kpi.name}: last 90 days and forecast", points,
+                                               ctx.now() - FORECAST_HISTORY, ctx.tz))
     png = charts.kpi_chart(kpi, points, ctx.tz, title, forecast=forecasting.projection(result, until, ctx.tz))
     card = forecast_blocks.forecast_card(result, ctx.tz, chart_note=_chart_note(request.private))
     filename = f"{ctx.catalog.short_name(kpi)}-forecast.png"

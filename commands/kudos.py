@@ -68,7 +68,7 @@ def parse(text: str, asker: Asker) -> Give | Team | Leaderboard:
 
 
 def handle(ctx: Context, asker: Asker, request: Give | Team | Leaderboard) -> None:
-    channel = ctx.config.reports.recognition_channel or ctx.config.channels.team
+    channel = recognition.recognition_channel(ctx)  # every /kudos post goes there, and the reply says so
     if isinstance(request, Leaderboard):
         since, until, label = recognition.window(ctx, request.span)
         with ctx.reading() as session:
@@ -78,7 +78,7 @@ def handle(ctx: Context, asker: Asker, request: Give | Team | Leaderboard) -> No
         with ctx.transaction() as session:
             recognition.achieve(ctx, session, asker.team_id, request.kind,
                                 f"{request.kind}:{asker.user_id}:{ctx.now():%Y%m%dT%H%M%S}", request.reason,
-                                by=asker.user_id)
+                                by=asker.user_id, channel=channel)
         tell(ctx, asker, f"🎉 {recognition.TEAM_ACHIEVEMENTS[request.kind]} shared in {blocks.escape(channel)}.")
     else:
         with ctx.transaction() as session:

@@ -8,6 +8,7 @@ from typing import Any
 
 from aurum.core.context import Context
 from aurum.core.errors import InputError
+from aurum.core.text import CAPS, cleaned
 from aurum.kpis import blocks, formatting
 from aurum.reports import notes, retro, sprints, weekly
 from commands.common import Asker, number, slash_command, tell
@@ -15,7 +16,6 @@ from commands.common import Asker, number, slash_command, tell
 COMMAND = "/sprint"
 USAGE = ("Usage: `/sprint` (progress), `/sprint start <name> [committed points]`, `/sprint progress <points done>`, "
          "`/sprint end [points completed]`, `/sprint commit <next week's commitment>`.")
-MAX_TEXT = 300
 
 
 @dataclass(frozen=True)
@@ -55,19 +55,20 @@ def parse(text: str, asker: Asker | None = None) -> Status | Start | Progress | 
         if len(rest) > 1 and not named_by_number and rest[-1].replace(".", "", 1).isdigit():
             committed = number(rest.pop(), "committed points")
         name = " ".join(rest)
-        if not name or len(name) > 100:
-            raise InputError("Name the sprint (up to 100 characters): `/sprint start Sprint 24 50`.")
-        return Start(name, committed)
+        if not name:
+            raise InputError(f"Name the sprint (up to {CAPS['sprint name']} characters): "
+                             "`/sprint start Sprint 24 50`.")
+        return Start(cleaned(name, "sprint name"), committed)
     if head == "progress" and len(rest) == 1:
         return Progress(number(rest[0], "points done"))
     if head == "end" and len(rest) <= 1:
         return End(number(rest[0], "points completed") if rest else None)
     if head == "commit":
         commitment = text.strip()[len(words[0]):].strip()
-        if not commitment or len(commitment) > MAX_TEXT:
-            raise InputError(f"Say what the team commits to (up to {MAX_TEXT} characters): "
+        if not commitment:
+            raise InputError(f"Say what the team commits to (up to {CAPS['commitment']} characters): "
                              "`/sprint commit Complete the metadata service migration`.")
-        return Commit(commitment)
+        return Commit(cleaned(commitment, "commitment"))
     if head in ("help",):
         raise InputError(USAGE)
     raise InputError(f"I don't understand `{blocks.escape(text.strip())}`. {USAGE}")

@@ -9,11 +9,12 @@ from typing import Any
 from aurum.core import outbox
 from aurum.core.context import Context
 from aurum.core.errors import InputError
+from aurum.core.text import outgoing, typed
 from aurum.surveys import answers, blocks, export, results, runs, service
 from aurum.surveys.model import SURVEY_KEYS
 from aurum.surveys.runs import SurveyError
 from aurum.surveys.schedule import normal_period, opening_on
-from commands.common import Asker, count, later, only_admins, refuse_hostile, reply, tell, work
+from commands.common import Asker, count, later, only_admins, reply, tell, work
 from commands.survey_modal import open_view
 
 COMMAND = "/survey"
@@ -140,10 +141,9 @@ def _parse_answer(ctx: Context, text: str) -> Answer:
 def register(app: Any, ctx: Context) -> None:
     def ack_survey(ack, body: dict[str, Any], client: Any) -> None:
         try:
-            refuse_hostile(body.get("text", ""), "Your command")
-            request = parse(ctx, body.get("text", ""))
+            request = parse(ctx, typed(body.get("text", "")))
         except InputError as exc:
-            ack(text=str(exc), response_type="ephemeral")
+            ack(text=outgoing(str(exc)), response_type="ephemeral")
             count(ctx, body, "input_error")
             return
         if isinstance(request, Help):
@@ -158,7 +158,7 @@ def register(app: Any, ctx: Context) -> None:
     def answer_survey(body: dict[str, Any]) -> str | None:
         asker = Asker.from_body(body)
         try:
-            return handle(ctx, asker, parse(ctx, body.get("text", "")))
+            return handle(ctx, asker, parse(ctx, typed(body.get("text", ""))))
         except (SurveyError, answers.SubmitError, InputError) as exc:
             tell(ctx, asker, str(exc))
             return "input_error"  # counted for /metrics (and an exit status of 1 in the console)

@@ -17,7 +17,8 @@ from typing import Any
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from aurum.core.context import Context
-from aurum.core.errors import database_hostile
+from aurum.core.errors import InputError
+from aurum.core.text import cleaned, outgoing
 from aurum.surveys import answers, blocks, service
 from aurum.surveys.blocks import CALLBACK_ID, NO_REMINDER_ACTION, TAKE_ACTION
 from commands.common import Asker, button, tell
@@ -36,7 +37,7 @@ def open_view(client: Any, ctx: Context, asker: Asker, trigger_id: str, survey_k
     function, inside Slack's 3 seconds. If Slack does not open it, the person is told (a queued reply)."""
     view = service.view_for(ctx, asker.team_id, asker.user_id, survey_key=survey_key, run_id=run_id)
     try:
-        client.views_open(trigger_id=trigger_id, view=view)
+        client.views_open(trigger_id=trigger_id, view=outgoing(view))
     except SlackApiError as exc:
         error = exc.response.get("error") if hasattr(exc.response, "get") else None
         reason = f"Slack answered {error or exc.response.status_code}"
@@ -62,17 +63,27 @@ def _metadata(body: dict[str, Any]) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
+def _typed_answers(raw: dict[str, str | None]) -> tuple[dict[str, str | None], dict[str, str]]:
+    """The form's answers as the text policy keeps them (aurum.core.text.cleaned), and the refusals by block."""
+    kept: dict[str, str | None] = {}
+    refused: dict[str, str] = {}
+    for block, value in raw.items():
+        try:
+            kept[block] = cleaned(value, "survey answer") if isinstance(value, str) else value
+        except InputError as exc:
+            refused[block] = str(exc)
+    return kept, refused
+
+
 def submission_answer(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
     """The ack payload for a view submission: field errors, the closed notice, or the thank-you view."""
     meta = _metadata(body)
     survey = ctx.config.surveys.definitions.get(str(meta.get("survey")))
     if survey is None or not isinstance(meta.get("run"), int):
         return {"response_action": "update", "view": blocks.notice_modal("Survey", "This form is out of date.")}
-    raw = blocks.values_from_state((body.get("view") or {}).get("state") or {})
-    hostile = {block: problem for block, value in raw.items()
-               if isinstance(value, str) and (problem := database_hostile(value, "This answer"))}
-    if hostile:  # no database stores it: say so on the field, never "send them again"
-        return {"response_action": "errors", "errors": hostile}
+    raw, refused = _typed_answers(blocks.values_from_state((body.get("view") or {}).get("state") or {}))
+    if refused:  # no database stores it: say so on the field, never "send them again"
+        return {"response_action": "errors", "errors": refused}
     given, errors = answers.check(survey, raw)
     if errors:
         return {"response_action": "errors", "errors": errors}

@@ -7,7 +7,7 @@ Repositories take a session and never commit; the alert service owns the transac
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Column, Index, Row, Select, Text, UniqueConstraint, bindparam, insert, or_, select, update
 from sqlalchemy.engine import Result
@@ -223,6 +223,9 @@ def history(session: Session, team_id: str, *, kpi: str | None = None, rules: Se
         query = query.where(col(AlertEpisode.fired_at) >= since)
     query = query.order_by(col(AlertEpisode.fired_at).desc(), col(AlertEpisode.id).desc())
     return list(session.scalars(query.limit(limit)))
+
+
+FEEDBACK_WINDOW = timedelta(days=30)  # alert accuracy counts the votes on the alerts fired this long before
 
 
 def feedback_counts(session: Session, team_id: str, since: datetime) -> dict[str, int]:

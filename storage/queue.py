@@ -20,6 +20,7 @@ from typing import cast
 
 from sqlalchemy import Column, CursorResult, Index, Text, UniqueConstraint, exists, func, or_, select, update
 from sqlalchemy.engine import Result
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Field, Session, SQLModel, col
 
@@ -63,6 +64,19 @@ def add(session: Session, task: QueuedTask, fresh: bool = False) -> bool:
     if not fresh and key_taken(session, QueuedTask, task.team_id, task.key):
         return _requeue(session, task)
     session.add(task)
+    return True
+
+
+def add_once(session: Session, task: QueuedTask) -> bool:
+    """Queue a task unless its key is taken, also by a transaction running beside this one (the insert is a
+    savepoint: the loser of that race queues nothing, and its own transaction goes on). False when taken."""
+    if key_taken(session, QueuedTask, task.team_id, task.key):
+        return False
+    try:
+        with session.begin_nested():
+            session.add(task)
+    except IntegrityError:
+        return False
     return True
 
 

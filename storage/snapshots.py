@@ -107,16 +107,34 @@ def _latest_query(bounded: tuple[bool, ...]):
 
 
 def series(
-    session: Session, team_id: str, kpi: str, since: datetime, until: datetime | None = None
+    session: Session, team_id: str, kpi: str, since: datetime, until: datetime | None = None, limit: int | None = None
 ) -> Sequence[tuple[datetime, float]]:
-    """(time, value) pairs in time order; plain tuples, so a year of 5-minute points stays cheap."""
+    """(time, value) pairs in time order, the first `limit` of them; plain tuples, so a year of 5-minute points stays
+    cheap. Points of the same time come in the order they were stored: the last one is the one `latest()` gives."""
     query = select(col(KpiSnapshot.at), col(KpiSnapshot.value)).where(
         col(KpiSnapshot.team_id) == team_id, col(KpiSnapshot.kpi) == kpi, col(KpiSnapshot.at) >= since
     )
     if until is not None:
         query = query.where(col(KpiSnapshot.at) <= until)
-    rows: Result[datetime, float] = session.execute(query.order_by(col(KpiSnapshot.at)))
+    rows: Result[datetime, float] = session.execute(
+        query.order_by(col(KpiSnapshot.at), col(KpiSnapshot.id)).limit(limit))
     return [(at, value) for at, value in rows]
+
+
+def chart_series(
+    session: Session, team_id: str, kpi: str, since: datetime, until: datetime, limit: int
+) -> list[tuple[datetime, float]]:
+    """What a chart of since..until draws: every stored point when there are at most `limit`, else `limit` bucket
+    means (series_buckets).
+
+    A sparse KPI (one velocity value per sprint, a weekly count) is drawn point by point, so its chart ends on the
+    value its card shows, whatever wrote it: a bucket mean would blend two values stored close together (a sprint
+    closed by /sprint end minutes after another, a manual entry beside a collected one) into a value nobody stored.
+    """
+    points = series(session, team_id, kpi, since, until, limit=limit + 1)
+    if len(points) <= limit:
+        return list(points)
+    return series_buckets(session, team_id, kpi, since, until, limit)
 
 
 @functools.lru_cache(maxsize=8)

@@ -25,7 +25,7 @@ from storage.alerts import AlertEpisode, AlertSilence
 from storage.rollups import SnapshotBase
 
 ACCURACY_KPI = "alert_accuracy_percentage"
-ACCURACY_WINDOW = timedelta(days=30)
+ACCURACY_WINDOW = repo.FEEDBACK_WINDOW
 MAX_SILENCE = timedelta(days=30)
 
 

@@ -70,7 +70,11 @@ def annotations_of(rule: AlertRule, value: float | None, runbook_base_url: str |
     variables = {"value": "no data" if value is None else number(value), "threshold": number(rule.threshold),
                  "labels": rule.all_labels, "kpi": rule.kpi or rule.expr,
                  "runbook_base": (runbook_base_url or "").rstrip("/")}
-    return {name: render(template, variables) for name, template in rule.annotations.items()}
+    rendered = {name: render(template, variables) for name, template in rule.annotations.items()}
+    if value is None and "summary" in rendered:  # not "latency is no data ms": say what is missing
+        rendered["summary"] = (f"No data for {rule.kpi or rule.expr}: the condition (threshold "
+                               f"{number(rule.threshold)}) cannot be checked")
+    return rendered
 
 
 def new_episode(ctx: Context, team_id: str, rule: AlertRule, state: engine.State, now: datetime) -> AlertEpisode:

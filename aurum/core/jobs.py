@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.triggers.cron import CronTrigger
 
 from aurum.core.crontab import crontab_trigger
+from aurum.core.suggest import unknown
 from storage import claims
 from storage.workspaces import all_team_ids
 
@@ -166,3 +167,9 @@ class JobRunner:
         self.ctx.telemetry.count("job_runs", job=job.name, result="ran")
         log.info("job ran", extra={"job": job.name, "team_id": team_id, "period": period, "result": result})
         return Outcome(team_id, job.name, period, result)
+
+
+def unknown_schedules(schedules: Mapping[str, str], jobs: Mapping[str, Job]) -> list[str]:
+    """`schedules:` entries that name no job, each with the closest job names and the list of them."""
+    return [f"schedules.{name}: {unknown('job', name, jobs, listing='Jobs')}"
+            for name in schedules if name not in jobs]

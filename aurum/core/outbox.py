@@ -8,7 +8,8 @@ see the conversation. A public post made for a person (`post(..., asker=...)`) i
 post in tells that person so, through their response_url, instead of vanishing.
 
 Retries: 429s wait for Retry-After (without counting an attempt), 5xx and timeouts back off exponentially, and a
-message that keeps failing ends as `dead` (listed by `aurum outbox`, counted on /metrics). A call whose outcome is
+message that keeps failing ends as `dead` (listed by `aurum outbox`, counted on /metrics; a post of the bot's own
+that Slack refused tells the admins, aurum.core.admin_notice). A call whose outcome is
 unknown (a timeout after the request went out, a worker killed mid-call) is made again: Slack's chat.postMessage
 takes no idempotency key, and finding the earlier post would need conversations.history, whose history scopes the
 bot does not ask for and which Slack limits to about one call a minute for apps outside the Marketplace. So each
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
+from aurum.core.admin_notice import AdminNotices
 from aurum.core.delivery import Delivery, DeliveryError, Posted, ReplyUrlGone
 from aurum.core.queue import MAX_ATTEMPTS, Handler, Later, Outcome, QueueWorker, TaskError, current_outputs, enqueue
 from storage import queue as repo
@@ -151,10 +153,12 @@ class SlackCall(Handler):
     done = "sent"
     counter = "outbox_deliveries"
 
-    def __init__(self, delivery: Delivery, call: Callable[..., Posted], claim_for: timedelta | None = None):
+    def __init__(self, delivery: Delivery, call: Callable[..., Posted], claim_for: timedelta | None = None,
+                 notices: AdminNotices | None = None):
         self.delivery = delivery
         self.call = call
         self.claim_for = claim_for or Handler.claim_for
+        self.notices = notices  # post and upload: who is told when one dies
 
     def prepare(self, session: Session, task: QueuedTask) -> tuple[Parent | None, bool]:
         parent = None
@@ -176,12 +180,15 @@ class SlackCall(Handler):
         return Outcome(result={"channel": posted.channel, "ts": posted.ts})
 
     def on_dead(self, session: Session, task: QueuedTask, error: TaskError) -> None:
-        """A public post answering a person, into a conversation the bot cannot post in (a private channel or a DM
+        """A post of the bot's own (a report, an alert) tells the admins (aurum.core.admin_notice).
+        A public post answering a person, into a conversation the bot cannot post in (a private channel or a DM
         it is not in): the answer goes there by the request's response_url instead, for everyone in it, and the
         person learns why what belongs in its thread (a chart) is missing."""
         payload = json.loads(task.payload)
         asker = payload.get("asker")
         code = getattr(error, "code", None)
+        if self.notices is not None and not asker and not payload.get("notice"):
+            self.notices.dead_post(session, task.team_id, payload.get("channel", ""), code)
         if not asker or code not in UNREACHABLE:
             return
         enqueue(session, task.team_id, "respond", {**asker, "text": payload["text"], "blocks": payload.get("blocks"),
@@ -246,9 +253,11 @@ def _upload(delivery: Delivery, task: QueuedTask, payload: dict[str, Any], paren
     return Posted(channel=channel, ts=file_id)
 
 
-def handlers(delivery: Delivery) -> dict[str, Handler]:
-    return {"post": SlackCall(delivery, _post), "ephemeral": SlackCall(delivery, _ephemeral),
-            "update": SlackCall(delivery, _update), "upload": SlackCall(delivery, _upload, UPLOAD_CLAIM),
+def handlers(delivery: Delivery, notices: AdminNotices | None = None) -> dict[str, Handler]:
+    """`notices`: told when a post or upload dies."""
+    return {"post": SlackCall(delivery, _post, notices=notices), "ephemeral": SlackCall(delivery, _ephemeral),
+            "update": SlackCall(delivery, _update),
+            "upload": SlackCall(delivery, _upload, UPLOAD_CLAIM, notices=notices),
             "respond": SlackCall(delivery, _respond), "home": SlackCall(delivery, _home)}
 
 
@@ -259,5 +268,5 @@ class OutboxWorker(QueueWorker):
 
     def __init__(self, ctx: Context, delivery: Delivery, max_attempts: int = MAX_ATTEMPTS,
                  claim_for: timedelta | None = None):
-        super().__init__(ctx, handlers(delivery), max_attempts, claim_for)
+        super().__init__(ctx, handlers(delivery, AdminNotices.of(ctx)), max_attempts, claim_for)
         self.delivery = delivery

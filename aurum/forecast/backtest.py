@@ -1,6 +1,7 @@
 """Rolling-origin backtest: forecast from each past bucket with only the data known then, compare with what came.
 
-Reports the share of actuals inside the 80 % interval (coverage) and the mean absolute percentage error (MAPE).
+Reports the share of actuals inside the interval (coverage; 80 % intervals unless another level is asked for)
+and the mean absolute percentage error (MAPE).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from aurum.forecast.intervals import Forecast, Replay
+from aurum.forecast.intervals import LEVEL, Forecast, Replay
 from aurum.forecast.series import Daily
 
 HORIZON_DAYS = 30
@@ -54,8 +55,8 @@ def eligible_origins(replay: Replay, horizon_days: float) -> list[int]:
 
 
 def backtest(series: Daily, bounds: tuple[float | None, float | None] = (None, None),
-             horizon_days: float = HORIZON_DAYS, max_origins: int | None = None) -> Score:
-    replay = Replay(series, bounds)
+             horizon_days: float = HORIZON_DAYS, max_origins: int | None = None, level: float = LEVEL) -> Score:
+    replay = Replay(series, bounds, level)
     origins = eligible_origins(replay, horizon_days)
     if max_origins is not None and len(origins) > max_origins:
         picks = np.unique(np.linspace(0, len(origins) - 1, max_origins).round().astype(int))

@@ -5,8 +5,9 @@ previous CAL_ORIGINS fortnights); each later bucket up to `o` that those fits pr
 that fit's own prediction-error scale, z = (actual − predicted) / (sigma · growth(horizon)) — normalised conformal
 prediction. The 80 % quantile of |z| per horizon band, made never to shrink further ahead (weighted isotonic
 regression) and interpolated between bands, times the forecast's own sigma · growth(horizon), is the half-width of
-the 80 % interval around the expected value; beyond the horizons the past errors cover, growth(horizon) keeps
-widening it. Only data up to `o` is used, so a backtest replays exactly what the bot would have said then.
+the 80 % interval around the expected value (the forecast accuracy's backtest asks for 90 %: `level`); beyond the
+horizons the past errors cover, growth(horizon) keeps widening it. Only data up to `o` is used, so a backtest
+replays exactly what the bot would have said then.
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ class Forecast:
     bounds: tuple[float | None, float | None] = (None, None)
 
     def predict(self, t: np.ndarray | float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Expected daily mean and its 80 % interval at times t (days since the epoch)."""
+        """Expected daily mean and its interval (80 % unless the replay asked for another level) at times t (days
+        since the epoch)."""
         t = np.atleast_1d(np.asarray(t, dtype=float))
         mean = self.fit.mean(t)
         horizon = t - self.fit.origin
@@ -95,6 +97,7 @@ class Replay:
 
     series: Daily
     bounds: tuple[float | None, float | None] = (None, None)
+    level: float = LEVEL
     _fits: dict[int, Fit] = field(default_factory=dict)
     _scores: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
 
@@ -138,8 +141,8 @@ class Replay:
         h = np.concatenate(horizons) if horizons else np.zeros(0)
         z = np.concatenate(scores) if scores else np.zeros(0)
         if len(z) < MIN_SCORES:
-            return _student(self.fit_at(origin).points, len(z))
-        return _banded(h, z)
+            return _student(self.fit_at(origin).points, len(z), self.level)
+        return _banded(h, z, self.level)
 
     def forecast(self, origin: int | None = None) -> Forecast | Shortage:
         """The forecast made at bucket `origin` (default: the last one), or how much data it lacks."""
@@ -151,10 +154,11 @@ class Replay:
                         origin_day=int(self.series.day[origin]), bounds=self.bounds)
 
 
-def _quantile(size: np.ndarray) -> float:
-    """Conformal order statistic: the ceil((m+1)·0.8)-th smallest of m sizes, so small samples do not under-cover."""
+def _quantile(size: np.ndarray, level: float = LEVEL) -> float:
+    """Conformal order statistic: the ceil((m+1)·level)-th smallest of m sizes, so small samples do not
+    under-cover."""
     m = len(size)
-    rank = min(int(np.ceil((m + 1) * LEVEL)), m) - 1
+    rank = min(int(np.ceil((m + 1) * level)), m) - 1
     return float(np.partition(size, rank)[rank])
 
 
@@ -170,8 +174,8 @@ def _isotonic(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return np.repeat([b[0] for b in blocks], [int(b[2]) for b in blocks])
 
 
-def _banded(h: np.ndarray, z: np.ndarray) -> Calibration:
-    """The 80 % quantile of |z| per horizon band (a band with too few errors borrows its neighbours'), made to
+def _banded(h: np.ndarray, z: np.ndarray, level: float = LEVEL) -> Calibration:
+    """The `level` (80 %) quantile of |z| per horizon band (a band with too few errors borrows its neighbours'), made to
     grow with the horizon by weighted isotonic regression, so noise in a small band is averaged with its
     neighbours rather than narrowing the interval further ahead."""
     band = np.searchsorted(BAND_EDGES, h, side="right") - 1
@@ -186,12 +190,12 @@ def _banded(h: np.ndarray, z: np.ndarray) -> Calibration:
         lo_b, hi_b = int(b), int(b)
         while starts[hi_b + 1] - starts[lo_b] < MIN_BAND_SCORES and (lo_b > 0 or hi_b < bands - 1):
             lo_b, hi_b = max(lo_b - 1, 0), min(hi_b + 1, bands - 1)
-        widths.append(_quantile(size[starts[lo_b]:starts[hi_b + 1]]))
+        widths.append(_quantile(size[starts[lo_b]:starts[hi_b + 1]], level))
     width = _isotonic(np.array(widths), counts[present].astype(float))
     return Calibration(horizons=mean_h[present], low=-width, high=width, scores=len(z), fallback=False)
 
 
-def _student(points: int, scores: int) -> Calibration:
-    q = t_quantile(max(points - 2, 1), (1 + LEVEL) / 2) * FALLBACK_WIDEN
+def _student(points: int, scores: int, level: float = LEVEL) -> Calibration:
+    q = t_quantile(max(points - 2, 1), (1 + level) / 2) * FALLBACK_WIDEN
     return Calibration(horizons=np.array([1.0]), low=np.array([-q]), high=np.array([q]), scores=scores,
                        fallback=True)

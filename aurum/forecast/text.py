@@ -151,13 +151,17 @@ def outlook_summary(outlooks: Sequence[KpiOutlook]) -> str:
 
 
 def phase_line(phase: PhaseOutlook) -> str:
-    head = f"*Phase {phase.number}: {phase.name}*"
+    return f"*Phase {phase.number}: {phase.name}* — {phase_state(phase)}"
+
+
+def phase_state(phase: PhaseOutlook) -> str:
+    """When the phase's success metrics are all expected to meet their targets, or why no date can be given."""
     if phase.state == "done":
-        return f"{head} — every metric meets its target"
+        return "every metric meets its target"
     if phase.state == "expected":
         assert phase.date is not None and phase.earliest is not None
-        return f"{head} — expected around {day(phase.date)}, 80 %: {span(phase.earliest, phase.latest)}"
+        return f"expected around {day(phase.date)}, 80 %: {span(phase.earliest, phase.latest)}"
     names = ", ".join(k.name for k in phase.waiting_for)
     if phase.state == "unreachable":
-        return f"{head} — not at the current trend: {names} not reaching target"
-    return f"{head} — no completion date yet: too little data for {names}"
+        return f"not at the current trend: {names} not reaching target"
+    return f"no completion date yet: too little data for {names}"

@@ -87,7 +87,7 @@ def kpi_card(status: KpiStatus, period: str, now: datetime, tz, chart_note: str 
         f"*Change over {period}*\n{trend_text(status)}",
     ]
     if status.progress_pct is not None:
-        fields.append(f"*Progress*\n{formatting.number(status.progress_pct)}% of the way from baseline to "
+        fields.append(f"*Progress*\n{formatting.progress(status.progress_pct)} from baseline to "
                       f"{formatting.value(kpi, kpi.goal)}")  # type: ignore[arg-type]
     if status.next_phase is not None:
         phase, goal = status.next_phase
@@ -113,13 +113,14 @@ def kpi_card(status: KpiStatus, period: str, now: datetime, tz, chart_note: str 
 def kpi_text(status: KpiStatus) -> str:
     """Notification text for a KPI card."""
     kpi = status.kpi
-    return f"{escape(kpi.name)}: {value_line(status)} (target {formatting.target(kpi)}, {status.label})"
+    goal = f"target {formatting.target(kpi)}, " if kpi.target is not None else ""
+    return f"{escape(kpi.name)}: {value_line(status)} ({goal}{status.label})"
 
 
 def status_line(catalog: Catalog, status: KpiStatus) -> str:
     kpi = status.kpi
     return (f"{status.emoji} *{escape(kpi.name)}* `{escape(catalog.short_name(kpi))}` — {value_line(status)}"
-            f" (target {formatting.target(kpi)})")
+            f"{formatting.target_note(kpi)}")
 
 
 HELP_USAGE = (
@@ -177,7 +178,7 @@ def recorded(status: KpiStatus, at: datetime, tz, value: float | None = None) ->
     when = at.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
     shown = formatting.value(kpi, value) if value is not None else value_line(status)
     return [section(f"✅ Recorded *{escape(kpi.name)}* = {shown} at {when}. "
-                    f"Status: {status.emoji} {status.label} (target {formatting.target(kpi)}).")]
+                    f"Status: {status.emoji} {status.label}{formatting.target_note(kpi)}.")]
 
 
 def dashboard(groups: list[tuple[str, list[KpiStatus]]], gates: list[KpiStatus], now: datetime,
@@ -186,7 +187,7 @@ def dashboard(groups: list[tuple[str, list[KpiStatus]]], gates: list[KpiStatus],
     blocks = [header("📊 Technical metrics dashboard")]
     for title, items in groups:
         fields = [f"{s.emoji} *{escape(s.kpi.name)}*\n{value_line(s)}"
-                  + (f" (target {formatting.target(s.kpi)})" if s.kpi.target else "") for s in items]
+                  + formatting.target_note(s.kpi) for s in items]
         blocks.append(section(f"*{title}*", fields))
     gate_lines = [f"{'✅' if s.state == 'on_track' else '⚠️' if s.latest else '⚪'} *{escape(s.kpi.name)}*: "
                   f"{value_line(s)} (gate {formatting.target(s.kpi)})" for s in gates]

@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from aurum.core import builtin_data
+from aurum.core.suggest import message, unknown
 
 Direction = Literal["higher", "lower"]
 Unit = Literal[
@@ -66,8 +67,9 @@ class Target(BaseModel):
         if b is not None:
             if op:
                 raise ValueError(f"target {text!r}: a range takes no comparison sign")
-            low, high = sorted((a, float(b)))
-            return cls(op="range", low=low, high=high)
+            if a > float(b):
+                raise ValueError(f"{match['a']}-{b}: the lower bound comes first: write {b}-{match['a']}")
+            return cls(op="range", low=a, high=float(b))
         op = cast(Literal["<", "<=", ">", ">=", "="], op or ">=")  # the only signs _TARGET matches
         if op in ("<", "<="):
             return cls(op=op, high=a)
@@ -269,55 +271,84 @@ class Catalog:
         return check_value(kpi, value) if kpi is not None else None
 
 
-def _describe(error: Mapping[str, Any], kpis: list[Any]) -> str:
+def _describe(error: Mapping[str, Any], kpis: list[Any], written: Mapping[str, str]) -> str:
+    """An error of the catalogue by path: `kpis.api_response_time_p95.target: …`, a KPI named as the config file
+    names it (`written`: key → the alias the file uses)."""
     loc = list(error["loc"])
-    where = ".".join(str(p) for p in loc)
+    text = message(error, CatalogFile)
     if len(loc) >= 2 and loc[0] == "kpis" and isinstance(loc[1], int) and loc[1] < len(kpis):
-        key = kpis[loc[1]].get("key", f"#{loc[1] + 1}") if isinstance(kpis[loc[1]], dict) else f"#{loc[1] + 1}"
-        field = ".".join(str(p) for p in loc[2:]) or "(entry)"
-        return f"KPI {key}, field {field}: {error['msg'].removeprefix('Value error, ')}"
-    return f"{where}: {error['msg'].removeprefix('Value error, ')}"
+        entry = kpis[loc[1]]
+        key = entry.get("key", f"#{loc[1] + 1}") if isinstance(entry, dict) else f"#{loc[1] + 1}"
+        loc[1] = written.get(key, key)
+    return f"{'.'.join(str(p) for p in loc)}: {text}"
 
 
-def _validate(raw: dict[str, Any], origin: str) -> CatalogFile:
+def _validate(raw: dict[str, Any], origin: str, written: Mapping[str, str] | None = None) -> CatalogFile:
     try:
         return CatalogFile.model_validate(raw)
     except ValidationError as exc:
         kpis = raw.get("kpis")
         if not isinstance(kpis, list):
             kpis = []
-        problems = "\n".join(f"  {origin}: {_describe(e, kpis)}" for e in exc.errors())
-        raise CatalogError(f"invalid KPI catalogue:\n{problems}") from None
+        raise _invalid(origin, [_describe(e, kpis, written or {}) for e in exc.errors()]) from None
+
+
+def _invalid(origin: str, problems: list[str]) -> CatalogError:
+    return CatalogError("invalid KPI catalogue:\n" + "\n".join(f"  {origin}: {p}" for p in problems))
 
 
 def builtin_catalog_data() -> dict[str, Any]:
     return builtin_data.load("catalog.yml")
 
 
-def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any], origin: str) -> dict[str, Any]:
-    """Merge a team's `kpis:` section: a mapping of key → fields to change, or a new KPI with all its fields."""
+# What a KPI the catalogue does not have needs in the config file before it is one.
+NEW_KPI_FIELDS = ("name", "category", "unit", "direction")
+
+
+def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any], origin: str,
+                    known: Catalog | None = None, written: dict[str, str] | None = None) -> dict[str, Any]:
+    """Merge a team's `kpis:` section: a mapping of key or alias (as /kpi takes it) → fields to change, or a new KPI
+    with all its fields. A name the catalogue does not know, without the fields of a new KPI, is a typo: refused
+    with the closest names. `written` learns the aliases used, by key."""
+    known = known or Catalog(_validate(raw, BUILTIN))
     merged = {**raw, "kpis": [dict(k) for k in raw["kpis"]]}
     by_key = {k["key"]: k for k in merged["kpis"]}
     if not isinstance(overrides, dict):
         raise CatalogError(f"{origin}: 'kpis' must be a mapping of KPI key to fields, got {type(overrides).__name__}")
-    for key, fields in overrides.items():
+    problems = []
+    for name, fields in overrides.items():
+        kpi = known.resolve(str(name))
         if not isinstance(fields, dict):
-            raise CatalogError(f"{origin}: KPI {key}: expected a mapping of fields, got {fields!r}")
-        if key in by_key:
-            by_key[key].update(fields)
+            problems.append(f"kpis.{name}: expected a mapping of fields, got {fields!r}")
+        elif kpi is not None:
+            by_key[kpi.key].update(fields)
+            if written is not None and name != kpi.key:
+                written[kpi.key] = str(name)
+        elif all(f in fields for f in NEW_KPI_FIELDS):
+            merged["kpis"].append({"key": name, **fields})
         else:
-            merged["kpis"].append({"key": key, **fields})
+            problems.append(f"kpis.{name}: {unknown('KPI', str(name), guesses=known.suggest(str(name)))} "
+                            "Use a key or alias that `/kpi help` lists, or give a new KPI its "
+                            f"{', '.join(NEW_KPI_FIELDS[:-1])} and {NEW_KPI_FIELDS[-1]}")
+    if problems:
+        raise _invalid(origin, problems)
     return merged
+
+
+BUILTIN = "aurum/data/catalog.yml"
 
 
 def load_catalog(overrides: dict[str, Any] | None = None, origin: str = "config") -> Catalog:
     raw = builtin_catalog_data()
-    if overrides:
-        raw = apply_overrides(raw, overrides, origin)
+    builtin = Catalog(_validate(raw, BUILTIN))
+    if not overrides:
+        return builtin
+    written: dict[str, str] = {}
+    raw = apply_overrides(raw, overrides, origin, builtin, written)
     try:
-        return Catalog(_validate(raw, origin if overrides else "aurum/data/catalog.yml"))
+        return Catalog(_validate(raw, origin, written))
     except CatalogError as exc:
-        if overrides and not str(exc).startswith("invalid"):
+        if not str(exc).startswith("invalid"):
             raise CatalogError(f"{origin}: {exc}") from None
         raise
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
 
 from aurum.kpis import formatting
 from aurum.kpis.catalog import Kpi
@@ -69,26 +69,39 @@ def reference_lines(kpi: Kpi) -> list[Line]:
     return lines
 
 
+# Deterministic text: matplotlib's bundled DejaVu Sans (never a system font that differs between machines), so a
+# chart renders the same everywhere and the reference images of the tests match on a fresh machine.
+STYLE = {"font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans"], "font.size": 10.0,
+         "mathtext.fontset": "dejavusans", "axes.unicode_minus": True, "savefig.dpi": "figure"}
+KEY_STYLE = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "borderaxespad": 0.0, "frameon": False,
+             "fontsize": 8, "handlelength": 2.4}  # outside the plot, to its right: never over a line
+SPAN_SLACK = timedelta(days=1)  # a chart's first point may sit up to a bucket after the period's start
+
+
 def _figure(width: float, height: float):
+    import matplotlib
     from matplotlib.figure import Figure  # imported lazily: keeps start-up fast
 
-    # Fixed margins instead of a layout engine: constrained layout draws every chart twice.
-    return Figure(figsize=(width, height), dpi=100)
+    cast(Any, matplotlib.rcParams).update(STYLE)  # typed for literal keys only
+    # Constrained layout sizes the margins to the tick labels, axis labels and keys: nothing is clipped or overlaps.
+    return Figure(figsize=(width, height), dpi=100, layout="constrained")
 
 
-KEY_MARKS = {"-": "—", "--": "– –", ":": "···"}
-KEY_STEP_POINTS = 11
+def span_title(title: str, points: Sequence[tuple[datetime, float]], since: datetime, tz) -> str:
+    """The title with the data's real span when the data starts well after the period does ("last 1y — data since
+    02 Jun 2026"), or with "no data" when there is none."""
+    if not points:
+        return f"{title} — no data"
+    first = points[0][0]
+    if first - since > max(SPAN_SLACK, (points[-1][0] - since) / 50):
+        return f"{title} — data since {formatting.local_date(first, tz)}"
+    return title
 
 
-def _key(ax, entries: Sequence[tuple[str, str, str]]) -> None:
-    """A legend drawn as coloured text lines in the top-left corner ("– – target <200 ms"): plain texts at fixed
-    offsets, where matplotlib's legend measured, laid out and drew a handle for every entry on each draw."""
-    from matplotlib.transforms import ScaledTranslation
-
-    for i, (label, color, style) in enumerate(entries):
-        shift = ScaledTranslation(4 / 72, -(4 + KEY_STEP_POINTS * i) / 72, ax.figure.dpi_scale_trans)
-        ax.text(0, 1, f"{KEY_MARKS.get(style, '—')} {label}", transform=ax.transAxes + shift, fontsize=8,
-                color=color, va="top", ha="left")
+def _key(ax, handles: Sequence) -> None:
+    """The key (target, baseline, forecast, thresholds) to the right of the plot, where no line runs."""
+    if handles:
+        ax.legend(handles=list(handles), **KEY_STYLE)
 
 
 def _plot(ax, kpi: Kpi, points, tz, lines: Sequence[Line], title: str, projection: Projection | None = None) -> None:
@@ -106,21 +119,38 @@ def _plot(ax, kpi: Kpi, points, tz, lines: Sequence[Line], title: str, projectio
     if projection is not None and len(projection.times):
         ax.fill_between(projection.times, projection.low, projection.high, color=COLORS["forecast"], alpha=0.18,
                         linewidth=0)
-        ax.plot(projection.times, projection.mean, color=COLORS["forecast"], linestyle="--", linewidth=1.6)
-        key.append((projection.label, COLORS["forecast"], "--"))
+        key += ax.plot(projection.times, projection.mean, color=COLORS["forecast"], linestyle="--", linewidth=1.6,
+                       label=projection.label)
     if len(times) or (projection is not None and len(projection.times)):
         locator = mdates.AutoDateLocator(tz=tz)
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=tz))
     for line in lines:
-        ax.axhline(line.value, color=line.color, linestyle=line.style, linewidth=1.2)
+        drawn = ax.axhline(line.value, color=line.color, linestyle=line.style, linewidth=1.2,
+                           label=line.label or "_range")
         if line.label:
-            key.append((line.label, line.color, line.style))
-    ax.set_title(title, loc="left", fontsize=11, y=1.0)  # a fixed y skips measuring tick labels on every draw
+            key.append(drawn)
+    ax.set_title(title, loc="left", fontsize=11)
     ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
     ax.set_ylabel(formatting.value(kpi, 0).replace("0", "", 1).strip() or kpi.unit)
     ax.grid(True, alpha=0.25)
     _key(ax, key)
+    _fix_ticks(ax.xaxis)
+    _fix_ticks(ax.yaxis)
+
+
+def _fix_ticks(axis) -> None:
+    """Compute the axis's ticks and labels once, for its final limits: the layout and the drawing ask for them about
+    twenty times a chart, and the date locator and formatter were a third of a chart's time."""
+    from matplotlib.ticker import FixedFormatter, FixedLocator
+
+    ticks = axis.get_major_locator()()
+    formatter = axis.get_major_formatter()
+    labels = formatter.format_ticks(ticks)
+    fixed = FixedFormatter(labels)
+    fixed.set_offset_string(formatter.get_offset())
+    axis.set_major_locator(FixedLocator(ticks))
+    axis.set_major_formatter(fixed)
 
 
 def _png(figure) -> bytes:
@@ -135,7 +165,6 @@ def _png(figure) -> bytes:
 def kpi_figure(kpi: Kpi, points: Sequence[tuple[datetime, float]], tz, title: str,
                extra_lines: Sequence[Line] = (), forecast: Projection | None = None):
     figure = _figure(8, 3.6)
-    figure.subplots_adjust(left=0.09, right=0.98, top=0.9, bottom=0.14)
     _plot(figure.add_subplot(), kpi, points, tz, [*reference_lines(kpi), *extra_lines], title, forecast)
     return figure
 
@@ -148,22 +177,25 @@ def kpi_chart(kpi: Kpi, points: Sequence[tuple[datetime, float]], tz, title: str
 
 def panel_chart(panels: Sequence[tuple[Kpi, Sequence[tuple[datetime, float]]]], tz, title: str) -> bytes:
     """Small multiples: one panel per KPI with its target and baseline."""
+    return _png(panel_figure(panels, tz, title))
+
+
+def panel_figure(panels: Sequence[tuple[Kpi, Sequence[tuple[datetime, float]]]], tz, title: str):
     columns = 2
     rows = max(1, (len(panels) + columns - 1) // columns)
     figure = _figure(10, 2.6 * rows)
-    figure.subplots_adjust(left=0.07, right=0.98, top=1 - 0.5 / (2.6 * rows), bottom=0.55 / (2.6 * rows),
-                           hspace=0.55, wspace=0.18)
+    figure.get_layout_engine().set(hspace=0.08, wspace=0.04)
     figure.suptitle(title, fontsize=12)
     for i, (kpi, points) in enumerate(panels):
         _plot(figure.add_subplot(rows, columns, i + 1), kpi, points, tz, reference_lines(kpi), kpi.name)
-    return _png(figure)
+    return figure
 
 
 ALT_TEXT_MAX = 1000  # Slack's limit on a file's alt_txt
 
 
 def alt_text(text: str) -> str:
-    """A chart's description for people who cannot see it (Slack's alt_txt), within Slack's limit."""
+    """A chart's description for people who cannot see it (Slack's alt_txt, plain text), within Slack's limit."""
     return text if len(text) <= ALT_TEXT_MAX else text[: ALT_TEXT_MAX - 1] + "…"
 
 
@@ -194,6 +226,11 @@ def series_key(points: Sequence[tuple[datetime, float]]) -> tuple:
 def runs_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]],
                rates: Sequence[float | None], title: str, limits: tuple[float, float]) -> bytes:
     """Scores per run (one line per question, gaps where a run had too few answers) over response-rate bars."""
+    return _png(runs_figure(labels, series, rates, title, limits))
+
+
+def runs_figure(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]],
+                rates: Sequence[float | None], title: str, limits: tuple[float, float]):
     import numpy as np
 
     figure = _figure(8, 3.6)
@@ -214,5 +251,6 @@ def runs_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float
     ax.set_xticks(positions, labels, rotation=45 if len(labels) > 6 else 0, fontsize=8)
     ax.set_title(title, loc="left", fontsize=11)
     ax.grid(True, alpha=0.25)
-    ax.legend(loc="lower left", fontsize=8, frameon=False)
-    return _png(figure)
+    # A figure key, right of the response-rate axis (an axes key there would sit on that axis's labels).
+    figure.legend(handles=[*ax.get_lines(), *bars.containers], loc="outside right upper", frameon=False, fontsize=8)
+    return figure

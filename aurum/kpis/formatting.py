@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from aurum.core.text import escape as escape  # the text policy's output half, re-exported beside the formatting
+from aurum.core.text import plain as plain
 from aurum.kpis.catalog import Kpi, Target
 
 _SUFFIX = {
@@ -13,17 +15,6 @@ _SUFFIX = {
     "score": "",
 }
 _OPS = {"<": "<", "<=": "≤", ">": ">", ">=": "≥", "=": "="}
-
-
-def escape(text: str) -> str:
-    """Neutralise user text for mrkdwn: no <!channel>, <@U…> or <http://…|links> can be smuggled in."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def plain(text: str) -> str:
-    """User text for plain_text fields and file titles: angle brackets become look-alikes, so nothing in it
-    can ever be read as a mention or a link."""
-    return text.replace("<", "‹").replace(">", "›")
 
 
 def number(value: float) -> str:
@@ -52,6 +43,21 @@ def target(kpi: Kpi, tgt: Target | None = None) -> str:
         return f"{number(tgt.low)}–{value(kpi, tgt.high)}"  # type: ignore[arg-type]
     bound = tgt.high if tgt.op in ("<", "<=") else tgt.low
     return f"{_OPS[tgt.op]}{value(kpi, bound)}"  # type: ignore[arg-type]
+
+
+def target_note(kpi: Kpi) -> str:
+    """' (target <200 ms)' after a value, or nothing for a KPI tracked without a target."""
+    return f" (target {target(kpi)})" if kpi.target is not None else ""
+
+
+def progress(pct: float) -> str:
+    """Share of the way from baseline to goal, said so that a person can read it: past the goal and behind the
+    baseline in words, not as 250 % or -1,100 %."""
+    if pct < 0:
+        return "behind the baseline: further from the goal than when tracking started"
+    if pct > 100:
+        return "past the goal"
+    return f"{number(pct)}% of the way"
 
 
 def change(kpi: Kpi, absolute: float | None, percent: float | None) -> str:

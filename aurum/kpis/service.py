@@ -32,6 +32,7 @@ class KpiView:
     status: KpiStatus
     period: str
     points: list[tuple[datetime, float]]
+    since: datetime  # the period's start
 
 
 def _point(row) -> Point | None:
@@ -60,11 +61,13 @@ def statuses(ctx: Context, session: Session, team_id: str) -> dict[str, KpiStatu
 
 
 def view(ctx: Context, session: Session, team_id: str, kpi: Kpi, period: str = DEFAULT_PERIOD) -> KpiView:
-    """The status and the chart's points: bucket means computed in the database (at most charts.MAX_POINTS)."""
+    """The status and the chart's points: every point of the period, or bucket means computed in the database when
+    there are more than charts.MAX_POINTS (snapshots.chart_series)."""
     window = PERIODS[period]
     now = ctx.now()
-    points = snapshots.series_buckets(session, team_id, kpi.key, now - window, now, MAX_POINTS)
-    return KpiView(status=status(ctx, session, team_id, kpi, window), period=period, points=points)
+    points = snapshots.chart_series(session, team_id, kpi.key, now - window, now, MAX_POINTS)
+    return KpiView(status=status(ctx, session, team_id, kpi, window), period=period, points=points,
+                   since=now - window)
 
 
 def parse_value(text: str) -> float:

@@ -1,6 +1,7 @@
 """Celebrations: a shout-out when a KPI reaches its target or stretch goal — once per crossing, and again only after
-it fell back and reached it anew — plus Quality Milestones and phase completion. Runs as a snapshot listener, in the
-transaction that stores the values."""
+it fell back and reached it anew — plus Quality Milestones and phase completion. Which values count is decided in
+aurum.recognition.milestones (the card's status; no 🎉 for a recovery or for too few samples). Runs as a snapshot
+listener, in the transaction that stores the values."""
 
 from __future__ import annotations
 
@@ -14,28 +15,15 @@ from aurum.core.context import Context
 from aurum.kpis import blocks, formatting
 from aurum.kpis.catalog import Kpi
 from aurum.recognition import kudos as recognition
+from aurum.recognition.achievements import crossing_key
+from aurum.recognition.milestones import STRETCH, TARGET, reached, recovery_only
 from storage import recognition as repo
 from storage import snapshots
 from storage.rollups import SnapshotBase
 
-TARGET, STRETCH, PHASE = "target", "stretch", "phase"
+PHASE = "phase"
 QUALITY_MILESTONE = {"test_coverage_percentage", "api_response_time_p95", "api_response_time_p99",
                      "technical_debt_percentage"}
-
-
-def beyond_stretch(kpi: Kpi, value: float) -> bool:
-    if kpi.stretch is None:
-        return False
-    return value >= kpi.stretch if kpi.direction == "higher" else value <= kpi.stretch
-
-
-def levels(kpi: Kpi, value: float) -> dict[str, bool]:
-    found = {}
-    if kpi.target is not None:
-        found[TARGET] = kpi.target.met(value)
-    if kpi.stretch is not None:
-        found[STRETCH] = beyond_stretch(kpi, value)
-    return found
 
 
 def on_snapshots(ctx: Context, session: Session, team_id: str, points: Sequence[SnapshotBase]) -> None:
@@ -51,21 +39,24 @@ def on_snapshots(ctx: Context, session: Session, team_id: str, points: Sequence[
         latest = snapshots.latest(session, team_id, key)
         if latest is None:
             continue
-        for level, reached in levels(kpi, latest.value).items():
+        now_met = reached(ctx, session, team_id, kpi, latest.value, latest.at)
+        for level, met in now_met.items():
             row = state.get((key, level))
             if row is None:
                 # First sight: what held before this batch decides; no history means no celebration.
                 before = snapshots.latest(session, team_id, key, before=_just_before(earliest))
-                was = levels(kpi, before.value).get(level, False) if before is not None else reached
+                was = reached(ctx, session, team_id, kpi, before.value, before.at).get(level, False) \
+                    if before is not None else met
                 row = repo.new_crossing(session, team_id, key, level, was, latest.at)
                 if row is None:
                     continue
-            if reached == row.reached:
+            if met == row.reached:
                 continue
-            row.reached, row.changed_at = reached, latest.at
-            if reached:
+            row.reached, row.changed_at = met, latest.at
+            if met:
                 row.crossings += 1
-                _celebrate(ctx, session, team_id, kpi, level, latest.value, latest.at, row.crossings)
+                if not recovery_only(kpi):  # a problem count back at 0 is a recovery, not a milestone
+                    _celebrate(ctx, session, team_id, kpi, level, latest.value, latest.at, row.crossings)
             session.add(row)
     phases = {ctx.catalog.get(k).phase for k in tracked} - {None}
     for number in sorted(phases):  # type: ignore[type-var]
@@ -87,20 +78,19 @@ def _celebrate(ctx: Context, session: Session, team_id: str, kpi: Kpi, level: st
         kind = "quality_milestone" if kpi.key in QUALITY_MILESTONE else "kpi_target"
     detail = f"{kpi.name} is at {shown} ({level} {goal})"
     label = "🏅 Quality Milestone — " if kind == "quality_milestone" else "🎯 "
-    channel = ctx.config.reports.celebrations_channel or ctx.config.channels.team
-    key = f"celebrate:{kpi.key}:{level}:{count}"
+    key = crossing_key(kpi.key, level, count)
     baseline = formatting.value(kpi, kpi.baseline) if kpi.baseline is not None else "—"
     message = [blocks.header(f"{label}{title}!"),
                blocks.section(f"*{kpi.name}* is now *{shown}* — {level} {goal}. Baseline was {baseline}."),
                blocks.context(f"Crossing #{count} · celebrate it at the next all-hands 🥳")]
-    outbox.post(session, team_id, channel, f"🎉 {title}: {shown}", message, key=key)
+    outbox.post(session, team_id, recognition.celebrations_channel(ctx), f"🎉 {title}: {shown}", message, key=key)
     recognition.achieve(ctx, session, team_id, kind, key, detail, title=title, announce=False, at=at)
 
 
 def _check_phase(ctx: Context, session: Session, team_id: str, number: int) -> None:
     metrics = ctx.catalog.phase_metrics(number)
     values = [snapshots.latest(session, team_id, k.key) for k in metrics]
-    complete = bool(metrics) and all(v is not None and k.target is not None and k.target.met(v.value)
+    complete = bool(metrics) and all(v is not None and reached(ctx, session, team_id, k, v.value, v.at).get(TARGET)
                                      for k, v in zip(metrics, values, strict=True))
     key = f"phase:{number}"
     row = repo.crossings(session, team_id, [key]).get((key, PHASE))

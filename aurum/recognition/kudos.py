@@ -15,6 +15,7 @@ from aurum.core import outbox
 from aurum.core.context import Context
 from aurum.core.errors import InputError
 from aurum.core.periods import local_midnight, month_start, quarter_start
+from aurum.core.text import cleaned
 from aurum.kpis import blocks, formatting
 from aurum.kpis.movement import Movement
 from storage import recognition as repo
@@ -49,11 +50,20 @@ TEAM_NAMES = {"customer-impact": "customer_impact", "customer": "customer_impact
               "sprint-excellence": "sprint_excellence", "release-success": "release_success",
               "quality-milestone": "quality_milestone"}
 MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
-REASON_MAX = 500
 # Block Kit ids of the suggestion buttons in the weekly summary (handled in commands/kudos.py).
 SUGGEST_BLOCK = "kudos_suggest"
 SUGGEST_USER_ACTION = "kudos_suggest_user"
 SUGGEST_CONFIRM_ACTION = "kudos_suggest_confirm"
+
+
+def recognition_channel(ctx: Context) -> str:
+    """Where `/kudos` posts: the awards, and the team achievements people recognise by hand."""
+    return ctx.config.reports.recognition_channel or ctx.config.channels.team
+
+
+def celebrations_channel(ctx: Context) -> str:
+    """Where the bot's own celebrations go: KPI milestones, phases complete, Sprint Excellence, Release Success."""
+    return ctx.config.reports.celebrations_channel or ctx.config.channels.team
 
 
 def award_key(word: str) -> str | None:
@@ -69,9 +79,7 @@ def clean_reason(reason: str) -> str:
     reason = " ".join(reason.split())
     if not reason:
         raise InputError("Say why, e.g. `/kudos @ana code-quality for raising coverage of the DAO layer to 90%`.")
-    if len(reason) > REASON_MAX:
-        raise InputError(f"Keep the reason under {REASON_MAX} characters (yours has {len(reason)}).")
-    return reason
+    return cleaned(reason, "kudos reason")
 
 
 def check_not_self(giver: str, receiver: str) -> None:
@@ -102,8 +110,7 @@ def give(ctx: Context, session: Session, team_id: str, giver: str, receiver: str
                                           reason=reason, suggestion_key=suggestion_key, created_at=ctx.now()))
     if kudos is None:
         raise InputError("This suggestion was just confirmed by someone else.")
-    channel = ctx.config.reports.recognition_channel or ctx.config.channels.team
-    outbox.post(session, team_id, channel, f"{AWARDS[award]} for <@{receiver}>", shout_out(kudos),
+    outbox.post(session, team_id, recognition_channel(ctx), f"{AWARDS[award]} for <@{receiver}>", shout_out(kudos),
                 key=f"kudos:{kudos.id}")
     return kudos
 
@@ -111,27 +118,29 @@ def give(ctx: Context, session: Session, team_id: str, giver: str, receiver: str
 def shout_out(kudos: Kudos) -> list[dict]:
     emoji = AWARD_EMOJI.get(kudos.award, "🏆")
     return [blocks.section(f"{emoji} *{AWARDS.get(kudos.award, kudos.award)}* for <@{kudos.receiver}>!\n"
-                           f"> {blocks.escape(kudos.reason)}"),
+                           f"> {blocks.escape_keep_mentions(kudos.reason)}"),
             blocks.context(f"From <@{kudos.giver}> · the seed's award for {AWARD_FOR.get(kudos.award, 'great work')}"
                            " · `/kudos leaderboard` for the month")]
 
 
 def achieve(ctx: Context, session: Session, team_id: str, kind: str, key: str, detail: str, by: str = "",
-            title: str | None = None, announce: bool = True, at: datetime | None = None) -> Achievement | None:
-    """Record a team achievement once per key, with a celebration post when `announce`."""
+            title: str | None = None, announce: bool = True, at: datetime | None = None,
+            channel: str | None = None) -> Achievement | None:
+    """Record a team achievement once per key, with a celebration post when `announce` (in `channel`, by default
+    the celebrations channel)."""
     row = repo.add_achievement(session, Achievement(team_id=team_id, key=key, kind=kind,
                                                     title=title or TEAM_ACHIEVEMENTS.get(kind, kind),
                                                     detail=detail, by=by, at=at or ctx.now()))
     if row is not None and announce:
-        channel = ctx.config.reports.celebrations_channel or ctx.config.channels.team
-        outbox.post(session, team_id, channel, f"🎉 {row.title}: {detail}", celebration(row),
-                    key=f"achievement:{key}")
+        outbox.post(session, team_id, channel or celebrations_channel(ctx),
+                    f"🎉 {row.title}: {blocks.escape_keep_mentions(detail)}",
+                    celebration(row), key=f"achievement:{key}")
     return row
 
 
 def celebration(row: Achievement) -> list[dict]:
     by = f" · recognised by <@{row.by}>" if row.by else ""
-    return [blocks.header(f"🎉 {row.title}"), blocks.section(blocks.escape(row.detail)),
+    return [blocks.header(f"🎉 {row.title}"), blocks.section(blocks.escape_keep_mentions(row.detail)),
             blocks.context(f"Team achievement{by} · celebrate it at the next all-hands 🥳")]
 
 
@@ -169,8 +178,8 @@ def leaderboard_blocks(board: Sequence[tuple[str, int, dict]], label: str) -> li
 def roll_lines(kudos: list[Kudos], achievements: list[Achievement], limit: int = 12) -> list[str]:
     """The recognition roll: each kudos and each team achievement of a period, newest first."""
     lines = [f"{AWARD_EMOJI.get(k.award, '🏆')} *{AWARDS.get(k.award, k.award)}*: <@{k.receiver}> — "
-             f"{blocks.escape(k.reason)}" for k in kudos]
-    lines += [f"🎉 *{a.title}*: {blocks.escape(a.detail)}" for a in achievements]
+             f"{blocks.escape_keep_mentions(k.reason)}" for k in kudos]
+    lines += [f"🎉 *{a.title}*: {blocks.escape_keep_mentions(a.detail)}" for a in achievements]
     return lines[:limit]
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from aurum.core.recent import Recent
-from aurum.kpis.charts import COLORS, Line, _png, alt_text, downsample
+from aurum.kpis.charts import COLORS, KEY_STYLE, Line, _figure, _png, alt_text, downsample
 
 PALETTE = ["#1f6feb", "#bf3989", "#1a7f37", "#9a6700"]
 # The same sprint bars (a preview, then the post; the retro, then the dashboard) are drawn once.
@@ -20,19 +21,15 @@ class Series:
     points: Sequence[tuple[datetime, float]]
 
 
-def _figure(width: float = 8.0, height: float = 3.6):
-    from matplotlib.figure import Figure  # lazily: keeps start-up fast
-
-    figure = Figure(figsize=(width, height), dpi=100)
-    figure.subplots_adjust(left=0.08, right=0.98, top=0.88, bottom=0.14)
-    return figure
-
-
 def lines(series: Sequence[Series], references: Sequence[Line], tz, title: str, ylabel: str) -> bytes:
     """A few series on one axes with their target lines."""
+    return _png(lines_figure(series, references, tz, title, ylabel))
+
+
+def lines_figure(series: Sequence[Series], references: Sequence[Line], tz, title: str, ylabel: str):
     import matplotlib.dates as mdates
 
-    figure = _figure()
+    figure = _figure(8, 3.6)
     ax = figure.add_subplot()
     plotted: list[float] = []
     for i, item in enumerate(series):
@@ -55,8 +52,8 @@ def lines(series: Sequence[Series], references: Sequence[Line], tz, title: str, 
     ax.set_title(title, loc="left", fontsize=11)
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.25)
-    ax.legend(loc="best", fontsize=8, frameon=False)
-    return _png(figure)
+    ax.legend(**KEY_STYLE)
+    return figure
 
 
 def velocity_alt_text(title: str, names: Sequence[str], completed: Sequence[float],
@@ -70,20 +67,34 @@ def velocity_alt_text(title: str, names: Sequence[str], completed: Sequence[floa
                     f"in {names[-1]}; {target}.")
 
 
+@functools.cache
+def _glyphs() -> frozenset[int]:
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    return frozenset(FT2Font(font_manager.findfont(font_manager.FontProperties())).get_charmap())
+
+
+def drawable(text: str) -> str:
+    """People's text (a sprint's name) with only the characters the chart's font can draw: an emoji would be an
+    empty box and a warning per chart."""
+    return " ".join("".join(c for c in text if ord(c) in _glyphs() or c.isspace()).split())
+
+
 def sprint_bars(names: Sequence[str], committed: Sequence[float | None], completed: Sequence[float],
                 band: tuple[float, float] | None, title: str, average: Sequence[float | None] = ()) -> bytes:
     """Committed vs completed points per sprint, the target band shaded, an optional rolling average line.
 
     Cached by its data: the chart of the same sprints is drawn once."""
     key = ("sprint_bars", tuple(names), tuple(committed), tuple(completed), band, title, tuple(average))
-    return CHARTS.get_or_make(key, lambda: _sprint_bars(names, committed, completed, band, title, average))
+    return CHARTS.get_or_make(key, lambda: _png(bars_figure(names, committed, completed, band, title, average)))
 
 
-def _sprint_bars(names: Sequence[str], committed: Sequence[float | None], completed: Sequence[float],
-                 band: tuple[float, float] | None, title: str, average: Sequence[float | None]) -> bytes:
+def bars_figure(names: Sequence[str], committed: Sequence[float | None], completed: Sequence[float],
+                band: tuple[float, float] | None, title: str, average: Sequence[float | None]):
     from matplotlib.ticker import MaxNLocator
 
-    figure = _figure()
+    figure = _figure(8, 3.6)
     ax = figure.add_subplot()
     x = list(range(len(names)))
     if names:
@@ -95,16 +106,16 @@ def _sprint_bars(names: Sequence[str], committed: Sequence[float | None], comple
         if average and any(a is not None for a in average):
             ax.plot(x, [a if a is not None else float("nan") for a in average], color=COLORS["stretch"],
                     marker="o", markersize=3, linewidth=1.5, label="3-sprint average")
-        ax.set_xticks(x, [n[:14] for n in names], fontsize=8, rotation=20)
+        ax.set_xticks(x, [drawable(n)[:14] for n in names], fontsize=8, rotation=20)
     else:
         ax.text(0.5, 0.5, "no sprints yet", transform=ax.transAxes, ha="center", color="#57606a")
     if band is not None:
         ax.axhspan(band[0], band[1], color=COLORS["target"], alpha=0.12, label=f"target {band[0]:g}–{band[1]:g}")
     tallest = max([*(c or 0 for c in committed), *completed, band[1] if band else 0, 1])
-    ax.set_ylim(0, tallest * 1.35)  # room for the legend above the bars
+    ax.set_ylim(0, tallest * 1.1)
     ax.yaxis.set_major_locator(MaxNLocator(nbins=5))  # few ticks: each one is three artists to build and draw
-    ax.set_title(title, loc="left", fontsize=11, y=1.0)  # a fixed y skips measuring the tick labels
+    ax.set_title(title, loc="left", fontsize=11)
     ax.set_ylabel("story points")
     ax.grid(True, axis="y", alpha=0.25)
-    ax.legend(loc="upper left", fontsize=8, frameon=False, ncol=4)
-    return _png(figure)
+    ax.legend(**KEY_STYLE)
+    return figure

@@ -28,6 +28,7 @@ class ReportsConfig(BaseModel):
     recognition_channel: str | None = None  # default channels.team
     scrum_masters: list[str] = []  # Slack user ids that get the sprint retrospective by DM
     kudos_daily_limit: int = Field(default=5, ge=1, le=100)
+    celebration_min_samples: int = Field(default=10, ge=1, le=10_000)  # votes behind a ratio KPI before a 🎉
     live_hours_max: int = Field(default=8, ge=1, le=24)
     live_per_team_max: int = Field(default=5, ge=1, le=50)
     quarterly_budget: float | None = Field(default=None, gt=0)  # e.g. 350000 → "$234K of $350K quarterly"

@@ -15,6 +15,7 @@ from aurum.kpis import service as kpis
 from aurum.kpis.dashboard import QUALITY_GATES, gates_passing
 from aurum.kpis.movement import Movement, movement, movements
 from aurum.kpis.status import KpiStatus
+from aurum.recognition import achievements as recorded
 from aurum.recognition import kudos as recognition
 from aurum.reports import charts as report_charts
 from aurum.reports import inputs, roadmap, sprints
@@ -62,10 +63,10 @@ def compute(ctx: Context, session: Session, team_id: str, until: datetime | None
     statuses = kpis.statuses(ctx, session, team_id)
     moves = {m.kpi.key: m for m in movements(ctx, session, team_id, since, until, core_kpis(ctx))}
     velocity = movement(session, team_id, ctx.catalog.get(sprints.VELOCITY), since, until)
+    achieved = recorded.between(session, team_id, since, until)
     achievements = [f"✅ {m.kpi.name} reached its target: {formatting.value(m.kpi, m.end)}"  # type: ignore[arg-type]
-                    for m in moves.values() if m.reached_target]
-    achievements += [f"🏅 {a.title}: {blocks.escape(a.detail)}"
-                     for a in recognition_repo.achievements_between(session, team_id, since, until)]
+                    for m in moves.values() if m.reached_target and m.kpi.key not in achieved.crossed]
+    achievements += [f"🏅 {a.title}: {blocks.escape(a.detail)}" for a in achieved.achievements]
     closed = sprint_repo.closed_between(session, team_id, since, until)
     if closed:
         achievements.append(f"🏁 {len(closed)} sprint{'s' if len(closed) != 1 else ''} closed: "

@@ -124,7 +124,11 @@ def outlook(ctx: Context, session: Session, team_id: str, kpi: Kpi) -> str | Non
 
 def phase_outlook(ctx: Context, session: Session, team_id: str, phase: int) -> str | None:
     """One sentence on when a phase's success metrics are expected to be met (forecasts)."""
-    return None
+    from aurum.forecast import service as forecasting  # NumPy: see outlook()
+    from aurum.forecast import text as forecast_text
+
+    found = next((p for p in forecasting.phase_outlook(ctx, session, team_id) if p.number == phase), None)
+    return forecast_text.phase_state(found) if found is not None else None
 
 
 def releases(ctx: Context, session: Session, team_id: str, since: datetime, until: datetime) -> ReleaseSummary | None:

@@ -120,7 +120,7 @@ def chart(data: Retro) -> File:
 
 def build(ctx: Context, session: Session, team_id: str, sprint: Sprint) -> Report:
     data = compute(ctx, session, team_id, sprint)
-    return Report("sprint", f"Sprint retrospective — {sprint.name}", render(data), [chart(data)])
+    return Report("sprint", f"Sprint retrospective — {blocks.escape(sprint.name)}", render(data), [chart(data)])
 
 
 def post_once(ctx: Context, session: Session, team_id: str, sprint: Sprint, owner: str) -> str | None:
@@ -133,7 +133,7 @@ def post_once(ctx: Context, session: Session, team_id: str, sprint: Sprint, owne
     if claim is None:
         return None
     data = compute(ctx, session, team_id, sprint)
-    report = Report("sprint", f"Sprint retrospective — {sprint.name}", render(data), [chart(data)])
+    report = Report("sprint", f"Sprint retrospective — {blocks.escape(sprint.name)}", render(data), [chart(data)])
     settings = ctx.config.reports
     key = f"retro:{team_id}:sprint-{sprint.id}"
     deliver(session, team_id, report, settings.retro_channel or ctx.config.channels.scrum_masters, key)

@@ -85,7 +85,7 @@ def summary_line(roadmap: Roadmap) -> str:
 def metric_line(status: KpiStatus) -> str:
     kpi = status.kpi
     value = formatting.value(kpi, status.latest.value) if status.latest else "no data"
-    return f"{status.emoji} {kpi.name}: {value} (target {formatting.target(kpi)})"
+    return f"{status.emoji} {kpi.name}: {value}{formatting.target_note(kpi)}"
 
 
 def render(roadmap: Roadmap) -> list[dict]:

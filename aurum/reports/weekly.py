@@ -14,12 +14,12 @@ from aurum.kpis import service as kpis
 from aurum.kpis.charts import COLORS, Line
 from aurum.kpis.movement import Movement, movements
 from aurum.kpis.status import KpiStatus
+from aurum.recognition import achievements as recorded
 from aurum.recognition import kudos as recognition
 from aurum.reports import charts as report_charts
 from aurum.reports import inputs, sprints
 from aurum.reports.common import File, Report, bullet_list, core_kpis, not_available
 from storage import notes, snapshots
-from storage import recognition as recognition_repo
 from storage.notes import TeamNote
 from storage.recognition import Achievement
 
@@ -54,7 +54,8 @@ def compute(ctx: Context, session: Session, team_id: str, until: datetime | None
     since = until - WINDOW
     local = until.astimezone(ctx.tz)
     moves = movements(ctx, session, team_id, since, until, core_kpis(ctx))
-    wins = sorted((m for m in moves if m.reached_target or m.improved),
+    achieved = recorded.between(session, team_id, since, until)
+    wins = sorted((m for m in moves if (m.reached_target or m.improved) and m.kpi.key not in achieved.crossed),
                   key=lambda m: (not m.reached_target, -(m.score or 0)))[:MAX_WINS]
     team = {k: kpis.status(ctx, session, team_id, ctx.catalog.get(k)) for k in TEAM_METRICS}
     coverage = next((m for m in moves if m.kpi.key == "test_coverage_percentage"), None)
@@ -70,7 +71,7 @@ def compute(ctx: Context, session: Session, team_id: str, until: datetime | None
         sprint=sprints.current(session, team_id, until),
         velocity=sprints.velocity_average(session, team_id, until),
         wins=wins,
-        achievements=recognition_repo.achievements_between(session, team_id, since, until),
+        achievements=achieved.achievements,
         blockers=notes.open_notes(session, team_id, notes.BLOCKER),
         survey=inputs.survey_summary(ctx, session, team_id, since, until),
         commitments=notes.added_between(session, team_id, notes.COMMITMENT, since, until),
@@ -116,7 +117,7 @@ def sprint_lines(data: Weekly) -> list[str]:
                          f" story points completed ({formatting.number(progress.percent or 0)}%)")
             state = "On track for the sprint goal" if progress.on_track else "Behind the sprint goal"
             lines.append(f"*Burndown*: {state} (day {progress.day} of {progress.days}; "
-                         f"{formatting.number(progress.expected or 0)} points expected by now)")
+                         f"{formatting.number(round(progress.expected or 0))} points expected by now)")
         else:
             lines.append(f"*{name}*: {formatting.number(progress.completed)} story points completed "
                          "(no commitment recorded)")

@@ -62,7 +62,8 @@ def test_config_overrides_a_field_adds_a_rule_and_disables_one():
      "alerts.rules.New: give exactly one of kpi (a KPI key) or expr"),
     ({"New": {"expr": "__import__('os')", "op": ">", "threshold": 1, "channels": ["#x"]}},
      "only KPI keys, numbers, + - * / % and () are allowed"),
-    ({"ApiLatencyHigh": {"colour": "red"}}, "alerts.rules.ApiLatencyHigh.colour: Extra inputs are not permitted"),
+    ({"ApiLatencyHigh": {"colour": "red"}},
+     "alerts.rules.ApiLatencyHigh.colour: unknown key 'colour'. Valid keys: annotations, "),
 ])
 def test_bad_rules_are_refused_naming_the_file_and_field(rules, message):
     with pytest.raises(ConfigError) as error:
@@ -134,3 +135,12 @@ def test_promtool_accepts_the_exported_rules(tmp_path):
     done = subprocess.run([PROMTOOL, "check", "rules", str(path)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SUCCESS: 6 rules found" in done.stdout
+
+
+def test_a_summary_without_data_says_what_is_missing_not_a_unit_after_no_data():
+    from aurum.alerts.evaluation import annotations_of
+
+    rule = AurumConfig().alerts.rules["ApiLatencyHigh"]
+    assert annotations_of(rule, 285.0, None)["summary"] == "API p95 latency is 285 ms, above 300 ms for 10 minutes"
+    summary = annotations_of(rule, None, None)["summary"]
+    assert summary == "No data for api_response_time_p95: the condition (threshold 300) cannot be checked"

@@ -25,7 +25,8 @@ def test_kudos_posts_a_public_shout_out_with_the_reason_escaped(runtime, server,
     assert post["channel"] == channel
     text = text_of(post["blocks"])
     assert "*Code Quality Award* for <@U2BOB>" in text and "From <@U1ANA>" in text
-    assert "&lt;!channel&gt; &lt;https://x.io|here&gt;" in text and "<!channel>" not in text
+    assert "raised DAO coverage @channel here (https://x.io)" in text  # the words, no ping, the link's address shown
+    assert "<!channel>" not in text and "<https" not in text and "<!channel>" not in post["text"]
     assert_valid_blocks(post["blocks"])
     confirm = fake_slack.wait_for(is_reply)[0].params
     assert confirm["user"] == "U1ANA" and "(1 of 5 today)" in confirm["text"]

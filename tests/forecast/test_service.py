@@ -173,8 +173,9 @@ def test_weekly_job_records_forecast_accuracy_as_a_kpi(ctx):
         stored = snapshots.latest(session, TEAM, ACCURACY_KPI)
         report = backtest_kpis(ctx, session, TEAM, max_origins=JOB_MAX_ORIGINS)
     assert stored is not None and stored.source == "forecast backtest"
-    assert stored.value == pytest.approx(round(report.accuracy, 2)) and 90 < stored.value < 100
-    assert outcome.result.startswith(f"forecast accuracy {report.accuracy:.1f}% over 2 KPIs")
+    assert stored.value == pytest.approx(round(report.overall.coverage, 2))
+    assert outcome.result.startswith(f"forecast accuracy {report.accuracy:.1f}% (actuals inside the 90% intervals")
+    assert outcome.result.endswith(f"over 2 KPIs; MAPE {report.mape:.1f}%")
     (again,) = JobRunner(ctx).run_now("forecast_accuracy", team_id=TEAM)
     assert again.result == "already ran"
 

@@ -151,7 +151,9 @@ def test_backtest_cli_prints_coverage_and_mape_per_kpi_and_overall(ctx, database
     row = next(line for line in printed if line.startswith("API p95 response time"))
     assert row.split()[-6:] == [str(latency.origins), str(latency.pairs), f"{latency.coverage:.1f}", "%",
                                 f"{latency.mape:.1f}", "%"]
-    assert printed[-1] == f"Forecast accuracy (100 − MAPE, averaged over KPIs): {report.accuracy:.1f} %"
+    assert printed[-1] == (f"Forecast accuracy (actuals inside the 90 % intervals): {report.accuracy:.1f} %; "
+                           f"MAPE (averaged over KPIs): {report.mape:.1f} %")
+    assert report.accuracy == report.overall.coverage and "in 90 % interval" in printed[1]
     assert any(line.startswith("Overall (2 KPIs)") and f"{report.overall.coverage:.1f} %" in line for line in printed)
     only = _cli(database_url, tmp_path, "forecast", "backtest", "latency", "--team", TEAM)
     assert any(line.startswith("Overall (1 KPIs)") for line in only)

@@ -88,10 +88,10 @@ def test_override_changes_a_target_and_adds_a_kpi(tmp_path):
 
 
 @pytest.mark.parametrize(("yaml_text", "expected"), [
-    ("kpis:\n  api_response_time_p95:\n    target: fast\n", "KPI api_response_time_p95, field target"),
-    ("kpis:\n  api_response_time_p95:\n    unit: furlongs\n", "KPI api_response_time_p95, field unit"),
-    ("kpis:\n  new_thing:\n    name: New\n", "KPI new_thing, field category"),
-    ("kpis:\n  api_response_time_p95: 12\n", "KPI api_response_time_p95: expected a mapping"),
+    ("kpis:\n  api_response_time_p95:\n    target: fast\n", "kpis.api_response_time_p95.target: target 'fast'"),
+    ("kpis:\n  api_response_time_p95:\n    unit: furlongs\n", "kpis.api_response_time_p95.unit: Input should be"),
+    ("kpis:\n  new_thing:\n    name: New\n", "kpis.new_thing: unknown KPI 'new_thing'"),
+    ("kpis:\n  api_response_time_p95: 12\n", "kpis.api_response_time_p95: expected a mapping"),
 ])
 def test_bad_override_names_file_kpi_and_field(tmp_path, yaml_text, expected):
     path = tmp_path / "team.yml"

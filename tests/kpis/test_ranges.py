@@ -89,11 +89,11 @@ def test_the_config_file_overrides_a_range(tmp_path):
 
 
 @pytest.mark.parametrize(("fields", "message"), [
-    ({"range": [100, 0]}, "KPI test_coverage_percentage, field range: range [100, 0]: the low end comes first"),
-    ({"range": ["lots", 1]}, "KPI test_coverage_percentage, field range.0: Input should be a valid number"),
-    ({"range": [0, 1, 2]}, "KPI test_coverage_percentage, field range: Tuple should have at most 2 items"),
-    ({"range": [0, "inf"]}, "KPI test_coverage_percentage, field range: range ends are finite numbers"),
-    ({"range": [0, 50]}, "KPI test_coverage_percentage, field (entry): baseline 78 is outside the KPI's range "
+    ({"range": [100, 0]}, "kpis.test_coverage_percentage.range: range [100, 0]: the low end comes first"),
+    ({"range": ["lots", 1]}, "kpis.test_coverage_percentage.range.0: Input should be a valid number"),
+    ({"range": [0, 1, 2]}, "kpis.test_coverage_percentage.range: Tuple should have at most 2 items"),
+    ({"range": [0, "inf"]}, "kpis.test_coverage_percentage.range: range ends are finite numbers"),
+    ({"range": [0, 50]}, "kpis.test_coverage_percentage: baseline 78 is outside the KPI's range "
                          "0 to 50 (percent)"),
 ])
 def test_a_bad_range_override_is_refused_with_the_file_kpi_and_field(fields, message):

@@ -3,32 +3,16 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from aurum.core import ingest, outbox
-from storage.queue import QueuedTask
 from storage.recognition import Achievement, KpiCrossing
 from storage.rollups import SnapshotBase
 from storage.workspaces import ensure
 from tests.blockkit import assert_valid_blocks
-
-TEAM = "T0001"
-T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-
-
-def store(ctx, kpi: str, *values: float, start: int = 0) -> None:
-    for i, value in enumerate(values):
-        with ctx.transaction() as session:
-            ingest.store(ctx, session, TEAM, [SnapshotBase(kpi=kpi, value=value, at=T0 + timedelta(hours=start + i),
-                                                           source="ci")])
-
-
-def celebrations(ctx, prefix: str) -> list[QueuedTask]:
-    with ctx.reading() as session:
-        return list(session.scalars(select(QueuedTask).where(QueuedTask.key.like(f"{prefix}%"))
-                                    .order_by(QueuedTask.id)))
+from tests.recognition.support import T0, TEAM, celebrations, store
 
 
 def test_coverage_target_celebrated_once_per_crossing(ctx):

@@ -72,7 +72,8 @@ def test_a_team_may_replace_questions_with_single_choice_and_number_inputs():
      "question a: only a scale question can feed a KPI"),
     ({"audience": {"channel": "#eng", "users": ["U1"]}}, "give exactly one of channel, usergroup or users"),
     ({"short_name": "A title far longer than a modal allows"}, "surveys.team.short_name"),
-    ({"cadence": "daily"}, "surveys.team.cadence: Extra inputs are not permitted"),
+    ({"cadence": "daily"}, "surveys.team.cadence: unknown key 'cadence'. Valid keys: audience, name, questions, "
+                          "response_rate_kpi, results_to, short_name"),
     ({"results_to": ["teem"]}, "surveys.team: unknown channel 'teem'; use a #name or a key of channels:"),
 ])
 def test_bad_survey_overrides_name_the_file_and_field(override, message):
