@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import App, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
@@ -19,6 +22,7 @@ from sqlalchemy.engine import Engine
 
 import commands
 from aurum.core.context import Context
+from aurum.core.text import escape, outgoing
 from bot.installations import (
     STATE_EXPIRY_SECONDS,
     StoreAuthorize,
@@ -35,10 +39,34 @@ CONSOLE_TOKEN = "xoxb-console"
 CONSOLE_SECRET = "console-only-signing-secret"
 NOT_INSTALLED = ("Aurum is not installed in this workspace (or was uninstalled). "
                  "An admin can install it from /slack/install.")
+SLASH_COMMANDS = tuple(module.COMMAND for module in commands.MODULES if hasattr(module, "COMMAND"))
+ANY_COMMAND = re.compile(r"^/")
+
+
+def unknown_command(command: str) -> str:
+    """The answer to a slash command the bot does not have (typed in the console, or a manifest out of date)."""
+    return (f"Aurum has no command `{escape(command)}`. Its commands: "
+            + ", ".join(f"`{name}`" for name in SLASH_COMMANDS) + " (try `/kpi help`).")
+
+
+class _UnusedEnvironmentToken(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment when it is given no token, and then warns that the client it
+    is given wins ("`token` will be unused"). The app is given its client only (SLACK_API_URL, timeouts) and every
+    request's token comes from `authorize`: that one warning says nothing to whoever runs the bot."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+def _bolt_logger() -> logging.Logger:
+    logger = logging.getLogger("slack_bolt")
+    if not any(isinstance(f, _UnusedEnvironmentToken) for f in logger.filters):
+        logger.addFilter(_UnusedEnvironmentToken())
+    return logger
 
 
 def web_client(settings: Settings, token: str | None = None, interactive: bool = True,
-               anonymous: bool = False, timeout: int = 10) -> WebClient:
+               anonymous: bool = False, timeout: int = 10, logger: logging.Logger | None = None) -> WebClient:
     """A client for Settings.slack_api_url. Interactive calls made after the ack (users.info for an admin check)
     retry in place; the outbox retries itself; a call inside Slack's 3-second window retries never."""
     handlers = (
@@ -47,7 +75,8 @@ def web_client(settings: Settings, token: str | None = None, interactive: bool =
     )
     secret = None if anonymous else token or (
         settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else CONSOLE_TOKEN)
-    return WebClient(token=secret, base_url=settings.slack_api_url, timeout=timeout, retry_handlers=handlers)
+    return WebClient(token=secret, base_url=settings.slack_api_url, timeout=timeout, retry_handlers=handlers,
+                     logger=logger)
 
 
 @dataclass
@@ -101,7 +130,7 @@ def build_app(settings: Settings, ctx: Context, *, console: bool = False, tokens
         request_verification_enabled=not console,
         ssl_check_enabled=False,
         url_verification_enabled=True,
-        logger=logging.getLogger("slack_bolt"),
+        logger=_bolt_logger(),
     )
     if tokens is not None:
         # Bolt types `authorize` as always returning a result; its own Authorize classes return None as we do.
@@ -111,8 +140,10 @@ def build_app(settings: Settings, ctx: Context, *, console: bool = False, tokens
                   user_facing_authorize_error_message=NOT_INSTALLED, **common)
     else:
         app = App(authorize=single_token_authorize(settings, home), **common)
+    app.middleware(_lower_case_command)
     for module in commands.MODULES:
         module.register(app, ctx)
+    _answer_unknown_commands(app, ctx)
     register_lifecycle(app, ctx.engine, tokens.store if tokens is not None else None)
 
     @app.error
@@ -121,3 +152,21 @@ def build_app(settings: Settings, ctx: Context, *, console: bool = False, tokens
         return BoltResponse(status=200, body="Sorry, something went wrong on our side. Please try again.")
 
     return app
+
+
+def _lower_case_command(body: dict[str, Any], next_: Callable[[], BoltResponse]) -> BoltResponse:
+    """`/KPI latency` is answered as `/kpi latency`: the commands are matched without regard to case."""
+    command = body.get("command")
+    if isinstance(command, str) and command != command.lower():
+        body["command"] = command.lower()
+    return next_()
+
+
+def _answer_unknown_commands(app: App, ctx: Context) -> None:
+    """Registered after every command: a slash command none of them took is answered with the bot's commands."""
+
+    def ack_unknown(ack, body: dict[str, Any]) -> None:
+        ack(text=outgoing(unknown_command(str(body.get("command", "")))), response_type="ephemeral")
+        ctx.telemetry.count("command_outcomes", command="unknown", outcome="input_error")
+
+    app.command(ANY_COMMAND)(ack_unknown)

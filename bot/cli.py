@@ -14,11 +14,12 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 from bot.settings import Settings, SettingsError, load_settings
+from bot.tables import print_table
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -34,6 +35,8 @@ app.add_typer(token_app, name="token")
 alerts_app = typer.Typer(help="Alert rules (`aurum alert-rules` prints them for Prometheus).", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
 
+DEMO_DATABASE = "aurum-demo.db"
+Built = TypeVar("Built")
 TeamOption = Annotated[str | None, typer.Option("--team", help="Slack team id (default: the bot token's workspace, "
                                                                   "or the only one installed)")]
 
@@ -57,7 +60,7 @@ def _setup_logging(settings: Settings | None = None) -> None:
     configure(level=settings.log_level, secrets=settings.secret_values())
 
 
-def _build(root: Callable[[Settings], Runtime], settings: Settings | None = None) -> Runtime:
+def _build(root: Callable[[Settings], Built], settings: Settings | None = None) -> Built:
     try:
         return root(settings or _settings())
     except SettingsError as exc:
@@ -65,12 +68,41 @@ def _build(root: Callable[[Settings], Runtime], settings: Settings | None = None
 
 
 @contextmanager
-def _cli(settings: Settings | None = None) -> Iterator[Runtime]:
-    """The CLI's runtime (bot.compose.build_cli), shut down however the command ends."""
+def _cli(settings: Settings | None = None, *, existing: bool = False) -> Iterator[Runtime]:
+    """The CLI's runtime (bot.compose.build_cli), shut down however the command ends. `existing`: a command that
+    reads the bot's data refuses a SQLite file that is not there, rather than create an empty one and read nothing."""
     from bot.compose import build_cli
 
+    settings = settings or _settings()
+    if existing:
+        _refuse_missing_database(settings)
     with _build(build_cli, settings) as runtime:
         yield runtime
+
+
+def _refuse_missing_database(settings: Settings) -> None:
+    from sqlalchemy.engine import make_url
+
+    from bot.compose import build_context
+    from storage.db import make_engine
+
+    url = settings.database_url
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return
+    path = Path(parsed.database).resolve()
+    if path.exists():
+        return
+    # A broken config file is said first, as every command says it: checked against a database in memory.
+    in_memory = _build(lambda given: build_context(given, engine=make_engine("sqlite://"), migrate=False), settings)
+    in_memory.engine.dispose()
+    demo = Path(DEMO_DATABASE)
+    hint = (f"This folder holds the demo's data: DATABASE_URL=sqlite:///{DEMO_DATABASE} reads them."
+            if demo.exists() and demo.resolve() != path else
+            f"To try the bot with demo data, run `aurum demo` (it keeps them in {DEMO_DATABASE}).")
+    raise _fail(f"No database at {path} (DATABASE_URL is {url}): nothing was read, and no empty database was "
+                "created.\nSet DATABASE_URL to the bot's database (e.g. sqlite:////srv/aurum/aurum.db or "
+                f"postgres://…), or run the command in the folder that holds it. {hint}")
 
 
 def _team(runtime: Runtime, team: str | None) -> str:
@@ -130,7 +162,7 @@ def scheduler(metrics_port: Annotated[int | None, typer.Option(help="Serve /metr
 @app.command()
 def demo(
     command: Annotated[list[str] | None, typer.Option("--command", "-c", help="Run this command and exit")] = None,
-    database: Annotated[str, typer.Option(help="Database for the demo")] = "sqlite:///aurum-demo.db",
+    database: Annotated[str, typer.Option(help="Database for the demo")] = f"sqlite:///{DEMO_DATABASE}",
 ) -> None:
     """Try the bot without Slack: demo history in SQLite and a console for the slash commands."""
     from aurum import demo as demo_data
@@ -147,12 +179,15 @@ def demo(
                 count = demo_data.load(session, runtime.ctx.catalog, CONSOLE_TEAM, runtime.ctx.now())
                 typer.echo(f"Loaded {count:,} demo snapshots ({demo_data.WEEKS} weeks of "
                            f"{len(runtime.ctx.catalog)} KPIs).")
-        if command:
-            for line in command:
-                typer.echo(f"aurum> {line}")
-                run_command(runtime, line, sys.stdout)
-        else:
+        if not command:
             repl(runtime)
+            return
+        failed = 0
+        for line in command:
+            typer.echo(f"aurum> {line}")
+            failed += not run_command(runtime, line, sys.stdout)
+    if failed:  # the messages said what went wrong; the exit code tells a script
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -163,7 +198,7 @@ def kpi(name: str, as_json: Annotated[bool, typer.Option("--json", help="Print J
     from aurum.kpis import service as kpis
     from aurum.kpis.catalog import range_text
 
-    with _cli() as runtime:
+    with _cli(existing=True) as runtime:
         found = _resolve_or_fail(runtime, name)
         team_id = _team(runtime, team)
         with runtime.ctx.reading() as session:
@@ -236,7 +271,7 @@ def forecast(
     from aurum.forecast import service, text
     from aurum.kpis.service import parse_time
 
-    with _cli() as runtime:
+    with _cli(existing=True) as runtime:
         team_id = _team(runtime, team)
         if name.lower() == "backtest":
             chosen = [_resolve_or_fail(runtime, kpi)] if kpi else None
@@ -287,10 +322,12 @@ def jobs() -> None:
     with _cli() as runtime:
         runner = JobRunner(runtime.ctx)
         now = runtime.ctx.now()
+        rows = []
         for job in runner.jobs.values():
             upcoming = runner.next_fire(job, now)
             when = upcoming.astimezone(runtime.ctx.tz).strftime("%a %Y-%m-%d %H:%M %Z") if upcoming else "never"
-            typer.echo(f"{job.name:<24} {runner.cron(job):<16} next {when}  {job.description}")
+            rows.append((job.name, runner.cron(job), when, job.description))
+    print_table(("job", "schedule", "next run", "what it does"), rows)
 
 
 @app.command("run-job")
@@ -376,7 +413,7 @@ def outbox(status: Annotated[str | None, typer.Option(help="pending, sending, se
     from aurum.core import outbox as slack
     from storage import queue
 
-    with _cli() as runtime:
+    with _cli(existing=True) as runtime:
         with runtime.ctx.reading() as session:
             tallies = queue.tallies(session)
             rows = queue.listing(session, status, limit, kinds=slack.KINDS)
@@ -385,16 +422,18 @@ def outbox(status: Annotated[str | None, typer.Option(help="pending, sending, se
         task_counts: Counter[str] = Counter()
         for (kind, state), count in tallies.items():
             (counts if kind in slack.KINDS else task_counts)[state] += count
-        typer.echo("  ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "The outbox is empty.")
-        for row in rows:
-            typer.echo(f"#{row.id} {row.status:<10} {row.kind:<9} {slack.channel_of(row) or row.parent_key} "
-                       f"attempts={row.attempts} {row.last_error or ''}")
-        if task_counts:
-            typer.echo("Other tasks (requests' work after the ack, PagerDuty, e-mail, alert charts): "
-                       + "  ".join(f"{k}: {v}" for k, v in sorted(task_counts.items())))
-        for task in tasks:
-            typer.echo(f"task #{task.id} {task.status:<10} {task.kind:<9} {task.key} attempts={task.attempts} "
-                       f"{task.last_error or ''}")
+    typer.echo("  ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "The outbox is empty.")
+    if rows:
+        print_table(("message", "status", "kind", "where", "attempts", "last error"), [
+            (f"#{row.id}", row.status, row.kind, slack.channel_of(row) or row.parent_key, row.attempts,
+             row.last_error or "") for row in rows], right=(4,))
+    if task_counts:
+        typer.echo("Other tasks (requests' work after the ack, PagerDuty, e-mail, alert charts): "
+                   + "  ".join(f"{k}: {v}" for k, v in sorted(task_counts.items())))
+    if tasks:
+        print_table(("task", "status", "kind", "key", "attempts", "last error"), [
+            (f"task #{task.id}", task.status, task.kind, task.key, task.attempts, task.last_error or "")
+            for task in tasks], right=(4,))
 
 
 @app.command()
@@ -444,18 +483,19 @@ def workspace_list() -> None:
     from storage import workspaces
     from storage.adopt import teams_with_data
 
-    with _cli() as runtime:
-        with runtime.ctx.reading() as session:
-            rows = workspaces.listing(session)
-            unregistered = sorted(teams_with_data(session) - {row.team_id for row in rows})
-        for row in rows:
-            state = f"uninstalled {row.uninstalled_at:%Y-%m-%d}" if row.uninstalled_at else "installed"
-            typer.echo(f"{row.team_id:<14} {state:<22} {row.name}")
-        for team_id in unregistered:  # data under a workspace never registered: `--team` wrote it, or the console
-            typer.echo(f"{team_id:<14} {'not registered':<22} "
-                       + ("data recorded before Slack was connected" if team_id == workspaces.CONSOLE_TEAM else ""))
-        if not rows and not unregistered:
-            typer.echo("No workspaces yet.")
+    with _cli(existing=True) as runtime, runtime.ctx.reading() as session:
+        rows = workspaces.listing(session)
+        unregistered = sorted(teams_with_data(session) - {row.team_id for row in rows})
+    if not rows and not unregistered:
+        typer.echo("No workspaces yet.")
+        return
+    table = [(row.team_id, f"uninstalled {row.uninstalled_at:%Y-%m-%d}" if row.uninstalled_at else "installed",
+              row.name) for row in rows]
+    # data under a workspace never registered: `--team` wrote it, or the console
+    table += [(team_id, "not registered",
+               "data recorded before Slack was connected" if team_id == workspaces.CONSOLE_TEAM else "")
+              for team_id in unregistered]
+    print_table(("team", "state", "name"), table)
 
 
 @workspace_app.command("purge")
@@ -467,7 +507,7 @@ def workspace_purge(team: str, yes: Annotated[bool, typer.Option("--yes", help="
     if not yes:
         typer.confirm(f"Delete every row of workspace {team} from {len(team_tables())} tables? This cannot be undone",
                       abort=True)
-    with _cli() as runtime:
+    with _cli(existing=True) as runtime:
         with runtime.ctx.transaction() as session:
             deleted = purge(session, team)
         total = sum(deleted.values())
@@ -497,28 +537,35 @@ def token_list(team: TeamOption = None) -> None:
     """List API tokens (their first characters only)."""
     from storage.api_tokens import listing
 
-    with _cli() as runtime:
-        with runtime.ctx.reading() as session:
-            rows = listing(session, team)
-        for row in rows:
-            state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
-            used = f"last used {row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never used"
-            typer.echo(f"#{row.id:<4} {row.team_id:<12} {row.prefix}…  {row.name:<20} {row.scopes:<12} {state}, {used}")
-        if not rows:
-            typer.echo("No API tokens.")
+    with _cli(existing=True) as runtime, runtime.ctx.reading() as session:
+        rows = listing(session, team)
+    if not rows:
+        typer.echo("No API tokens.")
+        return
+    print_table(("id", "team", "token", "name", "scopes", "state", "last used"), [
+        (row.id, row.team_id, f"{row.prefix}…", row.name, row.scopes,
+         f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active",
+         f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never") for row in rows], right=(0,))
 
 
 @token_app.command("revoke")
-def token_revoke(token_id: int) -> None:
-    """Revoke an API token by its number."""
+def token_revoke(token: Annotated[str, typer.Argument(
+        metavar="TOKEN", help="Its id or first characters, as `aurum token list` shows them (3, aur_jfVNDg), "
+                              "or the whole token")]) -> None:
+    """Revoke an API token, named by its id, its first characters or itself."""
     from aurum.core import tokens
 
-    with _cli() as runtime:
+    with _cli(existing=True) as runtime:
         with runtime.ctx.transaction() as session:
-            row = tokens.revoke(session, token_id, runtime.ctx.now())
+            found = tokens.matching(session, token)
+            row = tokens.revoke(session, found[0].id or 0, runtime.ctx.now()) if len(found) == 1 else None
+        if not found:
+            raise _fail(f"No API token '{token}'. Name it by its id or its first characters, as `aurum token list` "
+                        "shows them (e.g. 3 or aur_jfVNDg), or give the whole token.")
         if row is None:
-            raise _fail(f"No API token #{token_id}.")
-        typer.echo(f"Revoked token #{token_id} ({row.name}).")
+            raise _fail(f"'{token}' begins {len(found)} tokens ("
+                        + ", ".join(f"#{r.id} {r.prefix}…" for r in found) + "): give more characters, or the id.")
+        typer.echo(f"Revoked token #{row.id} {row.prefix}… ({row.name}).")
 
 
 @app.command("alert-rules")

@@ -146,19 +146,18 @@ def survey_form(runtime: Runtime, text: str) -> str:
                       + " | ".join(f"<{i}>" for i in range(1, len(inputs) + 1))])
 
 
-def run_command(runtime: Runtime, line: str, out: TextIO) -> None:
-    """Dispatch one slash command through the Bolt app, print the ack, then do the work it queued and deliver."""
+def run_command(runtime: Runtime, line: str, out: TextIO) -> bool:
+    """Dispatch one slash command through the Bolt app, print the ack, then do the work it queued and deliver.
+    False when the command failed: its input refused (an unknown command among it), or its work did not succeed
+    (the outcomes it counted for /metrics, other than ok)."""
     command, _, text = line.strip().partition(" ")
-    if command == "/survey" and text.strip().lower() in ("", "team", "stakeholder"):
+    if command.lower() == "/survey" and text.strip().lower() in ("", "team", "stakeholder"):
         out.write(survey_form(runtime, text.strip().lower()) + "\n")
-        return
+        return True
+    failures = _failures(runtime)
     request = BoltRequest(body=command_body(command, text.strip()), mode="socket_mode",
                           headers={"content-type": ["application/x-www-form-urlencoded"]})
     response = runtime.bolt.dispatch(request)
-    if response.status == 404:
-        out.write(f"Unknown command {command}. Commands: /kpi, /survey, /roadmap, /report, /sprint, /blocker, "
-                  "/kudos\n")
-        return
     if response.body:
         try:
             ack = json.loads(response.body)
@@ -166,6 +165,13 @@ def run_command(runtime: Runtime, line: str, out: TextIO) -> None:
         except ValueError:
             out.write(response.body + "\n")
     runtime.drain()
+    return response.status == 200 and _failures(runtime) == failures
+
+
+def _failures(runtime: Runtime) -> float:
+    """Commands counted so far with another outcome than ok (input_error, refused, error)."""
+    counted = runtime.ctx.telemetry.snapshot()["command_outcomes"]
+    return sum(value for (_command, outcome), value in counted.items() if outcome != "ok")
 
 
 def repl(runtime: Runtime, stdin: TextIO | None = None, out: TextIO | None = None) -> None:

@@ -23,6 +23,7 @@ from bot.channel_check import log_channel_problems
 from bot.installations import TeamTokens, log_adopted
 from bot.memory import keep_trimmed
 from bot.settings import Settings
+from bot.slack_access import QUIET_SDK, SlackAccess, auth_test_problem
 from storage.adopt import register
 from storage.db import session_scope
 from storage.workspaces import CONSOLE_TEAM, by_token, ensure, listing
@@ -50,6 +51,7 @@ class Runtime:
     http: httpx.Client | None = None
     # A web process's work process (bot/work_process.py); None: the work after the ack runs in threads here.
     work: WorkProcess | None = None
+    slack: SlackAccess = field(default_factory=SlackAccess)  # single-token mode: does Slack accept the token
 
     @property
     def bolt(self) -> App:
@@ -153,7 +155,7 @@ def token_sha256(settings: Settings) -> str | None:
 def learn_token_workspace(settings: Settings, engine: Engine) -> tuple[str, str]:
     """Single-token mode: ask Slack (auth.test) which workspace the bot token names, register it (remembering the
     token's hash) and let it adopt what the console workspace holds. Raises what the Slack client raises."""
-    info = web_client(settings, interactive=False).auth_test()  # no retries in place: callers decide
+    info = web_client(settings, interactive=False, logger=QUIET_SDK).auth_test()  # no retries in place: callers decide
     team_id, name = info["team_id"], info.get("team", "")
     with session_scope(engine) as session:
         adopted = register(session, team_id, name, token_sha256=token_sha256(settings))
@@ -174,9 +176,10 @@ def register_workspace(runtime: Runtime) -> str | None:
     else:
         try:
             team_id, _ = learn_token_workspace(runtime.settings, runtime.ctx.engine)
-        except Exception as exc:  # Slack may be down: serve anyway, the outbox will catch up
-            log.warning("auth.test failed; workspace not registered yet", extra={"error": type(exc).__name__})
+        except Exception as exc:  # Slack may be down: serve anyway (not ready), the outbox will catch up
+            runtime.slack.failed(auth_test_problem(runtime.settings.slack_api_url, exc))
             return None
+        runtime.slack.answered()
     runtime.home.team_id = team_id
     return team_id
 
@@ -195,9 +198,9 @@ def workspace_to_use(runtime: Runtime) -> str:
             return learn_token_workspace(settings, engine)[0]
         except Exception as exc:  # noqa: BLE001 - any failure to reach Slack is told, with the way out
             raise WorkspaceUnknown(
-                "The Slack workspace of SLACK_BOT_TOKEN is not known yet, and Slack could not tell it "
-                f"({_slack_problem(exc)}). "
-                "Nothing was stored. Run the command again once Slack can be reached (the workspace is then "
+                "The Slack workspace of SLACK_BOT_TOKEN is not known yet, and Slack could not tell it. "
+                f"{auth_test_problem(settings.slack_api_url, exc)}\n"
+                "Nothing was stored. Run the command again once Slack answers (the workspace is then "
                 "remembered and later commands need no network), or name it with --team T… (your workspace's team "
                 "id, as `aurum workspace list` shows it once the bot has connected).") from None
     with session_scope(engine) as session:
@@ -212,12 +215,6 @@ def workspace_to_use(runtime: Runtime) -> str:
         raise WorkspaceUnknown(f"Several workspaces are served; pick one with --team, e.g. --team {rows[0].team_id}. "
                                f"Nothing was stored. Workspaces:\n{names}")
     return rows[0].team_id if rows else CONSOLE_TEAM
-
-
-def _slack_problem(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    error = response.get("error") if response is not None and hasattr(response, "get") else None
-    return str(error) if error else f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def register_until_done(runtime: Runtime, first_wait: float = 2.0, longest_wait: float = 300.0,

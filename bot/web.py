@@ -92,12 +92,23 @@ def create_web_app(runtime: Runtime, *, start_workers: bool = True) -> ASGIApp:
 
     @web.get("/readyz", include_in_schema=False)
     async def readyz() -> Response:
-        """Readiness: the database is reachable and has every migration applied."""
+        """Readiness: the database is reachable and has every migration applied, and (single-token mode) Slack
+        accepted the bot token when last asked; when not ready, `reason` says why and what to do."""
         reachable = await run_in_threadpool(ping, runtime.ctx.engine)
         migrated = reachable and await run_in_threadpool(at_head, runtime.ctx.engine)
-        ready = reachable and migrated
-        status = {"status": "ready" if ready else "not ready", "database": reachable, "migrations_at_head": migrated}
-        return Response(json.dumps(status), status_code=200 if ready else 503, media_type="application/json")
+        slack_problem = runtime.slack.problem
+        reasons = []
+        if not reachable:
+            reasons.append("The database cannot be reached: check DATABASE_URL.")
+        elif not migrated:
+            reasons.append("The database is not at this version's newest migration: run `aurum db upgrade`.")
+        if slack_problem is not None:
+            reasons.append(slack_problem)
+        status = {"status": "not ready" if reasons else "ready", "database": reachable, "migrations_at_head": migrated,
+                  "slack": slack_problem is None}
+        if reasons:
+            status["reason"] = " ".join(reasons)
+        return Response(json.dumps(status), status_code=503 if reasons else 200, media_type="application/json")
 
     @web.get("/metrics", include_in_schema=False)
     async def prometheus_metrics() -> Response:

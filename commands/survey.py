@@ -14,7 +14,7 @@ from aurum.surveys import answers, blocks, export, results, runs, service
 from aurum.surveys.model import SURVEY_KEYS
 from aurum.surveys.runs import SurveyError
 from aurum.surveys.schedule import normal_period, opening_on
-from commands.common import Asker, later, only_admins, reply, tell, work
+from commands.common import Asker, count, later, only_admins, reply, tell, work
 from commands.survey_modal import open_view
 
 COMMAND = "/survey"
@@ -144,6 +144,7 @@ def register(app: Any, ctx: Context) -> None:
             request = parse(ctx, typed(body.get("text", "")))
         except InputError as exc:
             ack(text=outgoing(str(exc)), response_type="ephemeral")
+            count(ctx, body, "input_error")
             return
         if isinstance(request, Help):
             ack(text=USAGE, response_type="ephemeral")
@@ -154,12 +155,13 @@ def register(app: Any, ctx: Context) -> None:
             later(ctx, answer, body)
         ack()
 
-    def answer_survey(body: dict[str, Any]) -> None:
+    def answer_survey(body: dict[str, Any]) -> str | None:
         asker = Asker.from_body(body)
         try:
-            handle(ctx, asker, parse(ctx, typed(body.get("text", ""))))
+            return handle(ctx, asker, parse(ctx, typed(body.get("text", ""))))
         except (SurveyError, answers.SubmitError, InputError) as exc:
             tell(ctx, asker, str(exc))
+            return "input_error"  # counted for /metrics (and an exit status of 1 in the console)
 
     answer = work(ctx, f"command:{COMMAND}", answer_survey)
     app.command(COMMAND)(ack_survey)
@@ -168,11 +170,12 @@ def register(app: Any, ctx: Context) -> None:
 ADMIN_WORK = {Open: "open a survey now", Export: "export survey answers", Skip: "skip a survey"}
 
 
-def handle(ctx: Context, asker: Asker, request: Request) -> None:
+def handle(ctx: Context, asker: Asker, request: Request) -> str | None:
+    """Do the request; "refused" (for /metrics) when it needs an admin and the asker is none."""
     doing = ADMIN_WORK.get(type(request))
     if doing and not (isinstance(request, Skip) and asker.user_id in ctx.config.surveys.scrum_masters) \
             and only_admins(ctx, asker, doing):
-        return
+        return "refused"
     if isinstance(request, Open):
         tell(ctx, asker, f"{ctx.config.surveys.survey(request.survey).name}: "
                          f"{service.open_now(ctx, asker.team_id, request.survey, asker.user_id)}.")
@@ -191,6 +194,7 @@ def handle(ctx: Context, asker: Asker, request: Request) -> None:
         first = "replaced your earlier ones" if stored.replaced else "are in"
         tell(ctx, asker, f"🙏 Thank you: your answers {first}, stored without your name. You can change them "
                          f"until {blocks.when(stored.run.closes_at, ctx.tz)}.")
+    return None
 
 
 def show_results(ctx: Context, asker: Asker, request: Results) -> None:

@@ -65,6 +65,21 @@ def revoke(session: Session, token_id: int, now: datetime, team_id: str | None =
     return row
 
 
+def matching(session: Session, reference: str) -> list[ApiToken]:
+    """The tokens `reference` names: an id as `aurum token list` shows it (3 or #3), the first characters shown
+    there (aur_jfVNDg, with or without the …; fewer name every token starting so), or the whole token."""
+    wanted = reference.strip().lstrip("#").rstrip("…").strip()
+    if wanted.isdigit():
+        row = session.get(ApiToken, int(wanted))
+        return [row] if row is not None else []
+    if not wanted.startswith(PREFIX) or len(wanted) == len(PREFIX):
+        return []
+    if len(wanted) > SHOWN_PREFIX:
+        row = repo.by_hash(session, hash_token(wanted))
+        return [row] if row is not None else []
+    return [row for row in repo.listing(session) if row.prefix.startswith(wanted)]
+
+
 def from_header(authorization: str | None) -> str | None:
     """The token of an `Authorization: Bearer aur_…` header."""
     if not authorization:

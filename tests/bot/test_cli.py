@@ -116,3 +116,96 @@ def test_run_job_prints_to_the_console_with_console_or_without_slack(tmp_path, d
     assert demo.returncode == 0, demo.stderr[-3000:]
     assert "Team weekly status" in demo.stdout and "for T0CONSOLE: posted to #roadmap-updates" in demo.stdout
     assert [call.method for call in fake_slack.calls] == ["auth.test"]
+
+
+def _command_paths(group, prefix=()):
+    """Every command of the `aurum` CLI, as the arguments before `--help`."""
+    yield list(prefix)
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            yield from _command_paths(command, (*prefix, name))
+        else:
+            yield [*prefix, name]
+
+
+def test_every_help_shows_options_without_python_types():
+    import typer.main
+    from typer.testing import CliRunner
+
+    from bot import cli
+
+    runner = CliRunner()
+    paths = list(_command_paths(typer.main.get_command(cli.app)))
+    assert ["kpi"] in paths and ["token", "revoke"] in paths and len(paths) > 20
+    for path in paths:
+        result = runner.invoke(cli.app, [*path, "--help"], env={"COLUMNS": "120"})
+        assert result.exit_code == 0, (path, result.output)
+        assert "Show this message and exit." in result.output
+        for noise in ("<bool>", "<str>", "<int>", "<float>", "<list[", "<path>", "{name}"):
+            assert noise not in result.output, (path, noise, result.output)
+    kpi = runner.invoke(cli.app, ["kpi", "--help"], env={"COLUMNS": "120"}).output
+    flag = next(line for line in kpi.splitlines() if "--json" in line)
+    assert flag.split("--json", 1)[1].strip().startswith("Print JSON")  # a flag takes no value: nothing beside it
+    team = next(line for line in kpi.splitlines() if "--team" in line)
+    assert team.split("--team", 1)[1].split()[0] == "TEXT"
+
+
+def _columns_line_up(output: str, headers: tuple[str, ...], right: tuple[int, ...] = ()) -> list[str]:
+    """The table's rows, after checking that each row's cells start where their column's header does (end, for the
+    columns of numbers in `right`, two spaces before the next column or at the end of the line)."""
+    lines = output.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith(headers[0]))
+    starts = [lines[header].index(name) for name in headers]
+    assert starts == sorted(starts), lines[header]
+    rows = lines[header + 2:]
+    assert rows and set(lines[header + 1]) == {"─"}
+    for row in rows:
+        for index, start in enumerate(starts):
+            if index in right:
+                end = starts[index + 1] - 2
+                assert row[end - 1] != " " and row[end:end + 2] in ("  ", ""), (headers[index], row)
+            elif index and len(row) > start:  # (an empty last cell leaves nothing)
+                assert row[start - 1] == " " and row[start] != " ", (headers[index], row)
+    return rows
+
+
+def test_jobs_and_tokens_print_aligned_columns(settings):
+    from typer.testing import CliRunner
+
+    from bot import cli
+
+    env = {"DATABASE_URL": settings.database_url, "SLACK_BOT_TOKEN": "", "AURUM_TIMEZONE": "UTC"}
+    runner = CliRunner()
+    jobs = runner.invoke(cli.app, ["jobs"], env=env)
+    assert jobs.exit_code == 0, jobs.output
+    rows = _columns_line_up(jobs.output, ("job", "schedule", "next run", "what it does"))
+    heartbeat = next(row for row in rows if row.startswith("heartbeat "))
+    assert heartbeat.split()[1:6] == ["0", "*", "*", "*", "*"] and heartbeat.endswith("(hourly)")
+    assert len(rows) == len(jobs.output.splitlines()) - 2  # one row a job, however long its description
+    assert runner.invoke(cli.app, ["token", "create", "--name", "github-actions", "--team", "T0001"],
+                         env=env).exit_code == 0
+    assert runner.invoke(cli.app, ["token", "create", "--name", "ci", "--team", "T0001"], env=env).exit_code == 0
+    listing = runner.invoke(cli.app, ["token", "list"], env=env)
+    assert listing.exit_code == 0, listing.output
+    first, second = _columns_line_up(listing.output, ("id", "team", "token", "name", "scopes", "state", "last used"))
+    assert first.split()[0] == "1" and first.split()[3:] == ["github-actions", "push", "active", "never"]
+    assert second.split()[3:] == ["ci", "push", "active", "never"]
+
+
+def test_outbox_lists_messages_in_aligned_columns(ctx, settings):
+    from typer.testing import CliRunner
+
+    from aurum.core import outbox
+    from bot import cli
+
+    with ctx.transaction() as session:
+        for channel in ("#roadmap-updates", "C0A", "#a-much-longer-channel-name"):
+            outbox.post(session, "T0001", channel, "hello", key=f"greeting:{channel}")
+    result = CliRunner().invoke(cli.app, ["outbox"], env={"DATABASE_URL": settings.database_url,
+                                                          "SLACK_BOT_TOKEN": ""})
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == "pending: 3"
+    rows = _columns_line_up(result.output, ("message", "status", "kind", "where", "attempts", "last error"), right=(4,))
+    assert [row.split() for row in rows] == [["#3", "pending", "post", "#a-much-longer-channel-name", "0"],
+                                             ["#2", "pending", "post", "C0A", "0"],
+                                             ["#1", "pending", "post", "#roadmap-updates", "0"]]  # newest first

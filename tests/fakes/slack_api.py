@@ -367,6 +367,7 @@ class FakeSlack:
             self._opened: set[str] = set()
             self._faults: dict[str, deque[_Fault]] = {}
             self._chaos: tuple[float, random.Random, tuple, Any, float, int] | None = None
+            self._refused: dict[str, str] = {}
             self._limits: dict[str, float] = {}
             self._recent: dict[tuple[str, str], deque[float]] = {}
             self._ts = self._start_ts
@@ -600,6 +601,15 @@ class FakeSlack:
             else:
                 self._limits.pop(method, None)
 
+    def refuse_token(self, token: str, error: str | None = "invalid_auth") -> None:
+        """Answer every call made with ``token`` ``{"ok": false, "error": error}``, as Slack does for a token it
+        does not know (invalid_auth), a revoked one (token_revoked), …; ``error=None`` accepts it again."""
+        with self._lock:
+            if error:
+                self._refused[token] = error
+            else:
+                self._refused.pop(token, None)
+
     def _queue(self, method: str, count: int, fault: _Fault) -> None:
         with self._lock:
             self._faults.setdefault(method, deque()).extend(copy.copy(fault) for _ in range(count))
@@ -725,6 +735,8 @@ class FakeSlack:
             return _json_reply(200, {"ok": False, "error": "not_authed"})
         if not token.startswith("xoxb-"):  # the fake knows only bot tokens
             return _json_reply(200, {"ok": False, "error": "invalid_auth"})
+        if token in self._refused:
+            return _json_reply(200, {"ok": False, "error": self._refused[token]})
         if spec.scopes and not self.scopes & set(spec.scopes):
             needed, provided = self._needed_scope(spec.scopes, params), ",".join(sorted(self.scopes))
             self._violate(f"{method}: missing_scope: needs {needed} (any of {', '.join(spec.scopes)}); "
