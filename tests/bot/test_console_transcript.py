@@ -46,7 +46,7 @@ EXAMPLES = {
     "/roadmap [private]": "/roadmap private",
     "/sprint": "/sprint",
     "/sprint commit <text>": "/sprint commit Finish the metadata service migration",
-    "/sprint end [points completed]": "/sprint end 38",
+    "/sprint end [points completed]": "/sprint end",
     "/sprint progress <points done>": "/sprint progress 20",
     "/sprint start <name>": "/sprint start Sprint 40",
     "/sprint start <name> [committed points]": "/sprint start Sprint 41 45",
@@ -54,14 +54,17 @@ EXAMPLES = {
     "/survey answer [team|stakeholder] 8 | 7 | blockers | what works": "/survey answer 8 | 7 | flaky CI | pairing",
     "/survey export [team|stakeholder]": "/survey export",
     "/survey open [team|stakeholder]": "/survey open",
-    "/survey results [team|stakeholder] [W48|2026-11]": "/survey results",
+    "/survey results [team|stakeholder] [W48|2026-11]": None,  # the fresh demo has no closed run: see FAILING
     "/survey skip <YYYY-MM-DD> [team|stakeholder]": "/survey skip 2027-01-01",
     "/survey status": "/survey status",
 }
-# In the order a new user would meet them (a sprint started before it ends, a survey opened before it is answered).
-ORDER = ["/survey open", "/sprint start Sprint 40", "/sprint progress 20", "/blocker add"]
-FAILING = {"/kpi record coverage 182": "cannot be 182", "/kpi foo": "Unknown KPI", "/kudos @alice": "Say why",
-           "/sprint end -4": "not a number"}
+# Run first, in this order: the demo's sprint ends before a new one starts, a survey opens before it is answered.
+FIRST = ["/survey open", "/sprint end 38", "/sprint start Sprint 40", "/sprint progress 20", "/sprint end",
+         "/sprint start Sprint 41 45", "/blocker add Trino pool exhausted in staging, @alice is on it"]
+FAILING = {"/kpi record coverage 182": "cannot be 182", "/kpi foo": "Unknown KPI 'foo'",
+           "/kudos @alice code-quality": "Say why", "/sprint end -4": "must be between 0 and 10,000, got -4",
+           "/kpi latency forecast 2030-01-01": "too far ahead",
+           "/survey results": "No Team Satisfaction Survey has closed yet."}  # nothing to show is not a success
 LEAKS = ["&amp;", "&lt;", "&gt;", "Unhandled request", "Traceback"]
 NO_DATA_UNIT = re.compile(r"no data (ms|%|min|points|days|h|s)\b")
 
@@ -97,8 +100,7 @@ def _transcript() -> list[str]:
     """Every README command that should succeed, in the order a new user would meet them."""
     commands = [c for c in [*readme_console_lines(), *EXAMPLES.values()] if c and c not in FAILING
                 and c != "/kpi lantency"]
-    first = [c for prefix in ORDER for c in commands if c.startswith(prefix)]
-    return list(dict.fromkeys(first + commands))
+    return list(dict.fromkeys(FIRST + commands))
 
 
 def test_every_readme_command_has_an_example():
