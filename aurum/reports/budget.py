@@ -12,9 +12,11 @@ from sqlmodel import Session
 from aurum.core.context import Context
 from aurum.core.periods import quarter_key, quarter_start
 from aurum.kpis import formatting
+from aurum.kpis import service as kpis
 from storage import narrative as repo
 from storage.narrative import BudgetEntry
 
+KPI = "budget_utilization_percentage"  # kept in step with the entries, for the KPI card, its chart and alerts
 PACE_SLACK = 0.05  # within 5 % of the even pace counts as on pace
 
 
@@ -44,9 +46,11 @@ class Budget:
 
 
 def record(ctx: Context, session: Session, team_id: str, spent: float, budget: float, author: str) -> Budget:
+    """Store an entry, and its % used as the budget KPI's value."""
     now = ctx.now()
     repo.add_budget(session, BudgetEntry(team_id=team_id, quarter=quarter_key(now.astimezone(ctx.tz)), spent=spent,
                                          budget=budget, author=author, at=now))
+    kpis.record(ctx, session, team_id, ctx.catalog.get(KPI), spent / budget * 100, at=now, source="budget")
     found = current(ctx, session, team_id, now)
     assert found is not None  # just stored
     return found

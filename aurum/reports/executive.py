@@ -29,7 +29,7 @@ WINDOW = narrative.MONTH
 KEY_METRICS = ["api_response_time_p95", "test_coverage_percentage", "service_availability_percentage",
                "incident_recovery_time_minutes", "api_error_rate_percentage", "deployments_per_week",
                "technical_debt_percentage"]
-BUDGET = "budget_utilization_percentage"
+BUDGET = budgets.KPI
 CHART_SPRINTS = 12
 
 

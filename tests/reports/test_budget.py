@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from aurum.kpis import service as kpis
 from aurum.reports import budget, executive
 from storage.workspaces import ensure
 from tests.blockkit import assert_valid_blocks, text_of
@@ -38,6 +39,9 @@ def test_the_newest_entry_of_the_quarter_is_in_force_and_the_pace_is_against_an_
     assert found.elapsed == pytest.approx(0.5)
     assert found.burn_per_month == pytest.approx(160_000)  # 240K over 1.5 months
     assert found.even_per_month == pytest.approx(400_000 / 3)
+    with clocked.reading() as session:
+        card = kpis.status(clocked, session, TEAM, clocked.catalog.get(budget.KPI))
+    assert (card.latest.value, card.latest.source) == (60, "budget")
     assert budget.lines(found, "$") == [
         "$240K of $400K spent in 2026-Q4 (60% used, 50% of the quarter gone)",
         "Burn: $160K/month vs an even pace of $133K/month — ⚠️ above the even pace",
