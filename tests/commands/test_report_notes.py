@@ -216,3 +216,13 @@ def test_issue_links_are_described_after_the_ack_cached_and_left_plain_when_the_
             "Checkout times out &lt;b&gt; · In Progress; acme/shop#12: Cache stampede on deploy · open)_") in risks
     assert "(PROJ-123: Checkout times out &lt;b&gt; · In Progress; acme/shop#12: Cache stampede on deploy · open)" \
         in section(executive["blocks"], "Next month focus")
+
+
+def test_hostile_text_in_a_note_reaches_the_report_as_plain_words(server, slack, fake_slack):
+    slack.command("/report", "note win <!channel> R&amp;D &lt;!here&gt; <https://evil.example|click> "
+                             "*bold* \u202eeno <@U0ANA|ana>", user="U1")
+    reply_with(fake_slack, "Win note #1")
+    wins = section(preview(slack, fake_slack, "weekly")["blocks"], "This week's wins")
+    assert ("✍️ <@U1> @channel R&amp;D &lt;!here&gt; click (https://evil.example) *bold* eno <@U0ANA>"
+            in wins)
+    assert "<!" not in wins and "<http" not in wins and "\u202e" not in wins
