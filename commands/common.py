@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlmodel import Session
 
 from aurum.core import after_ack, outbox
@@ -60,6 +61,22 @@ def tell(ctx: Context, asker: Asker, text: str, blocks: list[dict] | None = None
     """An answer only the asker sees, in its own transaction."""
     with ctx.transaction() as session:
         reply(session, asker, text, blocks)
+
+
+def open_modal(client: Any, ctx: Context, asker: Asker, trigger_id: str, view: dict[str, Any],
+               not_opened: str) -> None:
+    """Open a modal from an ack function, inside Slack's 3 seconds (the app runs with `process_before_response`:
+    one attempt, with the ack client's short timeout and no retries; see bot.app). If Slack does not open it (a 429,
+    a timeout), the person is told `not_opened` (with its `{reason}`) by a queued reply."""
+    try:
+        client.views_open(trigger_id=trigger_id, view=outgoing(view))
+    except SlackApiError as exc:
+        error = exc.response.get("error") if hasattr(exc.response, "get") else None
+        log.warning("views.open failed", extra={"error": error, "status": exc.response.status_code})
+        tell(ctx, asker, not_opened.format(reason=f"Slack answered {error or exc.response.status_code}"))
+    except (SlackClientError, OSError, TimeoutError) as exc:
+        log.warning("views.open failed", extra={"error": type(exc).__name__})
+        tell(ctx, asker, not_opened.format(reason="Slack did not answer in time"))
 
 
 def only_admins(ctx: Context, asker: Asker, doing: str) -> bool:

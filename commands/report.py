@@ -3,14 +3,17 @@ post (through the same once-per-period claim as the schedule); with `preview` on
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aurum.core.context import Context
 from aurum.core.errors import InputError
 from aurum.core.jobs import JobRunner
+from aurum.kpis.blocks import MAX_BLOCKS
 from aurum.reports import executive, quarterly, retro, weekly
 from aurum.reports.common import Report, deliver_preview
+from aurum.reports.narrative_blocks import add_note_actions
+from commands import report_modal, report_notes
 from commands.common import Asker, slash_command, tell
 
 COMMAND = "/report"
@@ -19,7 +22,9 @@ KINDS = {"weekly": "weekly_summary", "sprint": "sprint_retrospective", "exec": "
 ALIASES = {"week": "weekly", "retro": "sprint", "retrospective": "sprint", "executive": "exec", "monthly": "exec",
            "quarter": "quarterly"}
 USAGE = ("Usage: `/report weekly|sprint|exec|quarterly [preview]` — `preview` shows it only to you; without it the "
-         "report is posted to its channel now (once per period).")
+         "report is posted to its channel now (once per period). Notes for the reports: `/report note "
+         "risk|achievement|focus|win|commitment <text>`, `/report notes`; the budget: `/report budget 120k of 400k`.")
+NOTE_KIND = {"weekly": "win", "exec": "risk"}  # the kind the preview's "Add a note" form starts with
 
 
 @dataclass(frozen=True)
@@ -28,7 +33,10 @@ class Request:
     preview: bool
 
 
-def parse(text: str, asker: Asker | None = None) -> Request:
+def parse(text: str, asker: Asker | None = None) -> Request | report_notes.Request:
+    head, _, rest = text.strip().partition(" ")
+    if head.lower() in ("note", "notes", "budget"):
+        return report_notes.parse(head.lower(), rest.strip())
     words = [w.lower() for w in text.split()]
     if not words or words[0] == "help":
         raise InputError(USAGE)
@@ -50,20 +58,25 @@ def build(ctx: Context, team_id: str, kind: str) -> Report | None:
         return retro.build(ctx, session, team_id, sprint) if sprint is not None else None
 
 
-def handle(ctx: Context, asker: Asker, request: Request) -> None:
+def handle(ctx: Context, asker: Asker, request: Request | report_notes.Request) -> str | None:
+    if not isinstance(request, Request):
+        return report_notes.handle(ctx, asker, request)
     if request.preview:
         report = build(ctx, asker.team_id, request.kind)
         if report is None:
             raise InputError("No sprint yet: `/sprint start <name> [points]` starts one, or connect Jira.")
+        if request.kind in NOTE_KIND:  # room for the preview's own first line: see deliver_preview
+            report = replace(report, blocks=[*report.blocks[: MAX_BLOCKS - 2],
+                                             add_note_actions(NOTE_KIND[request.kind])])
         with ctx.transaction() as session:
             deliver_preview(session, asker.team_id, report, asker.channel_id, asker.user_id)
-        return
+        return None
     if ctx.admins and not ctx.is_admin(asker.user_id, asker.team_id):
         raise InputError(f"Only admins can post the {request.kind} report now; `/report {request.kind} preview` "
                          "shows it to you.")
     if request.kind == "sprint":
         post_retro(ctx, asker)
-        return
+        return None
     (outcome,) = JobRunner(ctx).run_now(KINDS[request.kind], team_id=asker.team_id)
     if outcome.result == "already ran":
         tell(ctx, asker, f"The {request.kind} report of {outcome.period} was already posted; "
@@ -72,6 +85,7 @@ def handle(ctx: Context, asker: Asker, request: Request) -> None:
         tell(ctx, asker, f"Sorry, the {request.kind} report could not be built; nothing was posted.")
     else:
         tell(ctx, asker, f"📤 The {request.kind} report of {outcome.period} is {outcome.result}.")
+    return None
 
 
 def post_retro(ctx: Context, asker: Asker) -> None:
@@ -89,3 +103,4 @@ def post_retro(ctx: Context, asker: Asker) -> None:
 
 def register(app: Any, ctx: Context) -> None:
     slash_command(app, ctx, COMMAND, parse, handle)
+    report_modal.register(app, ctx)

@@ -14,14 +14,12 @@ import json
 import logging
 from typing import Any
 
-from slack_sdk.errors import SlackApiError, SlackClientError
-
 from aurum.core.context import Context
 from aurum.core.errors import InputError
-from aurum.core.text import cleaned, outgoing
+from aurum.core.text import cleaned
 from aurum.surveys import answers, blocks, service
 from aurum.surveys.blocks import CALLBACK_ID, NO_REMINDER_ACTION, TAKE_ACTION
-from commands.common import Asker, button, tell
+from commands.common import Asker, button, open_modal, tell
 
 log = logging.getLogger(__name__)
 SAVE_FAILED = "Sorry, your answers could not be saved just now. Please send them again in a minute."
@@ -36,16 +34,7 @@ def open_view(client: Any, ctx: Context, asker: Asker, trigger_id: str, survey_k
     """Open the survey modal (or the notice that the run has closed) for the person who asked; from an ack
     function, inside Slack's 3 seconds. If Slack does not open it, the person is told (a queued reply)."""
     view = service.view_for(ctx, asker.team_id, asker.user_id, survey_key=survey_key, run_id=run_id)
-    try:
-        client.views_open(trigger_id=trigger_id, view=outgoing(view))
-    except SlackApiError as exc:
-        error = exc.response.get("error") if hasattr(exc.response, "get") else None
-        reason = f"Slack answered {error or exc.response.status_code}"
-        log.warning("views.open failed", extra={"error": error, "status": exc.response.status_code})
-        tell(ctx, asker, NOT_OPENED.format(reason=reason))
-    except (SlackClientError, OSError, TimeoutError) as exc:
-        log.warning("views.open failed", extra={"error": type(exc).__name__})
-        tell(ctx, asker, NOT_OPENED.format(reason="Slack did not answer in time"))
+    open_modal(client, ctx, asker, trigger_id, view, NOT_OPENED)
 
 
 def _run_id(body: dict[str, Any]) -> int | None:

@@ -56,3 +56,21 @@ def close(session: Session, team_id: str, kind: str, note_id: int, by: str, at: 
     note.done_at, note.done_by = at, by
     session.add(note)
     return note
+
+
+def of_kinds_between(session: Session, team_id: str, kinds: list[str], since: datetime, until: datetime,
+                     limit: int = 50) -> list[TeamNote]:
+    """Notes of any of `kinds` added in (since, until], oldest first."""
+    query = select(TeamNote).where(col(TeamNote.team_id) == team_id, col(TeamNote.kind).in_(kinds),
+                                   col(TeamNote.created_at) > since, col(TeamNote.created_at) <= until)
+    return list(session.scalars(query.order_by(col(TeamNote.created_at), col(TeamNote.id)).limit(limit)))
+
+
+def find(session: Session, team_id: str, note_id: int, kinds: list[str]) -> TeamNote | None:
+    note = session.get(TeamNote, note_id)
+    return note if note is not None and note.team_id == team_id and note.kind in kinds else None
+
+
+def delete(session: Session, note: TeamNote) -> None:
+    session.delete(note)
+    session.flush()

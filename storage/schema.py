@@ -8,6 +8,7 @@ from storage import (  # noqa: F401
     events,
     installations,
     live,
+    narrative,
     notes,
     queue,
     recognition,

@@ -19,7 +19,8 @@ from aurum.collectors.http import Http, finite, parse_time
 KPI = "story_points_completed_per_sprint"
 
 
-def _http(run: Run) -> Http:
+def connect(run: Run) -> Http:
+    """Jira's REST API with the configured auth (JIRA_TOKEN, basic auth with `email` on Jira Cloud)."""
     token = run.secret("jira_token")
     if not token:
         raise CollectorError(run.source, "JIRA_TOKEN is not set")
@@ -53,7 +54,7 @@ def _when(run: Run, text: Any):
 
 
 def collect(run: Run) -> Collected:
-    http, board = _http(run), run.config.board_id
+    http, board = connect(run), run.config.board_id
     field = run.config.story_points_field or story_point_field(http, board)
     sprints = [s for s in http.start_at_pages(f"/rest/agile/1.0/board/{board}/sprint",
                                               {"state": "active,closed"}) if isinstance(s, dict)]

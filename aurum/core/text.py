@@ -29,6 +29,7 @@ CAPS = {
     "blocker": 500,
     "kudos reason": 500,
     "commitment": 300,
+    "report note": 500,
     "sprint name": 100,
     "silence reason": 200,
     "survey answer": 3000,  # each question may set a lower `max_length` (aurum.surveys.model)

@@ -3,7 +3,7 @@ metrics, achievements, risks, next month's focus and the month's recognition rol
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
@@ -17,18 +17,19 @@ from aurum.kpis.movement import Movement, movement, movements
 from aurum.kpis.status import KpiStatus
 from aurum.recognition import achievements as recorded
 from aurum.recognition import kudos as recognition
+from aurum.reports import budget as budgets
 from aurum.reports import charts as report_charts
-from aurum.reports import inputs, roadmap, sprints
+from aurum.reports import inputs, narrative, roadmap, sprints
 from aurum.reports.common import File, Report, bullet_list, core_kpis, not_available
 from storage import recognition as recognition_repo
 from storage import snapshots
 from storage import sprints as sprint_repo
 
-WINDOW = timedelta(days=30)
+WINDOW = narrative.MONTH
 KEY_METRICS = ["api_response_time_p95", "test_coverage_percentage", "service_availability_percentage",
                "incident_recovery_time_minutes", "api_error_rate_percentage", "deployments_per_week",
                "technical_debt_percentage"]
-BUDGET = "budget_utilization_percentage"
+BUDGET = budgets.KPI
 CHART_SPRINTS = 12
 
 
@@ -55,6 +56,8 @@ class Executive:
     focus: list[KpiStatus]
     roll: list[str]
     stakeholders: inputs.SurveySummary | None
+    entered_budget: budgets.Budget | None = None  # `/report budget`; else the budget KPI alone
+    written: dict[str, list[str]] = field(default_factory=dict)  # note kind → lines people wrote (narrative)
 
 
 def compute(ctx: Context, session: Session, team_id: str, until: datetime | None = None) -> Executive:
@@ -87,6 +90,10 @@ def compute(ctx: Context, session: Session, team_id: str, until: datetime | None
         focus=focus(ctx, statuses),
         roll=recognition.roll_lines(recognition_repo.kudos_between(session, team_id, since, until), []),
         stakeholders=inputs.stakeholder_summary(ctx, session, team_id, since, until),
+        entered_budget=budgets.current(ctx, session, team_id, until),
+        written={kind: narrative.written_lines(ctx, session, team_id, narrative.between(session, team_id, kind,
+                                                                                        since, until))
+                 for kind in ("achievement", "risk", "focus")},
     )
 
 
@@ -175,20 +182,20 @@ def gates_line(data: Executive) -> str:
 
 
 def budget_line(ctx: Context, data: Executive) -> str:
+    cur = ctx.config.reports.budget_currency
+    if data.entered_budget is not None:
+        entered = data.entered_budget
+        return (f"*Budget*: {formatting.number(round(entered.used * 100, 1))}% utilized "
+                f"({budgets.money(entered.spent, cur)} of {budgets.money(entered.budget, cur)} quarterly)")
     status = data.budget
     if status.latest is None:
-        return "*Budget*: not recorded (`/kpi record budget <percent used>`)"
+        return "*Budget*: not recorded (`/report budget <spent> of <quarterly budget>`)"
     used = status.latest.value
     amount = ""
     total = ctx.config.reports.quarterly_budget
     if total:
-        cur = ctx.config.reports.budget_currency
-        amount = f" ({cur}{_short(total * used / 100)} of {cur}{_short(total)} quarterly)"
+        amount = f" ({budgets.money(total * used / 100, cur)} of {budgets.money(total, cur)} quarterly)"
     return f"*Budget*: {formatting.number(used)}% utilized{amount}"
-
-
-def _short(amount: float) -> str:
-    return f"{amount / 1000:.0f}K" if amount >= 1000 else f"{amount:.0f}"
 
 
 def metrics_table(data: Executive) -> str:
@@ -211,19 +218,24 @@ def render(ctx: Context, data: Executive) -> list[dict]:
         blocks.section("*🎯 Overall progress*\n" + bullet_list(overall, "")),
         blocks.context(f"Phase success metrics met: {phases}"),
         blocks.section("*📈 Key metrics*\n" + metrics_table(data)),
-        blocks.section("*🚀 Achievements*\n" + bullet_list(data.achievements, "No new target reached this month.")),
+        blocks.section("*🚀 Achievements*\n" + bullet_list(data.achievements + data.written.get("achievement", []),
+                                                          "No new target reached this month.")),
     ]
     risk_lines = [f"*{r.level} risk*: {r.text}" for r in data.risks]
     if data.critical_alerts:
         risk_lines = [f"*High risk*: open critical alert — {blocks.escape(a.summary)}" for a in data.critical_alerts] \
             + risk_lines
+    risk_lines += data.written.get("risk", [])
     alerts_note = "" if data.critical_alerts is not None else "\n" + not_available("Open critical alerts")
     out.append(blocks.section("*⚠️ Risks & issues*\n" + bullet_list(risk_lines, "No KPI off track or regressing.")
                               + alerts_note))
     focus_lines = [f"{s.kpi.name}: from {formatting.value(s.kpi, s.latest.value)} to {formatting.target(s.kpi)}"
-                   for s in data.focus if s.latest]
+                   for s in data.focus if s.latest] + data.written.get("focus", [])
     out.append(blocks.section("*📅 Next month focus*\n"
                               + bullet_list(focus_lines, "Every tracked KPI meets its target.")))
+    if data.entered_budget is not None:
+        out.append(blocks.section("*💰 Budget*\n" + bullet_list(
+            budgets.lines(data.entered_budget, ctx.config.reports.budget_currency), "")))
     feedback = data.stakeholders.line() if data.stakeholders is not None else not_available("Stakeholder feedback")
     out.append(blocks.section("*🗣️ Stakeholder feedback*\n" + feedback))
     out.append(blocks.section("*👏 Recognition roll for the all-hands*\n" + bullet_list(

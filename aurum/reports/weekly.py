@@ -17,13 +17,13 @@ from aurum.kpis.status import KpiStatus
 from aurum.recognition import achievements as recorded
 from aurum.recognition import kudos as recognition
 from aurum.reports import charts as report_charts
-from aurum.reports import inputs, sprints
+from aurum.reports import inputs, narrative, sprints
 from aurum.reports.common import File, Report, bullet_list, core_kpis, not_available
 from storage import notes, snapshots
 from storage.notes import TeamNote
 from storage.recognition import Achievement
 
-WINDOW = timedelta(days=7)
+WINDOW = narrative.WEEK
 CHART_WINDOW = timedelta(weeks=8)
 TEAM_METRICS = ["code_review_time_days", "ci_success_rate_percentage", "test_coverage_percentage"]
 CHART_KPIS = ["test_coverage_percentage", "ci_success_rate_percentage"]
@@ -47,6 +47,7 @@ class Weekly:
     coverage_week: Movement | None
     suggestions: list[recognition.Suggestion] = field(default_factory=list)
     release: inputs.ReleaseSummary | None = None
+    written: dict[str, list[str]] = field(default_factory=dict)  # note kind → lines people wrote (narrative)
 
 
 def compute(ctx: Context, session: Session, team_id: str, until: datetime | None = None) -> Weekly:
@@ -78,6 +79,9 @@ def compute(ctx: Context, session: Session, team_id: str, until: datetime | None
         team=team, coverage_week=coverage,
         suggestions=recognition.suggestions(moves, sources, period),
         release=inputs.releases(ctx, session, team_id, since, until),
+        written={kind: narrative.written_lines(ctx, session, team_id, narrative.between(session, team_id, kind,
+                                                                                        since, until))
+                 for kind in ("win", "risk", "commitment")},
     )
 
 
@@ -138,7 +142,7 @@ def win_lines(data: Weekly) -> list[str]:
     lines += [f"🏅 *{a.title}*: {blocks.escape(a.detail)}" for a in data.achievements]
     if data.release is not None and data.release.deployments and not data.release.incidents:
         lines.append(f"🚀 *Release Success*: {data.release.deployments} deployments, no incident")
-    return lines
+    return lines + data.written.get("win", [])
 
 
 def blocker_lines(data: Weekly) -> list[str]:
@@ -146,7 +150,7 @@ def blocker_lines(data: Weekly) -> list[str]:
              f"{formatting.age(b.created_at, data.until)}" for b in data.blockers]
     if data.survey is not None:
         lines += [f"*IMPEDIMENT* (survey): {blocks.escape(text)}" for text in data.survey.blockers]
-    return lines
+    return lines + [f"*RISK* {line}" for line in data.written.get("risk", [])]
 
 
 def team_metric_fields(data: Weekly) -> list[str]:
@@ -178,7 +182,7 @@ def render(data: Weekly) -> list[dict]:
     out.append(blocks.section("*Blockers & impediments*\n" + bullet_list(
         blocker_lines(data), "None recorded — `/blocker add <text>` records one.") + survey_note))
     out.append(blocks.section("*Next week's commitments*\n" + bullet_list(
-        [blocks.escape_keep_mentions(c.text) for c in data.commitments],
+        data.written.get("commitment", []),
         "None recorded yet — add them with `/sprint commit <text>` (e.g. at the Friday review).")))
     out.append(blocks.section("*Team metrics*", team_metric_fields(data)))
     if data.suggestions:

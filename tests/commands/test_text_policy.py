@@ -69,7 +69,7 @@ FRAGMENTS = [
     "\x07", "\x1b[31m", "\x7f", "\x85", "café", "🚀", "{FILL}",
 ]
 FILLERS = {"blocker": "Б", "kudos reason": "Д", "commitment": "Ж", "sprint name": "З", "silence reason": "Л",
-           "survey answer": "Ф"}
+           "survey answer": "Ф", "report note": "Н"}
 hostile = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(alphabet="abc xyz", min_size=1, max_size=5)),
                    min_size=1, max_size=6).map(" ".join)
 ADMIN = "UADMIN"
@@ -149,6 +149,8 @@ def test_hostile_text_in_every_field_reaches_slack_harmless(runtime, server, sla
     command("/alerts", f"silence ApiLatencyHigh 2h {_fill(text, 'silence reason')}")
     command("/sprint", f"start {_fill(text, 'sprint name')} 40")
     command("/sprint", f"commit {_fill(text, 'commitment')}")
+    command("/report", f"note risk {_fill(text, 'report note')}")
+    command("/report", f"note win {_fill(text, 'report note')}")
     command("/survey", f"answer 8 | 7 | {_fill(text, 'survey answer')} | {_fill(text, 'survey answer')}")
     form = {field.block_id: ("7" if field.question.type == "scale" else _fill(text, "survey answer"))
             for field in answers.fields(survey)}
@@ -159,6 +161,8 @@ def test_hostile_text_in_every_field_reaches_slack_harmless(runtime, server, sla
     settled(ctx)
     command("/blocker", "list")
     command("/report", "weekly preview")
+    command("/report", "exec preview")
+    command("/report", "notes")
     command("/sprint", "end 38")
     settled(ctx)
     assert all(code < 500 for code in statuses), statuses
