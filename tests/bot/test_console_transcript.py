@@ -43,6 +43,11 @@ EXAMPLES = {
     "/kudos … <why>": "/kudos @ben mentorship paired on the flaky tests",
     "/report <kind> preview": "/report exec preview",
     "/report weekly|sprint|exec|quarterly": "/report weekly",
+    "/report budget <spent> of <quarterly budget>": "/report budget 120k of 400k",
+    "/report note <kind> <text>": "/report note risk the Q1 vendor contract is not signed & <late>",
+    "/report note delete <id>": "/report note delete 2",  # the risk note of FIRST (blocker #1 came before)
+    "/report note risk|achievement|focus|win|commitment <text>": "/report note win shipped SSO for @alice's team",
+    "/report notes": "/report notes",
     "/roadmap [private]": "/roadmap private",
     "/sprint": "/sprint",
     "/sprint commit <text>": "/sprint commit Finish the metadata service migration",
@@ -60,7 +65,8 @@ EXAMPLES = {
 }
 # Run first, in this order: the demo's sprint ends before a new one starts, a survey opens before it is answered.
 FIRST = ["/survey open", "/sprint end 38", "/sprint start Sprint 40", "/sprint progress 20", "/sprint end",
-         "/sprint start Sprint 41 45", "/blocker add Trino pool exhausted in staging, @alice is on it"]
+         "/sprint start Sprint 41 45", "/blocker add Trino pool exhausted in staging, @alice is on it",
+         "/report note risk the Q1 vendor contract is not signed & <late>"]
 FAILING = {"/kpi record coverage 182": "cannot be 182", "/kpi foo": "Unknown KPI 'foo'",
            "/kudos @alice code-quality": "Say why", "/sprint end -4": "must be between 0 and 10,000, got -4",
            "/kpi latency forecast 2030-01-01": "too far ahead",
