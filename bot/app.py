@@ -111,6 +111,12 @@ def build_app(settings: Settings, ctx: Context, *, console: bool = False, tokens
                   user_facing_authorize_error_message=NOT_INSTALLED, **common)
     else:
         app = App(authorize=single_token_authorize(settings, home), **common)
+
+    @app.middleware
+    def in_workspace(context: Any, next: Any) -> Any:  # the ack functions read the workspace's own settings
+        ctx.enter(context.team_id or "")  # the request's context is its own (a copy per thread hop)
+        return next()
+
     for module in commands.MODULES:
         module.register(app, ctx)
     register_lifecycle(app, ctx.engine, tokens.store if tokens is not None else None)

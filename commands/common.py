@@ -79,8 +79,15 @@ def later(ctx: Context, name: str, body: dict[str, Any]) -> None:
 
 
 def work(ctx: Context, name: str, run: Callable[[dict[str, Any]], Any]) -> str:
-    """Register a request's work after the ack under `name` (unique in the app); its errors are told to the person."""
-    return ctx.works.add(name, reply_on_error(ctx)(run))
+    """Register a request's work after the ack under `name` (unique in the app); its errors are told to the person.
+    It runs with the workspace's settings as stored when it starts (Context.serving)."""
+    guarded = reply_on_error(ctx)(run)
+
+    def in_workspace(body: dict[str, Any]) -> None:
+        with ctx.serving(Asker.from_body(body).team_id):
+            guarded(body)
+
+    return ctx.works.add(name, in_workspace)
 
 
 def count(ctx: Context, body: dict[str, Any], outcome: str) -> None:

@@ -146,6 +146,10 @@ class JobRunner:
         return [self._run_for(job, team, period) for team in teams]
 
     def _run_for(self, job: Job, team_id: str, period: str) -> Outcome:
+        with self.ctx.serving(team_id):  # the workspace's own settings, as stored now
+            return self._run_serving(job, team_id, period)
+
+    def _run_serving(self, job: Job, team_id: str, period: str) -> Outcome:
         try:
             extra: tuple[Any, ...] = ()
             if job.prepare is not None:
