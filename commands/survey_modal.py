@@ -1,27 +1,23 @@
 """The survey modal: the DM buttons ("Take the survey", "No reminder") and the view submission.
 
-views.open must use the trigger_id within 3 seconds, so the "Take the survey" button's ack function opens the view
-itself. The app runs with `process_before_response=True`: Slack gets its HTTP answer only when the ack function
-returns, so `views.open` runs inside Slack's 3-second window: once, with the ack client's 2-second timeout and no
-retries (bot.app). When Slack does not open it (a 429, a timeout), the person is told to try again, by the
-request's response_url. The submission is checked and stored inside its ack: the person learns right away whether
-the answers are in, with field errors keyed to the input block of the question they concern.
+The "Take the survey" button's ack function opens the view itself (commands.modals). The app runs with
+`process_before_response=True`: Slack gets its HTTP answer only when the ack function returns, so `views.open` runs
+inside Slack's 3-second window. The submission is checked and stored inside its ack: the person learns right away
+whether the answers are in, with field errors keyed to the input block of the question they concern.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
-from slack_sdk.errors import SlackApiError, SlackClientError
-
 from aurum.core.context import Context
 from aurum.core.errors import InputError
-from aurum.core.text import cleaned, outgoing
+from aurum.core.text import cleaned
 from aurum.surveys import answers, blocks, service
 from aurum.surveys.blocks import CALLBACK_ID, NO_REMINDER_ACTION, TAKE_ACTION
 from commands.common import Asker, button, tell
+from commands.modals import open_modal, view_metadata
 
 log = logging.getLogger(__name__)
 SAVE_FAILED = "Sorry, your answers could not be saved just now. Please send them again in a minute."
@@ -36,16 +32,7 @@ def open_view(client: Any, ctx: Context, asker: Asker, trigger_id: str, survey_k
     """Open the survey modal (or the notice that the run has closed) for the person who asked; from an ack
     function, inside Slack's 3 seconds. If Slack does not open it, the person is told (a queued reply)."""
     view = service.view_for(ctx, asker.team_id, asker.user_id, survey_key=survey_key, run_id=run_id)
-    try:
-        client.views_open(trigger_id=trigger_id, view=outgoing(view))
-    except SlackApiError as exc:
-        error = exc.response.get("error") if hasattr(exc.response, "get") else None
-        reason = f"Slack answered {error or exc.response.status_code}"
-        log.warning("views.open failed", extra={"error": error, "status": exc.response.status_code})
-        tell(ctx, asker, NOT_OPENED.format(reason=reason))
-    except (SlackClientError, OSError, TimeoutError) as exc:
-        log.warning("views.open failed", extra={"error": type(exc).__name__})
-        tell(ctx, asker, NOT_OPENED.format(reason="Slack did not answer in time"))
+    open_modal(client, ctx, asker, trigger_id, view, NOT_OPENED)
 
 
 def _run_id(body: dict[str, Any]) -> int | None:
@@ -53,14 +40,6 @@ def _run_id(body: dict[str, Any]) -> int | None:
         return int((body.get("actions") or [{}])[0].get("value", ""))
     except ValueError:
         return None
-
-
-def _metadata(body: dict[str, Any]) -> dict[str, Any]:
-    try:
-        found = json.loads((body.get("view") or {}).get("private_metadata") or "{}")
-    except ValueError:
-        return {}
-    return found if isinstance(found, dict) else {}
 
 
 def _typed_answers(raw: dict[str, str | None]) -> tuple[dict[str, str | None], dict[str, str]]:
@@ -77,7 +56,7 @@ def _typed_answers(raw: dict[str, str | None]) -> tuple[dict[str, str | None], d
 
 def submission_answer(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
     """The ack payload for a view submission: field errors, the closed notice, or the thank-you view."""
-    meta = _metadata(body)
+    meta = view_metadata(body)
     survey = ctx.config.surveys.definitions.get(str(meta.get("survey")))
     if survey is None or not isinstance(meta.get("run"), int):
         return {"response_action": "update", "view": blocks.notice_modal("Survey", "This form is out of date.")}
