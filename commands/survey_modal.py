@@ -12,8 +12,7 @@ import logging
 from typing import Any
 
 from aurum.core.context import Context
-from aurum.core.errors import InputError
-from aurum.core.text import cleaned
+from aurum.core.text import cleaned_form
 from aurum.surveys import answers, blocks, service
 from aurum.surveys.blocks import CALLBACK_ID, NO_REMINDER_ACTION, TAKE_ACTION
 from commands.common import Asker, button, tell
@@ -42,25 +41,14 @@ def _run_id(body: dict[str, Any]) -> int | None:
         return None
 
 
-def _typed_answers(raw: dict[str, str | None]) -> tuple[dict[str, str | None], dict[str, str]]:
-    """The form's answers as the text policy keeps them (aurum.core.text.cleaned), and the refusals by block."""
-    kept: dict[str, str | None] = {}
-    refused: dict[str, str] = {}
-    for block, value in raw.items():
-        try:
-            kept[block] = cleaned(value, "survey answer") if isinstance(value, str) else value
-        except InputError as exc:
-            refused[block] = str(exc)
-    return kept, refused
-
-
 def submission_answer(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
     """The ack payload for a view submission: field errors, the closed notice, or the thank-you view."""
     meta = view_metadata(body)
     survey = ctx.config.surveys.definitions.get(str(meta.get("survey")))
     if survey is None or not isinstance(meta.get("run"), int):
         return {"response_action": "update", "view": blocks.notice_modal("Survey", "This form is out of date.")}
-    raw, refused = _typed_answers(blocks.values_from_state((body.get("view") or {}).get("state") or {}))
+    raw, refused = cleaned_form(blocks.values_from_state((body.get("view") or {}).get("state") or {}),
+                               "survey answer")
     if refused:  # no database stores it: say so on the field, never "send them again"
         return {"response_action": "errors", "errors": refused}
     given, errors = answers.check(survey, raw)

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from aurum.config import ConfigError
 from aurum.core.context import Context
 from aurum.core.jobs import JobRunner
+from aurum.core.text import cleaned_form, escape
 from aurum.settings import blocks, dryrun, edits
 from storage import settings as store
 
@@ -61,7 +62,9 @@ def _shown(value: str | None) -> str | None:
 def submit(ctx: Context, team_id: str, user_id: str, kind: str, state: dict[str, Any],
            metadata: dict[str, Any]) -> Answer:
     with ctx.serving(team_id):
-        found = blocks.values(state)
+        found, refused = cleaned_form(blocks.values(state), "setting")
+        if refused:  # no database stores it: said on the field
+            return _errors(refused)
         if kind == "kpi":
             return _kpi(ctx, team_id, user_id, found)
         if kind == "channels":
@@ -156,7 +159,7 @@ def _store(ctx: Context, team_id: str, user_id: str, kind: str, values: dict[str
         if errors_as_view:
             return {"response_action": "update", "view": blocks.done_modal(kind, edits.problem(exc))}
         return _errors({_block(str(exc), fields): edits.problem(exc)})
-    text = "Saved; it applies from now on:\n" + "\n".join(f"• `{path}`" for path in changed) if changed \
+    text = "Saved; it applies from now on:\n" + "\n".join(f"• `{escape(path)}`" for path in changed) if changed \
         else "Nothing changed."
     return {"response_action": "update", "view": blocks.done_modal(kind, text)}
 

@@ -154,3 +154,11 @@ def test_the_alert_rule_dry_run_is_the_engines_replay_of_the_stored_series(runti
     assert saved["response_action"] == "update" and "Saved" in str(saved["view"])
     assert [(c.path, c.before, c.after) for c in _changes(runtime)] == [
         ("alerts.rules.ApiErrorRateHigh.threshold", None, "0.5")]
+
+
+def test_text_no_database_stores_is_refused_on_its_field(runtime, server, slack, fake_slack):
+    answer = _submit(slack, "kpi", {"kpi": option("api_response_time_p95"), "target": text("<15\x000"),
+                                    "stretch": text(None)})
+    assert answer["response_action"] == "errors" and set(answer["errors"]) == {"target"}
+    assert "setting" in answer["errors"]["target"]
+    assert _changes(runtime) == []
