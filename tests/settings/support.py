@@ -39,13 +39,13 @@ def channels(values: list[str]) -> dict[str, Any]:
 
 
 def submission(callback: str, user: str, values: dict[str, dict[str, Any]],
-               metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+               metadata: dict[str, Any] | None = None, team_id: str = TEAM) -> dict[str, Any]:
     return {
         "type": "view_submission", "token": "legacy", "api_app_id": "A0001", "trigger_id": "set by the sender",
-        "team": {"id": TEAM, "domain": "test"}, "user": {"id": user, "team_id": TEAM, "name": user.lower()},
+        "team": {"id": team_id, "domain": "test"}, "user": {"id": user, "team_id": team_id, "name": user.lower()},
         "view": {
             "id": f"V{uuid.uuid4().hex[:8]}", "type": "modal", "callback_id": CALLBACK_PREFIX + callback,
-            "team_id": TEAM, "private_metadata": json.dumps(metadata or {}), "hash": "1", "blocks": [],
+            "team_id": team_id, "private_metadata": json.dumps(metadata or {}), "hash": "1", "blocks": [],
             "title": {"type": "plain_text", "text": "Settings"},
             "state": {"values": {block: {VALUE: element} for block, element in values.items()}},
         },
