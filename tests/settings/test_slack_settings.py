@@ -10,13 +10,14 @@ import pytest
 from aurum import demo
 from aurum.alerts import ruletest
 from aurum.core.jobs import JobRunner
+from commands.settings import NOT_OPENED
 from storage import settings as store
 from storage import snapshots
 from storage.db import session_scope
 from storage.rollups import SnapshotBase
 from tests.settings.conftest import ADMIN
 from tests.settings.support import TEAM, channel, channels, home_button, option, submission, text
-from tests.support import assert_valid_view
+from tests.support import assert_valid_view, is_reply
 
 KINDS = ["kpi", "channels", "schedules", "anonymity", "alert"]
 
@@ -162,3 +163,11 @@ def test_text_no_database_stores_is_refused_on_its_field(runtime, server, slack,
     assert answer["response_action"] == "errors" and set(answer["errors"]) == {"target"}
     assert "setting" in answer["errors"]["target"]
     assert _changes(runtime) == []
+
+
+def test_when_slack_does_not_open_the_form_the_admin_is_told_after_one_try(runtime, server, slack, fake_slack):
+    fake_slack.fail_next("views.open", status=429, retry_after=5)
+    assert slack.interaction(home_button("kpi", ADMIN)).status_code == 200
+    assert len(fake_slack.calls_to("views.open")) == 1
+    told = fake_slack.wait_for(lambda c: is_reply(c) and "did not open the settings form" in c.params.get("text", ""))
+    assert told[0].params["text"].startswith(NOT_OPENED.split("(")[0])
