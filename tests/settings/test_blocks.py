@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aurum.kpis.catalog import load_catalog
 from aurum.settings import blocks
-from tests.support import assert_valid_view
+from tests.blockkit import VIEW_CAP, assert_valid_blocks, assert_valid_view
 
 
 def test_past_a_hundred_kpis_the_picker_groups_them_by_category_within_slacks_limits():
@@ -14,6 +14,7 @@ def test_past_a_hundred_kpis_the_picker_groups_them_by_category_within_slacks_li
     assert len(catalog) > 100
     view = blocks.kpi_modal(catalog)
     assert_valid_view(view)
+    assert_valid_blocks(view["blocks"], VIEW_CAP)
     picker = view["blocks"][0]["element"]
     assert "options" not in picker
     shown = [option["value"] for group in picker["option_groups"] for option in group["options"]]

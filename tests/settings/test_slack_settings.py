@@ -15,9 +15,10 @@ from storage import settings as store
 from storage import snapshots
 from storage.db import session_scope
 from storage.rollups import SnapshotBase
+from tests.blockkit import VIEW_CAP, assert_valid_blocks, assert_valid_view
 from tests.settings.conftest import ADMIN
 from tests.settings.support import TEAM, channel, channels, home_button, option, submission, text
-from tests.support import assert_valid_view, is_reply
+from tests.support import is_reply
 
 KINDS = ["kpi", "channels", "schedules", "anonymity", "alert"]
 
@@ -45,6 +46,8 @@ def _submit(slack, callback: str, values: dict, user: str = ADMIN, metadata: dic
 def test_each_settings_modal_is_valid_block_kit_within_slacks_limits(runtime, server, slack, fake_slack, kind):
     view = _opened(slack, fake_slack, kind)
     assert_valid_view(view)  # slack_sdk's models: title ≤ 24 characters, ≤ 100 blocks, ≤ 100 options…
+    assert_valid_blocks(view["blocks"], VIEW_CAP)
+    assert len(view["title"]["text"]) <= 24
     for block in view["blocks"]:
         assert len((block.get("element") or {}).get("options") or []) <= 100
 
@@ -59,6 +62,7 @@ def test_an_admin_changes_a_kpi_target_and_the_next_card_and_the_home_show_it(ru
                                     "stretch": text(None)})
     assert answer["response_action"] == "update" and "kpis.api_response_time_p95.target" in str(answer["view"])
     assert_valid_view(answer["view"])
+    assert_valid_blocks(answer["view"]["blocks"], VIEW_CAP)
 
     slack.command("/kpi", "latency", channel="C0CHAN")
     card = fake_slack.wait_for("chat.postMessage")[0].params
@@ -74,6 +78,7 @@ def test_an_admin_changes_a_kpi_target_and_the_next_card_and_the_home_show_it(ru
     shown = str(home)
     assert "*Settings* (admins)" in shown and "kpis.api_response_time_p95.target" in shown and "&lt;150" in shown
     assert_valid_view(home)
+    assert_valid_blocks(home["blocks"], VIEW_CAP)
 
 
 def test_a_bad_value_is_shown_on_its_field_and_nothing_is_stored(runtime, server, slack, fake_slack):
@@ -143,6 +148,7 @@ def test_the_alert_rule_dry_run_is_the_engines_replay_of_the_stored_series(runti
                                       "channels": channels([])})
     assert answer["response_action"] == "update"
     assert_valid_view(answer["view"])
+    assert_valid_blocks(answer["view"]["blocks"], VIEW_CAP)
     rule = runtime.ctx.config.alerts.rules["ApiErrorRateHigh"]
     changed = rule.model_copy(update={"threshold": 0.5})
     replayed = [ruletest.firings(ruletest.replay([r], {r.kpi: values}, step, timedelta(minutes=1), timedelta(days=30),
