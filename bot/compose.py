@@ -64,7 +64,7 @@ def build_context(settings: Settings, *, engine: Engine | None = None, migrate: 
         services.setdefault("survey_secret", settings.survey_secret)
     services.setdefault("jobs", jobs)
     live = LiveSettings(engine, seed if isinstance(seed, dict) else {}, checked_config)
-    return Context(engine=engine, seed_catalog=catalog, seed_config=config, live=live, tz=settings.tz,
+    return Context(engine=engine, seed_catalog=catalog, seed_config=config, live=live, timetable=jobs, tz=settings.tz,
                    admins=settings.admins,
                    chart_dir=settings.aurum_chart_dir, secrets=settings.secrets,
                    snapshot_listeners=[alert_evaluation.on_snapshots, celebrations.on_snapshots], **services)

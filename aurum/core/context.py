@@ -60,6 +60,9 @@ class Context:
     intake: Intake | None = None
     # Every scheduled job by name (composed in bot/jobs.py from each capability's own list).
     jobs: Mapping[str, Job] = field(default_factory=dict)
+    # Every job of the bot, which a workspace may schedule (`jobs` holds those this process runs: none in a web
+    # process beside its work process).
+    timetable: Mapping[str, Job] = field(default_factory=dict)
     # The workspaces' settings edited in Slack (None: the config file's, always).
     live: LiveSettings | None = None
 

@@ -33,8 +33,13 @@ def view_for(ctx: Context, team_id: str, kind: str) -> dict:
         return blocks.alert_modal(list(ctx.config.alerts.rules.values()))
 
 
+def _runner(ctx: Context) -> JobRunner:
+    """Every job a workspace may schedule, whichever of them this process runs."""
+    return JobRunner(ctx, jobs=ctx.timetable or ctx.jobs)
+
+
 def schedule_rows(ctx: Context) -> list[tuple[str, str, str, list[datetime]]]:
-    runner, now = JobRunner(ctx), ctx.now()
+    runner, now = _runner(ctx), ctx.now()
     rows = []
     for name, job in sorted(runner.jobs.items()):
         upcoming: list[datetime] = []
@@ -65,31 +70,38 @@ def submit(ctx: Context, team_id: str, user_id: str, kind: str, state: dict[str,
         found, refused = cleaned_form(blocks.values(state), "setting")
         if refused:  # no database stores it: said on the field
             return _errors(refused)
-        if kind == "kpi":
-            return _kpi(ctx, team_id, user_id, found)
-        if kind == "channels":
-            current = ctx.config.channels.model_dump()
-            chosen = {f"channels.{block.split(':', 1)[1]}": value for block, value in found.items()
-                      if block.startswith("channel:") and value and value != current.get(block.split(":", 1)[1])}
-            return _store(ctx, team_id, user_id, "channels", chosen,
-                          {f"channels.{block.split(':', 1)[1]}": block for block in found})
-        if kind == "schedules":
-            runner = JobRunner(ctx)
-            typed = {block.split(":", 1)[1]: (value or "").strip() for block, value in found.items()}
-            chosen = {f"schedules.{name}": cron for name, cron in typed.items()
-                      if name in runner.jobs and cron != runner.cron(runner.jobs[name])}
-            return _store(ctx, team_id, user_id, "schedules", chosen,
-                          {f"schedule of {n}": f"job:{n}" for n in typed} | {f"schedules.{n}": f"job:{n}"
-                                                                                for n in typed})
-        if kind == "anonymity":
-            number = _whole(found.get("threshold"))
-            if number is None:
-                return _errors({"threshold": "Write a whole number of people, like 5."})
-            return _store(ctx, team_id, user_id, "anonymity", {"surveys.threshold": number},
-                          {"": "threshold"})
+        if kind == blocks.ALERT_SAVE:
+            return _alert_save(ctx, team_id, user_id, metadata)
         if kind == "alert":
             return _alert_dry_run(ctx, team_id, found)
-        return _alert_save(ctx, team_id, user_id, metadata)
+        handle = {"kpi": _kpi, "channels": _channels, "schedules": _schedules, "anonymity": _anonymity}[kind]
+        return handle(ctx, team_id, user_id, found)
+
+
+def _channels(ctx: Context, team_id: str, user_id: str, found: dict[str, Any]) -> Answer:
+    current = ctx.config.channels.model_dump()
+    picked = {block.split(":", 1)[1]: value for block, value in found.items() if block.startswith("channel:")}
+    return _store(ctx, team_id, user_id, "channels",
+                  {f"channels.{key}": value for key, value in picked.items() if value and value != current.get(key)},
+                  {f"channels.{key}": f"channel:{key}" for key in picked})
+
+
+def _schedules(ctx: Context, team_id: str, user_id: str, found: dict[str, Any]) -> Answer:
+    runner = _runner(ctx)
+    typed = {block.split(":", 1)[1]: (value or "").strip() for block, value in found.items()
+             if block.startswith("job:")}
+    fields = {f"schedule of {name}": f"job:{name}" for name in typed}
+    fields |= {f"schedules.{name}": f"job:{name}" for name in typed}
+    return _store(ctx, team_id, user_id, "schedules",
+                  {f"schedules.{name}": cron for name, cron in typed.items()
+                   if name in runner.jobs and cron != runner.cron(runner.jobs[name])}, fields)
+
+
+def _anonymity(ctx: Context, team_id: str, user_id: str, found: dict[str, Any]) -> Answer:
+    number = _whole(found.get("threshold"))
+    if number is None:
+        return _errors({"threshold": "Write a whole number of people, like 5."})
+    return _store(ctx, team_id, user_id, "anonymity", {"surveys.threshold": number}, {"": "threshold"})
 
 
 def _kpi(ctx: Context, team_id: str, user_id: str, found: dict[str, Any]) -> Answer:

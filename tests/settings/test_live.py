@@ -13,7 +13,7 @@ from storage import alerts as alert_states
 from storage.db import session_scope
 from tests.alerts.support import record
 from tests.settings.conftest import ADMIN
-from tests.settings.support import TEAM
+from tests.settings.support import TEAM, home_button
 from tests.support import replies, wait_until
 
 CHANGES = {"kpis.api_response_time_p95.target": "<150", "kpis.test_coverage_percentage.target": ">85",
@@ -80,3 +80,8 @@ def test_the_work_process_takes_a_change_up_without_restart(runtime, server, sla
     assert "<150 ms" in _card_fields(fake_slack, 2)
     assert "(target >85%)" in _weekly_preview(slack, fake_slack)
     assert runtime.work is not None and runtime.work.child is not None
+
+    # The web process runs no job, yet its schedules form (opened in the ack) lists every one.
+    slack.interaction(home_button("schedules", ADMIN))
+    view = fake_slack.wait_for("views.open")[0].params["view"]
+    assert "job:weekly_summary" in str(view) and "job:alerts" in str(view)
