@@ -141,6 +141,13 @@ def parse_config(data: Any, origin: str = "config") -> AurumConfig:
 def load_config(path: Path | None) -> AurumConfig:
     if path is None:
         return AurumConfig()
+    return parse_config(load_config_data(path), str(path))
+
+
+def load_config_data(path: Path | None) -> Any:
+    """The file's data as YAML reads it (None without a file); ConfigError when it cannot be read."""
+    if path is None:
+        return None
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -149,4 +156,4 @@ def load_config(path: Path | None) -> AurumConfig:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
-    return parse_config(data, str(path))
+    return data

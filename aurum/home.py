@@ -1,4 +1,5 @@
-"""The App Home tab: KPI statuses, the latest survey results, active alerts, recent recognition, next events."""
+"""The App Home tab: KPI statuses, the latest survey results, active alerts, recent recognition, next events, and
+for admins the settings they can change and the latest changes."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from aurum.kpis import service as kpis
 from aurum.recognition import kudos as recognition
 from aurum.reports import inputs, roadmap
 from aurum.reports.common import bullet_list, not_available
+from aurum.settings import service as settings
 from storage import recognition as recognition_repo
 
 MAX_HOME_BLOCKS = 100
@@ -22,7 +24,7 @@ EVENTS = ["weekly_review_reminder", "weekly_summary", "monthly_review_reminder",
 RECENT = timedelta(days=30)
 
 
-def view(ctx: Context, session: Session, team_id: str) -> dict:
+def view(ctx: Context, session: Session, team_id: str, admin: bool = False) -> dict:
     now = ctx.now()
     statuses = kpis.statuses(ctx, session, team_id)
     plan = roadmap.compute(ctx, session, team_id, statuses, with_outlook=False)
@@ -46,6 +48,8 @@ def view(ctx: Context, session: Session, team_id: str) -> dict:
     out.append(blocks.section("*Recent recognition*\n" + bullet_list(
         roll, "Nothing in the last 30 days — `/kudos @person code-quality <why>`.")))
     out.append(blocks.section("*Next scheduled events*\n" + bullet_list(next_events(ctx), "None scheduled.")))
+    if admin:
+        out += settings.home_section(ctx, session, team_id)
     out.append(blocks.context(f"Updated {now.astimezone(ctx.tz):%d %b %H:%M %Z} · opens fresh each time you visit"))
     return {"type": "home", "blocks": out[:MAX_HOME_BLOCKS]}
 

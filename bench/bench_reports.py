@@ -99,7 +99,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         engine = make_engine(f"sqlite:///{folder}/bench.db")
         upgrade(engine)
-        ctx = Context(engine=engine, catalog=load_catalog(), config=AurumConfig(), tz=UTC, clock=lambda: NOW)
+        ctx = Context(engine=engine, seed_catalog=load_catalog(), seed_config=AurumConfig(), tz=UTC, clock=lambda: NOW)
         started = time.perf_counter()
         rows = year_of_data(ctx)
         print(f"loaded {rows:,} snapshots (a year) in {time.perf_counter() - started:.1f} s")

@@ -141,6 +141,12 @@ def build_app(settings: Settings, ctx: Context, *, console: bool = False, tokens
     else:
         app = App(authorize=single_token_authorize(settings, home), **common)
     app.middleware(_lower_case_command)
+
+    @app.middleware
+    def in_workspace(context: Any, next: Any) -> Any:  # the ack functions read the workspace's own settings
+        ctx.enter(context.team_id or "")  # the request's context is its own (a copy per thread hop)
+        return next()
+
     for module in commands.MODULES:
         module.register(app, ctx)
     _answer_unknown_commands(app, ctx)

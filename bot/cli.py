@@ -34,6 +34,9 @@ token_app = typer.Typer(help="API tokens for the bot's HTTP APIs (stored hashed,
 app.add_typer(token_app, name="token")
 alerts_app = typer.Typer(help="Alert rules (`aurum alert-rules` prints them for Prometheus).", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
+config_app = typer.Typer(help="A workspace's settings (those changed in Slack included) as a config file.",
+                         no_args_is_help=True)
+app.add_typer(config_app, name="config")
 
 DEMO_DATABASE = "aurum-demo.db"
 Built = TypeVar("Built")
@@ -566,6 +569,36 @@ def token_revoke(token: Annotated[str, typer.Argument(
             raise _fail(f"'{token}' begins {len(found)} tokens ("
                         + ", ".join(f"#{r.id} {r.prefix}…" for r in found) + "): give more characters, or the id.")
         typer.echo(f"Revoked token #{row.id} {row.prefix}… ({row.name}).")
+
+
+@config_app.command("export")
+def config_export(team: TeamOption = None) -> None:
+    """Print the workspace's settings as a config file (AURUM_CONFIG's shape): the ones changed in Slack, else the
+    config file's."""
+    import yaml
+
+    with _cli() as runtime:
+        assert runtime.ctx.live is not None
+        document = runtime.ctx.live.document(_team(runtime, team))
+    typer.echo(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), nl=False)
+
+
+@config_app.command("import")
+def config_import(file: Annotated[Path, typer.Argument(help="A config file (AURUM_CONFIG's shape)")],
+                  team: TeamOption = None) -> None:
+    """Make the file the workspace's settings, checked exactly as the config file is; refused, nothing changed,
+    when it does not pass. Running processes take it up at their next piece of work."""
+    from aurum.config import ConfigError, load_config_data
+
+    with _cli() as runtime:
+        assert runtime.ctx.live is not None
+        team_id = _team(runtime, team)
+        try:
+            changed = runtime.ctx.live.replace(team_id, load_config_data(file) or {}, "cli", runtime.ctx.now(),
+                                               str(file))
+        except ConfigError as exc:
+            raise _fail(f"Configuration problem:\n{exc}") from None
+    typer.echo(f"Imported {file} for {team_id}: {len(changed)} setting(s) changed.")
 
 
 @app.command("alert-rules")

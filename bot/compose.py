@@ -21,17 +21,15 @@ from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 
 from aurum.alerts import evaluation as alert_evaluation
-from aurum.alerts.rules import check_rules
-from aurum.collectors.runner import unknown_kpis
-from aurum.config import ConfigError, load_config, mistyped_channels
+from aurum.config import ConfigError, load_config_data
 from aurum.core.after_ack import Intake
 from aurum.core.context import Context
 from aurum.core.delivery import Delivery, Directory
-from aurum.core.jobs import unknown_schedules
+from aurum.core.settings import LiveSettings
 from aurum.core.telemetry import Telemetry
-from aurum.kpis.catalog import CatalogError, load_catalog
 from aurum.recognition import celebrations
 from bot.app import HomeTeam, build_app, web_client
+from bot.config_check import checked_config
 from bot.console import CONSOLE_USER, ConsoleDelivery
 from bot.installations import TeamTokens, WorkspaceInstallationStore
 from bot.jobs import compose_jobs
@@ -53,27 +51,21 @@ def build_context(settings: Settings, *, engine: Engine | None = None, migrate: 
     unless given; migrated to the newest schema unless `migrate` is False), the jobs, and the process's own
     `services` (Context fields)."""
     try:
-        config = load_config(settings.aurum_config)
-        catalog = load_catalog(config.kpis, origin=str(settings.aurum_config)) if config.kpis else load_catalog()
-    except (ConfigError, CatalogError) as exc:
+        seed = load_config_data(settings.aurum_config)
+        config, catalog = checked_config(seed, str(settings.aurum_config or "config"),
+                                         rules_origin=str(settings.aurum_config or "built-in alert rules"))
+    except ConfigError as exc:
         raise SettingsError(str(exc)) from None
     jobs = compose_jobs(config)  # every process checks the schedules' names; a web process's work process runs them
-    problems = [*unknown_kpis(config.sources, catalog), *unknown_schedules(config.schedules, jobs),
-                *mistyped_channels(config)]
-    if problems:
-        origin = settings.aurum_config or "config"
-        raise SettingsError("invalid configuration:\n" + "\n".join(f"  {origin}: {p}" for p in problems))
-    problems = check_rules(config.alerts, set(catalog.kpis), set(config.channels.model_dump()))
-    if problems:
-        origin = settings.aurum_config or "built-in alert rules"
-        raise SettingsError("invalid alert rules:\n" + "\n".join(f"  {origin}: {p}" for p in problems))
     engine = engine or make_engine(settings.database_url)
     if migrate:
         upgrade_if_behind(engine)
     if settings.survey_secret:
         services.setdefault("survey_secret", settings.survey_secret)
     services.setdefault("jobs", jobs)
-    return Context(engine=engine, catalog=catalog, config=config, tz=settings.tz, admins=settings.admins,
+    live = LiveSettings(engine, seed if isinstance(seed, dict) else {}, checked_config)
+    return Context(engine=engine, seed_catalog=catalog, seed_config=config, live=live, timetable=jobs, tz=settings.tz,
+                   admins=settings.admins,
                    chart_dir=settings.aurum_chart_dir, secrets=settings.secrets,
                    snapshot_listeners=[alert_evaluation.on_snapshots, celebrations.on_snapshots], **services)
 

@@ -156,7 +156,7 @@ def create_push_api(ctx: Context) -> FastAPI:
                     raise HTTPException(422, "this Idempotency-Key was used for a different body")
                 return JSONResponse(json.loads(seen.response), seen.status, headers={"Idempotent-Replayed": "true"})
         try:
-            with ctx.transaction() as session:
+            with ctx.serving(team_id), ctx.transaction() as session:  # its alert rules, as stored now
                 status, content = work(session)
                 if key:
                     token_repo.remember(session, ApiRequest(team_id=team_id, key=key, body_hash=body_hash,

@@ -29,6 +29,10 @@ def build_scheduler(runner: JobRunner) -> BackgroundScheduler:
     # missed fire after a suspend). Claims make this a no-op when everything already ran.
     scheduler.add_job(runner.due, "interval", minutes=CATCH_UP_MINUTES, id="catch-up", name="Catch up on due jobs",
                       replace_existing=True, coalesce=True, max_instances=1)
+    # The jobs a workspace scheduled otherwise in Slack, at its own times (the timetable above is the config file's).
+    scheduler.add_job(runner.own_schedules, "interval", minutes=1, id="own-schedules",
+                      name="Jobs at the times a workspace chose", replace_existing=True, coalesce=True,
+                      max_instances=1, misfire_grace_time=60)
     return scheduler
 
 

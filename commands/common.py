@@ -9,7 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlmodel import Session
 
 from aurum.core import after_ack, outbox
@@ -63,22 +62,6 @@ def tell(ctx: Context, asker: Asker, text: str, blocks: list[dict] | None = None
         reply(session, asker, text, blocks)
 
 
-def open_modal(client: Any, ctx: Context, asker: Asker, trigger_id: str, view: dict[str, Any],
-               not_opened: str) -> None:
-    """Open a modal from an ack function, inside Slack's 3 seconds (the app runs with `process_before_response`:
-    one attempt, with the ack client's short timeout and no retries; see bot.app). If Slack does not open it (a 429,
-    a timeout), the person is told `not_opened` (with its `{reason}`) by a queued reply."""
-    try:
-        client.views_open(trigger_id=trigger_id, view=outgoing(view))
-    except SlackApiError as exc:
-        error = exc.response.get("error") if hasattr(exc.response, "get") else None
-        log.warning("views.open failed", extra={"error": error, "status": exc.response.status_code})
-        tell(ctx, asker, not_opened.format(reason=f"Slack answered {error or exc.response.status_code}"))
-    except (SlackClientError, OSError, TimeoutError) as exc:
-        log.warning("views.open failed", extra={"error": type(exc).__name__})
-        tell(ctx, asker, not_opened.format(reason="Slack did not answer in time"))
-
-
 def only_admins(ctx: Context, asker: Asker, doing: str) -> bool:
     """True (after telling the asker how to become one) when the asker is not an admin. Call it after the ack:
     it may ask Slack (users.info, usergroups.users.list)."""
@@ -96,8 +79,15 @@ def later(ctx: Context, name: str, body: dict[str, Any]) -> None:
 
 
 def work(ctx: Context, name: str, run: Callable[[dict[str, Any]], Any]) -> str:
-    """Register a request's work after the ack under `name` (unique in the app); its errors are told to the person."""
-    return ctx.works.add(name, reply_on_error(ctx)(run))
+    """Register a request's work after the ack under `name` (unique in the app); its errors are told to the person.
+    It runs with the workspace's settings as stored when it starts (Context.serving)."""
+    guarded = reply_on_error(ctx)(run)
+
+    def in_workspace(body: dict[str, Any]) -> None:
+        with ctx.serving(Asker.from_body(body).team_id):
+            guarded(body)
+
+    return ctx.works.add(name, in_workspace)
 
 
 def count(ctx: Context, body: dict[str, Any], outcome: str) -> None:

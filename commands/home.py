@@ -20,11 +20,12 @@ def register(app: Any, ctx: Context) -> None:
         ack()
 
     def publish_home(body: dict[str, Any]) -> None:
-        team_id = body.get("team_id") or ""
+        team_id, user = body.get("team_id") or "", body["event"]["user"]
+        admin = ctx.is_admin(user, team_id)  # before the read: it may ask Slack
         with ctx.reading() as session:
-            view = home.view(ctx, session, team_id)
+            view = home.view(ctx, session, team_id, admin=admin)
         with ctx.transaction() as session:
-            outbox.home(session, team_id, body["event"]["user"], view)
+            outbox.home(session, team_id, user, view)
 
     name = work(ctx, f"event:{EVENT}", publish_home)
     app.event(EVENT)(ack_event)

@@ -1,7 +1,7 @@
 """The preview's "Add a note" button and its modal (aurum.reports.narrative_blocks).
 
 views.open must use the trigger_id within 3 seconds, so the button's ack function opens the modal itself
-(commands.common.open_modal). The submission is checked in its ack — a refused kind or text is shown on its
+(commands.modals.open_modal). The submission is checked in its ack — a refused kind or text is shown on its
 field — and the note is stored after the ack, by the same path as `/report note`, which confirms it where the
 preview was shown and then looks up the issues it links to.
 """
@@ -16,7 +16,8 @@ from aurum.core.errors import InputError
 from aurum.reports import narrative, narrative_blocks
 from aurum.reports.narrative_blocks import ADD_NOTE_ACTION, CALLBACK_ID, KIND_BLOCK, TEXT_BLOCK
 from commands import report_notes
-from commands.common import Asker, later, open_modal, work
+from commands.common import Asker, later, work
+from commands.modals import open_modal
 
 NOT_OPENED = ("Slack did not open the note form just now ({reason}). Please try again in a minute, or write it in "
               "one line: `/report note risk|achievement|focus|win|commitment <text>`.")

@@ -1,25 +1,22 @@
 """The survey modal: the DM buttons ("Take the survey", "No reminder") and the view submission.
 
-views.open must use the trigger_id within 3 seconds, so the "Take the survey" button's ack function opens the view
-itself. The app runs with `process_before_response=True`: Slack gets its HTTP answer only when the ack function
-returns, so `views.open` runs inside Slack's 3-second window: once, with the ack client's 2-second timeout and no
-retries (bot.app). When Slack does not open it (a 429, a timeout), the person is told to try again, by the
-request's response_url. The submission is checked and stored inside its ack: the person learns right away whether
-the answers are in, with field errors keyed to the input block of the question they concern.
+The "Take the survey" button's ack function opens the view itself (commands.modals). The app runs with
+`process_before_response=True`: Slack gets its HTTP answer only when the ack function returns, so `views.open` runs
+inside Slack's 3-second window. The submission is checked and stored inside its ack: the person learns right away
+whether the answers are in, with field errors keyed to the input block of the question they concern.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 from aurum.core.context import Context
-from aurum.core.errors import InputError
-from aurum.core.text import cleaned
+from aurum.core.text import cleaned_form
 from aurum.surveys import answers, blocks, service
 from aurum.surveys.blocks import CALLBACK_ID, NO_REMINDER_ACTION, TAKE_ACTION
-from commands.common import Asker, button, open_modal, tell
+from commands.common import Asker, button, tell
+from commands.modals import open_modal, view_metadata
 
 log = logging.getLogger(__name__)
 SAVE_FAILED = "Sorry, your answers could not be saved just now. Please send them again in a minute."
@@ -44,33 +41,14 @@ def _run_id(body: dict[str, Any]) -> int | None:
         return None
 
 
-def _metadata(body: dict[str, Any]) -> dict[str, Any]:
-    try:
-        found = json.loads((body.get("view") or {}).get("private_metadata") or "{}")
-    except ValueError:
-        return {}
-    return found if isinstance(found, dict) else {}
-
-
-def _typed_answers(raw: dict[str, str | None]) -> tuple[dict[str, str | None], dict[str, str]]:
-    """The form's answers as the text policy keeps them (aurum.core.text.cleaned), and the refusals by block."""
-    kept: dict[str, str | None] = {}
-    refused: dict[str, str] = {}
-    for block, value in raw.items():
-        try:
-            kept[block] = cleaned(value, "survey answer") if isinstance(value, str) else value
-        except InputError as exc:
-            refused[block] = str(exc)
-    return kept, refused
-
-
 def submission_answer(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
     """The ack payload for a view submission: field errors, the closed notice, or the thank-you view."""
-    meta = _metadata(body)
+    meta = view_metadata(body)
     survey = ctx.config.surveys.definitions.get(str(meta.get("survey")))
     if survey is None or not isinstance(meta.get("run"), int):
         return {"response_action": "update", "view": blocks.notice_modal("Survey", "This form is out of date.")}
-    raw, refused = _typed_answers(blocks.values_from_state((body.get("view") or {}).get("state") or {}))
+    raw, refused = cleaned_form(blocks.values_from_state((body.get("view") or {}).get("state") or {}),
+                               "survey answer")
     if refused:  # no database stores it: say so on the field, never "send them again"
         return {"response_action": "errors", "errors": refused}
     given, errors = answers.check(survey, raw)

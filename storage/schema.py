@@ -13,6 +13,7 @@ from storage import (  # noqa: F401
     queue,
     recognition,
     rollups,
+    settings,
     sources,
     sprints,
     surveys,

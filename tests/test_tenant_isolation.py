@@ -35,6 +35,7 @@ from storage.events import DeploymentEvent
 from storage.live import LiveDashboard
 from storage.rollups import KpiSnapshot, SnapshotBase
 from storage.surveys import SurveyAnswer, SurveyRun
+from tests.settings.support import option, submission, text
 from tests.support import SlackSender, install_workspace, is_reply, replies, settled, token_team, wait_until
 from tests.surveys.support import answer, seed_run, view_submission
 
@@ -111,6 +112,7 @@ INTERACTIONS = {
     "survey_modal": "test_a_survey_answer_sent_to_another_workspaces_run_is_refused",
     "kudos": "test_a_button_naming_another_workspaces_ids_changes_nothing_of_it",
     "home": "test_app_home_shows_each_workspace_only_its_own_data",
+    "settings": "test_a_setting_changed_in_one_workspace_leaves_the_others_alone",
 }
 
 
@@ -244,6 +246,23 @@ def test_app_home_shows_each_workspace_only_its_own_data(two_workspaces, fake_sl
     assert_each_sees_its_own(fake_slack, ("coverage", "alert", "kudos"), ("views.publish",), "Home tab")
     for call in fake_slack.calls_to("views.publish"):
         assert call.params["user_id"] == TEAMS[token_team(call)].admin
+
+
+def test_a_setting_changed_in_one_workspace_leaves_the_others_alone(two_workspaces, fake_slack):
+    changer = SlackSender(two_workspaces.url, team_id="T0AAA", fake=fake_slack)
+    try:
+        answer = changer.interaction(submission("kpi", TEAMS["T0AAA"].admin, {
+            "kpi": option(LATENCY), "target": text("<150"), "stretch": text(None)}, team_id="T0AAA")).json()
+    finally:
+        changer.close()
+    assert answer["response_action"] == "update"
+    since = len(fake_slack.calls)
+    for team in TEAMS:
+        ask(two_workspaces.url, team, "/kpi", "latency private", fake=fake_slack)
+    for team in TEAMS:
+        wait_for_team(fake_slack, team, ("response_url", "chat.postEphemeral"), "the KPI card", since)
+    targets = {team: seen_by(fake_slack, team, ("response_url", "chat.postEphemeral"), since) for team in TEAMS}
+    assert "<150 ms" in targets["T0AAA"] and "<150 ms" not in targets["T0BBB"] and "<200 ms" in targets["T0BBB"]
 
 
 def test_scheduled_jobs_post_each_workspaces_own_data_to_it(two_workspaces, oauth_runtime, fake_slack):

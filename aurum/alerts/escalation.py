@@ -213,6 +213,11 @@ class AlertTaskWorker(QueueWorker):
 
 
 def _chart(ctx: Context, task: QueuedTask, payload: dict[str, Any]) -> None:
+    with ctx.serving(task.team_id):  # the workspace's own rules and KPIs
+        _draw_chart(ctx, task, payload)
+
+
+def _draw_chart(ctx: Context, task: QueuedTask, payload: dict[str, Any]) -> None:
     with ctx.reading() as session:
         episode = repo.episode(session, task.team_id, payload["episode_id"])
         if episode is None or episode.post_key is None or episode.kpi not in ctx.catalog.kpis:

@@ -197,11 +197,18 @@ def replay(rules: Sequence[AlertRule], series: Mapping[str, Sequence[Any]], inte
     at 0, interval, 2·interval … (gaps and staleness markers: no sample), as the bot evaluates them."""
     samples = {kpi: [(start + i * interval, v) for i, v in enumerate(values) if v is not None and v is not STALE]
                for kpi, values in series.items()}
+    return replay_samples(rules, samples, evaluation_interval, int(until / evaluation_interval), missing, start)
+
+
+def replay_samples(rules: Sequence[AlertRule], samples: Mapping[str, Sequence[tuple[datetime, float]]],
+                   evaluation_interval: timedelta, steps: int, missing: MissingData = "resolve",
+                   start: datetime = START) -> list[dict[str, engine.State]]:
+    """Each rule's state after each evaluation at start, start + evaluation_interval, … (steps + 1 of them), over
+    each KPI's samples (time order), as the bot evaluates them."""
     positions = dict.fromkeys(samples, -1)
     latest: dict[str, tuple[datetime, float]] = {}
     states = {rule.name: engine.INACTIVE for rule in rules}
     out: list[dict[str, engine.State]] = []
-    steps = int(until / evaluation_interval)
     for n in range(steps + 1):
         now = start + n * evaluation_interval
         for kpi, points in samples.items():
@@ -218,6 +225,17 @@ def replay(rules: Sequence[AlertRule], series: Mapping[str, Sequence[Any]], inte
                                             rule.missing_data or missing).state
         out.append(dict(states))
     return out
+
+
+def firings(states: Sequence[Mapping[str, engine.State]], rule: str) -> int:
+    """How many times the rule started firing in a replay's states."""
+    was = False
+    count = 0
+    for step in states:
+        now = step[rule].state == "firing"
+        count += now and not was
+        was = now
+    return count
 
 
 def firing(rule: AlertRule, state: engine.State, runbook_base_url: str | None) -> list[Alert]:

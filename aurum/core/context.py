@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from pydantic import SecretStr
 from sqlmodel import Session
 
 from aurum.core.after_ack import Intake, Works
+from aurum.core.settings import CURRENT_TEAM, LiveSettings
 from aurum.core.telemetry import Telemetry
 from storage.db import read_scope, session_scope
 from storage.types import utcnow
@@ -31,8 +33,10 @@ if TYPE_CHECKING:  # types only: the config gathers every capability's section, 
 @dataclass
 class Context:
     engine: Engine
-    catalog: Catalog
-    config: AurumConfig
+    # The config file's config and catalogue; a workspace with settings of its own (`live`) uses those while this
+    # process serves it (`serving`). Read both through `config` and `catalog`.
+    seed_catalog: Catalog
+    seed_config: AurumConfig
     tz: ZoneInfo
     admins: frozenset[str] = frozenset()
     chart_dir: Path = Path("charts")
@@ -56,6 +60,47 @@ class Context:
     intake: Intake | None = None
     # Every scheduled job by name (composed in bot/jobs.py from each capability's own list).
     jobs: Mapping[str, Job] = field(default_factory=dict)
+    # Every job of the bot, which a workspace may schedule (`jobs` holds those this process runs: none in a web
+    # process beside its work process).
+    timetable: Mapping[str, Job] = field(default_factory=dict)
+    # The workspaces' settings edited in Slack (None: the config file's, always).
+    live: LiveSettings | None = None
+
+    @property
+    def config(self) -> AurumConfig:
+        return self._current()[0]
+
+    @config.setter
+    def config(self, value: AurumConfig) -> None:
+        self.seed_config = value
+
+    @property
+    def catalog(self) -> Catalog:
+        return self._current()[1]
+
+    @catalog.setter
+    def catalog(self, value: Catalog) -> None:
+        self.seed_catalog = value
+
+    def _current(self) -> tuple[AurumConfig, Catalog]:
+        team = CURRENT_TEAM.get()
+        found = self.live.cached(team) if self.live is not None and team else None
+        return found or (self.seed_config, self.seed_catalog)
+
+    @contextmanager
+    def serving(self, team_id: str) -> Iterator[None]:
+        """Do a workspace's work with its own settings, as stored now (aurum.core.settings)."""
+        token = self.enter(team_id)
+        try:
+            yield
+        finally:
+            CURRENT_TEAM.reset(token)
+
+    def enter(self, team_id: str) -> contextvars.Token[str | None]:
+        """From here on in this thread's context, the workspace's own settings, as stored now."""
+        if self.live is not None and team_id:
+            self.live.refresh(team_id)
+        return CURRENT_TEAM.set(team_id or None)
 
     def now(self) -> datetime:
         return self.clock()

@@ -64,6 +64,34 @@ class JobRunner:
     def cron(self, job: Job) -> str:
         return self.ctx.config.schedules.get(job.name, job.cron)
 
+    def seed_cron(self, job: Job) -> str:
+        """The job's schedule of the config file, which the clock's timetable follows."""
+        return self.ctx.seed_config.schedules.get(job.name, job.cron)
+
+    def _own_schedule(self, job: Job, team_id: str) -> bool:
+        """The workspace scheduled the job differently (in Slack): `own_schedules` runs it at its own times."""
+        with self.ctx.serving(team_id):
+            return self.cron(job) != self.seed_cron(job)
+
+    def own_schedules(self, now: datetime | None = None) -> list[Outcome]:
+        """Called every minute: each job a workspace scheduled differently, when its latest own time lies within the
+        grace window and its period has not run."""
+        now = now or self.ctx.now()
+        with self.ctx.reading() as session:
+            teams = all_team_ids(session)
+        outcomes: list[Outcome] = []
+        for team in teams:
+            with self.ctx.serving(team):
+                due = [(job, fire) for job in self.jobs.values() if self.cron(job) != self.seed_cron(job)
+                       for fire in [self.last_fire(job, now)] if fire is not None]
+                for job, fire in due:
+                    period = self.period_key(job, fire)
+                    with self.ctx.reading() as session:
+                        if claims.find(session, team, job.name, period) is not None:
+                            continue
+                    outcomes.append(self._run_for(job, team, period))
+        return outcomes
+
     def trigger(self, job: Job) -> CronTrigger:
         return crontab_trigger(self.cron(job), self.ctx.tz)
 
@@ -101,7 +129,7 @@ class JobRunner:
         for job in self.jobs.values():
             fire = self.last_fire(job, now)
             if fire is not None:
-                outcomes += self.run(job.name, period=self.period_key(job, fire))
+                outcomes += self.run(job.name, period=self.period_key(job, fire), timetable=True)
             elif job.period is not None:
                 self._note_missed(job, now)
         return outcomes
@@ -126,7 +154,7 @@ class JobRunner:
         job = self.jobs[job_name]
         now = self.ctx.now()
         fire = self.last_fire(job, now) or now
-        return self.run(job_name, period=self.period_key(job, fire))
+        return self.run(job_name, period=self.period_key(job, fire), timetable=True)
 
     def run_now(self, job_name: str, team_id: str | None = None) -> list[Outcome]:
         """`aurum run-job`: the current period (the job's own, or its latest scheduled time)."""
@@ -139,13 +167,20 @@ class JobRunner:
             period = self.period_key(job, fire)
         return self.run(job_name, period=period, team_id=team_id)
 
-    def run(self, job_name: str, period: str, team_id: str | None = None) -> list[Outcome]:
+    def run(self, job_name: str, period: str, team_id: str | None = None, timetable: bool = False) -> list[Outcome]:
+        """`timetable`: a run at a time of the clock's timetable (the config file's schedules), which skips the
+        workspaces that scheduled the job otherwise."""
         job = self.jobs[job_name]
         with self.ctx.reading() as session:
             teams = [team_id] if team_id else all_team_ids(session)
-        return [self._run_for(job, team, period) for team in teams]
+        return [self._run_for(job, team, period) for team in teams
+                if not (timetable and self._own_schedule(job, team))]
 
     def _run_for(self, job: Job, team_id: str, period: str) -> Outcome:
+        with self.ctx.serving(team_id):  # the workspace's own settings, as stored now
+            return self._run_serving(job, team_id, period)
+
+    def _run_serving(self, job: Job, team_id: str, period: str) -> Outcome:
         try:
             extra: tuple[Any, ...] = ()
             if job.prepare is not None:

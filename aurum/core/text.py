@@ -19,7 +19,7 @@ whoever wrote the string.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aurum.core.errors import InputError, database_hostile
@@ -34,6 +34,7 @@ CAPS = {
     "silence reason": 200,
     "survey answer": 3000,  # each question may set a lower `max_length` (aurum.surveys.model)
     "slash command": 3000,
+    "setting": 200,  # a target, a crontab line, a duration typed in the settings forms
 }
 
 _ENTITY = re.compile(r"&(amp|lt|gt);")
@@ -83,6 +84,18 @@ def cleaned(raw: str, field: str) -> str:
         raise InputError(f"Keep the {field} to {cap:,} characters (yours has {len(text):,}); shorten it and send "
                          "it again.")
     return text
+
+
+def cleaned_form(raw: Mapping[str, Any], field: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """A form's values by block with each text `cleaned`, and the refusals (what is wrong, how to fix it) by block."""
+    kept: dict[str, Any] = {}
+    refused: dict[str, str] = {}
+    for block, value in raw.items():
+        try:
+            kept[block] = cleaned(value, field) if isinstance(value, str) else value
+        except InputError as exc:
+            refused[block] = str(exc)
+    return kept, refused
 
 
 def escape(text: str) -> str:

@@ -1,0 +1,161 @@
+"""Block Kit of the settings: the App Home section and the modals (pure functions: values in, dicts out)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from aurum.alerts.rules import AlertRule
+from aurum.core.text import escape
+from aurum.kpis.blocks import actions, button, context, divider, section
+from aurum.kpis.catalog import Catalog
+from aurum.kpis.formatting import target
+
+OPEN_PREFIX = "settings_open_"  # + the modal's kind: the App Home buttons
+KINDS = {"kpi": "KPI target", "channels": "Channels", "schedules": "Schedules", "anonymity": "Anonymity",
+         "alert": "Alert rule"}
+CALLBACK_PREFIX = "settings_"  # + the modal's kind, and "alert_save" for the dry run's confirmation
+ALERT_SAVE = "alert_save"
+VALUE = "value"  # the action_id of every input
+MAX_OPTIONS = 100
+
+
+def _plain(text: str) -> dict:
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def _option(text: str, value: str) -> dict:
+    return {"text": _plain(text[:75]), "value": value[:150]}
+
+
+def _modal(kind: str, blocks: list[dict], submit: str = "Save", metadata: dict | None = None,
+           callback: str | None = None) -> dict:
+    view = {"type": "modal", "callback_id": CALLBACK_PREFIX + (callback or kind), "title": _plain(KINDS[kind]),
+            "submit": _plain(submit), "close": _plain("Cancel"), "blocks": blocks[:100]}
+    if metadata is not None:
+        view["private_metadata"] = json.dumps(metadata)
+    return view
+
+
+def _input(block_id: str, label: str, element: dict, hint: str | None = None, optional: bool = False) -> dict:
+    block = {"type": "input", "block_id": block_id, "label": _plain(label[:2000]),
+             "element": {**element, "action_id": VALUE}, "optional": optional}
+    if hint:
+        block["hint"] = _plain(hint[:2000])
+    return block
+
+
+def _text(initial: str | None = None, placeholder: str | None = None) -> dict:
+    element: dict[str, Any] = {"type": "plain_text_input"}
+    if initial:
+        element["initial_value"] = initial
+    if placeholder:
+        element["placeholder"] = _plain(placeholder)
+    return element
+
+
+def _select(options: list[dict], placeholder: str, groups: dict[str, list[dict]] | None = None) -> dict:
+    """A static_select; past 100 options, grouped (each group at most 100, at most 100 groups)."""
+    if len(options) <= MAX_OPTIONS or not groups:
+        return {"type": "static_select", "options": options[:MAX_OPTIONS], "placeholder": _plain(placeholder)}
+    return {"type": "static_select", "placeholder": _plain(placeholder),
+            "option_groups": [{"label": _plain(label[:75]), "options": found[:MAX_OPTIONS]}
+                              for label, found in list(groups.items())[:MAX_OPTIONS]]}
+
+
+def home_section(changes: Sequence[tuple[datetime, str, str, str | None, str | None]], tz) -> list[dict]:
+    """Admins' part of the App Home: a button per setting, and the latest changes (at, who, path, before, after)."""
+    lines = [f"{at.astimezone(tz):%d %b %H:%M} <@{user}> `{escape(path)}`: {escape(before or 'not set')} → "
+             f"{escape(after or 'not set')}" for at, user, path, before, after in changes]
+    return [divider(), section("*Settings* (admins)"),
+            actions("settings_buttons", *(button(label, OPEN_PREFIX + kind) for kind, label in KINDS.items())),
+            context(*(line[:3000] for line in lines[:10])) if lines else context("No change made in Slack yet.")]
+
+
+def kpi_modal(catalog: Catalog) -> dict:
+    options = [_option(f"{kpi.name} ({target(kpi)})", kpi.key) for kpi in catalog]
+    groups = {catalog.categories.get(c, c): [_option(f"{k.name} ({target(k)})", k.key) for k in kpis]
+              for c, kpis in catalog.by_category().items()}
+    return _modal("kpi", [
+        _input("kpi", "KPI", _select(options, "Pick a KPI", groups)),
+        _input("target", "Target", _text(placeholder="<200, >=99.9, 40-60"),
+               hint="As the config file writes it: a band 40-60 (lower bound first) or a bound <200, <=3, >80."),
+        _input("stretch", "Stretch goal", _text(placeholder="e.g. 150"), optional=True,
+               hint="A number in the KPI's unit; leave empty to keep the current one."),
+    ])
+
+
+def channels_modal(channels: dict[str, str]) -> dict:
+    blocks = [section("Pick the channel each kind of post goes to; leave one empty to keep it.")]
+    for key, current in channels.items():
+        element: dict[str, Any] = {"type": "conversations_select", "placeholder": _plain("Pick a channel"),
+                                   "filter": {"include": ["public", "private"], "exclude_bot_users": True}}
+        if current.startswith(("C", "G")):
+            element["initial_conversation"] = current
+        blocks.append(_input(f"channel:{key}"[:255], key, element, hint=f"Now: {current}", optional=True))
+    return _modal("channels", blocks)
+
+
+def schedules_modal(rows: Sequence[tuple[str, str, str, list[datetime]]], tz) -> dict:
+    """rows: (job, description, crontab, its next three run times)."""
+    blocks = [section("Crontab lines (minute hour day month weekday) in the team's time zone.")]
+    for name, description, cron, upcoming in rows[:99]:
+        when = ", ".join(f"{at.astimezone(tz):%a %d %b %H:%M}" for at in upcoming) or "never"
+        blocks.append(_input(f"job:{name}"[:255], f"{name} — {description}"[:2000], _text(cron),
+                             hint=f"Next: {when}"))
+    return _modal("schedules", blocks)
+
+
+def anonymity_modal(threshold: int) -> dict:
+    return _modal("anonymity", [
+        _input("threshold", "Fewest answers shown", _text(str(threshold)),
+               hint="Survey results and comments show only once at least this many people answered."),
+    ])
+
+
+def alert_modal(rules: Sequence[AlertRule]) -> dict:
+    options = [_option(f"{rule.name} ({rule.condition})", rule.name) for rule in rules]
+    return _modal("alert", [
+        section("Change what you want; leave a field empty to keep it. You see a dry run over the last 30 days "
+                "before anything is saved."),
+        _input("rule", "Alert rule", _select(options, "Pick a rule")),
+        _input("threshold", "Threshold", _text(placeholder="e.g. 250"), optional=True),
+        _input("for", "For (how long the condition holds before it fires)", _text(placeholder="e.g. 10m, 1h, 0s"),
+               optional=True),
+        _input("channels", "Channels", {"type": "multi_conversations_select", "placeholder": _plain("Channels"),
+                                        "filter": {"include": ["public", "private"], "exclude_bot_users": True}},
+               optional=True),
+    ], submit="Dry run")
+
+
+def alert_confirm_modal(rule: AlertRule, changes: dict[str, Any], fired_now: int, fired_new: int) -> dict:
+    """The dry run of a rule's changes (threshold, for, channels), with Save; the changes ride in the metadata."""
+    lines = [f"• {name}: " + (", ".join(f"<#{c}>" for c in value) if name == "channels" else escape(f"{value}"))
+             for name, value in changes.items()]
+    text = (f"*{escape(rule.name)}* ({escape(rule.condition)} now)\n" + "\n".join(lines) +
+            f"\n\nWith these changes this rule would have fired *{fired_new}* time{'s' * (fired_new != 1)} in the "
+            f"last 30 days (as it is now: {fired_now}). Save to apply them.")
+    return _modal("alert", [section(text)], metadata={"rule": rule.name, "changes": changes}, callback=ALERT_SAVE)
+
+
+def done_modal(kind: str, text: str) -> dict:
+    return {"type": "modal", "title": _plain(KINDS[kind]), "close": _plain("Close"), "blocks": [section(text)]}
+
+
+def values(state: dict[str, Any]) -> dict[str, Any]:
+    """A view submission's state → each input block's value: text, a selected option's value, a conversation id,
+    or a list of conversation ids."""
+    found: dict[str, Any] = {}
+    for block_id, inputs in (state.get("values") or {}).items():
+        element = (inputs or {}).get(VALUE) or {}
+        if "selected_conversations" in element:
+            found[block_id] = element["selected_conversations"] or []
+        elif "selected_conversation" in element:
+            found[block_id] = element["selected_conversation"]
+        elif "selected_option" in element:
+            found[block_id] = (element["selected_option"] or {}).get("value")
+        else:
+            found[block_id] = element.get("value")
+    return found

@@ -1,0 +1,191 @@
+"""The settings modals: what each shows for a workspace, and each submission checked, stored and answered (the ack
+payload of a view submission: field errors, or the modal's next view)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session
+
+from aurum.config import ConfigError
+from aurum.core.context import Context
+from aurum.core.jobs import JobRunner
+from aurum.core.text import cleaned_form, escape
+from aurum.settings import blocks, dryrun, edits
+from storage import settings as store
+
+Answer = dict[str, Any]
+
+
+def view_for(ctx: Context, team_id: str, kind: str) -> dict:
+    """The modal an App Home button opens, with the workspace's settings as stored now."""
+    with ctx.serving(team_id):
+        if kind == "kpi":
+            return blocks.kpi_modal(ctx.catalog)
+        if kind == "channels":
+            return blocks.channels_modal(ctx.config.channels.model_dump())
+        if kind == "schedules":
+            return blocks.schedules_modal(schedule_rows(ctx), ctx.tz)
+        if kind == "anonymity":
+            return blocks.anonymity_modal(ctx.config.surveys.threshold)
+        return blocks.alert_modal(list(ctx.config.alerts.rules.values()))
+
+
+def _runner(ctx: Context) -> JobRunner:
+    """Every job a workspace may schedule, whichever of them this process runs."""
+    return JobRunner(ctx, jobs=ctx.timetable or ctx.jobs)
+
+
+def schedule_rows(ctx: Context) -> list[tuple[str, str, str, list[datetime]]]:
+    runner, now = _runner(ctx), ctx.now()
+    rows = []
+    for name, job in sorted(runner.jobs.items()):
+        upcoming: list[datetime] = []
+        trigger, at = runner.trigger(job), now
+        while len(upcoming) < 3:
+            fire = trigger.get_next_fire_time(None, at)
+            if fire is None:
+                break
+            upcoming.append(fire)
+            at = fire + timedelta(seconds=1)
+        rows.append((name, job.description, runner.cron(job), upcoming))
+    return rows
+
+
+def home_section(ctx: Context, session: Session, team_id: str) -> list[dict]:
+    changes = [(c.at, c.user_id, c.path, _shown(c.before), _shown(c.after))
+               for c in store.recent_changes(session, team_id, limit=5)]
+    return blocks.home_section(changes, ctx.tz)
+
+
+def _shown(value: str | None) -> str | None:
+    return None if value is None else str(json.loads(value))[:200]
+
+
+def submit(ctx: Context, team_id: str, user_id: str, kind: str, state: dict[str, Any],
+           metadata: dict[str, Any]) -> Answer:
+    with ctx.serving(team_id):
+        found, refused = cleaned_form(blocks.values(state), "setting")
+        if refused:  # no database stores it: said on the field
+            return _errors(refused)
+        if kind == blocks.ALERT_SAVE:
+            return _alert_save(ctx, team_id, user_id, metadata)
+        if kind == "alert":
+            return _alert_dry_run(ctx, team_id, found)
+        handle = {"kpi": _kpi, "channels": _channels, "schedules": _schedules, "anonymity": _anonymity}[kind]
+        return handle(ctx, team_id, user_id, found)
+
+
+def _channels(ctx: Context, team_id: str, user_id: str, found: dict[str, Any]) -> Answer:
+    current = ctx.config.channels.model_dump()
+    picked = {block.split(":", 1)[1]: value for block, value in found.items() if block.startswith("channel:")}
+    return _store(ctx, team_id, user_id, "channels",
+                  {f"channels.{key}": value for key, value in picked.items() if value and value != current.get(key)},
+                  {f"channels.{key}": f"channel:{key}" for key in picked})
+
+
+def _schedules(ctx: Context, team_id: str, user_id: str, found: dict[str, Any]) -> Answer:
+    runner = _runner(ctx)
+    typed = {block.split(":", 1)[1]: (value or "").strip() for block, value in found.items()
+             if block.startswith("job:")}
+    fields = {f"schedule of {name}": f"job:{name}" for name in typed}
+    fields |= {f"schedules.{name}": f"job:{name}" for name in typed}
+    return _store(ctx, team_id, user_id, "schedules",
+                  {f"schedules.{name}": cron for name, cron in typed.items()
+                   if name in runner.jobs and cron != runner.cron(runner.jobs[name])}, fields)
+
+
+def _anonymity(ctx: Context, team_id: str, user_id: str, found: dict[str, Any]) -> Answer:
+    number = _whole(found.get("threshold"))
+    if number is None:
+        return _errors({"threshold": "Write a whole number of people, like 5."})
+    return _store(ctx, team_id, user_id, "anonymity", {"surveys.threshold": number}, {"": "threshold"})
+
+
+def _kpi(ctx: Context, team_id: str, user_id: str, found: dict[str, Any]) -> Answer:
+    key = str(found.get("kpi") or "")
+    if ctx.catalog.resolve(key) is None:
+        return _errors({"kpi": "Pick a KPI from the list."})
+    changes: dict[str, Any] = {}
+    if found.get("target"):
+        changes["target"] = str(found["target"]).strip()
+    if found.get("stretch"):
+        try:
+            changes["stretch"] = float(str(found["stretch"]).replace(",", "."))
+        except ValueError:
+            return _errors({"stretch": f"'{found['stretch']}' is not a number; write it like 150 or 99.5."})
+    assert ctx.live is not None
+    name = edits.kpi_entry(ctx, ctx.live.document(team_id), key)
+    return _store(ctx, team_id, user_id, "kpi", {f"kpis.{name}.{field}": v for field, v in changes.items()},
+                  {".stretch": "stretch", "": "target"})
+
+
+def _alert_dry_run(ctx: Context, team_id: str, found: dict[str, Any]) -> Answer:
+    rule = ctx.config.alerts.rules.get(str(found.get("rule") or ""))
+    if rule is None:
+        return _errors({"rule": "Pick a rule from the list."})
+    changes: dict[str, Any] = {}
+    if found.get("threshold"):
+        try:
+            changes["threshold"] = float(str(found["threshold"]).replace(",", "."))
+        except ValueError:
+            return _errors({"threshold": f"'{found['threshold']}' is not a number; write it like 250 or 0.5."})
+    if found.get("for"):
+        changes["for"] = str(found["for"]).strip()
+    if found.get("channels"):
+        changes["channels"] = list(found["channels"])
+    assert ctx.live is not None
+    document = edits.with_values(ctx.live.document(team_id),
+                                 {f"alerts.rules.{rule.name}.{field}": v for field, v in changes.items()})
+    try:
+        config, _ = ctx.live.check(document, edits.ORIGIN)
+    except ConfigError as exc:
+        return _errors({_block(str(exc), {".for": "for", ".channels": "channels", "": "threshold"}):
+                        edits.problem(exc)})
+    with ctx.reading() as session:
+        now, missing = ctx.now(), ctx.config.alerts.missing_data
+        before = dryrun.fired_times(session, team_id, rule, now, ctx.config.alerts.missing_policy(rule))
+        after_rule = config.alerts.rules[rule.name]
+        after = dryrun.fired_times(session, team_id, after_rule, now, after_rule.missing_data or missing)
+    return {"response_action": "update", "view": blocks.alert_confirm_modal(rule, changes, before, after)}
+
+
+def _alert_save(ctx: Context, team_id: str, user_id: str, metadata: dict[str, Any]) -> Answer:
+    name, changes = str(metadata.get("rule") or ""), metadata.get("changes") or {}
+    if name not in ctx.config.alerts.rules or not isinstance(changes, dict):
+        return {"response_action": "update", "view": blocks.done_modal("alert", "This form is out of date.")}
+    return _store(ctx, team_id, user_id, "alert", {f"alerts.rules.{name}.{f}": v for f, v in changes.items()},
+                  {"": "rule"}, errors_as_view=True)
+
+
+def _store(ctx: Context, team_id: str, user_id: str, kind: str, values: dict[str, Any], fields: dict[str, str],
+           errors_as_view: bool = False) -> Answer:
+    """Store the changes; a refusal goes on the field whose path fragment (`fields`) the message names."""
+    if not values:
+        return {"response_action": "update", "view": blocks.done_modal(kind, "Nothing changed.")}
+    try:
+        changed = edits.change(ctx, team_id, user_id, values)
+    except ConfigError as exc:
+        if errors_as_view:
+            return {"response_action": "update", "view": blocks.done_modal(kind, edits.problem(exc))}
+        return _errors({_block(str(exc), fields): edits.problem(exc)})
+    text = "Saved; it applies from now on:\n" + "\n".join(f"• `{escape(path)}`" for path in changed) if changed \
+        else "Nothing changed."
+    return {"response_action": "update", "view": blocks.done_modal(kind, text)}
+
+
+def _block(message: str, fields: dict[str, str]) -> str:
+    return next((block for fragment, block in fields.items() if fragment in message), next(iter(fields.values())))
+
+
+def _errors(errors: dict[str, str]) -> Answer:
+    return {"response_action": "errors", "errors": errors}
+
+
+def _whole(value: Any) -> int | None:
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None
