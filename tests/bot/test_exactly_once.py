@@ -169,6 +169,7 @@ def _interactions(runtime, team_id: str) -> dict[str, dict]:
     from aurum.recognition.kudos import SUGGEST_CONFIRM_ACTION, SUGGEST_USER_ACTION
     from aurum.surveys import answers
     from aurum.surveys.blocks import NO_REMINDER_ACTION, TAKE_ACTION
+    from tests.commands.test_report_notes import note_submission
     from tests.surveys.support import block_action, seed_run, view_submission
 
     run = seed_run(runtime.ctx, team_id, ["U1"])
@@ -182,11 +183,14 @@ def _interactions(runtime, team_id: str) -> dict[str, dict]:
         "survey take": block_action(TAKE_ACTION, str(run.id)),
         "survey no reminder": block_action(NO_REMINDER_ACTION, str(run.id)),
         "survey submission": view_submission(survey, run.id, raw),
+        "report note submission": note_submission("risk", "the vendor contract is late", user="U1",
+                                                  channel="C0CHAN"),
     }
 
 
 INTERACTIONS = ("alert button", "kudos confirm", "kudos person picked", "live dashboard stop", "survey take",
-                "survey no reminder", "survey submission")
+                "survey no reminder", "survey submission", "report note submission")
+VIEW_WORKS = {"view:report_note": "report note submission"}  # a view submission's work → its case above
 
 
 @pytest.mark.work_process
@@ -232,6 +236,8 @@ def test_every_registered_work_is_driven_by_a_case_here(runtime, fake_slack):
             assert what in TYPICAL, f"{name}: no typical request in TYPICAL"
         elif kind == "action":
             assert any(re.fullmatch(what.strip("^$"), a) for a in actions), f"{name}: no button case"
+        elif kind == "view":
+            assert VIEW_WORKS.get(name) in cases, f"{name}: no view submission case"
         else:
             assert name == "event:app_home_opened", f"{name}: no case"
     assert not MANIFEST["features"].get("shortcuts"), "shortcuts need cases here"

@@ -53,7 +53,7 @@ def test_posts_into_one_channel_go_out_about_one_a_second(runtime, fake_slack):
     calls = fake_slack.calls_to("chat.postMessage", failed=False)
     assert len(calls) == 8 and not fake_slack.calls_to("chat.postMessage", failed=True)  # no 429 earned
     paced = [later.at - earlier.at for earlier, later in pairwise(calls[CHANNEL_BURST - 1:])]
-    assert all(gap >= 0.9 for gap in paced), paced
+    assert all(gap >= 0.85 for gap in paced), paced  # one a second, give or take the loaded machine's scheduling
     with runtime.ctx.reading() as session:
         from storage import queue as repo
 

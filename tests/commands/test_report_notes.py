@@ -139,7 +139,7 @@ def test_the_budget_is_entered_by_admins_and_shown_in_the_executive_dashboard(se
     assert "Entered by <@UADMIN>" in budget
 
 
-def _submission(kind: str | None, text: str | None, user: str = "U1", channel: str = "C0HERE") -> dict:
+def note_submission(kind: str | None, text: str | None, user: str = "U1", channel: str = "C0HERE") -> dict:
     kind_value = {"type": "static_select", "selected_option": {"value": kind} if kind else None}
     return {
         "type": "view_submission", "token": "legacy", "api_app_id": "A0001", "trigger_id": "t.x",
@@ -167,14 +167,14 @@ def test_the_preview_button_opens_the_note_form_and_its_submission_stores_the_no
     assert view["callback_id"] == CALLBACK_ID
     assert json.loads(view["private_metadata"]) == {"channel": "C0HERE"}
 
-    refused = slack.interaction(_submission("win", "   ")).json()
+    refused = slack.interaction(note_submission("win", "   ")).json()
     assert refused["response_action"] == "errors" and "Say what the win is" in refused["errors"][TEXT_BLOCK]
-    assert "Pick a kind" in slack.interaction(_submission(None, "x")).json()["errors"][KIND_BLOCK]
-    too_long = slack.interaction(_submission("risk", "y" * 501)).json()["errors"][TEXT_BLOCK]
+    assert "Pick a kind" in slack.interaction(note_submission(None, "x")).json()["errors"][KIND_BLOCK]
+    too_long = slack.interaction(note_submission("risk", "y" * 501)).json()["errors"][TEXT_BLOCK]
     assert "Keep the report note to 500 characters" in too_long
 
     hostile = "Team <!channel> R&D *bold* <https://evil.example|click> \u202e done"
-    assert slack.interaction(_submission("win", hostile)).status_code == 200
+    assert slack.interaction(note_submission("win", hostile)).status_code == 200
     confirmed = fake_slack.wait_for(lambda c: is_reply(c) and "Win note #1" in c.params["text"], timeout=BUILD)
     assert confirmed[-1].params["channel"] == "C0HERE" and confirmed[-1].params["user"] == "U1"
     weekly = preview(slack, fake_slack, "weekly", user="U1")
