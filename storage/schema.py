@@ -16,4 +16,5 @@ from storage import (  # noqa: F401
     sprints,
     surveys,
     workspaces,
+    zones,
 )
