@@ -21,21 +21,26 @@ log = logging.getLogger(__name__)
 
 # People rarely move; a day-old answer is asked again (a failed lookup too: a team member is not asked every tick).
 REFRESH = timedelta(hours=24)
+# users.info is a Tier 4 method (100 calls a minute): half a minute of calls at most per job run; a large team's
+# zones are learnt over a few 15-minute ticks rather than in one run holding its transaction for minutes.
+ASK_AT_MOST = 50
 
 
-def zones(ctx: Context, session: Session, team_id: str, users: Iterable[str]) -> dict[str, ZoneInfo]:
-    """Each person's time zone, asking Slack for those not known or known for a day."""
+def zones(ctx: Context, session: Session, team_id: str, users: Iterable[str], ask: bool = True) -> dict[str, ZoneInfo]:
+    """Each person's time zone, asking Slack (`ask`) for at most ASK_AT_MOST of those not known or known for a
+    day; the others keep what is known (or the team's zone) until a later call asks for them."""
     people = list(dict.fromkeys(users))
     now = ctx.now()
     cached = repo.of(session, team_id, people)
     found = {}
+    asked = 0
     for user in people:
         row = cached.get(user)
-        if row is not None and now - row.checked_at < REFRESH:
-            name = row.zone
-        else:
+        name = row.zone if row is not None else None
+        if ask and asked < ASK_AT_MOST and (row is None or now - row.checked_at >= REFRESH):
             name = _ask(ctx, team_id, user)
             repo.remember(session, team_id, user, name, now)
+            asked += 1
         found[user] = _zone(name) or ctx.tz
     return found
 

@@ -102,7 +102,7 @@ def invite_due(ctx: Context, session: Session, survey: Survey, run: SurveyRun, a
 
 
 def _invite(ctx: Context, session: Session, survey: Survey, run: SurveyRun, users: list[str]) -> None:
-    for user, zone in zones(ctx, session, run.team_id, users).items():
+    for user, zone in zones(ctx, session, run.team_id, users, ask=False).items():
         text, message = blocks.invitation(survey, run, zone, ctx.config.surveys.threshold)
         outbox.post(session, run.team_id, user, text, message, key=f"survey:{run.id}:invite:{user}")
 
@@ -134,7 +134,7 @@ def remind(ctx: Context, session: Session, team_id: str, survey_key: str) -> str
             continue
         people = {p.user_id: p for p in repo.to_remind(session, team_id, run.id)}  # type: ignore[arg-type]
         ready = timing.due(ctx, session, team_id, people, timing.local_reminder(ctx, run))
-        for user, zone in zones(ctx, session, team_id, sorted(ready)).items():
+        for user, zone in zones(ctx, session, team_id, sorted(ready), ask=False).items():
             person = people[user]
             person.reminded_at = now
             session.add(person)
