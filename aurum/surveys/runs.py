@@ -111,9 +111,9 @@ def open_early(ctx: Context, session: Session, team_id: str, survey_key: str) ->
     """Open the next scheduled run before the team's opening time when someone's local opening time comes first."""
     now = ctx.now()
     fire = next_opening(ctx, session, team_id, survey_key, now)
-    if fire is None or fire - now > timing.AHEAD:
-        return ""
-    local = timing.wall(ctx, fire)
+    local = timing.wall(ctx, fire) if fire is not None else None
+    if local is None or not timing.may_be_due(ctx, local):
+        return ""  # nobody's local opening time can have come: Slack is not asked who is in the team
     try:
         users = audience(ctx, team_id, ctx.config.surveys.survey(survey_key))
     except SurveyError:

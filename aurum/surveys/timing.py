@@ -8,7 +8,8 @@ whole quarter hours, a schedule on the quarter hour is met on the minute in ever
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime, timedelta
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
@@ -17,7 +18,7 @@ from aurum.core.zones import at_local, zones
 from aurum.surveys.schedule import next_fire
 from storage.surveys import SurveyRun
 
-AHEAD = timedelta(hours=26)  # the most a person's clock can be ahead of the team's: UTC+14 against UTC−12
+FIRST_ZONE = ZoneInfo("Etc/GMT-14")  # UTC+14 (Kiritimati): where a wall-clock time comes first
 DELIVER_CRON = "*/15 * * * *"
 WALL_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -42,6 +43,11 @@ def local_reminder(ctx: Context, run: SurveyRun) -> datetime | None:
     after = at_local(opening, ctx.tz) if opening is not None else run.opens_at
     fire = next_fire(ctx, run.survey, "remind", after)
     return wall(ctx, fire) if fire is not None else None
+
+
+def may_be_due(ctx: Context, local: datetime) -> bool:
+    """Whether a wall-clock time may have come for anyone yet (it has, somewhere on Earth)."""
+    return at_local(local, FIRST_ZONE) <= ctx.now()
 
 
 def due(ctx: Context, session: Session, team_id: str, people: Collection[str], local: datetime | None) -> set[str]:
