@@ -123,3 +123,16 @@ def test_the_jobs_run_again_and_again_invite_and_remind_each_person_once(team, f
     assert texts == ["Reminder:"] * len(PEOPLE) + ["The"] * len(PEOPLE)  # an invitation and a reminder each
     asked = [call.params["user"] for call in fake_slack.calls_to("users.info")]
     assert sorted(asked) == sorted(PEOPLE)  # once each within the day (the cache), the failed lookup included
+
+
+def test_whoever_s_local_opening_time_has_passed_when_the_run_opens_is_invited_at_once(team, fake_slack):
+    day = _utc("2027-11-05")  # Berlin's 10:00 is 09:00 UTC; at 10:30 the clock is past its grace window
+    with time_machine.travel(day + timedelta(hours=10, minutes=30), tick=False) as traveller:
+        team.start(traveller)
+        (outcome,) = team.runner.run_now("survey_team_open")  # an admin opens it (`aurum run-job`)
+        assert outcome.result == "opened 2027-W44 for 4 people (3 invited now, the others at their local time)"
+        team.tick()
+        team.run(day + timedelta(hours=18))
+    opened = day + timedelta(hours=10, minutes=30)
+    assert {user: seen[0] for user, seen in team.received.items()} == {
+        "UTOKYO": opened, "UBERLIN": opened, "UFAIL": opened, "ULA": day + timedelta(hours=17)}
