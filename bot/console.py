@@ -114,6 +114,9 @@ class ConsoleDelivery:
     def members(self, team_id: str, channel: str | None = None, usergroup: str | None = None) -> list[str]:
         return [CONSOLE_USER]  # the console has one person: you
 
+    def time_zone(self, team_id: str, user: str) -> str | None:
+        return None  # you live in the team's time zone (AURUM_TIMEZONE)
+
     def respond(self, team_id: str, url: str, text: str, blocks: list[dict[str, Any]] | None = None, *,
                 in_channel: bool = False) -> None:
         where = CONSOLE_CHANNEL if in_channel else f"(only you) {CONSOLE_CHANNEL}"

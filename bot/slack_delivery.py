@@ -114,6 +114,11 @@ class SlackDelivery:
         bot = self._bot_user(team_id)
         return [user for user in dict.fromkeys(found) if user != bot]
 
+    def time_zone(self, team_id: str, user: str) -> str | None:
+        """users.info's `tz` (scope users:read); None for a user without one."""
+        found = self._call(team_id, "users.info", self._client_for(team_id).users_info, in_place=True, user=user)
+        return (found.get("user") or {}).get("tz") or None
+
     def _bot_user(self, team_id: str) -> str:
         with self._lock:
             cached = self._bots.get(team_id)

@@ -18,4 +18,5 @@ from storage import (  # noqa: F401
     sprints,
     surveys,
     workspaces,
+    zones,
 )

@@ -59,6 +59,9 @@ class SurveyRun(SQLModel, table=True):
     closed_at: datetime | None = Field(default=None, sa_column=when_column(nullable=True))
     audience: int = 0  # people invited when it opened
     note: str = Field(default="", max_length=200)  # why it was skipped, who opened it by hand
+    # The scheduled opening as a wall-clock time ("2026-10-30T10:00"): each person is invited when it comes in
+    # their own time zone. NULL for a run opened by hand (everyone invited at once).
+    local_opening: str | None = Field(default=None, max_length=16)
     created_at: datetime = Field(default_factory=utcnow, sa_column=when_column())
 
 
@@ -71,6 +74,7 @@ class SurveyRespondent(SQLModel, table=True):
     user_id: str = Field(max_length=32)
     responded_at: datetime | None = Field(default=None, sa_column=when_column(nullable=True))
     reminded_at: datetime | None = Field(default=None, sa_column=when_column(nullable=True))
+    invited_at: datetime | None = Field(default=None, sa_column=when_column(nullable=True))
     opted_out: bool = False  # no reminder for this run
     replace_nonce: str | None = Field(default=None, max_length=64)  # erased when the run closes
 
@@ -212,6 +216,13 @@ def not_responded(session: Session, team_id: str, run_id: int) -> list[str]:
     return list(session.scalars(select(col(SurveyRespondent.user_id)).where(
         col(SurveyRespondent.team_id) == team_id, col(SurveyRespondent.run_id) == run_id,
         col(SurveyRespondent.responded_at).is_(None)).order_by(col(SurveyRespondent.user_id))))
+
+
+def to_invite(session: Session, team_id: str, run_id: int) -> list[SurveyRespondent]:
+    """The people of a run not invited yet (their local opening time had not come)."""
+    return list(session.scalars(select(SurveyRespondent).where(
+        col(SurveyRespondent.team_id) == team_id, col(SurveyRespondent.run_id) == run_id,
+        col(SurveyRespondent.invited_at).is_(None)).order_by(SurveyRespondent.user_id)))
 
 
 def to_remind(session: Session, team_id: str, run_id: int) -> list[SurveyRespondent]:

@@ -1,5 +1,5 @@
 """The one seam between domain code and a chat surface: post, update, upload a file, answer a request where it came
-from, publish a person's Home; and who is in a channel.
+from, publish a person's Home; and who is in a channel, in which time zone.
 
 `bot.slack_delivery.SlackDelivery` implements it over the Slack Web API and `bot.console.ConsoleDelivery`
 prints to a terminal. Domain code never calls either directly: it writes to the outbox (aurum.outbox), and
@@ -59,7 +59,11 @@ class Delivery(Protocol):
 
 @runtime_checkable
 class Directory(Protocol):
-    """Who is in a channel or user group (the survey audience). Implemented next to Delivery."""
+    """Who is in a channel or user group (the survey audience), and where they are (their time zone).
+    Implemented next to Delivery."""
 
     def members(self, team_id: str, channel: str | None = None, usergroup: str | None = None) -> list[str]:
         """User ids of a channel (`#name` or id) or of a user group (`S…`), without the bot itself."""
+
+    def time_zone(self, team_id: str, user: str) -> str | None:
+        """A person's time zone as an IANA name (`Europe/Berlin`); None when the surface does not know it."""

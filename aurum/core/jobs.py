@@ -13,7 +13,7 @@ import os
 import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.triggers.cron import CronTrigger
@@ -103,7 +103,10 @@ class JobRunner:
         fire = trigger.get_next_fire_time(None, cursor)
         while fire is not None and fire <= now:
             last = fire
-            fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+            # From the instant, not from the previous fire: given one in the repeated hour of a DST fall-back
+            # (02:00+01:00), APScheduler 3 answers one of the hour's first pass (02:15+02:00), and a sub-hourly
+            # job's walk would never end.
+            fire = trigger.get_next_fire_time(None, fire.astimezone(UTC) + timedelta(seconds=1))
         return last
 
     def latest_fire(self, job: Job, now: datetime) -> datetime | None:

@@ -1,23 +1,28 @@
-"""A run's life: open (DM everyone asked), remind once, close (results, KPI snapshots). Jobs call these inside
-their claim's transaction; every Slack message goes through the outbox with a key that makes it happen once."""
+"""A run's life: open (DM everyone asked, each at their local time), remind once, close (results, KPI snapshots).
+Jobs call these inside their claim's transaction; every Slack message goes through the outbox with a key that makes
+it happen once."""
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
 from aurum.core import ingest, outbox
 from aurum.core.context import Context
+from aurum.core.zones import zones
 from aurum.kpis import charts
-from aurum.surveys import blocks, results
+from aurum.surveys import blocks, results, timing
 from aurum.surveys.model import Survey
-from aurum.surveys.schedule import closes_at
+from aurum.surveys.schedule import closes_at, job_name, last_opening, next_opening, period_of
+from storage import claims
 from storage import surveys as repo
 from storage.rollups import SnapshotBase
 from storage.surveys import SurveyRun
 
 log = logging.getLogger(__name__)
+KEEP_CLAIMS = timedelta(days=2)  # the deliver job's claims (one per 15 minutes) kept for `aurum jobs`
 
 
 class SurveyError(Exception):
@@ -42,14 +47,16 @@ def audience(ctx: Context, team_id: str, survey: Survey) -> list[str]:
 
 
 def open_run(ctx: Context, session: Session, team_id: str, survey_key: str, period: str, note: str = "",
-             scheduled: bool = True) -> str:
-    """Open the period's run (once: the run is unique per period) and DM everyone asked. Runs still open past
-    their closing time are closed first. A scheduled opening on a configured holiday records a skipped run."""
+             scheduled: bool = True, local: datetime | None = None) -> str:
+    """Open the period's run (once: the run is unique per period) and DM everyone asked whose local opening time
+    `local` (a wall-clock time; None: now, for everyone) has come; aurum.surveys.timing invites the others when
+    theirs comes. Runs still open past their closing time are closed first. A scheduled opening on a configured
+    holiday records a skipped run."""
     survey = ctx.config.surveys.survey(survey_key)
     now = ctx.now()
     overdue = close_due(ctx, session, team_id, survey_key)
     done = f"closed {', '.join(overdue)}; " if overdue else ""
-    if scheduled and now.astimezone(ctx.tz).date() in ctx.config.surveys.holidays:
+    if scheduled and (local or timing.wall(ctx, now)).date() in ctx.config.surveys.holidays:
         repo.add_run(session, SurveyRun(team_id=team_id, survey=survey_key, period=period, state="skipped",
                                         opens_at=now, closes_at=now, note="holiday"))
         return f"{done}skipped {period}: holiday"
@@ -58,43 +65,81 @@ def open_run(ctx: Context, session: Session, team_id: str, survey_key: str, peri
         if existing.state == "open" and now < existing.closes_at:
             # Invitations taken back undelivered (`aurum run-job` gives the period back when Slack took none) are
             # queued again; those queued or sent already are one task each, so nobody is asked twice.
-            _invite(ctx, session, survey, existing, repo.not_responded(session, team_id, existing.id))  # type: ignore[arg-type]
+            invite_due(ctx, session, survey, existing, again=True)
         return f"{done}{period} already {existing.state}"
     users = audience(ctx, team_id, survey)
     if not users:
         return f"{done}nobody to ask: set surveys.{survey_key}.audience in the config file"
     run = repo.add_run(session, SurveyRun(team_id=team_id, survey=survey_key, period=period, opens_at=now,
                                           closes_at=closes_at(ctx, survey_key, now), audience=len(users),
-                                          note=note))
+                                          note=note, local_opening=timing.wall_text(local) if local else None))
     if run is None:
         return f"{done}{period} already opened"
     repo.add_respondents(session, team_id, run.id, users)  # type: ignore[arg-type]
-    _invite(ctx, session, survey, run, users)
+    invited = invite_due(ctx, session, survey, run)
     log.info("survey opened", extra={"team_id": team_id, "survey": survey_key, "period": period,
-                                     "asked": len(users)})
-    return f"{done}opened {period} for {len(users)} {'person' if len(users) == 1 else 'people'}"
+                                     "asked": len(users), "invited": invited})
+    later = f" ({invited} invited now, the others at their local time)" if invited < len(users) else ""
+    return f"{done}opened {period} for {len(users)} {'person' if len(users) == 1 else 'people'}{later}"
+
+
+def invite_due(ctx: Context, session: Session, survey: Survey, run: SurveyRun, again: bool = False) -> int:
+    """Invite once each person of the run whose local opening time has come. `again`: queue anew the invitations
+    of those invited before who have not answered (a key queued or sent already stays one task)."""
+    waiting = repo.to_invite(session, run.team_id, run.id)  # type: ignore[arg-type]
+    ready = timing.due(ctx, session, run.team_id, [p.user_id for p in waiting], timing.local_opening(run))
+    for person in waiting:
+        if person.user_id in ready:
+            person.invited_at = ctx.now()
+            session.add(person)
+    users = sorted(ready)
+    if again:
+        not_yet = {p.user_id for p in waiting} - ready
+        users = [user for user in repo.not_responded(session, run.team_id, run.id)  # type: ignore[arg-type]
+                 if user not in not_yet]
+    _invite(ctx, session, survey, run, users)
+    return len(ready)
 
 
 def _invite(ctx: Context, session: Session, survey: Survey, run: SurveyRun, users: list[str]) -> None:
-    text, message = blocks.invitation(survey, run, ctx.tz, ctx.config.surveys.threshold)
-    for user in users:
+    for user, zone in zones(ctx, session, run.team_id, users, ask=False).items():
+        text, message = blocks.invitation(survey, run, zone, ctx.config.surveys.threshold)
         outbox.post(session, run.team_id, user, text, message, key=f"survey:{run.id}:invite:{user}")
 
 
+def open_early(ctx: Context, session: Session, team_id: str, survey_key: str) -> str:
+    """Open the next scheduled run before the team's opening time when someone's local opening time comes first."""
+    now = ctx.now()
+    fire = next_opening(ctx, session, team_id, survey_key, now)
+    local = timing.wall(ctx, fire) if fire is not None else None
+    if local is None or not timing.may_be_due(ctx, local):
+        return ""  # nobody's local opening time can have come: Slack is not asked who is in the team
+    try:
+        users = audience(ctx, team_id, ctx.config.surveys.survey(survey_key))
+    except SurveyError:
+        return ""  # the team's opening job says why
+    if not timing.due(ctx, session, team_id, users, local):
+        return ""
+    return open_run(ctx, session, team_id, survey_key, period_of(survey_key, local), local=local) + "; "
+
+
 def remind(ctx: Context, session: Session, team_id: str, survey_key: str) -> str:
-    """One reminder per person and run, to those who neither answered nor opted out."""
+    """One reminder per person and run, at their local reminder time, to those who neither answered nor opted
+    out."""
     survey = ctx.config.surveys.survey(survey_key)
     now = ctx.now()
     sent = 0
     for run in repo.runs_in_state(session, team_id, survey_key, "open"):
         if now >= run.closes_at:
             continue
-        text, message = blocks.reminder(survey, run, ctx.tz)
-        for person in repo.to_remind(session, team_id, run.id):  # type: ignore[arg-type]
+        people = {p.user_id: p for p in repo.to_remind(session, team_id, run.id)}  # type: ignore[arg-type]
+        ready = timing.due(ctx, session, team_id, people, timing.local_reminder(ctx, run))
+        for user, zone in zones(ctx, session, team_id, sorted(ready), ask=False).items():
+            person = people[user]
             person.reminded_at = now
             session.add(person)
-            outbox.post(session, team_id, person.user_id, text, message,
-                        key=f"survey:{run.id}:remind:{person.user_id}")
+            text, message = blocks.reminder(survey, run, zone)
+            outbox.post(session, team_id, user, text, message, key=f"survey:{run.id}:remind:{user}")
             sent += 1
     return f"reminded {sent} people"
 
@@ -175,7 +220,12 @@ def publish(ctx: Context, session: Session, found: results.Results) -> None:
 # ----- jobs (aurum.surveys.schedule registers them) --------------------------------------------------------------
 
 def open_job(survey_key: str, ctx: Context, session: Session, team_id: str, period: str) -> str:
-    return open_run(ctx, session, team_id, survey_key, period)
+    now = ctx.now()
+    fire = last_opening(ctx, survey_key, now)
+    local = timing.wall(ctx, fire) if fire is not None else None
+    if local is not None and period_of(survey_key, local) != period:
+        local = None  # opened off its schedule (`aurum run-job`): everyone at once
+    return open_run(ctx, session, team_id, survey_key, period, local=local)
 
 
 def remind_job(survey_key: str, ctx: Context, session: Session, team_id: str, period: str) -> str:
@@ -185,3 +235,15 @@ def remind_job(survey_key: str, ctx: Context, session: Session, team_id: str, pe
 def close_job(survey_key: str, ctx: Context, session: Session, team_id: str, period: str) -> str:
     closed = close_due(ctx, session, team_id, survey_key)
     return f"closed {', '.join(closed)}" if closed else "nothing to close"
+
+
+def deliver_job(survey_key: str, ctx: Context, session: Session, team_id: str, period: str) -> str:
+    """Every 15 minutes: open the next run when someone's local opening time comes before the team's, and invite
+    and remind each person whose local time has come."""
+    opened = open_early(ctx, session, team_id, survey_key)
+    survey = ctx.config.surveys.survey(survey_key)
+    invited = sum(invite_due(ctx, session, survey, run) for run in repo.runs_in_state(
+        session, team_id, survey_key, "open") if ctx.now() < run.closes_at)
+    reminded = remind(ctx, session, team_id, survey_key)
+    claims.prune(session, team_id, job_name(survey_key, "deliver"), ctx.now() - KEEP_CLAIMS)
+    return f"{opened}invited {invited} people; {reminded}"

@@ -1,4 +1,5 @@
-"""When surveys open, remind and close: scheduled jobs in the team's time zone, one run per period.
+"""When surveys open, remind and close: scheduled jobs in the team's time zone, one run per period (each person's
+invitation and reminder at their own local time: aurum.surveys.timing).
 
 Each survey has three jobs (crontab lines overridable under `schedules:` by job name):
 - `survey_team_open` Friday 10:00, `survey_team_remind` Friday 15:00, `survey_team_close` Monday 10:00;
@@ -68,6 +69,11 @@ def _job(survey: str, step: str) -> Job:
 def next_fire(ctx: Context, survey: str, step: str, after: datetime) -> datetime | None:
     """The next scheduled time of a step, with the team's `schedules:` overrides."""
     return JobRunner(ctx, jobs={}).next_fire(_job(survey, step), after)
+
+
+def last_opening(ctx: Context, survey: str, now: datetime) -> datetime | None:
+    """The latest scheduled opening at or before `now`, looking back a day."""
+    return JobRunner(ctx, jobs={}).last_fire(_job(survey, "open"), now, lookback=timedelta(days=1))
 
 
 def closes_at(ctx: Context, survey: str, opened: datetime) -> datetime:

@@ -167,6 +167,17 @@ def test_last_fire_respects_each_zone(at, zone):
     assert runner.last_fire(DAILY, ctx.now()) == datetime(2026, 3, 30, 10, 0, tzinfo=tz)
 
 
+def test_a_quarter_hourly_job_walks_through_the_repeated_hour_of_a_dst_fall_back(at):
+    """Berlin repeats 02:00-03:00 on 31 October 2027: the walk goes on through both passes, in order."""
+    ctx = at(datetime(2027, 10, 31, 2, 30, tzinfo=UTC))
+    quarterly = Job("quarter", "", "*/15 * * * *", lambda *a: "x")
+    runner = JobRunner(ctx, {"quarter": quarterly})
+    assert runner.last_fire(quarterly, ctx.now(), lookback=timedelta(hours=2)) == ctx.now()
+    fires = [runner.last_fire(quarterly, datetime(2027, 10, 31, 0, 50, tzinfo=UTC) + timedelta(minutes=15 * i))
+             for i in range(5)]
+    assert [f.astimezone(UTC).strftime("%H:%M") for f in fires] == ["00:45", "01:00", "01:15", "01:30", "01:45"]
+
+
 @pytest.mark.parametrize(("line", "weekday"), [("0 10 * * 5", 4), ("0 10 * * fri", 4), ("0 10 * * 0", 6),
                                                  ("0 10 * * 7", 6), ("0 10 * * 1", 0)])
 def test_crontab_weekdays_count_from_sunday(line, weekday):

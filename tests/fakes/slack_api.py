@@ -500,7 +500,8 @@ class FakeSlack:
             return self._named.get(name.lstrip("#"), name)
 
     def set_user(self, user_id: str, **fields: Any) -> None:
-        """Override users.info fields, e.g. ``is_admin=True, tz="UTC"``."""
+        """Override users.info fields, e.g. ``is_admin=True, tz="UTC"``; ``error="user_not_visible"`` makes
+        users.info answer that error for the user."""
         with self._lock:
             self._users.setdefault(user_id, {}).update(fields)
 
@@ -951,6 +952,8 @@ class FakeSlack:
         if not user_id:
             raise SlackError("user_not_found")
         fields = self._users.get(user_id, {})
+        if fields.get("error"):
+            raise SlackError(fields["error"])
         tz = fields.get("tz", self.default_tz)
         offset = ZoneInfo(tz).utcoffset(datetime.now())
         user = {"id": user_id, "team_id": self.team_id, "name": user_id.lower(),
