@@ -40,17 +40,18 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col
 
-from storage.types import table_of, utcnow, when_column
+from storage.types import DEFAULT_SQUAD, SQUAD_DEFAULT, table_of, utcnow, when_column
 
 
 class SurveyRun(SQLModel, table=True):
     __tablename__ = "survey_run"
     __table_args__ = (
-        UniqueConstraint("team_id", "survey", "period", name="uq_survey_run_period"),
-        Index("ix_survey_run_state", "team_id", "survey", "state"),
+        UniqueConstraint("team_id", "squad", "survey", "period", name="uq_survey_run_period"),
+        Index("ix_survey_run_state", "team_id", "squad", "survey", "state"),
     )
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=32)
+    squad: str = Field(default=DEFAULT_SQUAD, max_length=32, sa_column_kwargs=SQUAD_DEFAULT)
     survey: str = Field(max_length=40)
     period: str = Field(max_length=20)
     state: str = Field(default="open", max_length=12)  # open, closed, skipped

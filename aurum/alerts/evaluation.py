@@ -100,7 +100,8 @@ def evaluate(ctx: Context, session: Session, team_id: str, now: datetime | None 
     if not chosen:
         return []
     oldest = now - max(rule.max_age for rule in chosen)
-    values = snapshots.latest_in_window(session, team_id, set().union(*(r.kpis for r in chosen)), now, oldest)
+    values = snapshots.latest_in_window(session, team_id, set().union(*(r.kpis for r in chosen)), now, oldest,
+                                        squad=ctx.squad)
     rows = repo.state_rows(session, team_id, {r.name for r in chosen}, lock=True)
     changes: list[Change] = []
     touched: list[_Touched] = []

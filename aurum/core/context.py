@@ -17,7 +17,7 @@ from sqlmodel import Session
 from aurum.core.after_ack import Intake, Works
 from aurum.core.telemetry import Telemetry
 from storage.db import read_scope, session_scope
-from storage.types import utcnow
+from storage.types import DEFAULT_SQUAD, utcnow
 
 if TYPE_CHECKING:  # types only: the config gathers every capability's section, and each capability takes a Context
     from sqlalchemy.engine import Engine
@@ -56,6 +56,9 @@ class Context:
     intake: Intake | None = None
     # Every scheduled job by name (composed in bot/jobs.py from each capability's own list).
     jobs: Mapping[str, Job] = field(default_factory=dict)
+    # The team inside the workspace that this context's work is about: the squad key of the rows it reads and
+    # writes (aurum.squads.teams.scope gives a team's context, with the team's KPI catalogue).
+    squad: str = DEFAULT_SQUAD
 
     def now(self) -> datetime:
         return self.clock()

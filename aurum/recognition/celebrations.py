@@ -36,7 +36,7 @@ def on_snapshots(ctx: Context, session: Session, team_id: str, points: Sequence[
     state = repo.crossings(session, team_id, tracked)
     for key in tracked:
         kpi = ctx.catalog.get(key)
-        latest = snapshots.latest(session, team_id, key)
+        latest = snapshots.latest(session, team_id, key, squad=ctx.squad)
         if latest is None:
             continue
         now_met = reached(ctx, session, team_id, kpi, latest.value, latest.at)
@@ -44,7 +44,7 @@ def on_snapshots(ctx: Context, session: Session, team_id: str, points: Sequence[
             row = state.get((key, level))
             if row is None:
                 # First sight: what held before this batch decides; no history means no celebration.
-                before = snapshots.latest(session, team_id, key, before=_just_before(earliest))
+                before = snapshots.latest(session, team_id, key, before=_just_before(earliest), squad=ctx.squad)
                 was = reached(ctx, session, team_id, kpi, before.value, before.at).get(level, False) \
                     if before is not None else met
                 row = repo.new_crossing(session, team_id, key, level, was, latest.at)
@@ -89,7 +89,7 @@ def _celebrate(ctx: Context, session: Session, team_id: str, kpi: Kpi, level: st
 
 def _check_phase(ctx: Context, session: Session, team_id: str, number: int) -> None:
     metrics = ctx.catalog.phase_metrics(number)
-    values = [snapshots.latest(session, team_id, k.key) for k in metrics]
+    values = [snapshots.latest(session, team_id, k.key, squad=ctx.squad) for k in metrics]
     complete = bool(metrics) and all(v is not None and reached(ctx, session, team_id, k, v.value, v.at).get(TARGET)
                                      for k, v in zip(metrics, values, strict=True))
     key = f"phase:{number}"

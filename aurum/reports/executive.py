@@ -135,7 +135,7 @@ def chart(ctx: Context, session: Session, team_id: str, until: datetime) -> File
         completed = [float(s.completed_points or 0) for s in closed]
     else:
         points = list(snapshots.series(session, team_id, sprints.VELOCITY, since=until - timedelta(weeks=26),
-                                       until=until))[-CHART_SPRINTS:]
+                                       until=until, squad=ctx.squad))[-CHART_SPRINTS:]
         names = [f"{at.astimezone(ctx.tz):%d %b}" for at, _ in points]
         committed, completed = [None] * len(points), [v for _, v in points]
     average = [sum(completed[i - 2: i + 1]) / 3 if i >= 2 else None for i in range(len(completed))]

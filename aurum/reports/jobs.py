@@ -80,12 +80,12 @@ def release_success(ctx: Context, session: Session, team_id: str, since: datetim
         if events.deployments and not events.incidents:
             return f"{events.deployments} deployments this week without an incident"
         return None
-    deploys = snapshots.series(session, team_id, "deployments_per_week", since=since, until=until)
+    deploys = snapshots.series(session, team_id, "deployments_per_week", since=since, until=until, squad=ctx.squad)
     if not deploys or deploys[-1][1] < 1:
         return None
     for key in ("api_error_rate_percentage", "service_availability_percentage"):
         kpi = ctx.catalog.get(key)
-        values = snapshots.series(session, team_id, key, since=since, until=until)
+        values = snapshots.series(session, team_id, key, since=since, until=until, squad=ctx.squad)
         if not values or kpi.target is None or not all(kpi.target.met(v) for _, v in values):
             return None
     if inputs.alerts_raised(ctx, session, team_id, since, until):
