@@ -11,15 +11,15 @@ from aurum.core.errors import InputError
 from aurum.core.jobs import JobRunner
 from aurum.reports import executive, quarterly, retro, weekly
 from aurum.reports.common import Report, deliver_preview
-from commands.common import Asker, slash_command, tell
+from commands.common import Asker, slash_command, team_context, tell
 
 COMMAND = "/report"
 KINDS = {"weekly": "weekly_summary", "sprint": "sprint_retrospective", "exec": "executive_dashboard",
          "quarterly": "quarterly_review"}
 ALIASES = {"week": "weekly", "retro": "sprint", "retrospective": "sprint", "executive": "exec", "monthly": "exec",
            "quarter": "quarterly"}
-USAGE = ("Usage: `/report weekly|sprint|exec|quarterly [preview]` — `preview` shows it only to you; without it the "
-         "report is posted to its channel now (once per period).")
+USAGE = ("Usage: `/report weekly|sprint|exec|quarterly [preview] [team:<key>]` — `preview` shows it only to you; "
+         "without it the report is posted to its channel now (once per period).")
 
 
 @dataclass(frozen=True)
@@ -38,12 +38,13 @@ def parse(text: str, asker: Asker | None = None) -> Request:
     return Request(kind, preview=len(words) == 2)
 
 
-def build(ctx: Context, team_id: str, kind: str) -> Report | None:
+def build(ctx: Context, team_id: str, kind: str, org: bool = True) -> Report | None:
+    """The report of ctx's team; the executive dashboard's KPI values are the organisation's unless not `org`."""
     with ctx.reading() as session:
         if kind == "weekly":
             return weekly.build(ctx, session, team_id)
         if kind == "exec":
-            return executive.build(ctx, session, team_id)
+            return executive.build(ctx, session, team_id, org=org)
         if kind == "quarterly":
             return quarterly.build(ctx, session, team_id)
         sprint = retro.sprint_to_preview(session, team_id)
@@ -51,8 +52,9 @@ def build(ctx: Context, team_id: str, kind: str) -> Report | None:
 
 
 def handle(ctx: Context, asker: Asker, request: Request) -> None:
+    ctx, _squad = team_context(ctx, asker)
     if request.preview:
-        report = build(ctx, asker.team_id, request.kind)
+        report = build(ctx, asker.team_id, request.kind, org=asker.team is None)
         if report is None:
             raise InputError("No sprint yet: `/sprint start <name> [points]` starts one, or connect Jira.")
         with ctx.transaction() as session:
@@ -88,4 +90,4 @@ def post_retro(ctx: Context, asker: Asker) -> None:
 
 
 def register(app: Any, ctx: Context) -> None:
-    slash_command(app, ctx, COMMAND, parse, handle)
+    slash_command(app, ctx, COMMAND, parse, handle, teams=True)

@@ -104,9 +104,11 @@ def add_run(session: Session, run: SurveyRun) -> SurveyRun | None:
     return run
 
 
-def run_by_period(session: Session, team_id: str, survey: str, period: str) -> SurveyRun | None:
+def run_by_period(session: Session, team_id: str, survey: str, period: str,
+                  squad: str = DEFAULT_SQUAD) -> SurveyRun | None:
     return session.scalars(select(SurveyRun).where(
-        col(SurveyRun.team_id) == team_id, col(SurveyRun.survey) == survey, col(SurveyRun.period) == period)).first()
+        col(SurveyRun.team_id) == team_id, col(SurveyRun.squad) == squad, col(SurveyRun.survey) == survey,
+        col(SurveyRun.period) == period)).first()
 
 
 # The submission path's statements, built once (building a statement costs more than running it on SQLite).
@@ -142,18 +144,19 @@ def runs_in_state(session: Session, team_id: str, survey: str | None, state: str
 
 
 def latest_run(session: Session, team_id: str, survey: str, states: Sequence[str] = ("open", "closed"),
-               period: str | None = None) -> SurveyRun | None:
-    query = select(SurveyRun).where(col(SurveyRun.team_id) == team_id, col(SurveyRun.survey) == survey,
-                                    col(SurveyRun.state).in_(states))
+               period: str | None = None, squad: str = DEFAULT_SQUAD) -> SurveyRun | None:
+    query = select(SurveyRun).where(col(SurveyRun.team_id) == team_id, col(SurveyRun.squad) == squad,
+                                    col(SurveyRun.survey) == survey, col(SurveyRun.state).in_(states))
     if period:
         query = query.where(col(SurveyRun.period) == period)
     return session.scalars(query.order_by(col(SurveyRun.opens_at).desc()).limit(1)).first()
 
 
-def closed_runs_until(session: Session, team_id: str, survey: str, until: datetime, limit: int) -> list[SurveyRun]:
+def closed_runs_until(session: Session, team_id: str, survey: str, until: datetime, limit: int,
+                      squad: str = DEFAULT_SQUAD) -> list[SurveyRun]:
     """The newest `limit` closed runs opened at or before `until`, oldest first."""
     query = (select(SurveyRun)
-             .where(col(SurveyRun.team_id) == team_id, col(SurveyRun.survey) == survey,
+             .where(col(SurveyRun.team_id) == team_id, col(SurveyRun.squad) == squad, col(SurveyRun.survey) == survey,
                     col(SurveyRun.state) == "closed", col(SurveyRun.opens_at) <= until)
              .order_by(col(SurveyRun.opens_at).desc()).limit(limit))
     return list(reversed(list(session.scalars(query))))
@@ -286,9 +289,10 @@ def means(session: Session, team_id: str, run_ids: Sequence[int]) -> dict[tuple[
 
 
 def closed_runs(session: Session, team_id: str, survey: str | None = None, since: datetime | None = None,
-                until: datetime | None = None) -> list[SurveyRun]:
+                until: datetime | None = None, squad: str = DEFAULT_SQUAD) -> list[SurveyRun]:
     """Closed runs (of one survey, closed in (since, until]), by survey, then oldest first."""
-    query = select(SurveyRun).where(col(SurveyRun.team_id) == team_id, col(SurveyRun.state) == "closed")
+    query = select(SurveyRun).where(col(SurveyRun.team_id) == team_id, col(SurveyRun.squad) == squad,
+                                    col(SurveyRun.state) == "closed")
     if survey:
         query = query.where(col(SurveyRun.survey) == survey)
     if since is not None:

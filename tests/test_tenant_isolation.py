@@ -413,3 +413,68 @@ def test_ids_of_another_workspace_in_a_request_reach_nothing_of_it(two_workspace
         coverage = ctx.catalog.get("test_coverage_percentage")
         assert kpis.status(ctx, session, "T0BBB", coverage).latest.value == 87.3
         assert kpis.status(ctx, session, "T0AAA", coverage).latest.value == 12.5
+
+
+# ----- teams inside a workspace ------------------------------------------------------------------------------------
+# T0AAA has two teams: payments (its default team: the data above) and platform (its own data below, in #platform);
+# T0BBB has one (the config is the process's: it names both teams, but T0BBB's data is all its default team's).
+
+PLATFORM_CHANNEL = "C0PLAT"
+PLATFORM = {"coverage": "42.4%", "latency": "456 ms", "blocker": "Quokka cache cold",
+            "commitment": "Kestrel rollout"}
+GROUPS = {"payments": TEAMS["T0AAA"].markers, "platform": PLATFORM, "T0BBB": TEAMS["T0BBB"].markers}
+TEAM_SURFACES = [  # (workspace, channel typed in, command, text, whose data it shows, marker kinds it must hold)
+    ("T0AAA", "C0AAA", "/kpi", "latency private team:platform", "platform", ("latency",)),
+    ("T0AAA", PLATFORM_CHANNEL, "/kpi", "latency private", "platform", ("latency",)),
+    ("T0AAA", "C0AAA", "/kpi", "latency private", "payments", ("latency",)),
+    ("T0AAA", PLATFORM_CHANNEL, "/kpi", "latency team:payments private", "payments", ("latency",)),
+    ("T0AAA", "C0AAA", "/kpi", "help team:platform", "platform", ("coverage", "latency")),
+    ("T0AAA", "C0AAA", "/report", "weekly preview team:platform", "platform", ("coverage", "blocker", "commitment")),
+    ("T0AAA", "C0AAA", "/report", "weekly team:payments preview", "payments", ("coverage", "blocker", "commitment")),
+    ("T0BBB", "C0BBB", "/kpi", "latency private team:platform", "T0BBB", ()),
+    ("T0BBB", "C0BBB", "/kpi", "latency private", "T0BBB", ("latency",)),
+    ("T0BBB", "C0BBB", "/report", "weekly preview", "T0BBB", ("coverage", "blocker", "commitment")),
+]
+
+
+@pytest.fixture
+def teams_in_workspaces(two_workspaces, oauth_runtime, fake_slack):
+    from aurum.config import parse_config
+    from aurum.reports import notes as team_notes
+    from aurum.squads import teams
+
+    ctx = oauth_runtime.ctx
+    ctx.config = parse_config({"teams": {
+        "payments": {"members": {"channel": "C0AAA"}},
+        "platform": {"members": {"channel": PLATFORM_CHANNEL}},
+    }})
+    fake_slack.add_channel("platform", PLATFORM_CHANNEL)
+    platform = teams.scope(ctx, teams.by_key(ctx.config, "platform"))
+    with platform.transaction() as session:
+        for key, value in ((COVERAGE, 42.4), (LATENCY, 456.0)):
+            kpis.record(platform, session, "T0AAA", platform.catalog.get(key), value)
+        team_notes.add_blocker(platform, session, "T0AAA", PLATFORM["blocker"], TEAMS["T0AAA"].admin)
+        team_notes.add_commitment(platform, session, "T0AAA", PLATFORM["commitment"], TEAMS["T0AAA"].admin)
+    settled(ctx, 60)
+    return two_workspaces
+
+
+@pytest.mark.parametrize("workspace, channel, command, text, owner, expected", TEAM_SURFACES,
+                         ids=[f"{w} {c} {t}" for w, _, c, t, _, _ in TEAM_SURFACES])
+def test_each_team_sees_only_its_own_numbers(workspace, channel, command, text, owner, expected,
+                                             teams_in_workspaces, oauth_runtime, fake_slack):
+    since = len(fake_slack.calls)
+    sender = SlackSender(teams_in_workspaces.url, team_id=workspace, fake=fake_slack)
+    try:
+        assert sender.command(command, text, user=TEAMS[workspace].admin, channel=channel).status_code == 200
+    finally:
+        sender.close()
+    methods = ("response_url", "chat.postEphemeral", "files.*")
+    wait_for_team(fake_slack, workspace, methods, f"{command} {text}", since)
+    settled(oauth_runtime.ctx, 60)
+    seen = seen_by(fake_slack, workspace, methods, since)
+    for kind in expected:
+        assert GROUPS[owner][kind] in seen, f"{command} {text}: {owner}'s {kind} is not shown"
+    for other, markers in GROUPS.items():
+        for kind, marker in markers.items() if other != owner else []:
+            assert marker not in seen, f"{command} {text} in {workspace} shows {other}'s {kind} ({marker})"

@@ -20,6 +20,7 @@ from aurum.recognition import kudos as recognition
 from aurum.reports import charts as report_charts
 from aurum.reports import inputs, roadmap, sprints
 from aurum.reports.common import File, Report, bullet_list, core_kpis, not_available
+from aurum.squads import org as org_kpis
 from storage import recognition as recognition_repo
 from storage import snapshots
 from storage import sprints as sprint_repo
@@ -57,10 +58,12 @@ class Executive:
     stakeholders: inputs.SurveySummary | None
 
 
-def compute(ctx: Context, session: Session, team_id: str, until: datetime | None = None) -> Executive:
+def compute(ctx: Context, session: Session, team_id: str, until: datetime | None = None,
+            org: bool = True) -> Executive:
+    """`org`: the KPI values are the organisation's (every team's, rolled up: aurum.squads.org); else ctx's team's."""
     until = until or ctx.now()
     since = until - WINDOW
-    statuses = kpis.statuses(ctx, session, team_id)
+    statuses = org_kpis.statuses(ctx, session, team_id) if org else kpis.statuses(ctx, session, team_id)
     moves = {m.kpi.key: m for m in movements(ctx, session, team_id, since, until, core_kpis(ctx))}
     velocity = movement(session, team_id, ctx.catalog.get(sprints.VELOCITY), since, until)
     achieved = recorded.between(session, team_id, since, until)
@@ -144,8 +147,8 @@ def chart(ctx: Context, session: Session, team_id: str, until: datetime) -> File
                 "velocity-trend.png", title, report_charts.velocity_alt_text(title, names, completed, (40, 60)))
 
 
-def build(ctx: Context, session: Session, team_id: str, until: datetime | None = None) -> Report:
-    data = compute(ctx, session, team_id, until)
+def build(ctx: Context, session: Session, team_id: str, until: datetime | None = None, org: bool = True) -> Report:
+    data = compute(ctx, session, team_id, until, org)
     return Report("exec", f"Aurum development dashboard — {data.label}", render(ctx, data),
                   [chart(ctx, session, team_id, data.until)])
 

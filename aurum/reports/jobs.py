@@ -15,6 +15,7 @@ from aurum.kpis import live
 from aurum.recognition import kudos as recognition
 from aurum.reports import executive, inputs, quarterly, reminders, retro, weekly
 from aurum.reports.common import deliver
+from aurum.squads import teams as squads
 from storage import claims, snapshots
 from storage import sprints as sprint_repo
 
@@ -25,14 +26,18 @@ LIVE = "live_dashboards"
 
 
 def weekly_summary(ctx: Context, session: Session, team_id: str, period: str) -> str:
-    report = weekly.build(ctx, session, team_id)
+    """Each team's weekly summary, to the team's own channel (its `channels:` override, else the workspace's)."""
     note = release_success(ctx, session, team_id, ctx.now() - weekly.WINDOW, ctx.now())
     if note:
         recognition.achieve(ctx, session, team_id, "release_success", f"release_success:{period}", note,
                             announce=False)
-    channel = ctx.config.reports.weekly_channel or ctx.config.channels.roadmap_updates
-    deliver(session, team_id, report, channel, key=f"report:weekly:{period}")
-    return f"posted to {channel}"
+    posted = []
+    for squad in squads.all_squads(ctx.config):
+        report = weekly.build(squads.scope(ctx, squad), session, team_id)
+        channel = squads.channel(ctx.config, squad, ctx.config.reports.weekly_channel or "roadmap_updates")
+        deliver(session, team_id, report, channel, key=f"report:weekly:{period}{':' + squad.key if squad.key else ''}")
+        posted.append(channel)
+    return f"posted to {', '.join(dict.fromkeys(posted))}"
 
 
 def executive_dashboard(ctx: Context, session: Session, team_id: str, period: str) -> str:

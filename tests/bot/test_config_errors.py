@@ -16,7 +16,8 @@ JOBS = ("alerts, executive_dashboard, forecast_accuracy, heartbeat, live_dashboa
         "quarterly_review, quarterly_review_reminder, sprint_watch, survey_stakeholder_close, "
         "survey_stakeholder_open, survey_stakeholder_remind, survey_team_close, survey_team_open, "
         "survey_team_remind, weekly_review_reminder, weekly_summary")
-TOP_KEYS = "alerts, channels, current_phase, kpis, ops, reports, scheduler_grace_minutes, schedules, sources, surveys, teams"
+TOP_KEYS = ("alerts, channels, current_phase, kpis, ops, reports, scheduler_grace_minutes, schedules, sources, "
+            "surveys, teams")
 
 
 REFUSALS = {
