@@ -288,6 +288,13 @@ def means(session: Session, team_id: str, run_ids: Sequence[int]) -> dict[tuple[
     return {(run_id, qid): (count, float(mean)) for run_id, qid, count, mean in rows}
 
 
+def closed_runs_of_period(session: Session, team_id: str, survey: str, period: str) -> list[SurveyRun]:
+    """The closed runs of every team of the workspace for one period."""
+    query = select(SurveyRun).where(col(SurveyRun.team_id) == team_id, col(SurveyRun.survey) == survey,
+                                    col(SurveyRun.period) == period, col(SurveyRun.state) == "closed")
+    return list(session.scalars(query.order_by(col(SurveyRun.squad))))
+
+
 def closed_runs(session: Session, team_id: str, survey: str | None = None, since: datetime | None = None,
                 until: datetime | None = None, squad: str = DEFAULT_SQUAD) -> list[SurveyRun]:
     """Closed runs (of one survey, closed in (since, until]), by survey, then oldest first."""

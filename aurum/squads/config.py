@@ -8,8 +8,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from aurum.surveys.model import Audience
-
 SQUAD_KEY = r"^[a-z][a-z0-9_-]{0,31}$"
 
 
@@ -38,7 +36,7 @@ class TeamConfig(BaseModel):
     scrum_masters: list[str] = []  # user ids who get the team's sprint retrospectives by DM
     sprint_board: str | None = Field(default=None, pattern=r"^[0-9]+$")  # the team's Jira board id
     kpis: dict[str, dict[str, Any]] = {}  # same shape as the top-level `kpis:`
-    survey_audience: Audience | None = None  # default: the team's members
+    survey_audience: Members | None = None  # who the team's surveys ask; default: the team's members
 
     @model_validator(mode="after")
     def _channels_named(self) -> TeamConfig:

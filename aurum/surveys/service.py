@@ -134,12 +134,12 @@ def status(ctx: Context, team_id: str) -> list[tuple[Survey, SurveyRun, int, int
 def find_run(ctx: Context, session: Session, team_id: str, survey_key: str, which: str | None) -> SurveyRun:
     """`/survey results` run argument: a period (`2026-W48`, `W48`, `2026-11`), or the latest closed run."""
     if not which:
-        run = repo.latest_run(session, team_id, survey_key, states=("closed",))
+        run = repo.latest_run(session, team_id, survey_key, states=("closed",), squad=ctx.squad)
         if run is None:
             raise SurveyError(f"No {ctx.config.surveys.survey(survey_key).name} has closed yet.")
         return run
     period = normal_period(which, ctx.now().astimezone(ctx.tz).year)
-    run = repo.run_by_period(session, team_id, survey_key, period or which)
+    run = repo.run_by_period(session, team_id, survey_key, period or which, ctx.squad)
     if run is None:
         raise SurveyError(f"No run {which} of the {ctx.config.surveys.survey(survey_key).name}.")
     return run
