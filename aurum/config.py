@@ -79,6 +79,15 @@ class AurumConfig(BaseModel):
         return self
 
     @model_validator(mode="after")
+    def _source_teams_exist(self) -> AurumConfig:
+        for name in SourcesConfig.model_fields:
+            team = getattr(getattr(self.sources, name), "team", None)
+            if team is not None and team not in self.teams:
+                raise ValueError(f"sources.{name}.team: {unknown('team', team, self.teams, listing='Teams')} "
+                                 "(set under teams:)")
+        return self
+
+    @model_validator(mode="after")
     def _team_kpis_valid(self) -> AurumConfig:
         for key, team in self.teams.items():
             if team.kpis:

@@ -334,10 +334,10 @@ def test_a_survey_answer_sent_to_another_workspaces_run_is_refused(two_workspace
 
 def test_metrics_label_each_workspaces_values_with_its_own_team(two_workspaces):
     exposition = httpx.get(two_workspaces.url + "/metrics").text
-    assert 'roadmap_test_coverage{team_id="T0AAA"} 13.7' in exposition
-    assert 'roadmap_test_coverage{team_id="T0BBB"} 87.3' in exposition
-    assert 'roadmap_api_response_time_p95{team_id="T0AAA"} 123.0' in exposition
-    assert 'roadmap_api_response_time_p95{team_id="T0BBB"} 987.0' in exposition
+    assert 'roadmap_test_coverage{team="default",team_id="T0AAA"} 13.7' in exposition
+    assert 'roadmap_test_coverage{team="default",team_id="T0BBB"} 87.3' in exposition
+    assert 'roadmap_api_response_time_p95{team="default",team_id="T0AAA"} 123.0' in exposition
+    assert 'roadmap_api_response_time_p95{team="default",team_id="T0BBB"} 987.0' in exposition
 
 
 @pytest.mark.parametrize("args, kind", [
@@ -478,3 +478,11 @@ def test_each_team_sees_only_its_own_numbers(workspace, channel, command, text, 
     for other, markers in GROUPS.items():
         for kind, marker in markers.items() if other != owner else []:
             assert marker not in seen, f"{command} {text} in {workspace} shows {other}'s {kind} ({marker})"
+
+
+def test_metrics_label_each_teams_values_with_its_team(teams_in_workspaces):
+    exposition = httpx.get(teams_in_workspaces.url + "/metrics").text
+    assert 'roadmap_test_coverage{team="payments",team_id="T0AAA"} 13.7' in exposition
+    assert 'roadmap_test_coverage{team="platform",team_id="T0AAA"} 42.4' in exposition
+    assert 'roadmap_test_coverage{team="payments",team_id="T0BBB"} 87.3' in exposition  # its default team
+    assert 'roadmap_test_coverage{team="platform",team_id="T0BBB"}' not in exposition  # no data of its own

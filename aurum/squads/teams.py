@@ -66,6 +66,12 @@ def by_stored(config: AurumConfig, stored: str) -> Squad:
     return next((s for s in all_squads(config) if s.stored == stored), default_squad(config))
 
 
+def of_board(config: AurumConfig, board: str, otherwise: Squad) -> Squad:
+    """The team whose `sprint_board` is this Jira board; `otherwise` when none is."""
+    return next((s for s in all_squads(config) if s.config is not None and s.config.sprint_board == str(board)),
+                otherwise)
+
+
 _CATALOGS: dict[tuple[int, str], tuple[AurumConfig, Catalog]] = {}
 
 
