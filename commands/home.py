@@ -8,6 +8,7 @@ from typing import Any
 from aurum import home
 from aurum.core import outbox
 from aurum.core.context import Context
+from aurum.squads import teams as squads
 from commands.common import later, work
 
 EVENT = "app_home_opened"
@@ -20,11 +21,12 @@ def register(app: Any, ctx: Context) -> None:
         ack()
 
     def publish_home(body: dict[str, Any]) -> None:
-        team_id = body.get("team_id") or ""
+        team_id, user = body.get("team_id") or "", body["event"]["user"]
+        squad = squads.which(ctx, team_id, user)  # the viewer's team
         with ctx.reading() as session:
-            view = home.view(ctx, session, team_id)
+            view = home.view(squads.scope(ctx, squad), session, team_id, squad.label)
         with ctx.transaction() as session:
-            outbox.home(session, team_id, body["event"]["user"], view)
+            outbox.home(session, team_id, user, view)
 
     name = work(ctx, f"event:{EVENT}", publish_home)
     app.event(EVENT)(ack_event)

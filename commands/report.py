@@ -47,7 +47,7 @@ def build(ctx: Context, team_id: str, kind: str, org: bool = True) -> Report | N
             return executive.build(ctx, session, team_id, org=org)
         if kind == "quarterly":
             return quarterly.build(ctx, session, team_id)
-        sprint = retro.sprint_to_preview(session, team_id)
+        sprint = retro.sprint_to_preview(session, team_id, ctx.squad)
         return retro.build(ctx, session, team_id, sprint) if sprint is not None else None
 
 
@@ -64,7 +64,7 @@ def handle(ctx: Context, asker: Asker, request: Request) -> None:
         raise InputError(f"Only admins can post the {request.kind} report now; `/report {request.kind} preview` "
                          "shows it to you.")
     if request.kind == "sprint":
-        post_retro(ctx, asker)
+        post_retro(ctx, asker)  # the team's
         return
     (outcome,) = JobRunner(ctx).run_now(KINDS[request.kind], team_id=asker.team_id)
     if outcome.result == "already ran":
@@ -78,7 +78,7 @@ def handle(ctx: Context, asker: Asker, request: Request) -> None:
 
 def post_retro(ctx: Context, asker: Asker) -> None:
     with ctx.transaction() as session:
-        sprint = retro.latest_closed(session, asker.team_id)
+        sprint = retro.latest_closed(session, asker.team_id, ctx.squad)
         if sprint is None:
             raise InputError("No closed sprint yet; `/sprint end` closes the active one and posts its retrospective.")
         posted = retro.post_once(ctx, session, asker.team_id, sprint, owner=f"/report by {asker.user_id}")

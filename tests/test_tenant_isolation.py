@@ -421,7 +421,7 @@ def test_ids_of_another_workspace_in_a_request_reach_nothing_of_it(two_workspace
 
 PLATFORM_CHANNEL = "C0PLAT"
 PLATFORM = {"coverage": "42.4%", "latency": "456 ms", "blocker": "Quokka cache cold",
-            "commitment": "Kestrel rollout"}
+            "commitment": "Kestrel rollout", "sprint": "Sprint Otter"}
 GROUPS = {"payments": TEAMS["T0AAA"].markers, "platform": PLATFORM, "T0BBB": TEAMS["T0BBB"].markers}
 TEAM_SURFACES = [  # (workspace, channel typed in, command, text, whose data it shows, marker kinds it must hold)
     ("T0AAA", "C0AAA", "/kpi", "latency private team:platform", "platform", ("latency",)),
@@ -434,6 +434,12 @@ TEAM_SURFACES = [  # (workspace, channel typed in, command, text, whose data it 
     ("T0BBB", "C0BBB", "/kpi", "latency private team:platform", "T0BBB", ()),
     ("T0BBB", "C0BBB", "/kpi", "latency private", "T0BBB", ("latency",)),
     ("T0BBB", "C0BBB", "/report", "weekly preview", "T0BBB", ("coverage", "blocker", "commitment")),
+    ("T0AAA", "C0AAA", "/report", "sprint preview team:platform", "platform", ("sprint",)),
+    ("T0AAA", PLATFORM_CHANNEL, "/sprint", "", "platform", ("sprint",)),
+    ("T0AAA", "C0AAA", "/sprint", "", "payments", ("sprint",)),
+    ("T0AAA", "C0AAA", "/blocker", "list team:platform", "platform", ("blocker",)),
+    ("T0AAA", PLATFORM_CHANNEL, "/blocker", "list team:payments", "payments", ("blocker",)),
+    ("T0BBB", "C0BBB", "/blocker", "list team:platform", "T0BBB", ()),
 ]
 
 
@@ -455,6 +461,8 @@ def teams_in_workspaces(two_workspaces, oauth_runtime, fake_slack):
             kpis.record(platform, session, "T0AAA", platform.catalog.get(key), value)
         team_notes.add_blocker(platform, session, "T0AAA", PLATFORM["blocker"], TEAMS["T0AAA"].admin)
         team_notes.add_commitment(platform, session, "T0AAA", PLATFORM["commitment"], TEAMS["T0AAA"].admin)
+        sprints.start(platform, session, "T0AAA", PLATFORM["sprint"], 20, TEAMS["T0AAA"].admin)
+    fake_slack.set_members(PLATFORM_CHANNEL, ["UPLATFORM"])
     settled(ctx, 60)
     return two_workspaces
 
@@ -486,3 +494,18 @@ def test_metrics_label_each_teams_values_with_its_team(teams_in_workspaces):
     assert 'roadmap_test_coverage{team="platform",team_id="T0AAA"} 42.4' in exposition
     assert 'roadmap_test_coverage{team="payments",team_id="T0BBB"} 87.3' in exposition  # its default team
     assert 'roadmap_test_coverage{team="platform",team_id="T0BBB"}' not in exposition  # no data of its own
+
+
+def test_app_home_shows_the_viewers_team(teams_in_workspaces, fake_slack):
+    for workspace, user in (("T0AAA", "UPLATFORM"), ("T0AAA", TEAMS["T0AAA"].admin), ("T0BBB", TEAMS["T0BBB"].admin)):
+        since = len(fake_slack.calls)
+        sender = SlackSender(teams_in_workspaces.url, team_id=workspace, fake=fake_slack)
+        sender.event({"type": "app_home_opened", "user": user, "tab": "home", "channel": "D1"})
+        sender.close()
+        wait_for_team(fake_slack, workspace, ("views.publish",), f"{user}'s Home", since)
+        # The KPI statuses and the team survey; the active alerts that follow are the workspace's, not a team's.
+        seen = seen_by(fake_slack, workspace, ("views.publish",), since).split("*Active alerts*")[0]
+        owner = "platform" if user == "UPLATFORM" else "payments" if workspace == "T0AAA" else "T0BBB"
+        assert GROUPS[owner]["coverage"] in seen, f"{user} does not see {owner}'s coverage"
+        for other in set(GROUPS) - {owner}:
+            assert GROUPS[other]["coverage"] not in seen, f"{user} sees {other}'s coverage"

@@ -66,7 +66,9 @@ def sprint_watch(ctx: Context, session: Session, team_id: str, period: str) -> s
     """Post the retrospective of every sprint closed recently (Jira or `/sprint end`) that has none yet."""
     now = ctx.now()
     claims.prune(session, team_id, SPRINT_WATCH, now - KEEP_FREQUENT_CLAIMS)
-    posted = [key for sprint in sprint_repo.closed_between(session, team_id, now - RETRO_LOOKBACK, now)
+    closed = [sprint for squad in squads.all_squads(ctx.config)
+              for sprint in sprint_repo.closed_between(session, team_id, now - RETRO_LOOKBACK, now, squad.stored)]
+    posted = [key for sprint in closed
               if (key := retro.post_once(ctx, session, team_id, sprint, owner=f"{SPRINT_WATCH}:{period}"))]
     return f"{len(posted)} retrospective(s) posted" if posted else "no new closed sprint"
 
