@@ -509,3 +509,11 @@ def test_app_home_shows_the_viewers_team(teams_in_workspaces, fake_slack):
         assert GROUPS[owner]["coverage"] in seen, f"{user} does not see {owner}'s coverage"
         for other in set(GROUPS) - {owner}:
             assert GROUPS[other]["coverage"] not in seen, f"{user} sees {other}'s coverage"
+
+
+def test_alerts_and_celebrations_read_the_default_teams_values_only(teams_in_workspaces, oauth_runtime):
+    """Alert rules and milestones are the workspace's: another team's values (platform's 42.4% coverage, below the
+    rule's 80%) neither fire nor resolve them, nor update the alert posts."""
+    episodes = " ".join(str(e.model_dump()) for e in _rows(oauth_runtime.ctx, AlertEpisode, "T0AAA"))
+    assert "13.7" in episodes  # the default team's coverage fired TestCoverageLow
+    assert "42.4" not in episodes and "456" not in episodes

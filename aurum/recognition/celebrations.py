@@ -20,6 +20,7 @@ from aurum.recognition.milestones import STRETCH, TARGET, reached, recovery_only
 from storage import recognition as repo
 from storage import snapshots
 from storage.rollups import SnapshotBase
+from storage.types import DEFAULT_SQUAD
 
 PHASE = "phase"
 QUALITY_MILESTONE = {"test_coverage_percentage", "api_response_time_p95", "api_response_time_p99",
@@ -27,7 +28,10 @@ QUALITY_MILESTONE = {"test_coverage_percentage", "api_response_time_p95", "api_r
 
 
 def on_snapshots(ctx: Context, session: Session, team_id: str, points: Sequence[SnapshotBase]) -> None:
-    """The listener: compare each touched KPI's newest value with its stored crossing state."""
+    """The listener: compare each touched KPI's newest value with its stored crossing state (the workspace's, kept
+    for its default team's values: another team's snapshots are left alone)."""
+    if ctx.squad != DEFAULT_SQUAD:
+        return
     keys = sorted({p.kpi for p in points if p.kpi in ctx.catalog.kpis})
     tracked = [k for k in keys if ctx.catalog.get(k).target is not None or ctx.catalog.get(k).stretch is not None]
     if not tracked:
