@@ -452,9 +452,11 @@ def teams_in_workspaces(two_workspaces, oauth_runtime, fake_slack):
     ctx = oauth_runtime.ctx
     ctx.config = parse_config({"teams": {
         "payments": {"members": {"channel": "C0AAA"}},
-        "platform": {"members": {"channel": PLATFORM_CHANNEL}},
+        "platform": {"members": {"channel": PLATFORM_CHANNEL}, "scrum_masters": ["UPLATSM"],
+                     "channels": {"scrum_masters": "#platform-sm"}},
     }})
     fake_slack.add_channel("platform", PLATFORM_CHANNEL)
+    fake_slack.add_channel("platform-sm", "C0PLATSM")
     platform = teams.scope(ctx, teams.by_key(ctx.config, "platform"))
     with platform.transaction() as session:
         for key, value in ((COVERAGE, 42.4), (LATENCY, 456.0)):
@@ -517,3 +519,18 @@ def test_alerts_and_celebrations_read_the_default_teams_values_only(teams_in_wor
     episodes = " ".join(str(e.model_dump()) for e in _rows(oauth_runtime.ctx, AlertEpisode, "T0AAA"))
     assert "13.7" in episodes  # the default team's coverage fired TestCoverageLow
     assert "42.4" not in episodes and "456" not in episodes
+
+
+def test_a_teams_sprint_retrospective_goes_to_its_own_scrum_masters(teams_in_workspaces, oauth_runtime, fake_slack):
+    since = len(fake_slack.calls)
+    sender = SlackSender(teams_in_workspaces.url, team_id="T0AAA", fake=fake_slack)
+    sender.command("/sprint", "end 18", user=TEAMS["T0AAA"].admin, channel=PLATFORM_CHANNEL)
+    sender.close()
+    wait_until(lambda: any(PLATFORM["sprint"] in json.dumps(c.params) for c in fake_slack.calls[since:]
+                           if c.method == "chat.postMessage"), 60, "the retrospective")
+    settled(oauth_runtime.ctx, 60)
+    retro = [c.params["channel"] for c in fake_slack.calls[since:] if c.method == "chat.postMessage"
+             and "Sprint retrospective" in json.dumps(c.params)]
+    assert "C0PLATSM" in retro or "#platform-sm" in retro, retro
+    assert len(retro) == 2, retro  # its channel and a DM to its one scrum master, nothing to #scrum-masters
+    assert not {"#scrum-masters", fake_slack.channel_id("#scrum-masters")} & set(retro)
