@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aurum.core.context import Context
+from aurum.core.delivery import DeliveryError
 from aurum.core.errors import InputError
 from aurum.core.suggest import unknown
 from aurum.kpis.catalog import Catalog, load_catalog
@@ -15,6 +17,8 @@ from storage.types import DEFAULT_SQUAD
 
 if TYPE_CHECKING:  # types only: the config gathers every capability's section, this one's too
     from aurum.config import AurumConfig
+
+log = logging.getLogger(__name__)
 
 
 
@@ -128,6 +132,9 @@ def which(ctx: Context, team_id: str, user_id: str, channel_id: str = "", channe
         if here & _own_channels(squad):
             return squad
     for squad in squads:
-        if user_id in members(ctx, team_id, squad):
-            return squad
+        try:
+            if user_id in members(ctx, team_id, squad):
+                return squad
+        except DeliveryError as exc:  # a team's channel the bot cannot read: the other teams still count
+            log.warning("team members unknown", extra={"team_id": team_id, "squad": squad.key, "error": str(exc)})
     return default_squad(ctx.config)

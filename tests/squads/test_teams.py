@@ -87,3 +87,10 @@ def test_the_team_named_then_the_channels_team_then_the_askers_then_the_default(
     assert teams.which(ctx, team, "U0PLAT", "C0ANY", "random").key == "platform"  # a member of S0PLATFORM
     assert teams.which(ctx, team, "U0PAY", "C0ANY", "random").key == "payments"  # a member of #payments
     assert teams.which(ctx, team, "U0NOBODY", "C0ANY", "random").key == "payments"  # the default team
+
+
+def test_a_team_whose_channel_cannot_be_read_does_not_stop_the_others(runtime, fake_slack):
+    ctx = runtime.ctx
+    ctx.config = parse_config({"teams": {"ghost": {"members": {"channel": "C0GHOST"}}, **TEAMS}})
+    fake_slack.set_members("S0PLATFORM", ["U0PLAT"])
+    assert teams.which(ctx, fake_slack.team_id, "U0PLAT", "C0ANY", "random").key == "platform"

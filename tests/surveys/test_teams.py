@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from aurum.config import parse_config
-from aurum.surveys import blocks, breakdown, runs
+from aurum.surveys import answers, blocks, breakdown, runs, service
 from storage.queue import QueuedTask
 from storage.surveys import SurveyRespondent, SurveyRun
 from tests.surveys.support import TEAM_ANSWERS, answer
@@ -48,6 +48,10 @@ def test_each_team_runs_its_own_survey_and_results_by_team_hide_what_would_singl
     for key, squad in (("payments", ""), ("platform", "platform"), ("search", "search")):
         for person in PEOPLE[key]:
             answer(ctx, team, person, opened[squad].id, {**TEAM_ANSWERS, "q_velocity": VELOCITY[key]})
+    # `/survey answer` (no run named) goes to the run of the person's own team, replacing their answers there.
+    given, _errors = answers.check(ctx.config.surveys.survey("team"), {**TEAM_ANSWERS, "q_velocity": "2"})
+    again = service.respond(ctx, team, "UPLAT0", "team", given)
+    assert again.run.squad == "platform" and again.replaced
 
     clock = ctx.clock
     ctx.clock = lambda: clock() + timedelta(days=8)  # past each run's closing time
