@@ -12,7 +12,9 @@ from aurum.alerts.rules import AlertsConfig
 from aurum.collectors.config import SourcesConfig
 from aurum.core.crontab import crontab_trigger
 from aurum.core.suggest import close_matches, message, unknown
+from aurum.kpis.catalog import CatalogError, load_catalog
 from aurum.reports.config import ReportsConfig
+from aurum.squads.config import TeamConfig, check_teams
 from aurum.surveys.model import SurveyConfig
 
 
@@ -62,6 +64,8 @@ class AurumConfig(BaseModel):
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     surveys: SurveyConfig = Field(default_factory=SurveyConfig)
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
+    # Teams inside the workspace, by key (`/kpi latency team:payments`); none: one implicit default team.
+    teams: Annotated[dict[str, TeamConfig], AfterValidator(check_teams)] = {}
 
     @model_validator(mode="after")
     def _survey_channels_exist(self) -> AurumConfig:
@@ -72,6 +76,25 @@ class AurumConfig(BaseModel):
                 if target not in named and not target.startswith(("#", "C", "G")):
                     raise ValueError(f"surveys.{key}: unknown channel {target!r}; use a #name or a key of "
                                      f"channels: ({', '.join(named)})")
+        return self
+
+    @model_validator(mode="after")
+    def _source_teams_exist(self) -> AurumConfig:
+        for name in SourcesConfig.model_fields:
+            team = getattr(getattr(self.sources, name), "team", None)
+            if team is not None and team not in self.teams:
+                raise ValueError(f"sources.{name}.team: {unknown('team', team, self.teams, listing='Teams')} "
+                                 "(set under teams:)")
+        return self
+
+    @model_validator(mode="after")
+    def _team_kpis_valid(self) -> AurumConfig:
+        for key, team in self.teams.items():
+            if team.kpis:
+                try:
+                    load_catalog(self.kpis, team_overrides=team.kpis)
+                except CatalogError as exc:
+                    raise ValueError(f"teams.{key}.kpis: {exc}") from None
         return self
     ops: OpsConfig = Field(default_factory=OpsConfig)
 

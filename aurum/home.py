@@ -24,11 +24,13 @@ EVENTS = ["weekly_review_reminder", "weekly_summary", "monthly_review_reminder",
 RECENT = timedelta(days=30)
 
 
-def view(ctx: Context, session: Session, team_id: str, admin: bool = False) -> dict:
+def view(ctx: Context, session: Session, team_id: str, team: str = "", admin: bool = False) -> dict:
+    """The Home of ctx's team (`team`: its name, shown in the header when the workspace has teams); an admin's has
+    the Settings section."""
     now = ctx.now()
     statuses = kpis.statuses(ctx, session, team_id)
     plan = roadmap.compute(ctx, session, team_id, statuses, with_outlook=False)
-    out = [blocks.header("Aurum — the roadmap at a glance"),
+    out = [blocks.header(f"Aurum — {team + ' — ' if team else ''}the roadmap at a glance"),
            blocks.section(f"{roadmap.summary_line(plan)} · `/roadmap` for every phase"),
            blocks.divider(), blocks.section("*KPI statuses*")]
     grouped = ctx.catalog.by_category()

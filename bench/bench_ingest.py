@@ -98,7 +98,7 @@ def raw_executemany(folder: str, data, batch: int) -> float:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     records = [(TEAM, k, v, at.strftime("%Y-%m-%d %H:%M:%S.%f"), "raw", now) for k, v, at in data]
     sql = ("INSERT INTO kpi_snapshot (team_id, kpi, value, at, source, created_at) VALUES (?, ?, ?, ?, ?, ?) "
-           "ON CONFLICT (team_id, kpi, source, at) DO UPDATE SET value = excluded.value")
+           "ON CONFLICT (team_id, squad, kpi, source, at) DO UPDATE SET value = excluded.value")
     started = time.perf_counter()
     for i in range(0, len(records), batch):
         connection.execute("BEGIN IMMEDIATE")

@@ -12,6 +12,7 @@ from aurum.alerts import escalation
 from aurum.core import outbox
 from aurum.core.context import Context
 from aurum.core.telemetry import COUNTERS, Telemetry
+from aurum.squads import teams as squads
 from storage import queue, snapshots
 from storage.workspaces import all_team_ids
 
@@ -20,6 +21,9 @@ SEED_GAUGES = {
     "story_points_completed_per_sprint": "roadmap_sprint_velocity",
     "test_coverage_percentage": "roadmap_test_coverage",
 }
+
+
+DEFAULT_TEAM_LABEL = "default"  # the `team` label of a workspace without `teams:`
 
 
 def gauge_name(kpi_key: str) -> str:
@@ -33,14 +37,18 @@ class KpiCollector(Collector):
         self.ctx = ctx
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
+        """Each KPI's latest value per workspace (`team_id`) and team of the workspace (`team`: its key of
+        `teams:`, or "default" in a workspace without teams)."""
+        teams = [(squad.stored, squad.key or DEFAULT_TEAM_LABEL) for squad in squads.all_squads(self.ctx.config)]
         with self.ctx.reading() as session:
-            latest = {team: snapshots.latest_per_kpi(session, team) for team in all_team_ids(session)}
+            latest = {(workspace, label): snapshots.latest_per_kpi(session, workspace, stored)
+                      for workspace in all_team_ids(session) for stored, label in teams}
             tallies = queue.tallies(session)
         for kpi in self.ctx.catalog:
-            family = GaugeMetricFamily(gauge_name(kpi.key), f"{kpi.name} ({kpi.unit})", labels=["team_id"])
-            for team, rows in latest.items():
+            family = GaugeMetricFamily(gauge_name(kpi.key), f"{kpi.name} ({kpi.unit})", labels=["team_id", "team"])
+            for (workspace, label), rows in latest.items():
                 if kpi.key in rows:
-                    family.add_metric([team], rows[kpi.key].value)
+                    family.add_metric([workspace, label], rows[kpi.key].value)
             yield family
         target = GaugeMetricFamily("aurum_kpi_target", "Target boundary of each KPI", labels=["kpi", "bound"])
         for kpi in self.ctx.catalog:

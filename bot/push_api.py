@@ -22,7 +22,9 @@ from aurum.collectors import coverage, events
 from aurum.collectors.base import CollectorError
 from aurum.core import ingest, tokens
 from aurum.core.context import Context
+from aurum.core.errors import InputError
 from aurum.kpis.catalog import Kpi, check_value
+from aurum.squads import teams as squads
 from bot.push_api_models import (
     MAX_METRICS,
     CoverageStored,
@@ -176,9 +178,17 @@ def create_push_api(ctx: Context) -> FastAPI:
         if not 1 <= len(items) <= MAX_METRICS:
             _refuse([{"type": "length", "loc": ["body"], "msg": f"give 1 to {MAX_METRICS:,} values per request"}])
         _refuse([e for i, m in enumerate(items) if (e := _future(ctx, m.at, f"{i}.at"))])
-        points, problems = [], []
+        points: dict[str, list[SnapshotBase]] = {}  # by team (its squad key)
+        problems = []
         prefix = ["body", "metrics"] if isinstance(body, MetricsIn) else ["body"]
+        teams = {squad.key: squad for squad in squads.all_squads(ctx.config)}
         for index, item in enumerate(items):
+            if item.team is not None:
+                try:
+                    squads.by_key(ctx.config, item.team)
+                except InputError as exc:
+                    where = ["body", "team"] if isinstance(body, MetricIn) else [*prefix, index, "team"]
+                    _refuse([{"type": "value_error", "loc": where, "msg": str(exc)}])
             kpi = ctx.catalog.resolve(item.kpi)
             if kpi is None:
                 raise HTTPException(404, detail={"detail": f"Unknown KPI '{item.kpi}'",
@@ -186,12 +196,15 @@ def create_push_api(ctx: Context) -> FastAPI:
             loc = ["body", "value"] if isinstance(body, MetricIn) else [*prefix, index, "value"]
             if problem := _impossible(kpi, item.value, loc, index):
                 problems.append(problem)
-            points.append(SnapshotBase(kpi=kpi.key, value=item.value, at=item.at or ctx.now(), source=item.source))
+            squad = teams[item.team.lower()] if item.team is not None else squads.default_squad(ctx.config)
+            points.setdefault(squad.key, []).append(
+                SnapshotBase(kpi=kpi.key, value=item.value, at=item.at or ctx.now(), source=item.source))
         _refuse(problems)  # one impossible value refuses the whole batch
 
         def work(session):
-            stored = ingest.store(ctx, session, team_id, points)
-            return 201, {"stored": stored, "kpis": sorted({p.kpi for p in points})}
+            stored = sum(ingest.store(squads.scope(ctx, teams[key]), session, team_id, batch)
+                         for key, batch in points.items())
+            return 201, {"stored": stored, "kpis": sorted({p.kpi for batch in points.values() for p in batch})}
 
         return idempotent(team_id, key, lambda: [m.model_dump(mode="json") for m in items], work)
 

@@ -33,6 +33,8 @@ class MetricIn(Strict):
     value: float = Field(description="a finite number in the KPI's unit")
     at: AwareDatetime | None = Field(default=None, description="when measured (ISO 8601 with a zone); default now")
     source: Name = Field(default="api", description="where it comes from, e.g. ci or github-actions")
+    team: Name | None = Field(default=None, description="the team of the workspace it is for (a key of `teams:` in "
+                                                        "the config file); default: the workspace's default team")
 
 
 class MetricsIn(Strict):

@@ -10,7 +10,7 @@ from aurum.core.errors import InputError
 from aurum.core.text import cleaned
 from aurum.kpis import blocks, formatting
 from aurum.reports import notes
-from commands.common import Asker, slash_command, tell
+from commands.common import Asker, slash_command, team_context, tell
 
 COMMAND = "/blocker"
 USAGE = ("Usage: `/blocker add <what blocks you>` (mention who is on it: `assigned to @ana`), `/blocker list`, "
@@ -50,6 +50,7 @@ def parse(text: str, asker: Asker | None = None) -> Add | List | Done:
 
 
 def handle(ctx: Context, asker: Asker, request: Add | List | Done) -> None:
+    ctx, _squad = team_context(ctx, asker)  # the team's blockers
     now = ctx.now()
     if isinstance(request, Add):
         with ctx.transaction() as session:
@@ -58,7 +59,7 @@ def handle(ctx: Context, asker: Asker, request: Add | List | Done) -> None:
                          f"It shows in Friday's summary until `/blocker done {note.id}`.")
     elif isinstance(request, List):
         with ctx.reading() as session:
-            found = notes.open_blockers(session, asker.team_id)
+            found = notes.open_blockers(session, asker.team_id, ctx.squad)
         lines = [f"• #{n.id} {blocks.escape_keep_mentions(n.text)} — <@{n.author}>, {formatting.age(n.created_at, now)}"
                  for n in found]
         tell(ctx, asker, "*Open blockers*\n" + ("\n".join(lines) if lines else "None. 🎉"))
@@ -71,4 +72,4 @@ def handle(ctx: Context, asker: Asker, request: Add | List | Done) -> None:
 
 
 def register(app: Any, ctx: Context) -> None:
-    slash_command(app, ctx, COMMAND, parse, handle)
+    slash_command(app, ctx, COMMAND, parse, handle, teams=True)

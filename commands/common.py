@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import time
@@ -15,8 +16,10 @@ from aurum.core import after_ack, outbox
 from aurum.core.context import Context
 from aurum.core.errors import InputError, database_hostile
 from aurum.core.text import outgoing, typed
+from aurum.squads import teams as squads
 
 log = logging.getLogger(__name__)
+TEAM_PREFIX = "team:"
 SORRY = "Sorry, that did not work ({reason}). Nothing was changed; please try again in a minute."
 ONLY_ADMINS = ("Only admins can {doing}. Admins are the Slack workspace's admins and owners, the members of the "
                "admin user group, and the users listed in AURUM_ADMINS: ask one of them, or ask whoever runs "
@@ -29,6 +32,8 @@ class Asker:
     user_id: str
     channel_id: str
     response_url: str | None = None  # where the request's answers go (commands and message buttons have one)
+    channel_name: str = ""  # as Slack sends it with a command (no #), to find the team whose channel it is
+    team: str | None = None  # the team a command names (`team:payments`), a key of `teams:`
 
     @classmethod
     def from_body(cls, body: dict[str, Any]) -> Asker:
@@ -37,7 +42,8 @@ class Asker:
         channel = body.get("channel_id") or (body.get("channel") or {}).get("id", "") or user
         url = body.get("response_url") or next((r.get("response_url") for r in body.get("response_urls") or []
                                                 if isinstance(r, dict)), None)
-        return cls(team_id=team, user_id=user, channel_id=channel, response_url=url or None)
+        name = body.get("channel_name") or (body.get("channel") or {}).get("name", "")
+        return cls(team_id=team, user_id=user, channel_id=channel, response_url=url or None, channel_name=name)
 
     @property
     def requester(self) -> outbox.Requester:
@@ -121,17 +127,46 @@ def reply_on_error(ctx: Context) -> Callable:
     return decorate
 
 
+def take_team(ctx: Context, text: str) -> tuple[str, str | None]:
+    """The text without its `team:<key>` word, and the key (checked against `teams:`; None when none is named)."""
+    words = text.split()
+    named = [w for w in words if w.lower().startswith(TEAM_PREFIX)]
+    if not named:
+        return text, None
+    keys = [w[len(TEAM_PREFIX):] for w in named]
+    if len(named) > 1 or not keys[0]:
+        raise InputError("Name one team, like `team:payments`, or none for the team of this channel or your own.")
+    squads.by_key(ctx.config, keys[0])
+    return " ".join(w for w in words if w not in named), keys[0].lower()
+
+
+def team_context(ctx: Context, asker: Asker) -> tuple[Context, squads.Squad]:
+    """The context of the team the request is about (squads.which: named, this channel's, the asker's, the default),
+    and the team."""
+    squad = squads.which(ctx, asker.team_id, asker.user_id, asker.channel_id, asker.channel_name, asker.team)
+    return squads.scope(ctx, squad), squad
+
+
 def slash_command(app: Any, ctx: Context, name: str, parse: Callable[[str, Asker], Any],
-                  handle: Callable[[Context, Asker, Any], str | None]) -> None:
+                  handle: Callable[[Context, Asker, Any], str | None], teams: bool = False) -> None:
     """Register a command the house way: input errors answered in the ack (no database), the work queued in the ack
     and done after it (`later`); an InputError raised by the work (a rule that needs the database) is told to the
     asker. `parse` must be pure: the work parses the command's text again rather than carry the parsed request.
     `parse` gets the text as the person meant it (aurum.core.text.typed: Slack's markup and encoding resolved,
-    control characters gone, refused when no database could store it or it is too long)."""
+    control characters gone, refused when no database could store it or it is too long).
+    `teams`: the command takes `team:<key>` anywhere in its text; `parse` gets the rest, `handle` the key in
+    `asker.team` (team_context gives the team's context)."""
+
+    def request(body: dict[str, Any]) -> tuple[str, Asker]:
+        text, asker = typed(body.get("text", "")), Asker.from_body(body)
+        if not teams:
+            return text, asker
+        text, team = take_team(ctx, text)
+        return text, dataclasses.replace(asker, team=team)
 
     def ack_command(ack, body: dict[str, Any]) -> None:
         try:
-            parse(typed(body.get("text", "")), Asker.from_body(body))
+            parse(*request(body))
         except InputError as exc:
             ack(text=outgoing(str(exc)), response_type="ephemeral")
             count(ctx, body, "input_error")
@@ -142,7 +177,8 @@ def slash_command(app: Any, ctx: Context, name: str, parse: Callable[[str, Asker
     def answer_command(body: dict[str, Any]) -> str | None:
         asker = Asker.from_body(body)
         try:
-            return handle(ctx, asker, parse(typed(body.get("text", "")), asker))
+            text, asker = request(body)
+            return handle(ctx, asker, parse(text, asker))
         except InputError as exc:
             tell(ctx, asker, str(exc))
             return "input_error"

@@ -17,7 +17,8 @@ from aurum.kpis import dashboard as technical_dashboard
 from aurum.kpis import service as kpis
 from aurum.kpis.catalog import Kpi
 from aurum.kpis.service import PERIODS
-from commands.common import Asker, button, only_admins, post_here, reply, slash_command, tell
+from aurum.squads import teams as squads
+from commands.common import Asker, button, only_admins, post_here, reply, slash_command, team_context, tell
 
 COMMAND = "/kpi"
 CHARTS: Recent[bytes] = Recent()  # PNGs of unchanged data are drawn once
@@ -25,7 +26,8 @@ FORECAST_HISTORY = timedelta(days=90)
 FORMS = (
     "Try `/kpi latency`, `/kpi latency 90d`, `/kpi latency private`, `/kpi latency forecast 2027-03-01`, "
     "`/kpi dashboard`, `/kpi dashboard live 4`, `/kpi sources`, "
-    "`/kpi record latency 240` or `/kpi record coverage 81.5 at 2026-11-27T14:00`. Periods: "
+    "`/kpi record latency 240` or `/kpi record coverage 81.5 at 2026-11-27T14:00`; add `team:<key>` for another "
+    "team's. Periods: "
     + ", ".join(f"`{p}`" for p in PERIODS) + "."
 )
 
@@ -158,7 +160,7 @@ def _parse_record(ctx: Context, words: list[str]) -> Record:
 
 
 def register(app: Any, ctx: Context) -> None:
-    slash_command(app, ctx, COMMAND, lambda text, _asker: parse(ctx, text), handle)
+    slash_command(app, ctx, COMMAND, lambda text, _asker: parse(ctx, text), handle, teams=True)
 
     def answer_stop(body: dict[str, Any]) -> None:
         asker = Asker.from_body(body)
@@ -173,6 +175,7 @@ def register(app: Any, ctx: Context) -> None:
 
 def handle(ctx: Context, asker: Asker,
            request: Help | Show | Forecast | Dashboard | LiveDashboard | Sources | Record) -> str | None:
+    ctx, squad = team_context(ctx, asker)
     if isinstance(request, Help):
         with ctx.reading() as session:
             statuses = kpis.statuses(ctx, session, asker.team_id)
@@ -181,7 +184,7 @@ def handle(ctx: Context, asker: Asker,
         tell(ctx, asker, f"How {blocks.escape(request.kpi.name)} is measured",
              blocks.kpi_help(ctx.catalog, request.kpi))
     elif isinstance(request, Show):
-        show(ctx, asker, request)
+        show(ctx, asker, request, squad.label)
     elif isinstance(request, Forecast):
         show_forecast(ctx, asker, request)
     elif isinstance(request, Dashboard):
@@ -191,13 +194,16 @@ def handle(ctx: Context, asker: Asker,
             states = health.states(ctx, session, asker.team_id)
         tell(ctx, asker, "Data sources", health.overview(states, ctx.now(), ctx.tz))
     elif isinstance(request, LiveDashboard):
+        if squad != squads.default_squad(ctx.config):
+            raise InputError(f"A live dashboard shows the default team ({squads.default_squad(ctx.config).label}) "
+                             f"only; `/kpi dashboard team:{squad.key}` shows {squad.label}'s once.")
         live_dashboard(ctx, asker, request.hours)
     else:
         return record(ctx, asker, request)
     return None
 
 
-def show(ctx: Context, asker: Asker, request: Show) -> None:
+def show(ctx: Context, asker: Asker, request: Show, team: str = "") -> None:
     # The forecast (NumPy) is imported by the process that makes cards, never by a web process that only acks.
     from aurum.forecast import charts as forecast_charts
     from aurum.forecast import service as forecasting
@@ -209,9 +215,9 @@ def show(ctx: Context, asker: Asker, request: Show) -> None:
         problem = health.stale_note(session, asker.team_id, view.status, ctx.now())
         forecast = forecasting.forecast_kpi(ctx, session, asker.team_id, kpi)
     chart = forecast_charts.period_chart(ctx, view, forecast)
-    png = CHARTS.get_or_make((asker.team_id, *chart.key), chart.png)
+    png = CHARTS.get_or_make((asker.team_id, ctx.squad, *chart.key), chart.png)
     line = forecast_text.card_line(forecast)
-    extra = [text for text in (problem, line) if text]
+    extra = [text for text in (f"Team: {blocks.escape(team)}" if team else "", problem, line) if text]
     card = blocks.kpi_card(view.status, request.period, ctx.now(), ctx.tz, chart_note=_chart_note(request.private),
                            extra=extra)
     filename = f"{ctx.catalog.short_name(kpi)}-{request.period}.png"
@@ -227,7 +233,7 @@ def show_forecast(ctx: Context, asker: Asker, request: Forecast) -> None:
     kpi = request.kpi
     with ctx.reading() as session:
         result = forecasting.forecast_kpi(ctx, session, asker.team_id, kpi, on=request.on)
-        points = kpis.series_since(session, asker.team_id, kpi.key, ctx.now() - FORECAST_HISTORY)
+        points = kpis.series_since(session, asker.team_id, kpi.key, ctx.now() - FORECAST_HISTORY, ctx.squad)
     if not result.available:  # nothing to chart: say what is missing
         card, text = forecast_blocks.forecast_card(result, ctx.tz), forecast_blocks.forecast_text(result)
         if request.private:

@@ -14,16 +14,17 @@ from aurum.reports import executive, quarterly, retro, weekly
 from aurum.reports.common import Report, deliver_preview
 from aurum.reports.narrative_blocks import add_note_actions
 from commands import report_modal, report_notes
-from commands.common import Asker, slash_command, tell
+from commands.common import Asker, slash_command, team_context, tell
 
 COMMAND = "/report"
 KINDS = {"weekly": "weekly_summary", "sprint": "sprint_retrospective", "exec": "executive_dashboard",
          "quarterly": "quarterly_review"}
 ALIASES = {"week": "weekly", "retro": "sprint", "retrospective": "sprint", "executive": "exec", "monthly": "exec",
            "quarter": "quarterly"}
-USAGE = ("Usage: `/report weekly|sprint|exec|quarterly [preview]` — `preview` shows it only to you; without it the "
-         "report is posted to its channel now (once per period). Notes for the reports: `/report note "
-         "risk|achievement|focus|win|commitment <text>`, `/report notes`; the budget: `/report budget 120k of 400k`.")
+USAGE = ("Usage: `/report weekly|sprint|exec|quarterly [preview] [team:<key>]` — `preview` shows it only to you; "
+         "without it the report is posted to its channel now (once per period). Notes for the reports: `/report "
+         "note risk|achievement|focus|win|commitment <text>`, `/report notes`; the budget: `/report budget 120k of "
+         "400k`.")
 NOTE_KIND = {"weekly": "win", "exec": "risk"}  # the kind the preview's "Add a note" form starts with
 
 
@@ -46,23 +47,25 @@ def parse(text: str, asker: Asker | None = None) -> Request | report_notes.Reque
     return Request(kind, preview=len(words) == 2)
 
 
-def build(ctx: Context, team_id: str, kind: str) -> Report | None:
+def build(ctx: Context, team_id: str, kind: str, org: bool = True) -> Report | None:
+    """The report of ctx's team; the executive dashboard's KPI values are the organisation's unless not `org`."""
     with ctx.reading() as session:
         if kind == "weekly":
             return weekly.build(ctx, session, team_id)
         if kind == "exec":
-            return executive.build(ctx, session, team_id)
+            return executive.build(ctx, session, team_id, org=org)
         if kind == "quarterly":
             return quarterly.build(ctx, session, team_id)
-        sprint = retro.sprint_to_preview(session, team_id)
+        sprint = retro.sprint_to_preview(session, team_id, ctx.squad)
         return retro.build(ctx, session, team_id, sprint) if sprint is not None else None
 
 
 def handle(ctx: Context, asker: Asker, request: Request | report_notes.Request) -> str | None:
+    ctx, _squad = team_context(ctx, asker)
     if not isinstance(request, Request):
         return report_notes.handle(ctx, asker, request)
     if request.preview:
-        report = build(ctx, asker.team_id, request.kind)
+        report = build(ctx, asker.team_id, request.kind, org=asker.team is None)
         if report is None:
             raise InputError("No sprint yet: `/sprint start <name> [points]` starts one, or connect Jira.")
         if request.kind in NOTE_KIND:  # room for the preview's own first line: see deliver_preview
@@ -75,7 +78,7 @@ def handle(ctx: Context, asker: Asker, request: Request | report_notes.Request) 
         raise InputError(f"Only admins can post the {request.kind} report now; `/report {request.kind} preview` "
                          "shows it to you.")
     if request.kind == "sprint":
-        post_retro(ctx, asker)
+        post_retro(ctx, asker)  # the team's
         return None
     (outcome,) = JobRunner(ctx).run_now(KINDS[request.kind], team_id=asker.team_id)
     if outcome.result == "already ran":
@@ -90,7 +93,7 @@ def handle(ctx: Context, asker: Asker, request: Request | report_notes.Request) 
 
 def post_retro(ctx: Context, asker: Asker) -> None:
     with ctx.transaction() as session:
-        sprint = retro.latest_closed(session, asker.team_id)
+        sprint = retro.latest_closed(session, asker.team_id, ctx.squad)
         if sprint is None:
             raise InputError("No closed sprint yet; `/sprint end` closes the active one and posts its retrospective.")
         posted = retro.post_once(ctx, session, asker.team_id, sprint, owner=f"/report by {asker.user_id}")
@@ -102,5 +105,5 @@ def post_retro(ctx: Context, asker: Asker) -> None:
 
 
 def register(app: Any, ctx: Context) -> None:
-    slash_command(app, ctx, COMMAND, parse, handle)
+    slash_command(app, ctx, COMMAND, parse, handle, teams=True)
     report_modal.register(app, ctx)

@@ -11,7 +11,7 @@ from aurum.core.errors import InputError
 from aurum.core.text import CAPS, cleaned
 from aurum.kpis import blocks, formatting
 from aurum.reports import notes, retro, sprints, weekly
-from commands.common import Asker, number, slash_command, tell
+from commands.common import Asker, number, slash_command, team_context, tell
 
 COMMAND = "/sprint"
 USAGE = ("Usage: `/sprint` (progress), `/sprint start <name> [committed points]`, `/sprint progress <points done>`, "
@@ -75,6 +75,7 @@ def parse(text: str, asker: Asker | None = None) -> Status | Start | Progress | 
 
 
 def handle(ctx: Context, asker: Asker, request: Status | Start | Progress | End | Commit) -> None:
+    ctx, _squad = team_context(ctx, asker)  # the team's sprint, commitments and retrospective
     if isinstance(request, Status):
         with ctx.reading() as session:
             data = weekly.compute(ctx, session, asker.team_id)
@@ -89,7 +90,7 @@ def handle(ctx: Context, asker: Asker, request: Status | Start | Progress | End 
                          f"{formatting.local_date(sprint.end_at, ctx.tz)}. Update with `/sprint progress <points>`.")  # type: ignore[arg-type]
     elif isinstance(request, Progress):
         with ctx.transaction() as session:
-            sprint = sprints.record_progress(session, asker.team_id, request.completed)
+            sprint = sprints.record_progress(session, asker.team_id, request.completed, ctx.squad)
             progress = sprints.progress(sprint, ctx.now())
         state = {True: "on track", False: "behind", None: "no commitment to compare"}[progress.on_track]
         tell(ctx, asker, f"📈 {blocks.escape(sprint.name)}: {formatting.number(progress.completed)} points done "
@@ -110,4 +111,4 @@ def handle(ctx: Context, asker: Asker, request: Status | Start | Progress | End 
 
 
 def register(app: Any, ctx: Context) -> None:
-    slash_command(app, ctx, COMMAND, parse, handle)
+    slash_command(app, ctx, COMMAND, parse, handle, teams=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -10,11 +11,12 @@ from aurum.core import outbox
 from aurum.core.context import Context
 from aurum.core.errors import InputError
 from aurum.core.text import outgoing, typed
-from aurum.surveys import answers, blocks, export, results, runs, service
+from aurum.squads import teams as squads
+from aurum.surveys import answers, blocks, breakdown, export, results, runs, service
 from aurum.surveys.model import SURVEY_KEYS
 from aurum.surveys.runs import SurveyError
 from aurum.surveys.schedule import normal_period, opening_on
-from commands.common import Asker, count, later, only_admins, reply, tell, work
+from commands.common import Asker, count, later, only_admins, reply, take_team, team_context, tell, work
 from commands.survey_modal import open_view
 
 COMMAND = "/survey"
@@ -23,7 +25,8 @@ USAGE = (
     "• `/survey` — take the open survey (a form; your answers are anonymous)\n"
     "• `/survey stakeholder` — take the stakeholder feedback survey\n"
     "• `/survey status` — how many have answered so far (counts only)\n"
-    "• `/survey results [team|stakeholder] [W48|2026-11]` — results of the last (or a given) closed run\n"
+    "• `/survey results [team|stakeholder] [W48|2026-11] [team:<key>]` — results of the last (or a given) closed "
+    "run; with teams, every team's unless one is named\n"
     "• `/survey answer [team|stakeholder] 8 | 7 | blockers | what works` — answer in one line instead of the form\n"
     "• Admins: `/survey open [team|stakeholder]`, `/survey export [team|stakeholder]`, "
     "`/survey skip <YYYY-MM-DD> [team|stakeholder]`"
@@ -138,10 +141,19 @@ def _parse_answer(ctx: Context, text: str) -> Answer:
     return Answer(definition.key, given)
 
 
+def parse_with_team(ctx: Context, text: str) -> tuple[Request, str | None]:
+    """The request and the team `team:<key>` names; only `/survey results` takes one."""
+    text, team = take_team(ctx, text)
+    request = parse(ctx, text)
+    if team is not None and not isinstance(request, Results):
+        raise InputError("Only `/survey results` takes `team:<key>`; the others are the same for every team.")
+    return request, team
+
+
 def register(app: Any, ctx: Context) -> None:
     def ack_survey(ack, body: dict[str, Any], client: Any) -> None:
         try:
-            request = parse(ctx, typed(body.get("text", "")))
+            request, _team = parse_with_team(ctx, typed(body.get("text", "")))
         except InputError as exc:
             ack(text=outgoing(str(exc)), response_type="ephemeral")
             count(ctx, body, "input_error")
@@ -158,7 +170,8 @@ def register(app: Any, ctx: Context) -> None:
     def answer_survey(body: dict[str, Any]) -> str | None:
         asker = Asker.from_body(body)
         try:
-            return handle(ctx, asker, parse(ctx, typed(body.get("text", ""))))
+            request, team = parse_with_team(ctx, typed(body.get("text", "")))
+            return handle(ctx, dataclasses.replace(asker, team=team), request)
         except (SurveyError, answers.SubmitError, InputError) as exc:
             tell(ctx, asker, str(exc))
             return "input_error"  # counted for /metrics (and an exit status of 1 in the console)
@@ -197,7 +210,21 @@ def handle(ctx: Context, asker: Asker, request: Request) -> str | None:
     return None
 
 
+def show_breakdown(ctx: Context, asker: Asker, request: Results) -> None:
+    """Every team's results of the period (the default team's latest closed run's, unless one is given)."""
+    with ctx.reading() as session:
+        period = service.find_run(ctx, session, asker.team_id, request.survey, request.period).period
+        found = breakdown.by_team(ctx, session, asker.team_id, request.survey, period)
+    labels = {squad.stored: squad.label for squad in squads.all_squads(ctx.config)}
+    tell(ctx, asker, *blocks.breakdown_message(found, labels))
+
+
 def show_results(ctx: Context, asker: Asker, request: Results) -> None:
+    if asker.team is None and ctx.config.teams and request.survey == runs.TEAM_SURVEY:
+        show_breakdown(ctx, asker, request)
+        return
+    if asker.team is not None:
+        ctx, _squad = team_context(ctx, asker)
     with ctx.reading() as session:
         run = service.find_run(ctx, session, asker.team_id, request.survey, request.period)
         if run.state != "closed":

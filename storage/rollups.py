@@ -23,7 +23,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Field, Session, SQLModel, col
 
-from storage.types import utcnow, when_column
+from storage.types import DEFAULT_SQUAD, SQUAD_DEFAULT, utcnow, when_column
 
 HOUR_SECONDS = 3600
 DAY_SECONDS = 86400
@@ -40,12 +40,13 @@ class SnapshotBase(SQLModel):
 class KpiSnapshot(SnapshotBase, table=True):
     __tablename__ = "kpi_snapshot"
     __table_args__ = (
-        UniqueConstraint("team_id", "kpi", "source", "at", name="uq_snapshot_point"),
+        UniqueConstraint("team_id", "squad", "kpi", "source", "at", name="uq_snapshot_point"),
         # Covers series reads (value included), so a year of points is read from the index alone.
-        Index("ix_snapshot_team_kpi_at_value", "team_id", "kpi", "at", "value"),
+        Index("ix_snapshot_team_squad_kpi_at_value", "team_id", "squad", "kpi", "at", "value"),
     )
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=32)
+    squad: str = Field(default=DEFAULT_SQUAD, max_length=32, sa_column_kwargs=SQUAD_DEFAULT)
     created_at: datetime = Field(default_factory=utcnow, sa_column=when_column())
 
 
@@ -53,6 +54,7 @@ class RollupBase(SQLModel):
     """One KPI's snapshots of one time bucket, summed up; kept in step with kpi_snapshot by storage.rollups."""
 
     team_id: str = Field(primary_key=True, max_length=32)
+    squad: str = Field(default=DEFAULT_SQUAD, primary_key=True, max_length=32, sa_column_kwargs=SQUAD_DEFAULT)
     kpi: str = Field(primary_key=True, max_length=80)
     count: int
     total: float  # sum of the values
@@ -108,7 +110,7 @@ class Rollup:
 
     @property
     def columns(self) -> list[str]:
-        return ["team_id", "kpi", self.column, "count", "total", "seconds", "low", "high"]
+        return ["team_id", "squad", "kpi", self.column, "count", "total", "seconds", "low", "high"]
 
     def number(self, at: datetime) -> int:
         return int(at.timestamp() // self.seconds)
@@ -116,28 +118,32 @@ class Rollup:
     def start(self, number: int) -> datetime:
         return EPOCH + timedelta(seconds=number * self.seconds)
 
-    def aggregate(self, team_id: str, kpi: str | None = None, first: int | None = None, last: int | None = None):
-        """The rollup rows computed from the snapshots (of one KPI, of buckets first..last)."""
+    def aggregate(self, team_id: str, squad: str | None = None, kpi: str | None = None, first: int | None = None,
+                  last: int | None = None):
+        """The rollup rows computed from the snapshots (of one squad, of one KPI, of buckets first..last)."""
         epoch = epoch_seconds(KpiSnapshot.at)
         bucket = (epoch // self.seconds).label(self.column)
         query = select(
-            col(KpiSnapshot.team_id), col(KpiSnapshot.kpi), bucket, func.count().label("count"),
-            func.sum(KpiSnapshot.value), func.sum(epoch % self.seconds), func.min(KpiSnapshot.value),
-            func.max(KpiSnapshot.value),
+            col(KpiSnapshot.team_id), col(KpiSnapshot.squad), col(KpiSnapshot.kpi), bucket,
+            func.count().label("count"), func.sum(KpiSnapshot.value), func.sum(epoch % self.seconds),
+            func.min(KpiSnapshot.value), func.max(KpiSnapshot.value),
         ).where(col(KpiSnapshot.team_id) == team_id)
+        if squad is not None:
+            query = query.where(col(KpiSnapshot.squad) == squad)
         if kpi is not None:
             query = query.where(col(KpiSnapshot.kpi) == kpi)
         if first is not None and last is not None:
             query = query.where(col(KpiSnapshot.at) >= self.start(first), col(KpiSnapshot.at) < self.start(last + 1))
-        return query.group_by(col(KpiSnapshot.team_id), col(KpiSnapshot.kpi), bucket)
+        return query.group_by(col(KpiSnapshot.team_id), col(KpiSnapshot.squad), col(KpiSnapshot.kpi), bucket)
 
-    def recompute(self, session: Session, team_id: str, kpi: str, first: datetime, last: datetime) -> None:
+    def recompute(self, session: Session, team_id: str, squad: str, kpi: str, first: datetime,
+                  last: datetime) -> None:
         """Replace the KPI's buckets that hold the times first..last by what the snapshots give now."""
         low, high = self.number(first), self.number(last)
         model = self.model
-        session.execute(delete(model).where(col(model.team_id) == team_id, col(model.kpi) == kpi,
-                                            self.key >= low, self.key <= high))
-        session.execute(insert(model).from_select(self.columns, self.aggregate(team_id, kpi, low, high)))
+        session.execute(delete(model).where(col(model.team_id) == team_id, col(model.squad) == squad,
+                                            col(model.kpi) == kpi, self.key >= low, self.key <= high))
+        session.execute(insert(model).from_select(self.columns, self.aggregate(team_id, squad, kpi, low, high)))
 
     def rebuild(self, session: Session, team_id: str) -> None:
         session.execute(delete(self.model).where(col(self.model.team_id) == team_id))
@@ -149,7 +155,8 @@ DAY = Rollup(KpiDay, "day", DAY_SECONDS)
 ROLLUPS = (HOUR, DAY)
 
 
-def refresh(session: Session, team_id: str, touched: Iterable[tuple[str, datetime]]) -> None:
+def refresh(session: Session, team_id: str, touched: Iterable[tuple[str, datetime]],
+            squad: str = DEFAULT_SQUAD) -> None:
     """Recompute every rollup's buckets that (kpi, time) pairs fall in, from the snapshots (call after writing them)."""
     spans: dict[str, tuple[datetime, datetime]] = {}
     for kpi, at in touched:
@@ -159,9 +166,9 @@ def refresh(session: Session, team_id: str, touched: Iterable[tuple[str, datetim
     for kpi in sorted(spans):  # one lock order for every writer: no deadlocks between writers of several KPIs
         if postgres:  # two writers of one KPI would both insert its bucket: take turns (SQLite writers already do)
             session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
-                            {"key": f"kpi_rollup:{team_id}:{kpi}"})
+                            {"key": f"kpi_rollup:{team_id}:{squad}:{kpi}"})
         for rollup in ROLLUPS:
-            rollup.recompute(session, team_id, kpi, *spans[kpi])
+            rollup.recompute(session, team_id, squad, kpi, *spans[kpi])
 
 
 def rebuild(session: Session, team_id: str) -> None:
@@ -179,10 +186,10 @@ def day_start(day: int) -> datetime:
 
 
 def rows(session: Session, team_id: str, kpi: str | None = None,
-         since_day: int | None = None) -> list[tuple[str, int, int, float, float]]:
+         since_day: int | None = None, squad: str = DEFAULT_SQUAD) -> list[tuple[str, int, int, float, float]]:
     """Daily rollups: (kpi, day, count, total, seconds) in (kpi, day) order."""
     query = select(col(KpiDay.kpi), col(KpiDay.day), col(KpiDay.count), col(KpiDay.total), col(KpiDay.seconds)).where(
-        col(KpiDay.team_id) == team_id)
+        col(KpiDay.team_id) == team_id, col(KpiDay.squad) == squad)
     if kpi is not None:
         query = query.where(col(KpiDay.kpi) == kpi)
     if since_day is not None:
@@ -192,7 +199,7 @@ def rows(session: Session, team_id: str, kpi: str | None = None,
 
 
 def series(session: Session, team_id: str, kpi: str, since: datetime, until: datetime, buckets: int,
-           rollup: Rollup = HOUR) -> list[tuple[datetime, float]]:
+           rollup: Rollup = HOUR, squad: str = DEFAULT_SQUAD) -> list[tuple[datetime, float]]:
     """The series in at most `buckets` points read from a rollup: (mean time, mean value) of each group of k whole
     buckets, k the smallest that fits. Groups are aligned to the epoch, so a point does not move as time passes;
     the buckets read are those that start within since..until (a bucket of points before `since` is left out)."""
@@ -205,7 +212,8 @@ def series(session: Session, team_id: str, kpi: str, since: datetime, until: dat
     query = (
         select(group, func.sum(model.count), func.sum(model.total),
                func.sum(cast(model.count, BigInteger) * key), func.sum(model.seconds))
-        .where(col(model.team_id) == team_id, col(model.kpi) == kpi, key >= first, key <= last)
+        .where(col(model.team_id) == team_id, col(model.squad) == squad, col(model.kpi) == kpi, key >= first,
+               key <= last)
         .group_by(group).order_by(group)
     )
     rows: Result[int, int, float, Any, float] = session.execute(query)

@@ -27,17 +27,17 @@ from sqlmodel import Session, col
 
 from storage import rollups
 from storage.rollups import KpiDay, KpiSnapshot, SnapshotBase
-from storage.types import UTCDateTime, table_of, utcnow
+from storage.types import DEFAULT_SQUAD, UTCDateTime, table_of, utcnow
 
 
-def add_many(session: Session, team_id: str, points: Iterable[SnapshotBase]) -> int:
+def add_many(session: Session, team_id: str, points: Iterable[SnapshotBase], squad: str = DEFAULT_SQUAD) -> int:
     """Insert points; a point already stored (same KPI, source and time) is updated to the new value.
 
     The rollups (hours, days) of the times touched are recomputed in the same transaction.
     """
     created = utcnow()
     rows: list[dict[str, Any]] = [
-        {"team_id": team_id, "kpi": p.kpi, "value": float(p.value), "at": p.at, "source": p.source,
+        {"team_id": team_id, "squad": squad, "kpi": p.kpi, "value": float(p.value), "at": p.at, "source": p.source,
          "created_at": created}
         for p in points
     ]
@@ -46,33 +46,37 @@ def add_many(session: Session, team_id: str, points: Iterable[SnapshotBase]) -> 
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     stmt = insert(table_of(KpiSnapshot))
     stmt = stmt.on_conflict_do_update(
-        index_elements=["team_id", "kpi", "source", "at"], set_={"value": stmt.excluded.value}
+        index_elements=["team_id", "squad", "kpi", "source", "at"], set_={"value": stmt.excluded.value}
     )
     session.execute(stmt, rows)
-    rollups.refresh(session, team_id, ((row["kpi"], row["at"]) for row in rows))
+    rollups.refresh(session, team_id, ((row["kpi"], row["at"]) for row in rows), squad)
     return len(rows)
 
 
-def latest(session: Session, team_id: str, kpi: str, before: datetime | None = None) -> KpiSnapshot | None:
-    query = select(KpiSnapshot).where(col(KpiSnapshot.team_id) == team_id, col(KpiSnapshot.kpi) == kpi)
+def latest(session: Session, team_id: str, kpi: str, before: datetime | None = None,
+           squad: str = DEFAULT_SQUAD) -> KpiSnapshot | None:
+    query = select(KpiSnapshot).where(col(KpiSnapshot.team_id) == team_id, col(KpiSnapshot.squad) == squad,
+                                      col(KpiSnapshot.kpi) == kpi)
     if before is not None:
         query = query.where(col(KpiSnapshot.at) <= before)
     return session.scalars(query.order_by(col(KpiSnapshot.at).desc(), col(KpiSnapshot.id).desc()).limit(1)).first()
 
 
-def latest_per_kpi(session: Session, team_id: str) -> dict[str, KpiSnapshot]:
+def latest_per_kpi(session: Session, team_id: str, squad: str = DEFAULT_SQUAD) -> dict[str, KpiSnapshot]:
     """The newest snapshot of every KPI of a team, in two small queries (the KPIs come from the daily rollups)."""
-    kpis = session.scalars(select(col(KpiDay.kpi)).where(col(KpiDay.team_id) == team_id).distinct()).all()
-    return latest_many(session, team_id, dict.fromkeys(kpis))
+    kpis = session.scalars(select(col(KpiDay.kpi)).where(col(KpiDay.team_id) == team_id,
+                                                         col(KpiDay.squad) == squad).distinct()).all()
+    return latest_many(session, team_id, dict.fromkeys(kpis), squad)
 
 
 COMPOUND_LIMIT = 400  # SQLite allows 500 SELECTs in one UNION ALL
 
 
-def latest_many(session: Session, team_id: str, bounds: Mapping[str, datetime | None]) -> dict[str, KpiSnapshot]:
+def latest_many(session: Session, team_id: str, bounds: Mapping[str, datetime | None],
+                squad: str = DEFAULT_SQUAD) -> dict[str, KpiSnapshot]:
     """`latest()` of many KPIs at once: {kpi: its newest snapshot at or before its bound (None: no bound)}.
 
-    One statement for up to COMPOUND_LIMIT KPIs: a MAX(at) per KPI, each answered from the (team, kpi, at) index,
+    One statement for up to COMPOUND_LIMIT KPIs: a MAX(at) per KPI, each answered from the (team, squad, kpi, at) index,
     joined back to the rows. A GROUP BY over all rows would read every snapshot (5 million for a year of 5-minute
     data of 50 KPIs); one query per KPI costs a statement each. Ties at the same time go to the newest row, as in
     `latest()`. KPIs without a snapshot in range are left out.
@@ -81,7 +85,7 @@ def latest_many(session: Session, team_id: str, bounds: Mapping[str, datetime | 
     items = list(bounds.items())
     for start in range(0, len(items), COMPOUND_LIMIT):
         chunk = items[start:start + COMPOUND_LIMIT]
-        params: dict[str, object] = {"team": team_id}
+        params: dict[str, object] = {"team": team_id, "squad": squad}
         for i, (kpi, before) in enumerate(chunk):
             params[f"k{i}"] = kpi
             if before is not None:
@@ -94,25 +98,28 @@ def latest_many(session: Session, team_id: str, bounds: Mapping[str, datetime | 
 @functools.lru_cache(maxsize=32)
 def _latest_query(bounded: tuple[bool, ...]):
     """Built once per shape (how many KPIs, which have a bound), so SQLAlchemy builds and compiles it once."""
-    team = bindparam("team", type_=String())
+    team, squad = bindparam("team", type_=String()), bindparam("squad", type_=String())
     newest = union_all(*(
         select(bindparam(f"k{i}", type_=String()).label("kpi"), func.max(KpiSnapshot.at).label("at"))
-        .where(col(KpiSnapshot.team_id) == team, col(KpiSnapshot.kpi) == bindparam(f"k{i}", type_=String()),
+        .where(col(KpiSnapshot.team_id) == team, col(KpiSnapshot.squad) == squad,
+               col(KpiSnapshot.kpi) == bindparam(f"k{i}", type_=String()),
                *([col(KpiSnapshot.at) <= bindparam(f"b{i}", type_=UTCDateTime())] if bound else []))
         for i, bound in enumerate(bounded)
     )).subquery()
     return select(KpiSnapshot).join(
         newest, (col(KpiSnapshot.kpi) == newest.c.kpi) & (col(KpiSnapshot.at) == newest.c.at)
-    ).where(col(KpiSnapshot.team_id) == team).order_by(col(KpiSnapshot.id))
+    ).where(col(KpiSnapshot.team_id) == team, col(KpiSnapshot.squad) == squad).order_by(col(KpiSnapshot.id))
 
 
 def series(
-    session: Session, team_id: str, kpi: str, since: datetime, until: datetime | None = None, limit: int | None = None
+    session: Session, team_id: str, kpi: str, since: datetime, until: datetime | None = None, limit: int | None = None,
+    squad: str = DEFAULT_SQUAD,
 ) -> Sequence[tuple[datetime, float]]:
     """(time, value) pairs in time order, the first `limit` of them; plain tuples, so a year of 5-minute points stays
     cheap. Points of the same time come in the order they were stored: the last one is the one `latest()` gives."""
     query = select(col(KpiSnapshot.at), col(KpiSnapshot.value)).where(
-        col(KpiSnapshot.team_id) == team_id, col(KpiSnapshot.kpi) == kpi, col(KpiSnapshot.at) >= since
+        col(KpiSnapshot.team_id) == team_id, col(KpiSnapshot.squad) == squad, col(KpiSnapshot.kpi) == kpi,
+        col(KpiSnapshot.at) >= since,
     )
     if until is not None:
         query = query.where(col(KpiSnapshot.at) <= until)
@@ -122,7 +129,7 @@ def series(
 
 
 def chart_series(
-    session: Session, team_id: str, kpi: str, since: datetime, until: datetime, limit: int
+    session: Session, team_id: str, kpi: str, since: datetime, until: datetime, limit: int, squad: str = DEFAULT_SQUAD,
 ) -> list[tuple[datetime, float]]:
     """What a chart of since..until draws: every stored point when there are at most `limit`, else `limit` bucket
     means (series_buckets).
@@ -131,10 +138,10 @@ def chart_series(
     value its card shows, whatever wrote it: a bucket mean would blend two values stored close together (a sprint
     closed by /sprint end minutes after another, a manual entry beside a collected one) into a value nobody stored.
     """
-    points = series(session, team_id, kpi, since, until, limit=limit + 1)
+    points = series(session, team_id, kpi, since, until, limit=limit + 1, squad=squad)
     if len(points) <= limit:
         return list(points)
-    return series_buckets(session, team_id, kpi, since, until, limit)
+    return series_buckets(session, team_id, kpi, since, until, limit, squad)
 
 
 @functools.lru_cache(maxsize=8)
@@ -146,7 +153,8 @@ def _bucket_query(buckets: int):
     return (
         select(edges.c.i, func.avg(KpiSnapshot.value))
         .select_from(edges.join(KpiSnapshot, and_(
-            col(KpiSnapshot.team_id) == bindparam("team"), col(KpiSnapshot.kpi) == bindparam("kpi"),
+            col(KpiSnapshot.team_id) == bindparam("team"), col(KpiSnapshot.squad) == bindparam("squad"),
+            col(KpiSnapshot.kpi) == bindparam("kpi"),
             col(KpiSnapshot.at) >= edges.c.lo, col(KpiSnapshot.at) < edges.c.hi)))
         .group_by(edges.c.i)
         .order_by(edges.c.i)
@@ -154,7 +162,8 @@ def _bucket_query(buckets: int):
 
 
 def series_buckets(
-    session: Session, team_id: str, kpi: str, since: datetime, until: datetime, buckets: int
+    session: Session, team_id: str, kpi: str, since: datetime, until: datetime, buckets: int,
+    squad: str = DEFAULT_SQUAD,
 ) -> list[tuple[datetime, float]]:
     """The series as at most `buckets` mean values, computed in the database: (time, mean value).
 
@@ -165,8 +174,8 @@ def series_buckets(
     """
     width = (until - since) / buckets
     if width >= timedelta(seconds=rollups.HOUR.seconds):
-        return rollups.series(session, team_id, kpi, since, until, buckets)
-    params: dict[str, object] = {"team": team_id, "kpi": kpi}
+        return rollups.series(session, team_id, kpi, since, until, buckets, squad=squad)
+    params: dict[str, object] = {"team": team_id, "squad": squad, "kpi": kpi}
     for i in range(buckets):
         params[f"lo{i}"] = since + width * i
         params[f"hi{i}"] = since + width * (i + 1)
@@ -180,7 +189,7 @@ def _latest_in_window_statement() -> Select:
         select(col(KpiSnapshot.kpi), col(KpiSnapshot.at), col(KpiSnapshot.value),
                func.row_number().over(partition_by=KpiSnapshot.kpi,
                                       order_by=(col(KpiSnapshot.at).desc(), col(KpiSnapshot.id).desc())).label("rank"))
-        .where(col(KpiSnapshot.team_id) == bindparam("team_id"),
+        .where(col(KpiSnapshot.team_id) == bindparam("team_id"), col(KpiSnapshot.squad) == bindparam("squad"),
                col(KpiSnapshot.kpi).in_(bindparam("kpis", expanding=True)),
                KpiSnapshot.at <= bindparam("now"), KpiSnapshot.at >= bindparam("oldest"))
         .subquery()
@@ -194,13 +203,13 @@ _LATEST_IN_WINDOW = _latest_in_window_statement()
 
 
 def latest_in_window(session: Session, team_id: str, keys: Iterable[str], now: datetime,
-                  oldest: datetime) -> dict[str, tuple[datetime, float]]:
+                     oldest: datetime, squad: str = DEFAULT_SQUAD) -> dict[str, tuple[datetime, float]]:
     """The newest value at or before `now` (and not before `oldest`) of each KPI, in one query."""
     wanted = sorted(set(keys))
     if not wanted:
         return {}
     rows: Result[str, datetime, float] = session.execute(
-        _LATEST_IN_WINDOW, {"team_id": team_id, "kpis": wanted, "now": now, "oldest": oldest})
+        _LATEST_IN_WINDOW, {"team_id": team_id, "squad": squad, "kpis": wanted, "now": now, "oldest": oldest})
     return {kpi: (at, value) for kpi, at, value in rows}
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import Column, Text, UniqueConstraint, select
 from sqlmodel import Field, Session, SQLModel, col
 
 from storage.sprints import Sprint
-from storage.types import when_column
+from storage.types import DEFAULT_SQUAD, when_column
 
 
 class SourceHealth(SQLModel, table=True):
@@ -58,16 +58,17 @@ def failed(session: Session, team_id: str, source: str, at: datetime, error: str
     return row
 
 
-def upsert_sprint(session: Session, team_id: str, record: dict) -> Sprint:
-    """Store a sprint seen in Jira in the shared sprint table (also written by `/sprint start|end`)."""
+def upsert_sprint(session: Session, team_id: str, record: dict, squad: str = DEFAULT_SQUAD) -> Sprint:
+    """Store a sprint seen in Jira in the shared sprint table (also written by `/sprint start|end`), for a team."""
     fields = {"board": record["board"], "external_id": record["sprint_id"], "name": record["name"],
               "state": record["state"], "start_at": record["start_at"], "end_at": record["end_at"],
               "completed_at": record["complete_at"], "committed_points": record["committed"],
               "completed_points": record["completed"], "source": "jira"}
-    row = session.scalars(select(Sprint).where(col(Sprint.team_id) == team_id, col(Sprint.board) == fields["board"],
+    row = session.scalars(select(Sprint).where(col(Sprint.team_id) == team_id, col(Sprint.squad) == squad,
+                                               col(Sprint.board) == fields["board"],
                                                Sprint.external_id == fields["external_id"])).first()
     if row is None:
-        row = Sprint(team_id=team_id, **fields)
+        row = Sprint(team_id=team_id, squad=squad, **fields)
     else:
         for name, value in fields.items():
             setattr(row, name, value)

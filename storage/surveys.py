@@ -40,17 +40,18 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col
 
-from storage.types import table_of, utcnow, when_column
+from storage.types import DEFAULT_SQUAD, SQUAD_DEFAULT, table_of, utcnow, when_column
 
 
 class SurveyRun(SQLModel, table=True):
     __tablename__ = "survey_run"
     __table_args__ = (
-        UniqueConstraint("team_id", "survey", "period", name="uq_survey_run_period"),
-        Index("ix_survey_run_state", "team_id", "survey", "state"),
+        UniqueConstraint("team_id", "squad", "survey", "period", name="uq_survey_run_period"),
+        Index("ix_survey_run_state", "team_id", "squad", "survey", "state"),
     )
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=32)
+    squad: str = Field(default=DEFAULT_SQUAD, max_length=32, sa_column_kwargs=SQUAD_DEFAULT)
     survey: str = Field(max_length=40)
     period: str = Field(max_length=20)
     state: str = Field(default="open", max_length=12)  # open, closed, skipped
@@ -107,9 +108,11 @@ def add_run(session: Session, run: SurveyRun) -> SurveyRun | None:
     return run
 
 
-def run_by_period(session: Session, team_id: str, survey: str, period: str) -> SurveyRun | None:
+def run_by_period(session: Session, team_id: str, survey: str, period: str,
+                  squad: str = DEFAULT_SQUAD) -> SurveyRun | None:
     return session.scalars(select(SurveyRun).where(
-        col(SurveyRun.team_id) == team_id, col(SurveyRun.survey) == survey, col(SurveyRun.period) == period)).first()
+        col(SurveyRun.team_id) == team_id, col(SurveyRun.squad) == squad, col(SurveyRun.survey) == survey,
+        col(SurveyRun.period) == period)).first()
 
 
 # The submission path's statements, built once (building a statement costs more than running it on SQLite).
@@ -145,18 +148,19 @@ def runs_in_state(session: Session, team_id: str, survey: str | None, state: str
 
 
 def latest_run(session: Session, team_id: str, survey: str, states: Sequence[str] = ("open", "closed"),
-               period: str | None = None) -> SurveyRun | None:
-    query = select(SurveyRun).where(col(SurveyRun.team_id) == team_id, col(SurveyRun.survey) == survey,
-                                    col(SurveyRun.state).in_(states))
+               period: str | None = None, squad: str = DEFAULT_SQUAD) -> SurveyRun | None:
+    query = select(SurveyRun).where(col(SurveyRun.team_id) == team_id, col(SurveyRun.squad) == squad,
+                                    col(SurveyRun.survey) == survey, col(SurveyRun.state).in_(states))
     if period:
         query = query.where(col(SurveyRun.period) == period)
     return session.scalars(query.order_by(col(SurveyRun.opens_at).desc()).limit(1)).first()
 
 
-def closed_runs_until(session: Session, team_id: str, survey: str, until: datetime, limit: int) -> list[SurveyRun]:
+def closed_runs_until(session: Session, team_id: str, survey: str, until: datetime, limit: int,
+                      squad: str = DEFAULT_SQUAD) -> list[SurveyRun]:
     """The newest `limit` closed runs opened at or before `until`, oldest first."""
     query = (select(SurveyRun)
-             .where(col(SurveyRun.team_id) == team_id, col(SurveyRun.survey) == survey,
+             .where(col(SurveyRun.team_id) == team_id, col(SurveyRun.squad) == squad, col(SurveyRun.survey) == survey,
                     col(SurveyRun.state) == "closed", col(SurveyRun.opens_at) <= until)
              .order_by(col(SurveyRun.opens_at).desc()).limit(limit))
     return list(reversed(list(session.scalars(query))))
@@ -295,10 +299,18 @@ def means(session: Session, team_id: str, run_ids: Sequence[int]) -> dict[tuple[
     return {(run_id, qid): (count, float(mean)) for run_id, qid, count, mean in rows}
 
 
+def closed_runs_of_period(session: Session, team_id: str, survey: str, period: str) -> list[SurveyRun]:
+    """The closed runs of every team of the workspace for one period."""
+    query = select(SurveyRun).where(col(SurveyRun.team_id) == team_id, col(SurveyRun.survey) == survey,
+                                    col(SurveyRun.period) == period, col(SurveyRun.state) == "closed")
+    return list(session.scalars(query.order_by(col(SurveyRun.squad))))
+
+
 def closed_runs(session: Session, team_id: str, survey: str | None = None, since: datetime | None = None,
-                until: datetime | None = None) -> list[SurveyRun]:
+                until: datetime | None = None, squad: str = DEFAULT_SQUAD) -> list[SurveyRun]:
     """Closed runs (of one survey, closed in (since, until]), by survey, then oldest first."""
-    query = select(SurveyRun).where(col(SurveyRun.team_id) == team_id, col(SurveyRun.state) == "closed")
+    query = select(SurveyRun).where(col(SurveyRun.team_id) == team_id, col(SurveyRun.squad) == squad,
+                                    col(SurveyRun.state) == "closed")
     if survey:
         query = query.where(col(SurveyRun.survey) == survey)
     if since is not None:

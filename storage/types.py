@@ -29,6 +29,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# The squad (a team inside a workspace, aurum.squads) of the workspace's default team: every row written before
+# teams existed, and every row that names no team, is the default team's.
+DEFAULT_SQUAD = ""
+# The squad column's arguments: rows written without one are the default team's.
+SQUAD_DEFAULT = {"server_default": DEFAULT_SQUAD}
+
+
 def when_column(nullable: bool = False, index: bool = False) -> Column:
     """A UTC time column (the Column object is new per table: SQLAlchemy binds each to one table)."""
     return Column(UTCDateTime(), nullable=nullable, index=index)

@@ -353,10 +353,10 @@ def test_a_survey_answer_sent_to_another_workspaces_run_is_refused(two_workspace
 
 def test_metrics_label_each_workspaces_values_with_its_own_team(two_workspaces):
     exposition = httpx.get(two_workspaces.url + "/metrics").text
-    assert 'roadmap_test_coverage{team_id="T0AAA"} 13.7' in exposition
-    assert 'roadmap_test_coverage{team_id="T0BBB"} 87.3' in exposition
-    assert 'roadmap_api_response_time_p95{team_id="T0AAA"} 123.0' in exposition
-    assert 'roadmap_api_response_time_p95{team_id="T0BBB"} 987.0' in exposition
+    assert 'roadmap_test_coverage{team="default",team_id="T0AAA"} 13.7' in exposition
+    assert 'roadmap_test_coverage{team="default",team_id="T0BBB"} 87.3' in exposition
+    assert 'roadmap_api_response_time_p95{team="default",team_id="T0AAA"} 123.0' in exposition
+    assert 'roadmap_api_response_time_p95{team="default",team_id="T0BBB"} 987.0' in exposition
 
 
 @pytest.mark.parametrize("args, kind", [
@@ -432,3 +432,124 @@ def test_ids_of_another_workspace_in_a_request_reach_nothing_of_it(two_workspace
         coverage = ctx.catalog.get("test_coverage_percentage")
         assert kpis.status(ctx, session, "T0BBB", coverage).latest.value == 87.3
         assert kpis.status(ctx, session, "T0AAA", coverage).latest.value == 12.5
+
+
+# ----- teams inside a workspace ------------------------------------------------------------------------------------
+# T0AAA has two teams: payments (its default team: the data above) and platform (its own data below, in #platform);
+# T0BBB has one (the config is the process's: it names both teams, but T0BBB's data is all its default team's).
+
+PLATFORM_CHANNEL = "C0PLAT"
+PLATFORM = {"coverage": "42.4%", "latency": "456 ms", "blocker": "Quokka cache cold",
+            "commitment": "Kestrel rollout", "sprint": "Sprint Otter"}
+GROUPS = {"payments": TEAMS["T0AAA"].markers, "platform": PLATFORM, "T0BBB": TEAMS["T0BBB"].markers}
+TEAM_SURFACES = [  # (workspace, channel typed in, command, text, whose data it shows, marker kinds it must hold)
+    ("T0AAA", "C0AAA", "/kpi", "latency private team:platform", "platform", ("latency",)),
+    ("T0AAA", PLATFORM_CHANNEL, "/kpi", "latency private", "platform", ("latency",)),
+    ("T0AAA", "C0AAA", "/kpi", "latency private", "payments", ("latency",)),
+    ("T0AAA", PLATFORM_CHANNEL, "/kpi", "latency team:payments private", "payments", ("latency",)),
+    ("T0AAA", "C0AAA", "/kpi", "help team:platform", "platform", ("coverage", "latency")),
+    ("T0AAA", "C0AAA", "/report", "weekly preview team:platform", "platform", ("coverage", "blocker", "commitment")),
+    ("T0AAA", "C0AAA", "/report", "weekly team:payments preview", "payments", ("coverage", "blocker", "commitment")),
+    ("T0BBB", "C0BBB", "/kpi", "latency private team:platform", "T0BBB", ()),
+    ("T0BBB", "C0BBB", "/kpi", "latency private", "T0BBB", ("latency",)),
+    ("T0BBB", "C0BBB", "/report", "weekly preview", "T0BBB", ("coverage", "blocker", "commitment")),
+    ("T0AAA", "C0AAA", "/report", "sprint preview team:platform", "platform", ("sprint",)),
+    ("T0AAA", PLATFORM_CHANNEL, "/sprint", "", "platform", ("sprint",)),
+    ("T0AAA", "C0AAA", "/sprint", "", "payments", ("sprint",)),
+    ("T0AAA", "C0AAA", "/blocker", "list team:platform", "platform", ("blocker",)),
+    ("T0AAA", PLATFORM_CHANNEL, "/blocker", "list team:payments", "payments", ("blocker",)),
+    ("T0BBB", "C0BBB", "/blocker", "list team:platform", "T0BBB", ()),
+]
+
+
+@pytest.fixture
+def teams_in_workspaces(two_workspaces, oauth_runtime, fake_slack):
+    from aurum.config import parse_config
+    from aurum.reports import notes as team_notes
+    from aurum.squads import teams
+
+    ctx = oauth_runtime.ctx
+    ctx.config = parse_config({"teams": {
+        "payments": {"members": {"channel": "C0AAA"}},
+        "platform": {"members": {"channel": PLATFORM_CHANNEL}, "scrum_masters": ["UPLATSM"],
+                     "channels": {"scrum_masters": "#platform-sm"}},
+    }})
+    fake_slack.add_channel("platform", PLATFORM_CHANNEL)
+    fake_slack.add_channel("platform-sm", "C0PLATSM")
+    platform = teams.scope(ctx, teams.by_key(ctx.config, "platform"))
+    with platform.transaction() as session:
+        for key, value in ((COVERAGE, 42.4), (LATENCY, 456.0)):
+            kpis.record(platform, session, "T0AAA", platform.catalog.get(key), value)
+        team_notes.add_blocker(platform, session, "T0AAA", PLATFORM["blocker"], TEAMS["T0AAA"].admin)
+        team_notes.add_commitment(platform, session, "T0AAA", PLATFORM["commitment"], TEAMS["T0AAA"].admin)
+        sprints.start(platform, session, "T0AAA", PLATFORM["sprint"], 20, TEAMS["T0AAA"].admin)
+    fake_slack.set_members(PLATFORM_CHANNEL, ["UPLATFORM"])
+    settled(ctx, 60)
+    return two_workspaces
+
+
+@pytest.mark.parametrize("workspace, channel, command, text, owner, expected", TEAM_SURFACES,
+                         ids=[f"{w} {c} {t}" for w, _, c, t, _, _ in TEAM_SURFACES])
+def test_each_team_sees_only_its_own_numbers(workspace, channel, command, text, owner, expected,
+                                             teams_in_workspaces, oauth_runtime, fake_slack):
+    since = len(fake_slack.calls)
+    sender = SlackSender(teams_in_workspaces.url, team_id=workspace, fake=fake_slack)
+    try:
+        assert sender.command(command, text, user=TEAMS[workspace].admin, channel=channel).status_code == 200
+    finally:
+        sender.close()
+    methods = ("response_url", "chat.postEphemeral", "files.*")
+    wait_for_team(fake_slack, workspace, methods, f"{command} {text}", since)
+    settled(oauth_runtime.ctx, 60)
+    seen = seen_by(fake_slack, workspace, methods, since)
+    for kind in expected:
+        assert GROUPS[owner][kind] in seen, f"{command} {text}: {owner}'s {kind} is not shown"
+    for other, markers in GROUPS.items():
+        for kind, marker in markers.items() if other != owner else []:
+            assert marker not in seen, f"{command} {text} in {workspace} shows {other}'s {kind} ({marker})"
+
+
+def test_metrics_label_each_teams_values_with_its_team(teams_in_workspaces):
+    exposition = httpx.get(teams_in_workspaces.url + "/metrics").text
+    assert 'roadmap_test_coverage{team="payments",team_id="T0AAA"} 13.7' in exposition
+    assert 'roadmap_test_coverage{team="platform",team_id="T0AAA"} 42.4' in exposition
+    assert 'roadmap_test_coverage{team="payments",team_id="T0BBB"} 87.3' in exposition  # its default team
+    assert 'roadmap_test_coverage{team="platform",team_id="T0BBB"}' not in exposition  # no data of its own
+
+
+def test_app_home_shows_the_viewers_team(teams_in_workspaces, fake_slack):
+    for workspace, user in (("T0AAA", "UPLATFORM"), ("T0AAA", TEAMS["T0AAA"].admin), ("T0BBB", TEAMS["T0BBB"].admin)):
+        since = len(fake_slack.calls)
+        sender = SlackSender(teams_in_workspaces.url, team_id=workspace, fake=fake_slack)
+        sender.event({"type": "app_home_opened", "user": user, "tab": "home", "channel": "D1"})
+        sender.close()
+        wait_for_team(fake_slack, workspace, ("views.publish",), f"{user}'s Home", since)
+        # The KPI statuses and the team survey; the active alerts that follow are the workspace's, not a team's.
+        seen = seen_by(fake_slack, workspace, ("views.publish",), since).split("*Active alerts*")[0]
+        owner = "platform" if user == "UPLATFORM" else "payments" if workspace == "T0AAA" else "T0BBB"
+        assert GROUPS[owner]["coverage"] in seen, f"{user} does not see {owner}'s coverage"
+        for other in set(GROUPS) - {owner}:
+            assert GROUPS[other]["coverage"] not in seen, f"{user} sees {other}'s coverage"
+
+
+def test_alerts_and_celebrations_read_the_default_teams_values_only(teams_in_workspaces, oauth_runtime):
+    """Alert rules and milestones are the workspace's: another team's values (platform's 42.4% coverage, below the
+    rule's 80%) neither fire nor resolve them, nor update the alert posts."""
+    episodes = " ".join(str(e.model_dump()) for e in _rows(oauth_runtime.ctx, AlertEpisode, "T0AAA"))
+    assert "13.7" in episodes  # the default team's coverage fired TestCoverageLow
+    assert "42.4" not in episodes and "456" not in episodes
+
+
+def test_a_teams_sprint_retrospective_goes_to_its_own_scrum_masters(teams_in_workspaces, oauth_runtime, fake_slack):
+    since = len(fake_slack.calls)
+    sender = SlackSender(teams_in_workspaces.url, team_id="T0AAA", fake=fake_slack)
+    sender.command("/sprint", "end 18", user=TEAMS["T0AAA"].admin, channel=PLATFORM_CHANNEL)
+    sender.close()
+    wait_until(lambda: any(PLATFORM["sprint"] in json.dumps(c.params) for c in fake_slack.calls[since:]
+                           if c.method == "chat.postMessage"), 60, "the retrospective")
+    settled(oauth_runtime.ctx, 60)
+    retro = [c.params["channel"] for c in fake_slack.calls[since:] if c.method == "chat.postMessage"
+             and "Sprint retrospective" in json.dumps(c.params)]
+    assert "C0PLATSM" in retro or "#platform-sm" in retro, retro
+    assert len(retro) == 2, retro  # its channel and a DM to its one scrum master, nothing to #scrum-masters
+    assert not {"#scrum-masters", fake_slack.channel_id("#scrum-masters")} & set(retro)

@@ -118,7 +118,7 @@ def silence(ctx: Context, session: Session, team_id: str, rule: AlertRule, durat
 
 def _current_value(ctx: Context, session: Session, team_id: str, rule: AlertRule) -> float | None:
     now = ctx.now()
-    values = snapshots.latest_in_window(session, team_id, rule.kpis, now, now - rule.max_age)
+    values = snapshots.latest_in_window(session, team_id, rule.kpis, now, now - rule.max_age, squad=ctx.squad)
     return rule.value({kpi: value for kpi, (_at, value) in values.items()})
 
 

@@ -23,6 +23,7 @@ from storage import alerts as repo
 from storage import snapshots
 from storage.alerts import AlertEpisode
 from storage.rollups import SnapshotBase
+from storage.types import DEFAULT_SQUAD
 
 if TYPE_CHECKING:
     from sqlalchemy import Row
@@ -100,7 +101,8 @@ def evaluate(ctx: Context, session: Session, team_id: str, now: datetime | None 
     if not chosen:
         return []
     oldest = now - max(rule.max_age for rule in chosen)
-    values = snapshots.latest_in_window(session, team_id, set().union(*(r.kpis for r in chosen)), now, oldest)
+    values = snapshots.latest_in_window(session, team_id, set().union(*(r.kpis for r in chosen)), now, oldest,
+                                        squad=ctx.squad)
     rows = repo.state_rows(session, team_id, {r.name for r in chosen}, lock=True)
     changes: list[Change] = []
     touched: list[_Touched] = []
@@ -166,7 +168,10 @@ def on_snapshots(ctx: Context, session: Session, team_id: str, points: Sequence[
     """Snapshot listener: evaluate the rules that read the KPIs just stored, in the same transaction.
 
     Alerting must never cost the team its data: if evaluation fails, its savepoint is rolled back, the
-    snapshots stay, and the next tick evaluates again."""
+    snapshots stay, and the next tick evaluates again. Alert rules and their episodes are the workspace's: they read
+    its default team's values, so another team's snapshots are left alone."""
+    if ctx.squad != DEFAULT_SQUAD:
+        return
     keys = {p.kpi for p in points}
     try:
         with session.begin_nested():

@@ -41,6 +41,8 @@ class Source(BaseModel):
     model_config = ConfigDict(extra="forbid")
     schedule: str | None = Field(default=None, description="crontab line in AURUM_TIMEZONE")
     timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    team: str | None = Field(default=None, description="the team (a key of `teams:`) its values are for; default: "
+                                                       "the workspace's default team")
 
     @field_validator("schedule")
     @classmethod

@@ -21,6 +21,7 @@ from aurum.core import ingest
 from aurum.core.context import Context
 from aurum.core.crontab import crontab_trigger
 from aurum.kpis.catalog import Catalog
+from aurum.squads import teams as squads
 from storage import sources as repo
 
 if TYPE_CHECKING:
@@ -121,9 +122,14 @@ def screen(catalog: Catalog, source: str, collected: Collected) -> Collected:
 
 
 def save(ctx: Context, session: Session, team_id: str, source: str, collected: Collected) -> int:
-    stored = ingest.store(ctx, session, team_id, collected.points)
+    """Store what a source collected, for the team its config names (else the default team); a Jira sprint for the
+    team whose `sprint_board` it is on (else the source's team)."""
+    named = getattr(getattr(ctx.config.sources, source, None), "team", None)
+    squad = squads.by_key(ctx.config, named) if named else squads.default_squad(ctx.config)
+    stored = ingest.store(squads.scope(ctx, squad), session, team_id, collected.points)
     for sprint in collected.sprints:
-        repo.upsert_sprint(session, team_id, dataclasses.asdict(sprint))
+        record = dataclasses.asdict(sprint)
+        repo.upsert_sprint(session, team_id, record, squads.of_board(ctx.config, record["board"], squad).stored)
     repo.succeeded(session, team_id, source, ctx.now(), stored, "; ".join(collected.errors) or None,
                    next_run(ctx, source))
     return stored

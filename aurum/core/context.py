@@ -19,7 +19,7 @@ from aurum.core.after_ack import Intake, Works
 from aurum.core.settings import CURRENT_TEAM, LiveSettings
 from aurum.core.telemetry import Telemetry
 from storage.db import read_scope, session_scope
-from storage.types import utcnow
+from storage.types import DEFAULT_SQUAD, utcnow
 
 if TYPE_CHECKING:  # types only: the config gathers every capability's section, and each capability takes a Context
     from sqlalchemy.engine import Engine
@@ -60,6 +60,10 @@ class Context:
     intake: Intake | None = None
     # Every scheduled job by name (composed in bot/jobs.py from each capability's own list).
     jobs: Mapping[str, Job] = field(default_factory=dict)
+    # The team inside the workspace that this context's work is about: the squad key of the rows it reads and
+    # writes (aurum.squads.teams.scope gives a team's context, with the team's KPI catalogue in `squad_catalog`).
+    squad: str = DEFAULT_SQUAD
+    squad_catalog: Catalog | None = None
     # Every job of the bot, which a workspace may schedule (`jobs` holds those this process runs: none in a web
     # process beside its work process).
     timetable: Mapping[str, Job] = field(default_factory=dict)
@@ -76,7 +80,7 @@ class Context:
 
     @property
     def catalog(self) -> Catalog:
-        return self._current()[1]
+        return self.squad_catalog if self.squad_catalog is not None else self._current()[1]
 
     @catalog.setter
     def catalog(self, value: Catalog) -> None:

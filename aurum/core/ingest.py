@@ -22,7 +22,7 @@ def store(ctx: Context, session: Session, team_id: str, points: Sequence[Snapsho
     problems = [problem for point in points if (problem := ctx.catalog.refusal(point.kpi, point.value))]
     if problems:
         raise ImpossibleValue("; ".join(problems))
-    count = snapshots.add_many(session, team_id, points)
+    count = snapshots.add_many(session, team_id, points, squad=ctx.squad)
     if count:
         for listener in ctx.snapshot_listeners:
             listener(ctx, session, team_id, points)

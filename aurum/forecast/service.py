@@ -21,6 +21,7 @@ from aurum.forecast.series import DAY_SECONDS, Daily, to_datetime
 from aurum.kpis.catalog import Kpi
 from aurum.kpis.charts import Projection
 from storage import rollups, snapshots
+from storage.types import DEFAULT_SQUAD
 
 HISTORY_DAYS = 400  # enough for a 90-day window at each of the calibration origins of the last half year
 UNBOUNDED_UNITS = {"score"}
@@ -86,28 +87,28 @@ def first_day(ctx: Context, days: int = HISTORY_DAYS) -> int:
     return int(ctx.now().timestamp() // DAY_SECONDS) - days
 
 
-def load_series(session: Session, team_id: str, kpi: str, since_day: int) -> Daily:
-    return Daily.from_rollups(r[1:] for r in rollups.rows(session, team_id, kpi, since_day))
+def load_series(session: Session, team_id: str, kpi: str, since_day: int, squad: str = DEFAULT_SQUAD) -> Daily:
+    return Daily.from_rollups(r[1:] for r in rollups.rows(session, team_id, kpi, since_day, squad=squad))
 
 
-def load_all(session: Session, team_id: str, since_day: int) -> dict[str, Daily]:
+def load_all(session: Session, team_id: str, since_day: int, squad: str = DEFAULT_SQUAD) -> dict[str, Daily]:
     grouped: dict[str, list[tuple[int, int, float, float]]] = defaultdict(list)
-    for kpi, day, count, total, seconds in rollups.rows(session, team_id, since_day=since_day):
+    for kpi, day, count, total, seconds in rollups.rows(session, team_id, since_day=since_day, squad=squad):
         grouped[kpi].append((day, count, total, seconds))
     return {kpi: Daily.from_rollups(rows) for kpi, rows in grouped.items()}
 
 
 def forecast_kpi(ctx: Context, session: Session, team_id: str, kpi: Kpi, on: date | None = None) -> KpiForecast:
-    row = snapshots.latest(session, team_id, kpi.key)
-    series = load_series(session, team_id, kpi.key, first_day(ctx))
+    row = snapshots.latest(session, team_id, kpi.key, squad=ctx.squad)
+    series = load_series(session, team_id, kpi.key, first_day(ctx), ctx.squad)
     return build(ctx, kpi, series, row.value if row else None, on)
 
 
 def forecast_all(ctx: Context, session: Session, team_id: str, kpis: list[Kpi] | None = None,
                  on: date | None = None) -> dict[str, KpiForecast]:
     """Every (or the given) KPI's forecast: two queries in all, then numpy."""
-    latest = snapshots.latest_per_kpi(session, team_id)
-    series = load_all(session, team_id, first_day(ctx))
+    latest = snapshots.latest_per_kpi(session, team_id, squad=ctx.squad)
+    series = load_all(session, team_id, first_day(ctx), ctx.squad)
     chosen = kpis if kpis is not None else list(ctx.catalog)
     return {kpi.key: build(ctx, kpi, series.get(kpi.key, Daily.empty()),
                            latest[kpi.key].value if kpi.key in latest else None, on) for kpi in chosen}

@@ -43,6 +43,17 @@ UNIT_RANGES: dict[Unit, tuple[float | None, float | None]] = {
     "score": (0.0, 10.0),             # survey means: the widest scale in use (0-10); survey KPIs set their own scale
 }
 
+Rollup = Literal["sum", "mean", "worst", "weighted"]
+# The organisation's value of a KPI of each unit, from its teams' values: amounts add up; a share is the mean of
+# the teams' shares; a duration or a churn rate is the worst team's (a mean of p95 latencies is nobody's p95).
+ROLLUP_BY_UNIT: dict[Unit, Rollup] = {
+    "points": "sum", "features": "sum", "per_week": "sum", "count": "sum", "lines": "sum", "rps": "sum",
+    "mb_per_s": "sum", "gb": "sum", "gb_per_hour": "sum",
+    "percent": "mean", "score": "mean",
+    "ms": "worst", "minutes": "worst", "days": "worst", "hours": "worst", "seconds": "worst",
+    "percent_per_hour": "worst",
+}
+
 _TARGET = re.compile(r"^\s*(?:(?P<op><=|>=|<|>|=)?\s*(?P<a>-?\d+(?:\.\d+)?)\s*(?:-\s*(?P<b>-?\d+(?:\.\d+)?))?)\s*$")
 
 
@@ -124,6 +135,9 @@ class Kpi(BaseModel):
     protected: bool = False
     # The values it can hold, [low, high] with null for no bound; default: its unit's (UNIT_RANGES).
     range: tuple[float | None, float | None] | None = None
+    # How the organisation's value combines the teams' (aurum.kpis.rollup); default: by its unit (ROLLUP_BY_UNIT).
+    rollup: Rollup | None = None
+    rollup_weight: str | None = None  # the KPI whose values weigh the teams (e.g. traffic), for rollup: weighted
 
     @field_validator("target", mode="before")
     @classmethod
@@ -166,6 +180,17 @@ class Kpi(BaseModel):
                 raise ValueError(f"{field} {_num(number)} is outside the KPI's range {range_text(self)}; "
                                  "change the number or set range: [low, high]")
         return self
+
+    @model_validator(mode="after")
+    def _weight_given(self) -> Kpi:
+        if (self.rollup == "weighted") != (self.rollup_weight is not None):
+            raise ValueError("rollup: weighted needs rollup_weight: <the KPI that weighs the teams, e.g. "
+                             "api_requests_per_second>, and rollup_weight needs rollup: weighted")
+        return self
+
+    @property
+    def rollup_rule(self) -> Rollup:
+        return self.rollup or ROLLUP_BY_UNIT[self.unit]
 
     @property
     def names(self) -> list[str]:
@@ -234,6 +259,10 @@ class Catalog:
             missing = [m for m in phase.metrics if m not in self.kpis]
             if missing:
                 raise CatalogError(f"phase {phase.number} lists unknown metrics {missing}")
+        for kpi in data.kpis:
+            if kpi.rollup_weight is not None and kpi.rollup_weight not in self.kpis:
+                raise CatalogError(f"kpis.{kpi.key}.rollup_weight: no KPI {kpi.rollup_weight!r}; name the key of "
+                                   "the KPI whose values weigh the teams (e.g. api_requests_per_second)")
 
     def __iter__(self):
         return iter(self.kpis.values())
@@ -338,13 +367,17 @@ def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any], origin: str,
 BUILTIN = "aurum/data/catalog.yml"
 
 
-def load_catalog(overrides: dict[str, Any] | None = None, origin: str = "config") -> Catalog:
+def load_catalog(overrides: dict[str, Any] | None = None, origin: str = "config",
+                 team_overrides: dict[str, Any] | None = None) -> Catalog:
+    """The built-in catalogue with the config file's `kpis:`, and a team's own `kpis:` over those."""
     raw = builtin_catalog_data()
     builtin = Catalog(_validate(raw, BUILTIN))
-    if not overrides:
+    if not overrides and not team_overrides:
         return builtin
     written: dict[str, str] = {}
-    raw = apply_overrides(raw, overrides, origin, builtin, written)
+    raw = apply_overrides(raw, overrides or {}, origin, builtin, written)
+    if team_overrides:
+        raw = apply_overrides(raw, team_overrides, origin, Catalog(_validate(raw, origin, written)), written)
     try:
         return Catalog(_validate(raw, origin, written))
     except CatalogError as exc:

@@ -57,7 +57,7 @@ def gates_passing(gates: Sequence[KpiStatus]) -> tuple[list[KpiStatus], list[Kpi
 
 def chart_panels(ctx: Context, session: Session, team_id: str) -> list[tuple[Kpi, list[tuple[datetime, float]]]]:
     since = ctx.now() - CHART_WINDOW
-    return [(ctx.catalog.get(k), kpis.series_since(session, team_id, k, since)) for k in CHART_KPIS
+    return [(ctx.catalog.get(k), kpis.series_since(session, team_id, k, since, ctx.squad)) for k in CHART_KPIS
             if k in ctx.catalog.kpis]
 
 

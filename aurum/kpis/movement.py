@@ -13,6 +13,7 @@ from aurum.kpis import formatting
 from aurum.kpis.catalog import Kpi
 from aurum.kpis.status import state_of
 from storage import snapshots
+from storage.types import DEFAULT_SQUAD
 
 NOTABLE = 5.0  # a move of at least 5 points of the baseline→goal way (or 5 % of the value) counts as a win/regression
 
@@ -76,8 +77,8 @@ class Movement:
                 f"{formatting.value(self.kpi, self.end)} ({self.change_text()})")
 
 
-def value_at(session: Session, team_id: str, key: str, at: datetime) -> float | None:
-    return _value(snapshots.latest(session, team_id, key, before=at))
+def value_at(session: Session, team_id: str, key: str, at: datetime, squad: str = DEFAULT_SQUAD) -> float | None:
+    return _value(snapshots.latest(session, team_id, key, before=at, squad=squad))
 
 
 def movement(session: Session, team_id: str, kpi: Kpi, since: datetime, until: datetime) -> Movement:
@@ -88,8 +89,8 @@ def movements(ctx: Context, session: Session, team_id: str, since: datetime, unt
               kpis: Iterable[Kpi] | None = None) -> list[Movement]:
     """Every KPI with a target (or the given ones) from `since` to `until`."""
     chosen = list(kpis) if kpis is not None else [k for k in ctx.catalog if k.target is not None]
-    start = snapshots.latest_many(session, team_id, {kpi.key: since for kpi in chosen})
-    end = snapshots.latest_many(session, team_id, {kpi.key: until for kpi in chosen})
+    start = snapshots.latest_many(session, team_id, {kpi.key: since for kpi in chosen}, squad=ctx.squad)
+    end = snapshots.latest_many(session, team_id, {kpi.key: until for kpi in chosen}, squad=ctx.squad)
     return [Movement(kpi, _value(start.get(kpi.key)), _value(end.get(kpi.key))) for kpi in chosen]
 
 

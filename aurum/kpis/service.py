@@ -18,6 +18,7 @@ from aurum.kpis.formatting import escape
 from aurum.kpis.status import KpiStatus, Point, evaluate
 from storage import snapshots, sources
 from storage.rollups import SnapshotBase
+from storage.types import DEFAULT_SQUAD
 
 PERIODS: dict[str, timedelta] = {
     "7d": timedelta(days=7), "30d": timedelta(days=30), "90d": timedelta(days=90), "1y": timedelta(days=365),
@@ -40,10 +41,10 @@ def _point(row) -> Point | None:
 
 
 def status(ctx: Context, session: Session, team_id: str, kpi: Kpi, window: timedelta = CHANGE_WINDOW) -> KpiStatus:
-    latest = _point(snapshots.latest(session, team_id, kpi.key))
+    latest = _point(snapshots.latest(session, team_id, kpi.key, squad=ctx.squad))
     previous = None
     if latest is not None:
-        previous = _point(snapshots.latest(session, team_id, kpi.key, before=latest.at - window))
+        previous = _point(snapshots.latest(session, team_id, kpi.key, before=latest.at - window, squad=ctx.squad))
     result = evaluate(kpi, latest, previous, ctx.now(), ctx.config.current_phase)
     return _mark_stale(session, team_id, {kpi.key: result})[kpi.key]
 
@@ -52,8 +53,9 @@ def statuses(ctx: Context, session: Session, team_id: str) -> dict[str, KpiStatu
     """Every catalogue KPI's status (no data included), in three statements whatever the catalogue's size: the
     latest values, the values a week before them (index seeks, fast on a year of 5-minute data) and the sources'
     health (stale sources marked)."""
-    latest = snapshots.latest_many(session, team_id, {kpi.key: None for kpi in ctx.catalog})
-    previous = snapshots.latest_many(session, team_id, {key: row.at - CHANGE_WINDOW for key, row in latest.items()})
+    latest = snapshots.latest_many(session, team_id, {kpi.key: None for kpi in ctx.catalog}, squad=ctx.squad)
+    previous = snapshots.latest_many(session, team_id, {key: row.at - CHANGE_WINDOW for key, row in latest.items()},
+                                     squad=ctx.squad)
     now, phase = ctx.now(), ctx.config.current_phase
     result = {kpi.key: evaluate(kpi, _point(latest.get(kpi.key)), _point(previous.get(kpi.key)), now, phase)
               for kpi in ctx.catalog}
@@ -65,7 +67,7 @@ def view(ctx: Context, session: Session, team_id: str, kpi: Kpi, period: str = D
     there are more than charts.MAX_POINTS (snapshots.chart_series)."""
     window = PERIODS[period]
     now = ctx.now()
-    points = snapshots.chart_series(session, team_id, kpi.key, now - window, now, MAX_POINTS)
+    points = snapshots.chart_series(session, team_id, kpi.key, now - window, now, MAX_POINTS, squad=ctx.squad)
     return KpiView(status=status(ctx, session, team_id, kpi, window), period=period, points=points,
                    since=now - window)
 
@@ -114,8 +116,9 @@ def record(
     return Point(at=when, value=amount, source=source)
 
 
-def series_since(session: Session, team_id: str, key: str, since: datetime) -> list[tuple[datetime, float]]:
-    return list(snapshots.series(session, team_id, key, since=since))
+def series_since(session: Session, team_id: str, key: str, since: datetime,
+                 squad: str = DEFAULT_SQUAD) -> list[tuple[datetime, float]]:
+    return list(snapshots.series(session, team_id, key, since=since, squad=squad))
 
 
 def _mark_stale(session: Session, team_id: str, statuses: dict[str, KpiStatus]) -> dict[str, KpiStatus]:

@@ -20,6 +20,7 @@ from aurum.recognition.milestones import STRETCH, TARGET, reached, recovery_only
 from storage import recognition as repo
 from storage import snapshots
 from storage.rollups import SnapshotBase
+from storage.types import DEFAULT_SQUAD
 
 PHASE = "phase"
 QUALITY_MILESTONE = {"test_coverage_percentage", "api_response_time_p95", "api_response_time_p99",
@@ -27,7 +28,10 @@ QUALITY_MILESTONE = {"test_coverage_percentage", "api_response_time_p95", "api_r
 
 
 def on_snapshots(ctx: Context, session: Session, team_id: str, points: Sequence[SnapshotBase]) -> None:
-    """The listener: compare each touched KPI's newest value with its stored crossing state."""
+    """The listener: compare each touched KPI's newest value with its stored crossing state (the workspace's, kept
+    for its default team's values: another team's snapshots are left alone)."""
+    if ctx.squad != DEFAULT_SQUAD:
+        return
     keys = sorted({p.kpi for p in points if p.kpi in ctx.catalog.kpis})
     tracked = [k for k in keys if ctx.catalog.get(k).target is not None or ctx.catalog.get(k).stretch is not None]
     if not tracked:
@@ -36,7 +40,7 @@ def on_snapshots(ctx: Context, session: Session, team_id: str, points: Sequence[
     state = repo.crossings(session, team_id, tracked)
     for key in tracked:
         kpi = ctx.catalog.get(key)
-        latest = snapshots.latest(session, team_id, key)
+        latest = snapshots.latest(session, team_id, key, squad=ctx.squad)
         if latest is None:
             continue
         now_met = reached(ctx, session, team_id, kpi, latest.value, latest.at)
@@ -44,7 +48,7 @@ def on_snapshots(ctx: Context, session: Session, team_id: str, points: Sequence[
             row = state.get((key, level))
             if row is None:
                 # First sight: what held before this batch decides; no history means no celebration.
-                before = snapshots.latest(session, team_id, key, before=_just_before(earliest))
+                before = snapshots.latest(session, team_id, key, before=_just_before(earliest), squad=ctx.squad)
                 was = reached(ctx, session, team_id, kpi, before.value, before.at).get(level, False) \
                     if before is not None else met
                 row = repo.new_crossing(session, team_id, key, level, was, latest.at)
@@ -89,7 +93,7 @@ def _celebrate(ctx: Context, session: Session, team_id: str, kpi: Kpi, level: st
 
 def _check_phase(ctx: Context, session: Session, team_id: str, number: int) -> None:
     metrics = ctx.catalog.phase_metrics(number)
-    values = [snapshots.latest(session, team_id, k.key) for k in metrics]
+    values = [snapshots.latest(session, team_id, k.key, squad=ctx.squad) for k in metrics]
     complete = bool(metrics) and all(v is not None and reached(ctx, session, team_id, k, v.value, v.at).get(TARGET)
                                      for k, v in zip(metrics, values, strict=True))
     key = f"phase:{number}"

@@ -21,6 +21,7 @@ from aurum.reports import budget as budgets
 from aurum.reports import charts as report_charts
 from aurum.reports import inputs, narrative, roadmap, sprints
 from aurum.reports.common import File, Report, bullet_list, core_kpis, not_available
+from aurum.squads import org as org_kpis
 from storage import recognition as recognition_repo
 from storage import snapshots
 from storage import sprints as sprint_repo
@@ -60,10 +61,12 @@ class Executive:
     written: dict[str, list[str]] = field(default_factory=dict)  # note kind → lines people wrote (narrative)
 
 
-def compute(ctx: Context, session: Session, team_id: str, until: datetime | None = None) -> Executive:
+def compute(ctx: Context, session: Session, team_id: str, until: datetime | None = None,
+            org: bool = True) -> Executive:
+    """`org`: the KPI values are the organisation's (every team's, rolled up: aurum.squads.org); else ctx's team's."""
     until = until or ctx.now()
     since = until - WINDOW
-    statuses = kpis.statuses(ctx, session, team_id)
+    statuses = org_kpis.statuses(ctx, session, team_id) if org else kpis.statuses(ctx, session, team_id)
     moves = {m.kpi.key: m for m in movements(ctx, session, team_id, since, until, core_kpis(ctx))}
     velocity = movement(session, team_id, ctx.catalog.get(sprints.VELOCITY), since, until)
     achieved = recorded.between(session, team_id, since, until)
@@ -142,7 +145,7 @@ def chart(ctx: Context, session: Session, team_id: str, until: datetime) -> File
         completed = [float(s.completed_points or 0) for s in closed]
     else:
         points = list(snapshots.series(session, team_id, sprints.VELOCITY, since=until - timedelta(weeks=26),
-                                       until=until))[-CHART_SPRINTS:]
+                                       until=until, squad=ctx.squad))[-CHART_SPRINTS:]
         names = [f"{at.astimezone(ctx.tz):%d %b}" for at, _ in points]
         committed, completed = [None] * len(points), [v for _, v in points]
     average = [sum(completed[i - 2: i + 1]) / 3 if i >= 2 else None for i in range(len(completed))]
@@ -151,8 +154,8 @@ def chart(ctx: Context, session: Session, team_id: str, until: datetime) -> File
                 "velocity-trend.png", title, report_charts.velocity_alt_text(title, names, completed, (40, 60)))
 
 
-def build(ctx: Context, session: Session, team_id: str, until: datetime | None = None) -> Report:
-    data = compute(ctx, session, team_id, until)
+def build(ctx: Context, session: Session, team_id: str, until: datetime | None = None, org: bool = True) -> Report:
+    data = compute(ctx, session, team_id, until, org)
     return Report("exec", f"Aurum development dashboard — {data.label}", render(ctx, data),
                   [chart(ctx, session, team_id, data.until)])
 

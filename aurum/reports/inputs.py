@@ -84,21 +84,21 @@ class ReleaseSummary:
 def survey_summary(ctx: Context, session: Session, team_id: str, since: datetime,
                    until: datetime) -> SurveySummary | None:
     """The latest team survey run closed in (since, until]."""
-    runs = surveys_repo.closed_runs(session, team_id, "team", since=since, until=until)
+    runs = surveys_repo.closed_runs(session, team_id, "team", since=since, until=until, squad=ctx.squad)
     return _summary(ctx, session, runs[-1]) if runs else None
 
 
 def survey_trend(ctx: Context, session: Session, team_id: str, since: datetime,
                  until: datetime) -> list[SurveySummary] | None:
     """Team survey runs closed in (since, until], oldest first."""
-    runs = surveys_repo.closed_runs(session, team_id, "team", since=since, until=until)
+    runs = surveys_repo.closed_runs(session, team_id, "team", since=since, until=until, squad=ctx.squad)
     return [_summary(ctx, session, run) for run in runs] if runs else None
 
 
 def stakeholder_summary(ctx: Context, session: Session, team_id: str, since: datetime,
                         until: datetime) -> SurveySummary | None:
     """The latest stakeholder feedback run closed in (since, until]."""
-    runs = surveys_repo.closed_runs(session, team_id, "stakeholder", since=since, until=until)
+    runs = surveys_repo.closed_runs(session, team_id, "stakeholder", since=since, until=until, squad=ctx.squad)
     return _summary(ctx, session, runs[-1]) if runs else None
 
 

@@ -15,6 +15,7 @@ from aurum.kpis import live
 from aurum.recognition import kudos as recognition
 from aurum.reports import executive, inputs, quarterly, reminders, retro, weekly
 from aurum.reports.common import deliver
+from aurum.squads import teams as squads
 from storage import claims, snapshots
 from storage import sprints as sprint_repo
 
@@ -25,14 +26,18 @@ LIVE = "live_dashboards"
 
 
 def weekly_summary(ctx: Context, session: Session, team_id: str, period: str) -> str:
-    report = weekly.build(ctx, session, team_id)
+    """Each team's weekly summary, to the team's own channel (its `channels:` override, else the workspace's)."""
     note = release_success(ctx, session, team_id, ctx.now() - weekly.WINDOW, ctx.now())
     if note:
         recognition.achieve(ctx, session, team_id, "release_success", f"release_success:{period}", note,
                             announce=False)
-    channel = ctx.config.reports.weekly_channel or ctx.config.channels.roadmap_updates
-    deliver(session, team_id, report, channel, key=f"report:weekly:{period}")
-    return f"posted to {channel}"
+    posted = []
+    for squad in squads.all_squads(ctx.config):
+        report = weekly.build(squads.scope(ctx, squad), session, team_id)
+        channel = squads.channel(ctx.config, squad, ctx.config.reports.weekly_channel or "roadmap_updates")
+        deliver(session, team_id, report, channel, key=f"report:weekly:{period}{':' + squad.key if squad.key else ''}")
+        posted.append(channel)
+    return f"posted to {', '.join(dict.fromkeys(posted))}"
 
 
 def executive_dashboard(ctx: Context, session: Session, team_id: str, period: str) -> str:
@@ -61,7 +66,9 @@ def sprint_watch(ctx: Context, session: Session, team_id: str, period: str) -> s
     """Post the retrospective of every sprint closed recently (Jira or `/sprint end`) that has none yet."""
     now = ctx.now()
     claims.prune(session, team_id, SPRINT_WATCH, now - KEEP_FREQUENT_CLAIMS)
-    posted = [key for sprint in sprint_repo.closed_between(session, team_id, now - RETRO_LOOKBACK, now)
+    closed = [sprint for squad in squads.all_squads(ctx.config)
+              for sprint in sprint_repo.closed_between(session, team_id, now - RETRO_LOOKBACK, now, squad.stored)]
+    posted = [key for sprint in closed
               if (key := retro.post_once(ctx, session, team_id, sprint, owner=f"{SPRINT_WATCH}:{period}"))]
     return f"{len(posted)} retrospective(s) posted" if posted else "no new closed sprint"
 
@@ -80,12 +87,12 @@ def release_success(ctx: Context, session: Session, team_id: str, since: datetim
         if events.deployments and not events.incidents:
             return f"{events.deployments} deployments this week without an incident"
         return None
-    deploys = snapshots.series(session, team_id, "deployments_per_week", since=since, until=until)
+    deploys = snapshots.series(session, team_id, "deployments_per_week", since=since, until=until, squad=ctx.squad)
     if not deploys or deploys[-1][1] < 1:
         return None
     for key in ("api_error_rate_percentage", "service_availability_percentage"):
         kpi = ctx.catalog.get(key)
-        values = snapshots.series(session, team_id, key, since=since, until=until)
+        values = snapshots.series(session, team_id, key, since=since, until=until, squad=ctx.squad)
         if not values or kpi.target is None or not all(kpi.target.met(v) for _, v in values):
             return None
     if inputs.alerts_raised(ctx, session, team_id, since, until):

@@ -63,10 +63,10 @@ def compute(ctx: Context, session: Session, team_id: str, until: datetime | None
     plan = roadmap.compute(ctx, session, team_id, statuses)
     phases = []
     for phase in plan.phases:
-        before = [value_at(session, team_id, s.kpi.key, since) for s in phase.metrics]
+        before = [value_at(session, team_id, s.kpi.key, since, ctx.squad) for s in phase.metrics]
         met = sum(1 for s, v in zip(phase.metrics, before, strict=True) if state_of(s.kpi, v) == "on_track")
         phases.append(PhaseChange(phase, met))
-    feature = snapshots.latest(session, team_id, FEATURES, before=until)
+    feature = snapshots.latest(session, team_id, FEATURES, before=until, squad=ctx.squad)
     return Quarterly(
         label=f"Q{(local.month - 1) // 3 + 1} {local.year}", period=quarter_key(local), since=since, until=until,
         phases=phases, roadmap=plan,

@@ -19,10 +19,12 @@ from aurum.recognition import kudos as recognition
 from aurum.reports import charts as report_charts
 from aurum.reports import inputs, sprints
 from aurum.reports.common import File, Report, bullet_list, core_kpis, deliver, not_available
+from aurum.squads import teams as squads
 from storage import claims, notes
 from storage import sprints as sprint_repo
 from storage.notes import TeamNote
 from storage.sprints import Sprint
+from storage.types import DEFAULT_SQUAD
 
 JOB = "sprint_retrospective"  # the claim's job name; the period is the sprint ("sprint-<id>")
 HISTORY = 6
@@ -87,14 +89,14 @@ def compute(ctx: Context, session: Session, team_id: str, sprint: Sprint) -> Ret
     moves = [m for m in movements(ctx, session, team_id, since, until, others)
              if m.improved or m.regressed or m.reached_target or m.fell_off_target]
     moves.sort(key=lambda m: -abs(m.score or 0))
-    history = list(reversed(sprint_repo.closed(session, team_id, until=until, limit=HISTORY)))
+    history = list(reversed(sprint_repo.closed(session, team_id, until=until, limit=HISTORY, squad=ctx.squad)))
     if sprint.state != sprint_repo.CLOSED:
         history = [*history[-(HISTORY - 1):], sprint]
-    recurring = [b for b in notes.open_notes(session, team_id, notes.BLOCKER) if b.created_at < since]
+    recurring = [b for b in notes.open_notes(session, team_id, notes.BLOCKER, squad=ctx.squad) if b.created_at < since]
     return Retro(
         sprint=sprint, since=since, until=until, committed=sprint.committed_points,
         completed=sprint.completed_points, band=band,
-        previous=sprints.velocity_average(session, team_id, since),
+        previous=sprints.velocity_average(session, team_id, since, squad=ctx.squad),
         moved=moves[:MAX_MOVES],
         alerts=inputs.alerts_raised(ctx, session, team_id, since, until),
         surveys=inputs.survey_trend(ctx, session, team_id, since, until),
@@ -124,8 +126,11 @@ def build(ctx: Context, session: Session, team_id: str, sprint: Sprint) -> Repor
 
 
 def post_once(ctx: Context, session: Session, team_id: str, sprint: Sprint, owner: str) -> str | None:
-    """Post the retrospective of a closed sprint once (claimed per sprint): the scrum masters' channel, a DM to each
-    configured scrum master, and Sprint Excellence when earned. None when it was posted before."""
+    """Post the retrospective of a closed sprint once (claimed per sprint): the scrum masters' channel of the
+    sprint's team, a DM to each of its scrum masters (the team's own, else `reports.scrum_masters`), and Sprint
+    Excellence when earned. None when it was posted before."""
+    squad = squads.by_stored(ctx.config, sprint.squad)
+    ctx = squads.scope(ctx, squad)
     period = f"sprint-{sprint.id}"
     if claims.find(session, team_id, JOB, period) is not None:
         return None  # posted before: skip without provoking a unique-key error every watch
@@ -136,8 +141,8 @@ def post_once(ctx: Context, session: Session, team_id: str, sprint: Sprint, owne
     report = Report("sprint", f"Sprint retrospective — {blocks.escape(sprint.name)}", render(data), [chart(data)])
     settings = ctx.config.reports
     key = f"retro:{team_id}:sprint-{sprint.id}"
-    deliver(session, team_id, report, settings.retro_channel or ctx.config.channels.scrum_masters, key)
-    for user in settings.scrum_masters:
+    deliver(session, team_id, report, squads.channel(ctx.config, squad, settings.retro_channel or "scrum_masters"), key)
+    for user in (squad.config.scrum_masters if squad.config else []) or settings.scrum_masters:
         outbox.post(session, team_id, user, report.text, report.blocks, key=f"{key}:dm:{user}")
     if data.excellent:
         recognition.achieve(ctx, session, team_id, "sprint_excellence", f"sprint_excellence:sprint-{sprint.id}",
@@ -227,11 +232,11 @@ def render(data: Retro) -> list[dict]:
     return blocks.capped(out)
 
 
-def latest_closed(session: Session, team_id: str) -> Sprint | None:
-    found = sprint_repo.closed(session, team_id, limit=1)
+def latest_closed(session: Session, team_id: str, squad: str = DEFAULT_SQUAD) -> Sprint | None:
+    found = sprint_repo.closed(session, team_id, limit=1, squad=squad)
     return found[0] if found else None
 
 
-def sprint_to_preview(session: Session, team_id: str) -> Sprint | None:
+def sprint_to_preview(session: Session, team_id: str, squad: str = DEFAULT_SQUAD) -> Sprint | None:
     """The sprint `/report sprint preview` shows: the latest closed one, else the one running."""
-    return latest_closed(session, team_id) or sprint_repo.active(session, team_id)
+    return latest_closed(session, team_id, squad) or sprint_repo.active(session, team_id, squad)

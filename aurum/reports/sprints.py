@@ -16,6 +16,7 @@ from storage import snapshots
 from storage import sprints as repo
 from storage.rollups import SnapshotBase
 from storage.sprints import Sprint
+from storage.types import DEFAULT_SQUAD
 
 VELOCITY = "story_points_completed_per_sprint"
 SPRINT_LENGTH = timedelta(days=14)
@@ -66,22 +67,24 @@ def progress(sprint: Sprint, now: datetime) -> Progress:
 
 
 def velocity_average(session: Session, team_id: str, until: datetime,
-                     count: int = AVERAGE_OF) -> VelocityAverage | None:
+                     count: int = AVERAGE_OF, squad: str = DEFAULT_SQUAD) -> VelocityAverage | None:
     """Mean completed points of the last `count` sprints closed by `until`; without sprints in the table, the last
     `count` velocity snapshots up to `until`."""
-    closed = [s for s in repo.closed(session, team_id, until=until, limit=count) if s.completed_points is not None]
+    closed = [s for s in repo.closed(session, team_id, until=until, limit=count, squad=squad)
+              if s.completed_points is not None]
     if closed:
         values = [float(s.completed_points) for s in closed]  # type: ignore[arg-type]
         return VelocityAverage(sum(values) / len(values), values, "sprints")
-    points = snapshots.series(session, team_id, VELOCITY, since=until - SPRINT_LENGTH * (count + 2), until=until)
+    points = snapshots.series(session, team_id, VELOCITY, since=until - SPRINT_LENGTH * (count + 2), until=until,
+                              squad=squad)
     values = [v for _, v in points][-count:]
     if not values:
         return None
     return VelocityAverage(sum(values) / len(values), list(reversed(values)), "snapshots")
 
 
-def current(session: Session, team_id: str, now: datetime) -> Progress | None:
-    sprint = repo.active(session, team_id)
+def current(session: Session, team_id: str, now: datetime, squad: str = DEFAULT_SQUAD) -> Progress | None:
+    sprint = repo.active(session, team_id, squad)
     return progress(sprint, now) if sprint is not None else None
 
 
@@ -89,17 +92,18 @@ def current(session: Session, team_id: str, now: datetime) -> Progress | None:
 
 
 def start(ctx: Context, session: Session, team_id: str, name: str, committed: float | None, by: str) -> Sprint:
-    running = repo.active(session, team_id)
+    running = repo.active(session, team_id, ctx.squad)
     if running is not None:
         raise InputError(f"Sprint '{running.name}' is still active; close it first with `/sprint end <points done>`.")
     now = ctx.now()
-    return repo.add(session, Sprint(team_id=team_id, board="", external_id=f"manual-{uuid.uuid4().hex[:12]}",
-                                    name=name, state=repo.ACTIVE, start_at=now, end_at=now + SPRINT_LENGTH,
+    return repo.add(session, Sprint(team_id=team_id, squad=ctx.squad, board="",
+                                    external_id=f"manual-{uuid.uuid4().hex[:12]}", name=name, state=repo.ACTIVE,
+                                    start_at=now, end_at=now + SPRINT_LENGTH,
                                     committed_points=committed, completed_points=0.0, source=f"manual:{by}"))
 
 
-def record_progress(session: Session, team_id: str, completed: float) -> Sprint:
-    sprint = repo.active(session, team_id)
+def record_progress(session: Session, team_id: str, completed: float, squad: str = DEFAULT_SQUAD) -> Sprint:
+    sprint = repo.active(session, team_id, squad)
     if sprint is None:
         raise InputError("No active sprint. Start one with `/sprint start <name> [committed points]`.")
     sprint.completed_points = completed
@@ -109,7 +113,7 @@ def record_progress(session: Session, team_id: str, completed: float) -> Sprint:
 
 def end(ctx: Context, session: Session, team_id: str, completed: float | None) -> Sprint:
     """Close the active sprint and store its velocity as a KPI snapshot (which the retrospective then reads)."""
-    sprint = repo.active(session, team_id)
+    sprint = repo.active(session, team_id, ctx.squad)
     if sprint is None:
         raise InputError("No active sprint to end. Start one with `/sprint start <name> [committed points]`.")
     now = ctx.now()

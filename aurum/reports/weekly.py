@@ -62,20 +62,20 @@ def compute(ctx: Context, session: Session, team_id: str, until: datetime | None
     coverage = next((m for m in moves if m.kpi.key == "test_coverage_percentage"), None)
     sources = {}
     for key, _ in recognition.SUGGESTED_BY.values():
-        row = snapshots.latest(session, team_id, key, before=until)
+        row = snapshots.latest(session, team_id, key, before=until, squad=ctx.squad)
         if row is not None:
             sources[key] = row.source
     period = week_key(local)
     return Weekly(
         since=since, until=until, period=period,
         week_of=formatting.local_date(datetime.combine(week_start(local), datetime.min.time(), ctx.tz), ctx.tz),
-        sprint=sprints.current(session, team_id, until),
-        velocity=sprints.velocity_average(session, team_id, until),
+        sprint=sprints.current(session, team_id, until, ctx.squad),
+        velocity=sprints.velocity_average(session, team_id, until, squad=ctx.squad),
         wins=wins,
         achievements=achieved.achievements,
-        blockers=notes.open_notes(session, team_id, notes.BLOCKER),
+        blockers=notes.open_notes(session, team_id, notes.BLOCKER, squad=ctx.squad),
         survey=inputs.survey_summary(ctx, session, team_id, since, until),
-        commitments=notes.added_between(session, team_id, notes.COMMITMENT, since, until),
+        commitments=notes.added_between(session, team_id, notes.COMMITMENT, since, until, squad=ctx.squad),
         team=team, coverage_week=coverage,
         suggestions=recognition.suggestions(moves, sources, period),
         release=inputs.releases(ctx, session, team_id, since, until),
@@ -90,7 +90,7 @@ def chart(ctx: Context, session: Session, team_id: str, until: datetime) -> File
     series, references, said = [], [], []
     for key, color in zip(CHART_KPIS, (COLORS["line"], "#bf3989"), strict=True):
         kpi = ctx.catalog.get(key)
-        points = snapshots.series(session, team_id, key, since=until - CHART_WINDOW, until=until)
+        points = snapshots.series(session, team_id, key, since=until - CHART_WINDOW, until=until, squad=ctx.squad)
         series.append(report_charts.Series(kpi.name, points))
         said.append(charts.kpi_summary(kpi, points, ctx.tz))
         if kpi.target is not None:

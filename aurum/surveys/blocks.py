@@ -12,6 +12,7 @@ from typing import Any
 
 from aurum.kpis.blocks import actions, button, capped, context, escape, header, section
 from aurum.surveys.answers import Field, fields
+from aurum.surveys.breakdown import Breakdown
 from aurum.surveys.model import Question, Survey
 from aurum.surveys.results import Results
 from storage.surveys import SurveyRun
@@ -184,6 +185,30 @@ def _comment_sections(label: str, texts: list[str]) -> list[dict]:
 def rate_line(responses: int, asked: int) -> str:
     pct = f" ({responses / asked:.0%})" if asked else ""
     return f"*{responses} of {asked} answered*{pct}"
+
+
+def breakdown_message(found: Breakdown, labels: dict[str, str]) -> tuple[str, list[dict]]:
+    """The organisation's results of a period and each team's (`labels`: squad → team name)."""
+    survey, k = found.survey, found.threshold
+    text = f"{survey.name}, {found.period}: {found.responses} answered in {len(found.teams)} teams"
+    blocks = [header(f"📋 {survey.name} — {found.period} — by team")]
+    if found.means:
+        blocks.append(section(f"*All teams* — {found.responses} answers\n" + "\n".join(
+            f"{escape(q.label)}: mean *{found.means[q.id]:.1f}*" for q in survey.scales if q.id in found.means)))
+    else:
+        blocks.append(section(f"Fewer than {k} people answered in all teams together, so no results are shown."))
+    for team in found.teams:
+        name = escape(labels.get(team.squad, team.squad))
+        if team.shown:
+            means = " · ".join(f"{escape(q.label)}: *{team.means[q.id]:.1f}*" for q in survey.scales
+                               if q.id in team.means)
+            blocks.append(section(f"*{name}* — {team.responses} answers\n{means}"))
+        else:
+            blocks.append(section(f"*{name}* — {team.responses} answers: no results of its own, to keep every answer "
+                                  f"anonymous (fewer than {k}, or showing them would single out a smaller team)"))
+    blocks.append(context(f"Anonymous: results need at least {k} answers, for each team and for every difference "
+                          "between what shows"))
+    return text, capped(blocks)
 
 
 def results_message(results: Results, tz, chart_note: str | None = None) -> tuple[str, list[dict]]:

@@ -88,7 +88,7 @@ class Results:
 def compute(ctx: Context, session: Session, run: SurveyRun) -> Results:
     survey = ctx.config.surveys.survey(run.survey)
     threshold = ctx.config.surveys.threshold
-    runs = repo.closed_runs_until(session, run.team_id, run.survey, run.opens_at, TREND_RUNS)
+    runs = repo.closed_runs_until(session, run.team_id, run.survey, run.opens_at, TREND_RUNS, squad=run.squad)
     if not runs or runs[-1].id != run.id:
         runs = [*runs, run][-TREND_RUNS:]
     ids = [r.id for r in runs if r.id is not None]  # stored runs: every one has an id

@@ -13,6 +13,7 @@ from aurum.core import ingest, outbox
 from aurum.core.context import Context
 from aurum.core.zones import zones
 from aurum.kpis import charts
+from aurum.squads import teams as squads
 from aurum.surveys import blocks, results, timing
 from aurum.surveys.model import Survey
 from aurum.surveys.schedule import closes_at, job_name, last_opening, next_opening, period_of
@@ -23,6 +24,7 @@ from storage.surveys import SurveyRun
 
 log = logging.getLogger(__name__)
 KEEP_CLAIMS = timedelta(days=2)  # the deliver job's claims (one per 15 minutes) kept for `aurum jobs`
+TEAM_SURVEY = "team"  # the survey each team runs for itself (the stakeholder survey is the workspace's)
 
 
 class SurveyError(Exception):
@@ -30,12 +32,17 @@ class SurveyError(Exception):
 
 
 def audience(ctx: Context, team_id: str, survey: Survey) -> list[str]:
-    """Everyone the survey asks: a channel's or user group's members, or a fixed list, minus exclusions."""
+    """Everyone the survey asks: a channel's or user group's members, or a fixed list, minus exclusions. The team
+    survey of a team of `teams:` (ctx's) asks the team's `survey_audience`, else its members."""
     who = survey.audience
-    if who.users is not None:
+    team = squads.by_stored(ctx.config, ctx.squad).config if survey.key == TEAM_SURVEY else None
+    if who.users is not None and team is None:
         users = list(who.users)
     elif ctx.directory is None:
         raise SurveyError("nobody to ask: this process cannot look up channel members")
+    elif team is not None:
+        members = team.survey_audience or team.members
+        users = ctx.directory.members(team_id, channel=members.channel, usergroup=members.usergroup)
     elif who.usergroup:
         users = ctx.directory.members(team_id, usergroup=who.usergroup)
     else:
@@ -57,10 +64,10 @@ def open_run(ctx: Context, session: Session, team_id: str, survey_key: str, peri
     overdue = close_due(ctx, session, team_id, survey_key)
     done = f"closed {', '.join(overdue)}; " if overdue else ""
     if scheduled and (local or timing.wall(ctx, now)).date() in ctx.config.surveys.holidays:
-        repo.add_run(session, SurveyRun(team_id=team_id, survey=survey_key, period=period, state="skipped",
-                                        opens_at=now, closes_at=now, note="holiday"))
+        repo.add_run(session, SurveyRun(team_id=team_id, squad=ctx.squad, survey=survey_key, period=period,
+                                        state="skipped", opens_at=now, closes_at=now, note="holiday"))
         return f"{done}skipped {period}: holiday"
-    existing = repo.run_by_period(session, team_id, survey_key, period)
+    existing = repo.run_by_period(session, team_id, survey_key, period, ctx.squad)
     if existing is not None:
         if existing.state == "open" and now < existing.closes_at:
             # Invitations taken back undelivered (`aurum run-job` gives the period back when Slack took none) are
@@ -70,7 +77,8 @@ def open_run(ctx: Context, session: Session, team_id: str, survey_key: str, peri
     users = audience(ctx, team_id, survey)
     if not users:
         return f"{done}nobody to ask: set surveys.{survey_key}.audience in the config file"
-    run = repo.add_run(session, SurveyRun(team_id=team_id, survey=survey_key, period=period, opens_at=now,
+    run = repo.add_run(session, SurveyRun(team_id=team_id, squad=ctx.squad, survey=survey_key, period=period,
+                                          opens_at=now,
                                           closes_at=closes_at(ctx, survey_key, now), audience=len(users),
                                           note=note, local_opening=timing.wall_text(local) if local else None))
     if run is None:
@@ -156,7 +164,9 @@ def close_due(ctx: Context, session: Session, team_id: str, survey_key: str) -> 
 
 
 def close(ctx: Context, session: Session, run: SurveyRun) -> results.Results:
-    """Close a run, turn its scores into KPI snapshots and post the results (each once, by outbox key)."""
+    """Close a run, turn its scores into KPI snapshots of its team and post the results to the team's channels
+    (each once, by outbox key)."""
+    ctx = squads.scope(ctx, squads.by_stored(ctx.config, run.squad))
     repo.close_run(session, run, ctx.now())
     found = results.compute(ctx, session, run)
     ingest.store(ctx, session, run.team_id, snapshots(found))
@@ -199,9 +209,12 @@ def trend_alt_text(found: results.Results) -> str:
 
 
 def destinations(ctx: Context, survey: Survey) -> list[str]:
-    named = ctx.config.channels.model_dump()
-    channels = [named.get(target, target) for target in survey.results_to]
-    return list(dict.fromkeys([*channels, *ctx.config.surveys.scrum_masters]))
+    """Where results go: the survey's `results_to` channels as ctx's team sees them, and the scrum masters (the
+    team's own, if it names any)."""
+    squad = squads.by_stored(ctx.config, ctx.squad)
+    channels = [squads.channel(ctx.config, squad, target) for target in survey.results_to]
+    masters = (squad.config.scrum_masters if squad.config else []) or ctx.config.surveys.scrum_masters
+    return list(dict.fromkeys([*channels, *masters]))
 
 
 def publish(ctx: Context, session: Session, found: results.Results) -> None:
@@ -220,12 +233,23 @@ def publish(ctx: Context, session: Session, found: results.Results) -> None:
 # ----- jobs (aurum.surveys.schedule registers them) --------------------------------------------------------------
 
 def open_job(survey_key: str, ctx: Context, session: Session, team_id: str, period: str) -> str:
+    """The period's run of the team survey for each team; the stakeholder survey's, the workspace's (its default
+    team's)."""
     now = ctx.now()
     fire = last_opening(ctx, survey_key, now)
     local = timing.wall(ctx, fire) if fire is not None else None
     if local is not None and period_of(survey_key, local) != period:
         local = None  # opened off its schedule (`aurum run-job`): everyone at once
-    return open_run(ctx, session, team_id, survey_key, period, local=local)
+    outcomes = []
+    for squad in _teams_asked(ctx, survey_key):
+        outcome = open_run(squads.scope(ctx, squad), session, team_id, survey_key, period, local=local)
+        outcomes.append(f"{squad.key}: {outcome}" if squad.key else outcome)
+    return "; ".join(outcomes)
+
+
+def _teams_asked(ctx: Context, survey_key: str) -> list[squads.Squad]:
+    """Each team runs the team survey for itself; the stakeholder survey is the workspace's (its default team's)."""
+    return squads.all_squads(ctx.config) if survey_key == TEAM_SURVEY else [squads.default_squad(ctx.config)]
 
 
 def remind_job(survey_key: str, ctx: Context, session: Session, team_id: str, period: str) -> str:
@@ -240,7 +264,8 @@ def close_job(survey_key: str, ctx: Context, session: Session, team_id: str, per
 def deliver_job(survey_key: str, ctx: Context, session: Session, team_id: str, period: str) -> str:
     """Every 15 minutes: open the next run when someone's local opening time comes before the team's, and invite
     and remind each person whose local time has come."""
-    opened = open_early(ctx, session, team_id, survey_key)
+    opened = "".join(open_early(squads.scope(ctx, squad), session, team_id, survey_key)
+                     for squad in _teams_asked(ctx, survey_key))
     survey = ctx.config.surveys.survey(survey_key)
     invited = sum(invite_due(ctx, session, survey, run) for run in repo.runs_in_state(
         session, team_id, survey_key, "open") if ctx.now() < run.closes_at)

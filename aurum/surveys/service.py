@@ -16,11 +16,15 @@ from storage import surveys as repo
 from storage.surveys import SurveyRun
 
 
-def current_run(ctx: Context, session: Session, team_id: str, survey_key: str) -> SurveyRun | None:
-    """The run people can answer now: open and not past its closing time."""
+def current_run(ctx: Context, session: Session, team_id: str, survey_key: str,
+                user_id: str | None = None) -> SurveyRun | None:
+    """The run people can answer now: open and not past its closing time; with teams (a run each), the one that
+    asked `user_id`, if any."""
     now = ctx.now()
     open_runs = [r for r in repo.runs_in_state(session, team_id, survey_key, "open") if now < r.closes_at]
-    return open_runs[-1] if open_runs else None
+    asked = [r for r in open_runs if user_id is not None
+             and repo.respondent(session, team_id, r.id, user_id) is not None]  # type: ignore[arg-type]
+    return (asked or open_runs)[-1] if open_runs else None
 
 
 def closed_notice(ctx: Context, session: Session, team_id: str, survey_key: str,
@@ -37,7 +41,7 @@ def _pick(ctx: Context, session: Session, team_id: str, user_id: str) -> str:
     """`/survey` without a name: the open survey this person was asked to answer, else any open one."""
     candidates = [k for k in SURVEY_KEYS if current_run(ctx, session, team_id, k) is not None]
     for key in candidates:
-        run = current_run(ctx, session, team_id, key)
+        run = current_run(ctx, session, team_id, key, user_id)
         if run is not None and repo.respondent(session, team_id, run.id, user_id) is not None:  # type: ignore[arg-type]
             return key
     return candidates[0] if candidates else SURVEY_KEYS[0]
@@ -51,7 +55,7 @@ def view_for(ctx: Context, team_id: str, user_id: str, survey_key: str | None = 
         key = run.survey if run is not None else survey_key or _pick(ctx, session, team_id, user_id)
         survey = ctx.config.surveys.survey(key)
         if run_id is None:
-            run = current_run(ctx, session, team_id, key)
+            run = current_run(ctx, session, team_id, key, user_id)
         if run is None or run.state != "open" or ctx.now() >= run.closes_at:
             shown = run.id if run is not None else None
             return blocks.notice_modal(survey.short_name, closed_notice(ctx, session, team_id, key, shown))
@@ -67,7 +71,7 @@ def respond(ctx: Context, team_id: str, user_id: str, survey_key: str, given: li
     """Store a checked response to the run (or the survey's current run). Raises answers.SubmitError."""
     with ctx.transaction() as session:
         if run_id is None:
-            run = current_run(ctx, session, team_id, survey_key)
+            run = current_run(ctx, session, team_id, survey_key, user_id)
             if run is None:
                 raise answers.SubmitError(closed_notice(ctx, session, team_id, survey_key))
             run_id = run.id
@@ -134,12 +138,12 @@ def status(ctx: Context, team_id: str) -> list[tuple[Survey, SurveyRun, int, int
 def find_run(ctx: Context, session: Session, team_id: str, survey_key: str, which: str | None) -> SurveyRun:
     """`/survey results` run argument: a period (`2026-W48`, `W48`, `2026-11`), or the latest closed run."""
     if not which:
-        run = repo.latest_run(session, team_id, survey_key, states=("closed",))
+        run = repo.latest_run(session, team_id, survey_key, states=("closed",), squad=ctx.squad)
         if run is None:
             raise SurveyError(f"No {ctx.config.surveys.survey(survey_key).name} has closed yet.")
         return run
     period = normal_period(which, ctx.now().astimezone(ctx.tz).year)
-    run = repo.run_by_period(session, team_id, survey_key, period or which)
+    run = repo.run_by_period(session, team_id, survey_key, period or which, ctx.squad)
     if run is None:
         raise SurveyError(f"No run {which} of the {ctx.config.surveys.survey(survey_key).name}.")
     return run

@@ -16,7 +16,8 @@ JOBS = ("alerts, executive_dashboard, forecast_accuracy, heartbeat, live_dashboa
         "quarterly_review, quarterly_review_reminder, sprint_watch, survey_stakeholder_close, "
         "survey_stakeholder_deliver, survey_stakeholder_open, survey_stakeholder_remind, survey_team_close, "
         "survey_team_deliver, survey_team_open, survey_team_remind, weekly_review_reminder, weekly_summary")
-TOP_KEYS = "alerts, channels, current_phase, kpis, ops, reports, scheduler_grace_minutes, schedules, sources, surveys"
+TOP_KEYS = ("alerts, channels, current_phase, kpis, ops, reports, scheduler_grace_minutes, schedules, sources, "
+            "surveys, teams")
 
 
 REFUSALS = {
@@ -40,7 +41,7 @@ REFUSALS = {
         "invalid KPI catalogue:\n"
         "  {path}: kpis.api_response_time_p95.tagret: unknown key 'tagret'; did you mean 'target'? Valid keys: "
         "aliases, baseline, category, definition, direction, goal, key, name, notes, phase, phase_targets, "
-        "protected, range, source, stretch, stretch_label, target, unit"),
+        "protected, range, rollup, rollup_weight, source, stretch, stretch_label, target, unit"),
     "an unknown schedule gets the job meant and every job": (
         "schedules:\n  hartbeat: '0 * * * *'\n",
         "invalid configuration:\n"

@@ -270,3 +270,24 @@ def test_a_lone_surrogate_is_422_naming_the_field(runtime, push):
     assert count(runtime, "latency") == 0
     fine = push.post("/metrics", json={"kpi": "latency", "value": 1, "source": "github-actions"})
     assert fine.status_code == 201 and fine.json()["stored"] == 1
+
+
+def test_a_value_for_a_team_is_stored_for_that_team_and_an_unknown_team_is_refused(runtime, push):
+    from aurum.config import parse_config
+    from aurum.squads import teams
+
+    ctx = runtime.ctx
+    ctx.config = parse_config({"teams": {"payments": {"members": {"channel": "#payments"}},
+                                         "platform": {"members": {"usergroup": "S0PLATFORM"}}}})
+    stored = push.post("/metrics", json={"metrics": [{"kpi": "latency", "value": 456, "team": "platform"},
+                                                     {"kpi": "latency", "value": 123}]})
+    assert stored.status_code == 201 and stored.json()["stored"] == 2
+    platform = teams.scope(ctx, teams.by_key(ctx.config, "platform"))
+    with ctx.reading() as session:
+        assert kpis.status(platform, session, TEAM, ctx.catalog.get("api_response_time_p95")).latest.value == 456
+    assert latest(runtime, "api_response_time_p95").value == 123  # no team: the default team (payments)
+    refused = push.post("/metrics", json=[{"kpi": "latency", "value": 1, "team": "platfrom"}])
+    assert refused.status_code == 422
+    (error,) = refused.json()["detail"]
+    assert error["loc"] == ["body", 0, "team"]
+    assert "unknown team 'platfrom'; did you mean 'platform'?" in error["msg"]

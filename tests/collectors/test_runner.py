@@ -9,6 +9,7 @@ import pytest
 import yaml
 from hypothesis import given
 from slack_sdk.models.blocks import Block
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from aurum.collectors import health, runner
@@ -227,3 +228,43 @@ def test_an_impossible_value_beside_good_ones_keeps_the_last_good_value_and_show
     text = str(health.overview(states, ctx.now(), ctx.tz))
     assert "last error just now: impossible value: API p95 response time (`api_response_time_p95`) cannot be -5" \
         in text and "Code coverage (`test_coverage_percentage`) cannot be 182" in text
+
+
+def test_a_source_of_a_team_stores_for_that_team_and_a_jira_sprint_for_its_boards_team(ctx):
+    from datetime import timedelta
+
+    from aurum.collectors.base import Collected, SprintRecord
+    from aurum.config import parse_config
+    from aurum.squads import teams
+    from storage.rollups import SnapshotBase
+    from storage.sprints import Sprint
+
+    ctx.config = parse_config({
+        "teams": {"payments": {"members": {"channel": "#payments"}, "sprint_board": "7"},
+                  "platform": {"members": {"channel": "#platform"}, "sprint_board": "9"}},
+        "sources": {"prometheus": {"url": "http://prometheus.invalid", "team": "platform"}}})
+    now = ctx.now()
+    sprint = {"name": "Sprint Otter", "state": "closed", "start_at": now - timedelta(days=14), "end_at": now,
+              "complete_at": now, "committed": 30.0, "completed": 28.0}
+    collected = Collected(points=[SnapshotBase(kpi="api_response_time_p95", value=456.0, at=now, source="prometheus")],
+                          sprints=[SprintRecord(board="7", sprint_id="1", **sprint),
+                                   SprintRecord(board="11", sprint_id="2", **sprint)])
+    with ctx.transaction() as session:
+        assert runner.save(ctx, session, TEAM, "prometheus", collected) == 1
+    platform = teams.scope(ctx, teams.by_key(ctx.config, "platform"))
+    latency = ctx.catalog.get("api_response_time_p95")
+    with ctx.reading() as session:
+        assert kpis.status(platform, session, TEAM, latency).latest.value == 456.0
+        assert kpis.status(ctx, session, TEAM, latency).latest is None  # not the default team's (payments)
+        boards = {(s.board, s.squad) for s in session.scalars(select(Sprint))}
+    assert boards == {("7", ""), ("11", "platform")}  # board 7 is payments' (the default team); 11 nobody's
+
+
+def test_a_source_naming_a_team_there_is_not_is_refused():
+    from aurum.config import ConfigError, parse_config
+
+    with pytest.raises(ConfigError) as error:
+        parse_config({"teams": {"payments": {"members": {"channel": "#payments"}}},
+                      "sources": {"prometheus": {"url": "http://prometheus.invalid", "team": "paymnts"}}})
+    assert "sources.prometheus.team: unknown team 'paymnts'; did you mean 'payments'? Teams: payments" in str(
+        error.value)

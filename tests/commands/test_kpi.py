@@ -128,9 +128,9 @@ def test_healthz_and_metrics(runtime, server, fake_slack):
     _load_demo(runtime, fake_slack.team_id)
     assert httpx.get(server.url + "/healthz").json() == {"status": "ok"}
     exposition = httpx.get(server.url + "/metrics").text
-    assert 'roadmap_sprint_velocity{team_id="T0001"} 52.0' in exposition
+    assert 'roadmap_sprint_velocity{team="default",team_id="T0001"} 52.0' in exposition
     assert "roadmap_test_coverage" in exposition
-    assert 'roadmap_api_response_time_p95{team_id="T0001"} 285.0' in exposition
+    assert 'roadmap_api_response_time_p95{team="default",team_id="T0001"} 285.0' in exposition
 
 
 def test_private_card_reaches_someone_typing_in_a_dm_the_bot_is_not_in(runtime, server, slack, fake_slack):

@@ -196,3 +196,80 @@ def test_sqlite_upgrade_moves_the_outbox_and_alert_tasks_into_the_queue(tmp_path
 @pytest.mark.skipif(POSTGRES_ENV not in os.environ, reason=f"{POSTGRES_ENV} is not set (.ci/run sets it)")
 def test_postgres_upgrade_moves_the_outbox_and_alert_tasks_into_the_queue():
     _check_queue_migration(fresh_postgres_database())
+
+
+# ----- 0015: teams inside a workspace ------------------------------------------------------------------------------
+
+_TEAM_ROWS_0010: dict[str, list[dict[str, Any]]] = {
+    "kpi_snapshot": [{"id": i, "team_id": team, "kpi": kpi, "value": 10.0 + i, "at": T0 + timedelta(hours=i),
+                      "source": "manual", "created_at": T0}
+                     for i, (team, kpi) in enumerate([("T0001", "latency"), ("T0001", "coverage"),
+                                                      ("T0002", "latency")])],
+    "kpi_day": [{"team_id": team, "kpi": "latency", "day": 20423, "count": 1, "total": 10.0 + i, "seconds": 60.0,
+                 "low": 10.0 + i, "high": 10.0 + i} for i, team in enumerate(["T0001", "T0002"])],
+    "kpi_hour": [{"team_id": "T0001", "kpi": "latency", "hour": 490152 + i, "count": 2, "total": 20.0,
+                  "seconds": 120.0, "low": 9.0, "high": 11.0} for i in range(3)],
+    "sprint": [{"id": i, "team_id": team, "board": "12", "external_id": f"{100 + i}", "name": f"Sprint {i}",
+                "state": "closed", "goal": "", "start_at": T0, "end_at": T0 + timedelta(days=14),
+                "completed_at": None, "committed_points": 20.0, "completed_points": 18.0, "source": "jira",
+                "created_at": T0} for i, team in enumerate(["T0001", "T0002"])],
+    "survey_run": [{"id": 1, "team_id": "T0001", "survey": "team", "period": "2026-W48", "state": "closed",
+                    "opens_at": T0, "closes_at": T0 + timedelta(days=3), "closed_at": T0 + timedelta(days=3),
+                    "audience": 7, "note": "", "created_at": T0}],
+    "team_note": [{"id": i, "team_id": "T0001", "kind": kind, "text": f"{kind} {i}", "author": "U1",
+                   "created_at": T0, "done_at": None, "done_by": None}
+                  for i, kind in enumerate(["blocker", "commitment"])],
+}
+
+
+def _without_squad(rows: list[dict]) -> list[dict]:
+    return sorted(({k: v for k, v in row.items() if k != "squad"} for row in rows), key=repr)
+
+
+def _team_tables(engine) -> dict[str, Table]:
+    """The tables as the database has them now, times read as the models read them (UTC)."""
+    found = MetaData()
+    found.reflect(engine, only=list(_TEAM_ROWS_0010))
+    for table in found.tables.values():
+        for column in table.columns:
+            if column.name.endswith("_at") or column.name == "at":
+                column.type = UTCDateTime()
+    return dict(found.tables)
+
+
+def _check_squad_migration(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        upgrade(engine, "0010")
+        tables = _team_tables(engine)
+        with engine.begin() as conn:
+            for name, rows in _TEAM_ROWS_0010.items():
+                conn.execute(insert(tables[name]), rows)
+        before = {name: _without_squad(_read(engine, tables[name])) for name in _TEAM_ROWS_0010}
+
+        upgrade(engine)
+        after = _team_tables(engine)
+        for name in _TEAM_ROWS_0010:
+            rows = _read(engine, after[name])
+            assert len(rows) == len(_TEAM_ROWS_0010[name]), name  # nothing lost, nothing doubled
+            assert {row["squad"] for row in rows} == {""}, name  # all the workspace's default team's
+            assert _without_squad(rows) == before[name], name
+        with engine.begin() as conn:  # another team of the workspace may hold the same KPI point
+            conn.execute(insert(after["kpi_snapshot"]), [{**_TEAM_ROWS_0010["kpi_snapshot"][0], "id": 99,
+                                                          "squad": "payments"}])
+            conn.execute(insert(after["kpi_day"]), [{**_TEAM_ROWS_0010["kpi_day"][0], "squad": "payments"}])
+
+        command.downgrade(alembic_config(engine), "0010")  # and back: the default team's rows, as they were
+        assert {name: _without_squad(_read(engine, tables[name])) for name in _TEAM_ROWS_0010} == before
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_upgrade_puts_every_row_in_the_workspaces_default_team(tmp_path):
+    _check_squad_migration(f"sqlite:///{tmp_path / 'squads.db'}")
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(POSTGRES_ENV not in os.environ, reason=f"{POSTGRES_ENV} is not set (.ci/run sets it)")
+def test_postgres_upgrade_puts_every_row_in_the_workspaces_default_team():
+    _check_squad_migration(fresh_postgres_database())

@@ -8,12 +8,13 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import column, insert, select, table
 
 from storage import rollups, snapshots
 from storage.db import make_engine, session_scope
 from storage.migrate import upgrade
-from storage.rollups import KpiSnapshot, SnapshotBase
+from storage.rollups import SnapshotBase
+from storage.types import UTCDateTime
 from tests import support
 
 START = datetime(2026, 3, 1, 22, 30, tzinfo=UTC)
@@ -129,8 +130,11 @@ def test_migration_fills_the_rollups_from_existing_snapshots(tmp_path, revision,
     points = _points(count=40, step=timedelta(hours=5, minutes=3)) + _points(count=9, kpi="error_rate_percentage")
     rows = [{"team_id": team, "kpi": p.kpi, "value": p.value, "at": p.at, "source": p.source, "created_at": START}
             for team in ("T1", "T2") for p in points]
+    # kpi_snapshot as it was at that revision (the model has columns added since)
+    old = table("kpi_snapshot", column("team_id"), column("kpi"), column("value"), column("at", UTCDateTime()),
+                column("source"), column("created_at", UTCDateTime()))
     with session_scope(engine) as session:
-        session.execute(insert(KpiSnapshot), rows)
+        session.execute(insert(old), rows)
     upgrade(engine)
     with session_scope(engine) as session:
         assert _stored(session, "T1", rollup) == _expected(points, rollup)
