@@ -61,7 +61,7 @@ REFUSALS = {
         "sources:\n  prometheus:\n    url: http://prom:9090\n    shedule: '*/5 * * * *'\n",
         "invalid configuration:\n"
         "  {path}: sources.prometheus.shedule: unknown key 'shedule'; did you mean 'schedule'? "
-        "Valid keys: defaults, queries, schedule, timeout_seconds, url"),
+        "Valid keys: defaults, queries, schedule, team, timeout_seconds, url"),
     "an unknown key like no other gets the keys of its place": (
         "ops:\n  pager: '#ops'\n",
         "invalid configuration:\n"

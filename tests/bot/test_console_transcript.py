@@ -48,6 +48,8 @@ EXAMPLES = {
     "/report note delete <id>": "/report note delete 2",  # the risk note of FIRST (blocker #1 came before)
     "/report note risk|achievement|focus|win|commitment <text>": "/report note win shipped SSO for @alice's team",
     "/report notes": "/report notes",
+    "/report <kind> preview team:<key>": None,  # the demo has no `teams:`: see FAILING
+    "/survey results … team:<key>": None,
     "/roadmap [private]": "/roadmap private",
     "/sprint": "/sprint",
     "/sprint commit <text>": "/sprint commit Finish the metadata service migration",
@@ -70,7 +72,8 @@ FIRST = ["/survey open", "/sprint end 38", "/sprint start Sprint 40", "/sprint p
 FAILING = {"/kpi record coverage 182": "cannot be 182", "/kpi foo": "Unknown KPI 'foo'",
            "/kudos @alice code-quality": "Say why", "/sprint end -4": "must be between 0 and 10,000, got -4",
            "/kpi latency forecast 2030-01-01": "too far ahead",
-           "/survey results": "No Team Satisfaction Survey has closed yet."}  # nothing to show is not a success
+           "/survey results": "No Team Satisfaction Survey has closed yet.",
+           "/report weekly preview team:payments": "This workspace has no teams"}  # nothing to show is not a success
 LEAKS = ["&amp;", "&lt;", "&gt;", "Unhandled request", "Traceback"]
 NO_DATA_UNIT = re.compile(r"no data (ms|%|min|points|days|h|s)\b")
 
