@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aurum.core.context import Context
-from aurum.squads.teams import Squad
+from aurum.squads.teams import Squad, all_squads
 
 LEADS = "leads"
 SCRUM_MASTERS = "scrum_masters"
@@ -22,6 +22,11 @@ def holders(ctx: Context, squad: Squad, role: str) -> list[str]:
     found = [*(team.scrum_masters if team is not None else []), *ctx.config.reports.scrum_masters,
              *ctx.config.surveys.scrum_masters]
     return list(dict.fromkeys(found))
+
+
+def led_by(ctx: Context, user_id: str) -> Squad | None:
+    """The first team (in `teams:` order) whose `leads` list the user."""
+    return next((s for s in all_squads(ctx.config) if s.config is not None and user_id in s.config.leads), None)
 
 
 def may(ctx: Context, team_id: str, user_id: str, squad: Squad, roles: Sequence[str] = ()) -> bool:
