@@ -12,15 +12,17 @@ from aurum.core.text import escape
 from aurum.kpis.blocks import actions, button, context, divider, section
 from aurum.kpis.catalog import Catalog
 from aurum.kpis.formatting import target
+from aurum.surveys.model import Question, Survey
 
 OPEN_PREFIX = "settings_open_"  # + the modal's kind: the App Home buttons
 KINDS = {"kpi": "KPI target", "channels": "Channels", "schedules": "Schedules", "anonymity": "Anonymity",
-         "alert": "Alert rule"}
+         "questions": "Survey questions", "alert": "Alert rule"}
 TEAM_KINDS = ("kpi", "channels")  # what a team's leads change, for their own team
 CALLBACK_PREFIX = "settings_"  # + the modal's kind, and "alert_save" for the dry run's confirmation
 ALERT_SAVE = "alert_save"
 VALUE = "value"  # the action_id of every input
 MAX_OPTIONS = 100
+SLOTS = 10  # the survey questions asked every run, in order: a select each
 
 
 def _plain(text: str) -> dict:
@@ -125,6 +127,37 @@ def schedules_modal(rows: Sequence[tuple[str, str, str, list[datetime]]], tz) ->
     return _modal("schedules", blocks)
 
 
+def _question_option(question: Question) -> dict:
+    kind = f"{question.min}–{question.max}" if question.type == "scale" else question.type.replace("_", " ")
+    return _option(f"{question.label} ({kind})", question.id)
+
+
+def questions_modal(bank: Sequence[Question], survey: Survey) -> dict:
+    """The team survey's questions picked from the bank: those asked every run in order, the rotating ones and how
+    many of those each run asks."""
+    options = [_question_option(q) for q in bank[:MAX_OPTIONS]]
+    by_id = {q.id: option for q, option in zip(bank, options, strict=False)}
+    fixed = [q for q in survey.questions if not q.rotating]
+    blocks = [section("Pick the questions asked every run, in order, and the rotating ones: each run asks the next "
+                      "few of those in turn. Changes apply from the next run; an open run keeps its questions.")]
+    for slot in range(1, SLOTS + 1):
+        element = {"type": "static_select", "options": options, "placeholder": _plain("Pick a question")}
+        if slot <= len(fixed) and fixed[slot - 1].id in by_id:
+            element["initial_option"] = by_id[fixed[slot - 1].id]
+        blocks.append(_input(f"slot:{slot}", f"Question {slot}", element, optional=slot > 1))
+    rotating: dict[str, Any] = {"type": "multi_static_select", "options": options,
+                                "placeholder": _plain("Rotating questions")}
+    chosen = [by_id[q.id] for q in survey.rotating if q.id in by_id]
+    if chosen:
+        rotating["initial_options"] = chosen
+    blocks += [_input("rotating", "Rotating questions", rotating, optional=True,
+                      hint="Asked in turn, a few each run, after the questions above."),
+               _input("rotation", "Rotating questions asked each run",
+                      _text(str(survey.rotation) if survey.rotation else None, "e.g. 2"), optional=True,
+                      hint="A whole number; empty or 0: every rotating question each run.")]
+    return _modal("questions", blocks)
+
+
 def anonymity_modal(threshold: int) -> dict:
     return _modal("anonymity", [
         _input("threshold", "Fewest answers shown", _text(str(threshold)),
@@ -169,6 +202,8 @@ def values(state: dict[str, Any]) -> dict[str, Any]:
         element = (inputs or {}).get(VALUE) or {}
         if "selected_conversations" in element:
             found[block_id] = element["selected_conversations"] or []
+        elif "selected_options" in element:
+            found[block_id] = [(option or {}).get("value") for option in element["selected_options"] or []]
         elif "selected_conversation" in element:
             found[block_id] = element["selected_conversation"]
         elif "selected_option" in element:

@@ -16,6 +16,7 @@ from aurum.core.text import cleaned_form, escape
 from aurum.settings import blocks, dryrun, edits
 from aurum.squads import teams as squads
 from aurum.squads.teams import Squad
+from aurum.surveys.bank import bank
 from storage import settings as store
 
 Answer = dict[str, Any]
@@ -35,6 +36,9 @@ def view_for(ctx: Context, team_id: str, kind: str, squad: Squad | None = None) 
             return blocks.schedules_modal(schedule_rows(ctx), ctx.tz)
         if kind == "anonymity":
             return blocks.anonymity_modal(ctx.config.surveys.threshold)
+        if kind == "questions":
+            survey = ctx.config.surveys.survey("team")
+            return blocks.questions_modal(bank(survey), survey)
         return blocks.alert_modal(list(ctx.config.alerts.rules.values()))
 
 
@@ -104,7 +108,8 @@ def submit(ctx: Context, team_id: str, user_id: str, kind: str, state: dict[str,
             return _alert_save(ctx, team_id, user_id, metadata)
         if kind == "alert":
             return _alert_dry_run(ctx, team_id, found)
-        handle = {"kpi": _kpi, "channels": _channels, "schedules": _schedules, "anonymity": _anonymity}[kind]
+        handle = {"kpi": _kpi, "channels": _channels, "schedules": _schedules, "anonymity": _anonymity,
+                  "questions": _questions}[kind]
         return handle(ctx, team_id, user_id, found)
 
 
@@ -138,6 +143,35 @@ def _anonymity(ctx: Context, team_id: str, user_id: str, found: dict[str, Any]) 
     if number is None:
         return _errors({"threshold": "Write a whole number of people, like 5."})
     return _store(ctx, team_id, user_id, "anonymity", {"surveys.threshold": number}, {"": "threshold"})
+
+
+def _questions(ctx: Context, team_id: str, user_id: str, found: dict[str, Any]) -> Answer:
+    survey = ctx.config.surveys.survey("team")
+    known = {q.id: q for q in bank(survey)}
+    picked = [(f"slot:{n}", found.get(f"slot:{n}")) for n in range(1, blocks.SLOTS + 1)]
+    picked += [("rotating", qid) for qid in found.get("rotating") or []]
+    seen: dict[str, str] = {}
+    for block, qid in picked:
+        if qid and qid not in known:
+            return _errors({block: "Pick questions from the list."})
+        if qid in seen:
+            return _errors({block: f"“{known[qid].label}” is picked already ({seen[qid].replace(':', ' ')}); "
+                                   "pick each question once."})
+        if qid:
+            seen[qid] = block
+    fixed = [qid for block, qid in picked if qid and block.startswith("slot:")]
+    rotating = [qid for block, qid in picked if qid and block == "rotating"]
+    if not fixed and not rotating:
+        return _errors({"slot:1": "Pick at least one question."})
+    rotation = _whole(found.get("rotation") or 0)
+    if rotation is None:
+        return _errors({"rotation": f"'{found['rotation']}' is not a whole number; write it like 2, or leave it "
+                                    "empty to ask every rotating question."})
+    questions = [known[qid].model_dump(exclude_defaults=True) for qid in fixed]
+    questions += [{**known[qid].model_dump(exclude_defaults=True), "rotating": True} for qid in rotating]
+    return _store(ctx, team_id, user_id, "questions",
+                  {"surveys.team.questions": questions, "surveys.team.rotation": rotation},
+                  {"rotation": "rotation", "questions": "slot:1"})
 
 
 def _kpi(ctx: Context, team_id: str, user_id: str, found: dict[str, Any], squad: Squad | None = None) -> Answer:
