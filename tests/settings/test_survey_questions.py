@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from aurum.surveys import runs
+from aurum.surveys.answers import RESPONSE_MARKER
 from aurum.surveys.bank import bank
 from aurum.surveys.blocks import TAKE_ACTION
 from storage import surveys as repo
@@ -135,3 +136,16 @@ def test_someone_not_an_admin_cannot_change_the_questions(runtime, server, slack
     response = slack.interaction(submission("questions", "U1", {"slot:1": option("enps")}))
     assert "Only admins can change the bot's settings" in str(response.json()["view"])
     assert not any(is_reply(c) for c in fake_slack.calls)
+
+
+def test_a_one_line_answer_is_checked_against_the_runs_rotating_questions(runtime, server, slack, fake_slack):
+    pick(slack, ["velocity"], ["workload", "pace"], "1")
+    run = opened_run(runtime, "2026-W48")
+    slack.command("/survey", "answer 8", user="U1")
+    refused = fake_slack.wait_for(lambda c: is_reply(c) and "Not saved" in c.params["text"])[0].params["text"]
+    assert f"2. {label(runtime, 'workload')} — Please answer this question." in refused
+    slack.command("/survey", "answer 8 | 4", user="U1")
+    fake_slack.wait_for(lambda c: is_reply(c) and "Thank you" in c.params["text"])
+    with runtime.ctx.reading() as session:
+        stored = {(q, v) for _set, q, v, _n in repo.answers(session, run.id) if q != RESPONSE_MARKER}
+    assert {("velocity", "8"), ("workload", "4")} <= stored
