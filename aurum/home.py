@@ -1,5 +1,5 @@
 """The App Home tab: KPI statuses, the latest survey results, active alerts, recent recognition, next events, and
-for admins the settings they can change and the latest changes."""
+for admins the settings they can change and the latest changes (for a team's leads, their team's)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from aurum.recognition import kudos as recognition
 from aurum.reports import inputs, roadmap
 from aurum.reports.common import bullet_list, not_available
 from aurum.settings import service as settings
+from aurum.squads.teams import Squad
 from storage import recognition as recognition_repo
 
 MAX_HOME_BLOCKS = 100
@@ -24,9 +25,10 @@ EVENTS = ["weekly_review_reminder", "weekly_summary", "monthly_review_reminder",
 RECENT = timedelta(days=30)
 
 
-def view(ctx: Context, session: Session, team_id: str, team: str = "", admin: bool = False) -> dict:
+def view(ctx: Context, session: Session, team_id: str, team: str = "", admin: bool = False,
+         led: Squad | None = None) -> dict:
     """The Home of ctx's team (`team`: its name, shown in the header when the workspace has teams); an admin's has
-    the Settings section."""
+    the Settings section, a team lead's the settings of the team they lead (`led`)."""
     now = ctx.now()
     statuses = kpis.statuses(ctx, session, team_id)
     plan = roadmap.compute(ctx, session, team_id, statuses, with_outlook=False)
@@ -52,6 +54,8 @@ def view(ctx: Context, session: Session, team_id: str, team: str = "", admin: bo
     out.append(blocks.section("*Next scheduled events*\n" + bullet_list(next_events(ctx), "None scheduled.")))
     if admin:
         out += settings.home_section(ctx, session, team_id)
+    elif led is not None:
+        out += settings.home_section(ctx, session, team_id, led)
     out.append(blocks.context(f"Updated {now.astimezone(ctx.tz):%d %b %H:%M %Z} · opens fresh each time you visit"))
     return {"type": "home", "blocks": out[:MAX_HOME_BLOCKS]}
 

@@ -6,7 +6,7 @@ import dataclasses
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,7 @@ from aurum.core import after_ack, outbox
 from aurum.core.context import Context
 from aurum.core.errors import InputError, database_hostile
 from aurum.core.text import outgoing, typed
+from aurum.squads import roles as permitted
 from aurum.squads import teams as squads
 
 log = logging.getLogger(__name__)
@@ -68,13 +69,22 @@ def tell(ctx: Context, asker: Asker, text: str, blocks: list[dict] | None = None
         reply(session, asker, text, blocks)
 
 
-def only_admins(ctx: Context, asker: Asker, doing: str) -> bool:
-    """True (after telling the asker how to become one) when the asker is not an admin. Call it after the ack:
-    it may ask Slack (users.info, usergroups.users.list)."""
-    if ctx.is_admin(asker.user_id, asker.team_id):
+def only_admins(ctx: Context, asker: Asker, doing: str, squad: squads.Squad | None = None,
+                roles: Sequence[str] = ()) -> bool:
+    """True (after telling the asker who may) when the asker is neither an admin nor, in `squad`, a holder of one
+    of `roles` (aurum.squads.roles). Call it after the ack: it may ask Slack (users.info, usergroups.users.list)."""
+    team = squad or squads.IMPLICIT
+    if permitted.may(ctx, asker.team_id, asker.user_id, team, roles):
         return False
-    tell(ctx, asker, ONLY_ADMINS.format(doing=doing, user=asker.user_id))
+    tell(ctx, asker, refusal(ctx, asker, doing, team, roles))
     return True
+
+
+def refusal(ctx: Context, asker: Asker, doing: str, squad: squads.Squad, roles: Sequence[str] = ()) -> str:
+    """Who may do it, and how the asker becomes an admin."""
+    text = ONLY_ADMINS.format(doing=doing, user=asker.user_id)
+    who = permitted.who_may(ctx, squad, roles)
+    return text if who == "admins" else text.replace("Only admins can", f"Only {who} can", 1)
 
 
 def later(ctx: Context, name: str, body: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from aurum import home
 from aurum.core import outbox
 from aurum.core.context import Context
+from aurum.squads import roles
 from aurum.squads import teams as squads
 from commands.common import later, work
 
@@ -24,8 +25,9 @@ def register(app: Any, ctx: Context) -> None:
         team_id, user = body.get("team_id") or "", body["event"]["user"]
         admin = ctx.is_admin(user, team_id)  # before the read: it may ask Slack
         squad = squads.which(ctx, team_id, user)  # the viewer's team
+        led = None if admin else roles.led_by(ctx, user)
         with ctx.reading() as session:
-            view = home.view(squads.scope(ctx, squad), session, team_id, squad.label, admin=admin)
+            view = home.view(squads.scope(ctx, squad), session, team_id, squad.label, admin=admin, led=led)
         with ctx.transaction() as session:
             outbox.home(session, team_id, user, view)
 

@@ -11,7 +11,7 @@ from aurum.core.errors import InputError
 from aurum.core.text import cleaned
 from aurum.kpis import blocks, formatting
 from aurum.reports import budget, narrative
-from commands.common import Asker, only_admins, tell
+from commands.common import Asker, only_admins, team_context, tell
 
 KIND_ALIASES = {"risks": "risk", "issue": "risk", "achievements": "achievement", "wins": "win",
                 "commitments": "commitment", "next": "focus"}
@@ -119,8 +119,9 @@ def handle(ctx: Context, asker: Asker, request: Request) -> str | None:
         tell(ctx, asker, "*Report notes of this period* (wins and commitments: last 7 days; the others: last 30 "
                          "days)\n" + ("\n".join(listed) if listed else "None yet — " + NOTE_USAGE))
     elif isinstance(request, DeleteNote):
+        _team_ctx, squad = team_context(ctx, asker)  # whose scrum masters may delete any note
         with ctx.transaction() as session:
-            note = narrative.delete(ctx, session, asker.team_id, request.note_id, asker.user_id)
+            note = narrative.delete(ctx, session, asker.team_id, request.note_id, asker.user_id, squad)
         tell(ctx, asker, f"🗑️ Note #{note.id} deleted: {blocks.escape_keep_mentions(note.text)}")
     else:
         if only_admins(ctx, asker, "enter the budget (`/report budget`)"):

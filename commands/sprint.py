@@ -11,7 +11,8 @@ from aurum.core.errors import InputError
 from aurum.core.text import CAPS, cleaned
 from aurum.kpis import blocks, formatting
 from aurum.reports import notes, retro, sprints, weekly
-from commands.common import Asker, number, slash_command, team_context, tell
+from aurum.squads.roles import SCRUM_MASTERS
+from commands.common import Asker, number, only_admins, slash_command, team_context, tell
 
 COMMAND = "/sprint"
 USAGE = ("Usage: `/sprint` (progress), `/sprint start <name> [committed points]`, `/sprint progress <points done>`, "
@@ -74,8 +75,11 @@ def parse(text: str, asker: Asker | None = None) -> Status | Start | Progress | 
     raise InputError(f"I don't understand `{blocks.escape(text.strip())}`. {USAGE}")
 
 
-def handle(ctx: Context, asker: Asker, request: Status | Start | Progress | End | Commit) -> None:
-    ctx, _squad = team_context(ctx, asker)  # the team's sprint, commitments and retrospective
+def handle(ctx: Context, asker: Asker, request: Status | Start | Progress | End | Commit) -> str | None:
+    ctx, squad = team_context(ctx, asker)  # the team's sprint, commitments and retrospective
+    if isinstance(request, Start | Progress | End) and only_admins(
+            ctx, asker, "start, update or end a sprint (`/sprint start|progress|end`)", squad, [SCRUM_MASTERS]):
+        return "refused"
     if isinstance(request, Status):
         with ctx.reading() as session:
             data = weekly.compute(ctx, session, asker.team_id)
@@ -108,6 +112,7 @@ def handle(ctx: Context, asker: Asker, request: Status | Start | Progress | End 
             note = notes.add_commitment(ctx, session, asker.team_id, request.text, asker.user_id)
         tell(ctx, asker, f"📌 Commitment #{note.id} recorded for next week: "
                          f"{blocks.escape_keep_mentions(request.text)}. It appears in Friday's summary.")
+    return None
 
 
 def register(app: Any, ctx: Context) -> None:

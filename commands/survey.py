@@ -13,7 +13,7 @@ from aurum.core.errors import InputError
 from aurum.core.text import outgoing, typed
 from aurum.squads import teams as squads
 from aurum.surveys import answers, blocks, breakdown, export, results, runs, service
-from aurum.surveys.model import SURVEY_KEYS
+from aurum.surveys.model import SURVEY_KEYS, Survey
 from aurum.surveys.runs import SurveyError
 from aurum.surveys.schedule import normal_period, opening_on
 from commands.common import Asker, count, later, only_admins, reply, take_team, team_context, tell, work
@@ -72,6 +72,7 @@ class Skip:
 class Answer:
     survey: str
     given: list[answers.Answer]
+    text: str = ""  # as typed: checked again against the questions of the run it goes to
 
 
 Request = Take | Help | Open | Results | Status | Export | Skip | Answer
@@ -132,13 +133,19 @@ def _parse_answer(ctx: Context, text: str) -> Answer:
     survey = words[0].lower() if words and words[0].lower() in SURVEY_KEYS else None
     body = words[1] if survey and len(words) > 1 else "" if survey else text
     definition = ctx.config.surveys.survey(survey or "team")
+    # With a rotation each run asks its own questions: they are checked against the run's, after the ack.
+    return Answer(definition.key, [] if definition.rotation else _checked(definition, body), body)
+
+
+def _checked(definition: Survey, body: str) -> list[answers.Answer]:
+    """The answers in the order of the survey's fields; InputError naming each one not right."""
     given, errors = answers.check(definition, answers.from_text(definition, body))
     if errors:
         order = {f.block_id: (i + 1, f.label) for i, f in enumerate(answers.fields(definition))}
         lines = [f"{order[b][0]}. {blocks.escape(order[b][1])} — {message}" for b, message in errors.items()]
         raise InputError("Not saved:\n" + "\n".join(lines) + "\nWrite the answers in order, separated by `|`, "
                          "e.g. `/survey answer 8 | 7 | flaky CI | pairing`.")
-    return Answer(definition.key, given)
+    return given
 
 
 def parse_with_team(ctx: Context, text: str) -> tuple[Request, str | None]:
@@ -203,7 +210,8 @@ def handle(ctx: Context, asker: Asker, request: Request) -> str | None:
         tell(ctx, asker, f"OK: the {skipped.survey.name} of {skipped.period} will not open "
                          f"({blocks.when(skipped.opens_at, ctx.tz)}).")
     elif isinstance(request, Answer):
-        stored = service.respond(ctx, asker.team_id, asker.user_id, request.survey, request.given)
+        asked = service.asked(ctx, asker.team_id, asker.user_id, request.survey)
+        stored = service.respond(ctx, asker.team_id, asker.user_id, request.survey, _checked(asked, request.text))
         first = "replaced your earlier ones" if stored.replaced else "are in"
         tell(ctx, asker, f"🙏 Thank you: your answers {first}, stored without your name. You can change them "
                          f"until {blocks.when(stored.run.closes_at, ctx.tz)}.")

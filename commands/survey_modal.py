@@ -47,6 +47,8 @@ def submission_answer(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
     survey = ctx.config.surveys.definitions.get(str(meta.get("survey")))
     if survey is None or not isinstance(meta.get("run"), int):
         return {"response_action": "update", "view": blocks.notice_modal("Survey", "This form is out of date.")}
+    asker = Asker.from_body(body)
+    survey = service.asked(ctx, asker.team_id, asker.user_id, survey.key, run_id=meta["run"])  # the run's questions
     raw, refused = cleaned_form(blocks.values_from_state((body.get("view") or {}).get("state") or {}),
                                "survey answer")
     if refused:  # no database stores it: say so on the field, never "send them again"
@@ -54,7 +56,6 @@ def submission_answer(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
     given, errors = answers.check(survey, raw)
     if errors:
         return {"response_action": "errors", "errors": errors}
-    asker = Asker.from_body(body)
     first_block = answers.fields(survey)[0].block_id
     try:
         stored = service.respond(ctx, asker.team_id, asker.user_id, survey.key, given, run_id=meta["run"])

@@ -63,6 +63,9 @@ class SurveyRun(SQLModel, table=True):
     # The scheduled opening as a wall-clock time ("2026-10-30T10:00"): each person is invited when it comes in
     # their own time zone. NULL for a run opened by hand (everyone invited at once).
     local_opening: str | None = Field(default=None, max_length=16)
+    # The questions asked (a JSON list of their definitions) as the run opened; NULL for runs from before it was
+    # kept (they ask the survey's questions as configured).
+    questions: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=when_column())
 
 
@@ -145,6 +148,13 @@ def runs_in_state(session: Session, team_id: str, survey: str | None, state: str
     if survey:
         query = query.where(col(SurveyRun.survey) == survey)
     return list(session.scalars(query.order_by(col(SurveyRun.opens_at))))
+
+
+def runs_asked(session: Session, team_id: str, survey: str, squad: str = DEFAULT_SQUAD) -> int:
+    """How many runs of the survey the team was asked (open or closed; not the skipped ones)."""
+    return session.scalar(select(func.count()).select_from(SurveyRun).where(
+        col(SurveyRun.team_id) == team_id, col(SurveyRun.squad) == squad, col(SurveyRun.survey) == survey,
+        col(SurveyRun.state) != "skipped")) or 0
 
 
 def latest_run(session: Session, team_id: str, survey: str, states: Sequence[str] = ("open", "closed"),

@@ -16,6 +16,8 @@ from aurum.collectors.errors import CollectorError
 from aurum.core.context import Context
 from aurum.core.errors import InputError
 from aurum.kpis import blocks
+from aurum.squads import roles
+from aurum.squads.teams import Squad
 from storage import narrative as repo
 from storage import notes
 from storage.notes import TeamNote
@@ -63,13 +65,15 @@ def between(ctx: Context, session: Session, team_id: str, kind: str, since: date
     return notes.of_kinds_between(session, team_id, [kind], since, until, squad=ctx.squad)
 
 
-def delete(ctx: Context, session: Session, team_id: str, note_id: int, user: str) -> TeamNote:
-    """Delete a note of the team; only its author or an admin may. InputError saying why not otherwise."""
+def delete(ctx: Context, session: Session, team_id: str, note_id: int, user: str, squad: Squad) -> TeamNote:
+    """Delete a note of ctx's team; only its author, an admin or a scrum master (of the asker's team) may.
+    InputError saying why not otherwise."""
     note = notes.find(session, team_id, note_id, NAMES, squad=ctx.squad)
     if note is None:
         raise InputError(f"No report note #{note_id} — `/report notes` lists this period's notes with their ids.")
-    if note.author != user and not ctx.is_admin(user, team_id):
-        raise InputError(f"Only <@{note.author}>, who wrote note #{note_id}, or an admin can delete it.")
+    if note.author != user and not roles.may(ctx, team_id, user, squad, [roles.SCRUM_MASTERS]):
+        who = roles.who_may(ctx, squad, [roles.SCRUM_MASTERS], first=[f"<@{note.author}> (who wrote note #{note_id})"])
+        raise InputError(f"Only {who} can delete it.")
     notes.delete(session, note)
     return note
 

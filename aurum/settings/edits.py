@@ -31,8 +31,12 @@ def with_values(document: dict[str, Any], values: Mapping[str, Any]) -> dict[str
     return changed
 
 
-def kpi_entry(ctx: Context, document: dict[str, Any], key: str) -> str:
-    """The name under which the document's `kpis:` already changes the KPI (its key or an alias), else its key."""
+def kpi_entry(ctx: Context, document: dict[str, Any], key: str, within: str = "") -> str:
+    """The name under which the document's `kpis:` (under the dotted path `within`, e.g. a team's "teams.payments.")
+    already changes the KPI (its key or an alias), else its key."""
+    for part in filter(None, within.split(".")):
+        found = document.get(part)
+        document = found if isinstance(found, dict) else {}
     for name in document.get("kpis") or {}:
         found = ctx.catalog.resolve(str(name))
         if found is not None and found.key == key:

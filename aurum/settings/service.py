@@ -14,14 +14,20 @@ from aurum.core.context import Context
 from aurum.core.jobs import JobRunner
 from aurum.core.text import cleaned_form, escape
 from aurum.settings import blocks, dryrun, edits
+from aurum.squads import teams as squads
+from aurum.squads.teams import Squad
+from aurum.surveys.bank import bank
 from storage import settings as store
 
 Answer = dict[str, Any]
 
 
-def view_for(ctx: Context, team_id: str, kind: str) -> dict:
-    """The modal an App Home button opens, with the workspace's settings as stored now."""
+def view_for(ctx: Context, team_id: str, kind: str, squad: Squad | None = None) -> dict:
+    """The modal an App Home button opens, with the workspace's settings as stored now; given a team (its leads'
+    forms: blocks.TEAM_KINDS), that team's own."""
     with ctx.serving(team_id):
+        if squad is not None:
+            return _team_view(ctx, kind, squad)
         if kind == "kpi":
             return blocks.kpi_modal(ctx.catalog)
         if kind == "channels":
@@ -30,7 +36,30 @@ def view_for(ctx: Context, team_id: str, kind: str) -> dict:
             return blocks.schedules_modal(schedule_rows(ctx), ctx.tz)
         if kind == "anonymity":
             return blocks.anonymity_modal(ctx.config.surveys.threshold)
+        if kind == "questions":
+            survey = ctx.config.surveys.survey("team")
+            return blocks.questions_modal(bank(survey), survey)
         return blocks.alert_modal(list(ctx.config.alerts.rules.values()))
+
+
+def _team_view(ctx: Context, kind: str, squad: Squad) -> dict:
+    team = (squad.key, squad.label)
+    if kind == "kpi":
+        return blocks.kpi_modal(squads.scope(ctx, squad).catalog, team)
+    return blocks.channels_modal(_channels_of(ctx, squad), team)
+
+
+def _channels_of(ctx: Context, squad: Squad | None) -> dict[str, str]:
+    """Each key of `channels:` as the team sees it (the workspace's without a team)."""
+    workspace = ctx.config.channels.model_dump()
+    return workspace if squad is None else {key: squads.channel(ctx.config, squad, key) for key in workspace}
+
+
+def team_of(ctx: Context, metadata: dict[str, Any]) -> Squad | None:
+    """The team a form is about (its metadata's `team`), None for the workspace's; InputError for a team no more
+    in `teams:`."""
+    key = metadata.get("team")
+    return squads.by_key(ctx.config, str(key)) if key else None
 
 
 def _runner(ctx: Context) -> JobRunner:
@@ -54,10 +83,12 @@ def schedule_rows(ctx: Context) -> list[tuple[str, str, str, list[datetime]]]:
     return rows
 
 
-def home_section(ctx: Context, session: Session, team_id: str) -> list[dict]:
+def home_section(ctx: Context, session: Session, team_id: str, squad: Squad | None = None) -> list[dict]:
+    """The admins' Settings section; given a team, its leads' (with the latest changes of that team)."""
+    prefix = f"teams.{squad.key}." if squad is not None else ""
     changes = [(c.at, c.user_id, c.path, _shown(c.before), _shown(c.after))
-               for c in store.recent_changes(session, team_id, limit=5)]
-    return blocks.home_section(changes, ctx.tz)
+               for c in store.recent_changes(session, team_id, limit=50) if c.path.startswith(prefix)][:5]
+    return blocks.home_section(changes, ctx.tz, squad.label if squad is not None else "")
 
 
 def _shown(value: str | None) -> str | None:
@@ -65,24 +96,34 @@ def _shown(value: str | None) -> str | None:
 
 
 def submit(ctx: Context, team_id: str, user_id: str, kind: str, state: dict[str, Any],
-           metadata: dict[str, Any]) -> Answer:
+           metadata: dict[str, Any], squad: Squad | None = None) -> Answer:
+    """`squad`: the team whose own settings the form changes (team_of), None for the workspace's."""
     with ctx.serving(team_id):
         found, refused = cleaned_form(blocks.values(state), "setting")
         if refused:  # no database stores it: said on the field
             return _errors(refused)
+        if squad is not None and kind in blocks.TEAM_KINDS:
+            return (_kpi if kind == "kpi" else _channels)(ctx, team_id, user_id, found, squad)
         if kind == blocks.ALERT_SAVE:
             return _alert_save(ctx, team_id, user_id, metadata)
         if kind == "alert":
             return _alert_dry_run(ctx, team_id, found)
-        handle = {"kpi": _kpi, "channels": _channels, "schedules": _schedules, "anonymity": _anonymity}[kind]
+        handle = {"kpi": _kpi, "channels": _channels, "schedules": _schedules, "anonymity": _anonymity,
+                  "questions": _questions}[kind]
         return handle(ctx, team_id, user_id, found)
 
 
-def _channels(ctx: Context, team_id: str, user_id: str, found: dict[str, Any]) -> Answer:
-    current = ctx.config.channels.model_dump()
+def _prefix(squad: Squad | None) -> str:
+    """Where a team's own settings live in the document (the workspace's at its top)."""
+    return f"teams.{squad.key}." if squad is not None else ""
+
+
+def _channels(ctx: Context, team_id: str, user_id: str, found: dict[str, Any], squad: Squad | None = None) -> Answer:
+    current, at = _channels_of(ctx, squad), _prefix(squad)
     picked = {block.split(":", 1)[1]: value for block, value in found.items() if block.startswith("channel:")}
     return _store(ctx, team_id, user_id, "channels",
-                  {f"channels.{key}": value for key, value in picked.items() if value and value != current.get(key)},
+                  {f"{at}channels.{key}": value for key, value in picked.items()
+                   if value and value != current.get(key)},
                   {f"channels.{key}": f"channel:{key}" for key in picked})
 
 
@@ -104,7 +145,36 @@ def _anonymity(ctx: Context, team_id: str, user_id: str, found: dict[str, Any]) 
     return _store(ctx, team_id, user_id, "anonymity", {"surveys.threshold": number}, {"": "threshold"})
 
 
-def _kpi(ctx: Context, team_id: str, user_id: str, found: dict[str, Any]) -> Answer:
+def _questions(ctx: Context, team_id: str, user_id: str, found: dict[str, Any]) -> Answer:
+    survey = ctx.config.surveys.survey("team")
+    known = {q.id: q for q in bank(survey)}
+    picked = [(f"slot:{n}", found.get(f"slot:{n}")) for n in range(1, blocks.SLOTS + 1)]
+    picked += [("rotating", qid) for qid in found.get("rotating") or []]
+    seen: dict[str, str] = {}
+    for block, qid in picked:
+        if qid and qid not in known:
+            return _errors({block: "Pick questions from the list."})
+        if qid in seen:
+            return _errors({block: f"“{known[qid].label}” is picked already ({seen[qid].replace(':', ' ')}); "
+                                   "pick each question once."})
+        if qid:
+            seen[qid] = block
+    fixed = [qid for block, qid in picked if qid and block.startswith("slot:")]
+    rotating = [qid for block, qid in picked if qid and block == "rotating"]
+    if not fixed and not rotating:
+        return _errors({"slot:1": "Pick at least one question."})
+    rotation = _whole(found.get("rotation") or 0)
+    if rotation is None:
+        return _errors({"rotation": f"'{found['rotation']}' is not a whole number; write it like 2, or leave it "
+                                    "empty to ask every rotating question."})
+    questions = [known[qid].model_dump(exclude_defaults=True) for qid in fixed]
+    questions += [{**known[qid].model_dump(exclude_defaults=True), "rotating": True} for qid in rotating]
+    return _store(ctx, team_id, user_id, "questions",
+                  {"surveys.team.questions": questions, "surveys.team.rotation": rotation},
+                  {"rotation": "rotation", "questions": "slot:1"})
+
+
+def _kpi(ctx: Context, team_id: str, user_id: str, found: dict[str, Any], squad: Squad | None = None) -> Answer:
     key = str(found.get("kpi") or "")
     if ctx.catalog.resolve(key) is None:
         return _errors({"kpi": "Pick a KPI from the list."})
@@ -117,8 +187,9 @@ def _kpi(ctx: Context, team_id: str, user_id: str, found: dict[str, Any]) -> Ans
         except ValueError:
             return _errors({"stretch": f"'{found['stretch']}' is not a number; write it like 150 or 99.5."})
     assert ctx.live is not None
-    name = edits.kpi_entry(ctx, ctx.live.document(team_id), key)
-    return _store(ctx, team_id, user_id, "kpi", {f"kpis.{name}.{field}": v for field, v in changes.items()},
+    at = _prefix(squad)
+    name = edits.kpi_entry(ctx, ctx.live.document(team_id), key, within=at)
+    return _store(ctx, team_id, user_id, "kpi", {f"{at}kpis.{name}.{field}": v for field, v in changes.items()},
                   {".stretch": "stretch", "": "target"})
 
 

@@ -1,4 +1,4 @@
-"""The config file's `teams:` section: each team's members, channels, scrum masters, sprint board, KPI overrides
+"""The config file's `teams:` section: each team's members, channels, leads, scrum masters, sprint board, KPI overrides
 and survey audience."""
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ class TeamConfig(BaseModel):
     default: bool = False  # holds the rows from before teams existed (default: the first team listed)
     members: Members
     channels: dict[str, str] = {}
-    scrum_masters: list[str] = []  # user ids who get the team's sprint retrospectives by DM
+    scrum_masters: list[str] = []  # user ids who get the team's sprint retrospectives by DM and run its sprints
+    leads: list[str] = []  # user ids who may change the team's own settings (its KPI targets, its channels)
     sprint_board: str | None = Field(default=None, pattern=r"^[0-9]+$")  # the team's Jira board id
     kpis: dict[str, dict[str, Any]] = {}  # same shape as the top-level `kpis:`
     survey_audience: Members | None = None  # who the team's surveys ask; default: the team's members

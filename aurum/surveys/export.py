@@ -45,7 +45,7 @@ def export(ctx: Context, session: Session, team_id: str, survey_key: str | None 
             withheld += 1
             continue
         exported += 1
-        survey = ctx.config.surveys.survey(run.survey)
+        survey = ctx.config.surveys.survey(run.survey).as_asked(run.questions)  # the labels the run asked
         labels = {f.answer_id: f.label for f in fields(survey)}
         for answer_set, question_id, value, _number in rows:
             if question_id == RESPONSE_MARKER:

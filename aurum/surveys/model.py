@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from functools import cached_property
 from typing import Any, Literal
@@ -33,6 +34,7 @@ class Question(BaseModel):
     comment: str | None = Field(default=None, max_length=2000)
     kpi: str | None = None
     blockers: bool = False
+    rotating: bool = False  # asked in turn with the other rotating questions (the survey's `rotation`)
 
     @model_validator(mode="after")
     def _consistent(self) -> Question:
@@ -109,11 +111,34 @@ class Survey(BaseModel):
     questions: list[Question]
     response_rate_kpi: str | None = None
     results_to: list[str] = ["team", "scrum_masters"]  # keys of `channels:` or #names
+    rotation: int = Field(default=0, ge=0, le=90)  # rotating questions asked each run, in turn (0: all of them)
 
     @field_validator("questions")
     @classmethod
     def _check_questions(cls, value: list[Question]) -> list[Question]:
         return _unique_questions(value)
+
+    @model_validator(mode="after")
+    def _check_rotation(self) -> Survey:
+        rotating = len(self.rotating)
+        if self.rotation > rotating:
+            raise ValueError(f"rotation asks {self.rotation} rotating questions each run but "
+                             f"{rotating or 'no'} question{'s are' if rotating != 1 else ' is'} marked rotating: true; "
+                             "mark more questions rotating or lower the rotation")
+        return self
+
+    @property
+    def rotating(self) -> list[Question]:
+        return [q for q in self.questions if q.rotating]
+
+    def asked(self, turn: int) -> list[Question]:
+        """The questions of the `turn`-th run (0, 1, …): every fixed one, and `rotation` rotating ones taken in
+        turn (the next ones each run, round the list), each in its place in the list."""
+        pool = self.rotating
+        if not self.rotation or not pool:
+            return list(self.questions)
+        chosen = {pool[(turn * self.rotation + i) % len(pool)].id for i in range(self.rotation)}
+        return [q for q in self.questions if not q.rotating or q.id in chosen]
 
     def question(self, question_id: str) -> Question | None:
         return next((q for q in self.questions if q.id == question_id), None)
@@ -121,6 +146,18 @@ class Survey(BaseModel):
     @property
     def scales(self) -> list[Question]:
         return [q for q in self.questions if q.type == "scale"]
+
+    def as_asked(self, stored: str | None) -> Survey:
+        """The survey as a run asks it, with the questions it opened with (`stored_questions`; settings changed
+        since apply from the next run); a run from before runs kept their questions (None) asks the survey's own."""
+        if not stored:
+            return self
+        return self.model_copy(update={"questions": [Question.model_validate(q) for q in json.loads(stored)]})
+
+
+def stored_questions(questions: list[Question]) -> str:
+    """The questions a run asks, as it keeps them (JSON)."""
+    return json.dumps([q.model_dump(exclude_defaults=True) for q in questions])
 
 
 class SurveyOverride(BaseModel):
@@ -133,6 +170,7 @@ class SurveyOverride(BaseModel):
     questions: list[Question] | None = None
     response_rate_kpi: str | None = None
     results_to: list[str] | None = None
+    rotation: int | None = Field(default=None, ge=0, le=90)
 
     @field_validator("questions")
     @classmethod

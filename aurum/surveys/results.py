@@ -86,7 +86,7 @@ class Results:
 
 
 def compute(ctx: Context, session: Session, run: SurveyRun) -> Results:
-    survey = ctx.config.surveys.survey(run.survey)
+    survey = ctx.config.surveys.survey(run.survey).as_asked(run.questions)
     threshold = ctx.config.surveys.threshold
     runs = repo.closed_runs_until(session, run.team_id, run.survey, run.opens_at, TREND_RUNS, squad=run.squad)
     if not runs or runs[-1].id != run.id:

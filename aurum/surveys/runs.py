@@ -15,7 +15,7 @@ from aurum.core.zones import zones
 from aurum.kpis import charts
 from aurum.squads import teams as squads
 from aurum.surveys import blocks, results, timing
-from aurum.surveys.model import Survey
+from aurum.surveys.model import Survey, stored_questions
 from aurum.surveys.schedule import closes_at, job_name, last_opening, next_opening, period_of
 from storage import claims
 from storage import surveys as repo
@@ -77,10 +77,12 @@ def open_run(ctx: Context, session: Session, team_id: str, survey_key: str, peri
     users = audience(ctx, team_id, survey)
     if not users:
         return f"{done}nobody to ask: set surveys.{survey_key}.audience in the config file"
+    asked = survey.asked(repo.runs_asked(session, team_id, survey_key, ctx.squad))  # the rotation's next turn
     run = repo.add_run(session, SurveyRun(team_id=team_id, squad=ctx.squad, survey=survey_key, period=period,
                                           opens_at=now,
                                           closes_at=closes_at(ctx, survey_key, now), audience=len(users),
-                                          note=note, local_opening=timing.wall_text(local) if local else None))
+                                          note=note, local_opening=timing.wall_text(local) if local else None,
+                                          questions=stored_questions(asked)))
     if run is None:
         return f"{done}{period} already opened"
     repo.add_respondents(session, team_id, run.id, users)  # type: ignore[arg-type]
@@ -111,7 +113,7 @@ def invite_due(ctx: Context, session: Session, survey: Survey, run: SurveyRun, a
 
 def _invite(ctx: Context, session: Session, survey: Survey, run: SurveyRun, users: list[str]) -> None:
     for user, zone in zones(ctx, session, run.team_id, users, ask=False).items():
-        text, message = blocks.invitation(survey, run, zone, ctx.config.surveys.threshold)
+        text, message = blocks.invitation(survey.as_asked(run.questions), run, zone, ctx.config.surveys.threshold)
         outbox.post(session, run.team_id, user, text, message, key=f"survey:{run.id}:invite:{user}")
 
 

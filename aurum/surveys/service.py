@@ -63,7 +63,17 @@ def view_for(ctx: Context, team_id: str, user_id: str, survey_key: str | None = 
         if person is None:
             return blocks.notice_modal(survey.short_name, answers.NOT_ASKED)
         answered = person.responded_at is not None
-    return blocks.modal(survey, run, ctx.tz, ctx.config.surveys.threshold, answered_before=answered)
+    return blocks.modal(survey.as_asked(run.questions), run, ctx.tz, ctx.config.surveys.threshold,
+                        answered_before=answered)
+
+
+def asked(ctx: Context, team_id: str, user_id: str, survey_key: str, run_id: int | None = None) -> Survey:
+    """The survey as the run (by default the one the person answers now) asks it: the questions it opened with."""
+    survey = ctx.config.surveys.survey(survey_key)
+    with ctx.reading() as session:
+        run = repo.get_run(session, team_id, run_id) if run_id is not None else \
+            current_run(ctx, session, team_id, survey_key, user_id)
+    return survey.as_asked(run.questions if run is not None and run.survey == survey_key else None)
 
 
 def respond(ctx: Context, team_id: str, user_id: str, survey_key: str, given: list[answers.Answer],

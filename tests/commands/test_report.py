@@ -48,13 +48,13 @@ def test_blocker_add_list_done(server, slack, fake_slack):
 
 def test_sprint_end_posts_the_retrospective_to_the_channel_and_each_scrum_master(runtime, server, slack, fake_slack):
     channel = fake_slack.add_channel("#scrum-masters")
-    slack.command("/sprint", "start Sprint 24 50", user="U1")
+    slack.command("/sprint", "start Sprint 24 50", user="U0SM1")
     ephemeral_with(fake_slack, "Sprint 24 started, 50 points committed")
-    slack.command("/sprint", "start Sprint 25", user="U1")
+    slack.command("/sprint", "start Sprint 25", user="U0SM1")
     assert "Sprint 24' is still active" in ephemeral_with(fake_slack, "still active")["text"]
-    slack.command("/sprint", "progress 30", user="U1")
+    slack.command("/sprint", "progress 30", user="U0SM1")
     ephemeral_with(fake_slack, "30 points done")
-    slack.command("/sprint", "end 46", user="U1")
+    slack.command("/sprint", "end 46", user="U0SM1")
     posts = fake_slack.wait_for("chat.postMessage", count=3, timeout=BUILD)
     by_channel = {p.params["channel"]: p.params for p in posts}
     assert set(by_channel) == {channel, "DU0SM1", "DU0SM2"}
@@ -131,9 +131,9 @@ def test_app_home_publishes_a_valid_view(runtime, server, slack, fake_slack):
 
 
 def test_sprint_end_without_points_asks_for_them(server, slack, fake_slack):
-    slack.command("/sprint", "start Sprint 9", user="U1")
+    slack.command("/sprint", "start Sprint 9", user="U0SM1")
     ephemeral_with(fake_slack, "Sprint 9 started")
-    slack.command("/sprint", "end", user="U1")
+    slack.command("/sprint", "end", user="U0SM1")
     assert "`/sprint end 46`" in ephemeral_with(fake_slack, "How many points")["text"]
     assert not fake_slack.calls_to("chat.postMessage")
-    assert "not a number of points completed" in slack.command("/sprint", "end lots", user="U1").json()["text"]
+    assert "not a number of points completed" in slack.command("/sprint", "end lots", user="U0SM1").json()["text"]

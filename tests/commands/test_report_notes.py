@@ -100,7 +100,7 @@ def test_a_note_is_deleted_by_its_author_or_an_admin_only(server, slack, fake_sl
     slack.command("/report", "note win Released 2.0", user="U1")
     reply_with(fake_slack, "Win note #2")
     slack.command("/report", "note delete 1", user="U2")
-    assert "Only <@U1>, who wrote note #1, or an admin can delete it." in reply_with(fake_slack, "Only <@U1>")
+    assert "Only <@U1> (who wrote note #1) or admins can delete it." in reply_with(fake_slack, "Only <@U1>")
     slack.command("/report", "note delete 1", user=ADMIN)
     assert "Note #1 deleted" in reply_with(fake_slack, "deleted")
     slack.command("/report", "note delete 1", user="U1")

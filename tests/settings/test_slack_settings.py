@@ -20,7 +20,7 @@ from tests.settings.conftest import ADMIN
 from tests.settings.support import TEAM, channel, channels, home_button, option, submission, text
 from tests.support import is_reply
 
-KINDS = ["kpi", "channels", "schedules", "anonymity", "alert"]
+KINDS = ["kpi", "channels", "schedules", "anonymity", "questions", "alert"]
 
 
 def _opened(slack, fake_slack, kind: str, user: str = ADMIN) -> dict:

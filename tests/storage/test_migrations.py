@@ -274,3 +274,22 @@ def test_sqlite_upgrade_puts_every_row_in_the_workspaces_default_team(tmp_path):
 @pytest.mark.skipif(POSTGRES_ENV not in os.environ, reason=f"{POSTGRES_ENV} is not set (.ci/run sets it)")
 def test_postgres_upgrade_puts_every_row_in_the_workspaces_default_team():
     _check_squad_migration(fresh_postgres_database())
+
+
+# ----- 0016: a survey run keeps its questions ----------------------------------------------------------------------
+
+def test_sqlite_upgrade_keeps_runs_and_asks_their_surveys_questions(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'questions.db'}")
+    try:
+        upgrade(engine, "0015")
+        runs = Table("survey_run", MetaData(), autoload_with=engine)
+        with engine.begin() as conn:
+            conn.execute(insert(runs), [{**_TEAM_ROWS_0010["survey_run"][0], "squad": ""}])
+        upgrade(engine)
+        (row,) = _read(engine, Table("survey_run", MetaData(), autoload_with=engine))
+        assert row["questions"] is None and row["period"] == "2026-W48"  # a run from before: the survey's questions
+        command.downgrade(alembic_config(engine), "0015")
+        (row,) = _read(engine, Table("survey_run", MetaData(), autoload_with=engine))
+        assert "questions" not in row and row["period"] == "2026-W48"
+    finally:
+        engine.dispose()

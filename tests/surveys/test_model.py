@@ -11,7 +11,7 @@ from slack_sdk.models.views import View
 
 from aurum.config import ConfigError, parse_config
 from aurum.surveys import answers, blocks
-from aurum.surveys.model import SurveyConfig
+from aurum.surveys.model import SurveyConfig, stored_questions
 from storage.surveys import SurveyRun
 
 OPENS = datetime(2026, 11, 27, 9, tzinfo=UTC)
@@ -73,7 +73,7 @@ def test_a_team_may_replace_questions_with_single_choice_and_number_inputs():
     ({"audience": {"channel": "#eng", "users": ["U1"]}}, "give exactly one of channel, usergroup or users"),
     ({"short_name": "A title far longer than a modal allows"}, "surveys.team.short_name"),
     ({"cadence": "daily"}, "surveys.team.cadence: unknown key 'cadence'. Valid keys: audience, name, questions, "
-                          "response_rate_kpi, results_to, short_name"),
+                          "response_rate_kpi, results_to, rotation, short_name"),
     ({"results_to": ["teem"]}, "surveys.team: unknown channel 'teem'; use a #name or a key of channels:"),
 ])
 def test_bad_survey_overrides_name_the_file_and_field(override, message):
@@ -142,3 +142,31 @@ def test_the_console_prints_the_questions_and_how_to_answer(settings, tmp_path):
     assert "1. How satisfied are you with development velocity?" in printed
     assert "/survey answer <1> | <2> | <3> | <4>" in printed
     runtime.shutdown()
+
+
+def _rotating(rotation: int) -> dict:
+    fixed = {"id": "velocity", "type": "scale", "label": "Velocity?"}
+    pool = [{"id": f"r{i}", "type": "text", "label": f"Rotating {i}?", "optional": True, "rotating": True}
+            for i in range(3)]
+    return {"surveys": {"team": {"questions": [fixed, *pool], "rotation": rotation}}}
+
+
+def test_a_rotation_asks_the_next_rotating_questions_each_run_in_turn():
+    survey = parse_config(_rotating(2)).surveys.survey("team")
+    asked = [[q.id for q in survey.asked(turn)] for turn in range(3)]
+    assert asked == [["velocity", "r0", "r1"], ["velocity", "r0", "r2"], ["velocity", "r1", "r2"]]
+    assert [q.id for q in parse_config(_rotating(0)).surveys.survey("team").asked(5)] == \
+        ["velocity", "r0", "r1", "r2"]  # no rotation: every question each run
+
+
+def test_a_rotation_beyond_the_rotating_questions_says_what_to_change():
+    with pytest.raises(ConfigError) as raised:
+        parse_config(_rotating(4), "team.yml")
+    assert "rotation asks 4 rotating questions each run but 3 questions are marked rotating: true" in str(raised.value)
+
+
+def test_a_run_asks_the_questions_it_kept_whatever_the_settings_say_since():
+    survey = parse_config(_rotating(1)).surveys.survey("team")
+    kept = stored_questions(survey.asked(1))
+    assert [q.id for q in survey.as_asked(kept).questions] == ["velocity", "r1"]
+    assert survey.as_asked(None) is survey
