@@ -66,9 +66,10 @@ def close(session: Session, team_id: str, kind: str, note_id: int, by: str, at: 
 
 
 def of_kinds_between(session: Session, team_id: str, kinds: list[str], since: datetime, until: datetime,
-                     limit: int = 50) -> list[TeamNote]:
+                     limit: int = 50, squad: str = DEFAULT_SQUAD) -> list[TeamNote]:
     """Notes of any of `kinds` added in (since, until], oldest first."""
-    query = select(TeamNote).where(col(TeamNote.team_id) == team_id, col(TeamNote.kind).in_(kinds),
+    query = select(TeamNote).where(col(TeamNote.team_id) == team_id, col(TeamNote.squad) == squad,
+                                   col(TeamNote.kind).in_(kinds),
                                    col(TeamNote.created_at) > since, col(TeamNote.created_at) <= until)
     return list(session.scalars(query.order_by(col(TeamNote.created_at), col(TeamNote.id)).limit(limit)))
 

@@ -94,7 +94,7 @@ def compute(ctx: Context, session: Session, team_id: str, until: datetime | None
         roll=recognition.roll_lines(recognition_repo.kudos_between(session, team_id, since, until), []),
         stakeholders=inputs.stakeholder_summary(ctx, session, team_id, since, until),
         entered_budget=budgets.current(ctx, session, team_id, until),
-        written={kind: narrative.written_lines(ctx, session, team_id, narrative.between(session, team_id, kind,
+        written={kind: narrative.written_lines(ctx, session, team_id, narrative.between(ctx, session, team_id, kind,
                                                                                         since, until))
                  for kind in ("achievement", "risk", "focus")},
     )

@@ -45,19 +45,22 @@ NAMES = list(KINDS)
 
 
 def add(ctx: Context, session: Session, team_id: str, kind: str, text: str, author: str) -> TeamNote:
-    return notes.add(session, team_id, KINDS[kind].name, text, author, ctx.now())
+    return notes.add(session, team_id, KINDS[kind].name, text, author, ctx.now(), squad=ctx.squad)
 
 
 def this_period(ctx: Context, session: Session, team_id: str) -> list[TeamNote]:
     """Every note a report of now would show: the week's wins and commitments, the month's others."""
     now = ctx.now()
     found = [n for kind in KINDS.values()
-             for n in notes.of_kinds_between(session, team_id, [kind.name], now - kind.window, now)]
+             for n in notes.of_kinds_between(session, team_id, [kind.name], now - kind.window, now,
+                                             squad=ctx.squad)]
     return sorted(found, key=lambda n: (n.created_at, n.id or 0))
 
 
-def between(session: Session, team_id: str, kind: str, since: datetime, until: datetime) -> list[TeamNote]:
-    return notes.of_kinds_between(session, team_id, [kind], since, until)
+def between(ctx: Context, session: Session, team_id: str, kind: str, since: datetime,
+            until: datetime) -> list[TeamNote]:
+    """The notes of ctx's team of one kind written in (since, until]."""
+    return notes.of_kinds_between(session, team_id, [kind], since, until, squad=ctx.squad)
 
 
 def delete(ctx: Context, session: Session, team_id: str, note_id: int, user: str) -> TeamNote:

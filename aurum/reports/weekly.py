@@ -79,7 +79,7 @@ def compute(ctx: Context, session: Session, team_id: str, until: datetime | None
         team=team, coverage_week=coverage,
         suggestions=recognition.suggestions(moves, sources, period),
         release=inputs.releases(ctx, session, team_id, since, until),
-        written={kind: narrative.written_lines(ctx, session, team_id, narrative.between(session, team_id, kind,
+        written={kind: narrative.written_lines(ctx, session, team_id, narrative.between(ctx, session, team_id, kind,
                                                                                         since, until))
                  for kind in ("win", "risk", "commitment")},
     )
