@@ -15,14 +15,15 @@ from aurum.core.context import Context
 from aurum.core.errors import InputError
 from aurum.core.text import cleaned
 from aurum.kpis.blocks import escape, section
-from commands.common import Asker, button, only_admins, reply, slash_command, tell
+from aurum.squads import teams as squads
+from commands.common import Asker, button, only_admins, reply, slash_command, team_context, tell
 
 COMMAND = "/alerts"
 BUTTONS = re.compile(
     rf"^({alert_blocks.ACK}|{alert_blocks.SNOOZE}_(1h|4h|1d)|{alert_blocks.USEFUL}|{alert_blocks.NOISE})$")
 USAGE = (
     "*Usage*\n"
-    "• `/alerts` — what is firing and pending now\n"
+    "• `/alerts [team:<key>]` — what is firing and pending now (of a team's values)\n"
     "• `/alerts rules` — every rule, its condition, channels and state\n"
     "• `/alerts history [kpi]` — recent alert episodes (of one KPI) and the alert accuracy\n"
     "• `/alerts silence <rule> <duration> [reason]` — no notifications for a while (admins), e.g. `2h`, `1d`\n"
@@ -106,7 +107,7 @@ def parse(ctx: Context, text: str) -> Request:
 
 
 def register(app: Any, ctx: Context) -> None:
-    slash_command(app, ctx, COMMAND, lambda text, _asker: parse(ctx, text), handle)
+    slash_command(app, ctx, COMMAND, lambda text, _asker: parse(ctx, text), handle, teams=True)
 
     def press_button(body: dict[str, Any]) -> None:
         asker = Asker.from_body(body)
@@ -139,19 +140,18 @@ def handle(ctx: Context, asker: Asker, request: Request) -> None:
     if isinstance(request, Help):
         tell(ctx, asker, "How to use /alerts", [section(USAGE)])
     elif isinstance(request, Overview):
-        with ctx.reading() as session:
-            lines = actions.current_lines(ctx, session, asker.team_id)
-        tell(ctx, asker, f"{len(lines)} alerts firing or pending", alert_blocks.current(lines))
+        overview(ctx, asker)
     elif isinstance(request, Rules):
         with ctx.reading() as session:
             lines = actions.rule_lines(ctx, session, asker.team_id)
-        tell(ctx, asker, "Alert rules", alert_blocks.rules_listing(lines))
+        tell(ctx, asker, "Alert rules", alert_blocks.with_note(alert_blocks.rules_listing(lines), workspace_note(ctx)))
     elif isinstance(request, History):
         with ctx.reading() as session:
             lines = actions.history_lines(ctx, session, asker.team_id, request.kpi)
             accuracy = actions.accuracy(session, asker.team_id, ctx.now())
         heading = f"for `{request.kpi}`" if request.kpi else "(all rules)"
-        tell(ctx, asker, "Alert history", alert_blocks.history(lines, heading, accuracy.describe()))
+        tell(ctx, asker, "Alert history", alert_blocks.with_note(
+            alert_blocks.history(lines, heading, accuracy.describe()), workspace_note(ctx)))
     elif isinstance(request, Silence):
         if not only_admins(ctx, asker, "silence alerts"):
             silence(ctx, asker, request)
@@ -160,6 +160,30 @@ def handle(ctx: Context, asker: Asker, request: Request) -> None:
             targets = actions.send_test(ctx, session, asker.team_id, request.rule)
             reply(session, asker,
                         f"🧪 Test notification for {request.rule.name} sent to {', '.join(targets)}.")
+
+
+def workspace_note(ctx: Context) -> str:
+    """Where the workspace has teams: alert rules, their notifications and episodes are the workspace's."""
+    if not ctx.config.teams:
+        return ""
+    return (f"Alert rules and their episodes are the workspace's: they follow the values of "
+            f"{squads.default_squad(ctx.config).label} (the default team). `/alerts team:<key>` shows the rules "
+            "that hold on another team's values.")
+
+
+def overview(ctx: Context, asker: Asker) -> None:
+    """What fires: the alerts of the default team's values, or the rules that hold on another team's values."""
+    team_ctx, squad = team_context(ctx, asker)
+    with ctx.reading() as session:
+        if squad.stored == squads.default_squad(ctx.config).stored:
+            lines, note = actions.current_lines(ctx, session, asker.team_id), workspace_note(ctx)
+        else:
+            lines = actions.holding_lines(team_ctx, session, asker.team_id)
+            note = (f"The rules whose condition holds on {squad.label}'s latest values. Notifications, "
+                    f"acknowledgements and `/alerts history` follow {squads.default_squad(ctx.config).label}'s "
+                    "values (the default team).")
+    tell(ctx, asker, f"{len(lines)} alerts firing or pending",
+         alert_blocks.with_note(alert_blocks.current(lines), note))
 
 
 def silence(ctx: Context, asker: Asker, request: Silence) -> None:

@@ -12,7 +12,8 @@ from aurum.core.context import Context
 from aurum.core.errors import InputError
 from aurum.kpis import blocks
 from aurum.recognition import kudos as recognition
-from commands.common import Asker, button, refuse_hostile, reply, slash_command, tell
+from aurum.squads import teams as squads
+from commands.common import Asker, button, refuse_hostile, reply, slash_command, team_context, tell
 
 COMMAND = "/kudos"
 SUGGESTION_KEY = re.compile(r"^\d{4}-W\d{2}:[a-z_]{1,20}$")
@@ -20,7 +21,8 @@ AWARD_LIST = ", ".join(f"`{name}` ({title})" for name, title in
                        (("code-quality", "Code Quality Award"), ("performance", "Performance Champion"),
                         ("innovation", "Innovation Award"), ("mentorship", "Mentorship Award")))
 USAGE = (f"Usage: `/kudos @person <award> <why>` with an award of {AWARD_LIST}; "
-         "`/kudos team customer-impact <why>` for a team achievement; `/kudos leaderboard [month|quarter]`.")
+         "`/kudos team customer-impact <why>` for a team achievement; `/kudos leaderboard [month|quarter] "
+         "[team:<key>]`.")
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,11 @@ def parse(text: str, asker: Asker) -> Give | Team | Leaderboard:
     if head == "leaderboard":
         span = words[1].lower() if len(words) > 1 else "month"
         if len(words) > 2 or span not in ("month", "quarter"):
-            raise InputError("Usage: `/kudos leaderboard [month|quarter]`.")
+            raise InputError("Usage: `/kudos leaderboard [month|quarter] [team:<key>]`.")
         return Leaderboard(span)
+    if asker.team is not None:
+        raise InputError("`team:<key>` goes with `/kudos leaderboard` only: kudos are given to a person, whatever "
+                         "their team. Leave it out.")
     if head == "team":
         kind = recognition.TEAM_NAMES.get(words[1].lower()) if len(words) > 1 else None
         if kind is None:
@@ -71,8 +76,12 @@ def handle(ctx: Context, asker: Asker, request: Give | Team | Leaderboard) -> No
     channel = recognition.recognition_channel(ctx)  # every /kudos post goes there, and the reply says so
     if isinstance(request, Leaderboard):
         since, until, label = recognition.window(ctx, request.span)
+        _team_ctx, squad = team_context(ctx, asker)
+        label = f"{label} · {squad.label}" if squad.label else label
         with ctx.reading() as session:
             board = recognition.leaderboard(session, asker.team_id, since, until)
+        mine = squads.belonging(ctx, asker.team_id, squad, [person for person, *_ in board])
+        board = [row for row in board if row[0] in mine]  # the team's members' kudos
         tell(ctx, asker, f"Kudos leaderboard — {label}", recognition.leaderboard_blocks(board, label))
     elif isinstance(request, Team):
         with ctx.transaction() as session:
@@ -115,7 +124,7 @@ def confirm_suggestion(ctx: Context, body: dict[str, Any]) -> None:
 
 
 def register(app: Any, ctx: Context) -> None:
-    slash_command(app, ctx, COMMAND, parse, handle)
+    slash_command(app, ctx, COMMAND, parse, handle, teams=True)
 
     def ack_only(ack) -> None:
         ack()

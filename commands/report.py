@@ -9,10 +9,13 @@ from typing import Any
 from aurum.core.context import Context
 from aurum.core.errors import InputError
 from aurum.core.jobs import JobRunner
-from aurum.kpis.blocks import MAX_BLOCKS
+from aurum.core.periods import week_key
+from aurum.kpis.blocks import MAX_BLOCKS, escape
 from aurum.reports import executive, quarterly, retro, weekly
+from aurum.reports import jobs as report_jobs
 from aurum.reports.common import Report, deliver_preview
 from aurum.reports.narrative_blocks import add_note_actions
+from aurum.squads import teams as squads
 from commands import report_modal, report_notes
 from commands.common import Asker, slash_command, team_context, tell
 
@@ -61,7 +64,7 @@ def build(ctx: Context, team_id: str, kind: str, org: bool = True) -> Report | N
 
 
 def handle(ctx: Context, asker: Asker, request: Request | report_notes.Request) -> str | None:
-    ctx, _squad = team_context(ctx, asker)
+    ctx, squad = team_context(ctx, asker)
     if not isinstance(request, Request):
         return report_notes.handle(ctx, asker, request)
     if request.preview:
@@ -80,6 +83,9 @@ def handle(ctx: Context, asker: Asker, request: Request | report_notes.Request) 
     if request.kind == "sprint":
         post_retro(ctx, asker)  # the team's
         return None
+    if request.kind == "weekly" and asker.team is not None:
+        post_team_weekly(ctx, asker, squad)
+        return None
     (outcome,) = JobRunner(ctx).run_now(KINDS[request.kind], team_id=asker.team_id)
     if outcome.result == "already ran":
         tell(ctx, asker, f"The {request.kind} report of {outcome.period} was already posted; "
@@ -89,6 +95,18 @@ def handle(ctx: Context, asker: Asker, request: Request | report_notes.Request) 
     else:
         tell(ctx, asker, f"📤 The {request.kind} report of {outcome.period} is {outcome.result}.")
     return None
+
+
+def post_team_weekly(ctx: Context, asker: Asker, squad: squads.Squad) -> None:
+    """The named team's weekly summary only (`/report weekly` without `team:` posts every team's)."""
+    period = week_key(ctx.now().astimezone(ctx.tz))
+    with ctx.transaction() as session:
+        channel, queued = report_jobs.team_weekly_summary(ctx, session, asker.team_id, period, squad)
+    if queued:
+        tell(ctx, asker, f"📤 {squad.label}'s weekly summary of {period} is posted to {escape(channel)}.")
+    else:
+        tell(ctx, asker, f"{squad.label}'s weekly summary of {period} was already posted; "
+                         f"`/report weekly preview team:{squad.key}` shows the current numbers to you.")
 
 
 def post_retro(ctx: Context, asker: Asker) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from aurum.core.context import Context
 from aurum.core.errors import InputError
 from aurum.reports import roadmap
-from commands.common import Asker, post_here, slash_command, tell
+from commands.common import Asker, post_here, slash_command, team_context, tell
 
 COMMAND = "/roadmap"
 
@@ -21,15 +21,16 @@ class Request:
 def parse(text: str, asker: Asker | None = None) -> Request:
     words = text.lower().split()
     if words not in ([], ["private"]):
-        raise InputError("Usage: `/roadmap` (posted here) or `/roadmap private` (only you).")
+        raise InputError("Usage: `/roadmap [team:<key>]` (posted here) or `/roadmap private [team:<key>]` (only you).")
     return Request(private=bool(words))
 
 
 def handle(ctx: Context, asker: Asker, request: Request) -> None:
+    ctx, squad = team_context(ctx, asker)  # the team's phases and values
     with ctx.reading() as session:
         plan = roadmap.compute(ctx, session, asker.team_id)
-    message = roadmap.render(plan)
-    text = f"Roadmap: {plan.percent:.0f}% of phase success metrics met"
+    message = roadmap.render(plan, squad.label)
+    text = f"Roadmap{f' of {squad.label}' if squad.label else ''}: {plan.percent:.0f}% of phase success metrics met"
     if request.private:
         tell(ctx, asker, text, message)
         return
@@ -38,4 +39,4 @@ def handle(ctx: Context, asker: Asker, request: Request) -> None:
 
 
 def register(app: Any, ctx: Context) -> None:
-    slash_command(app, ctx, COMMAND, parse, handle)
+    slash_command(app, ctx, COMMAND, parse, handle, teams=True)

@@ -24,12 +24,14 @@ USAGE = (
     "*Usage*\n"
     "• `/survey` — take the open survey (a form; your answers are anonymous)\n"
     "• `/survey stakeholder` — take the stakeholder feedback survey\n"
-    "• `/survey status` — how many have answered so far (counts only)\n"
+    "• `/survey status [team:<key>]` — how many have answered so far (counts only)\n"
     "• `/survey results [team|stakeholder] [W48|2026-11] [team:<key>]` — results of the last (or a given) closed "
     "run; with teams, every team's unless one is named\n"
     "• `/survey answer [team|stakeholder] 8 | 7 | blockers | what works` — answer in one line instead of the form\n"
-    "• Admins: `/survey open [team|stakeholder]`, `/survey export [team|stakeholder]`, "
-    "`/survey skip <YYYY-MM-DD> [team|stakeholder]`"
+    "• Admins: `/survey open [team|stakeholder] [team:<key>]`, `/survey export [team|stakeholder] [team:<key>]`, "
+    "`/survey skip <YYYY-MM-DD> [team|stakeholder]`\n"
+    "With teams, status, open and export are of one team's run (the one named, else this channel's team, else "
+    "yours); the stakeholder survey is the workspace's."
 )
 @dataclass(frozen=True)
 class Take:
@@ -149,11 +151,12 @@ def _checked(definition: Survey, body: str) -> list[answers.Answer]:
 
 
 def parse_with_team(ctx: Context, text: str) -> tuple[Request, str | None]:
-    """The request and the team `team:<key>` names; only `/survey results` takes one."""
+    """The request and the team `team:<key>` names; `/survey results|status|open|export` take one."""
     text, team = take_team(ctx, text)
     request = parse(ctx, text)
-    if team is not None and not isinstance(request, Results):
-        raise InputError("Only `/survey results` takes `team:<key>`; the others are the same for every team.")
+    if team is not None and not isinstance(request, TEAM_REQUESTS):
+        raise InputError("Only `/survey results|status|open|export` take `team:<key>`; the form, answers and "
+                         "skipped dates are the same for every team.")
     return request, team
 
 
@@ -187,6 +190,7 @@ def register(app: Any, ctx: Context) -> None:
     app.command(COMMAND)(ack_survey)
 
 
+TEAM_REQUESTS = (Results, Status, Open, Export)
 ADMIN_WORK = {Open: "open a survey now", Export: "export survey answers", Skip: "skip a survey"}
 
 
@@ -197,14 +201,18 @@ def handle(ctx: Context, asker: Asker, request: Request) -> str | None:
             and only_admins(ctx, asker, doing):
         return "refused"
     if isinstance(request, Open):
-        tell(ctx, asker, f"{ctx.config.surveys.survey(request.survey).name}: "
-                         f"{service.open_now(ctx, asker.team_id, request.survey, asker.user_id)}.")
+        team_ctx, squad = team_context(ctx, asker) if request.survey == runs.TEAM_SURVEY else (ctx, squads.IMPLICIT)
+        whose = f" of {squad.label}" if squad.label else ""
+        tell(ctx, asker, f"{ctx.config.surveys.survey(request.survey).name}{whose}: "
+                         f"{service.open_now(team_ctx, asker.team_id, request.survey, asker.user_id)}.")
     elif isinstance(request, Results):
         show_results(ctx, asker, request)
     elif isinstance(request, Status):
-        tell(ctx, asker, "Survey status", blocks.status_message(service.status(ctx, asker.team_id), ctx.tz))
+        team_ctx, squad = team_context(ctx, asker)
+        tell(ctx, asker, "Survey status",
+             blocks.status_message(service.status(team_ctx, asker.team_id), ctx.tz, squad.label))
     elif isinstance(request, Export):
-        send_export(ctx, asker, request.survey)
+        send_export(*team_context(ctx, asker), asker, request.survey)
     elif isinstance(request, Skip):
         skipped = service.skip(ctx, asker.team_id, request.day, request.survey, asker.user_id)
         tell(ctx, asker, f"OK: the {skipped.survey.name} of {skipped.period} will not open "
@@ -249,15 +257,18 @@ def show_results(ctx: Context, asker: Asker, request: Results) -> None:
                           title=f"{found.survey.name} trend", alt_text=runs.trend_alt_text(found))
 
 
-def send_export(ctx: Context, asker: Asker, survey: str | None) -> None:
+def send_export(ctx: Context, squad: squads.Squad, asker: Asker, survey: str | None) -> None:
+    """ctx's team's team survey runs and the workspace's stakeholder runs (see aurum.surveys.export)."""
     with ctx.reading() as session:
         data = export.export(ctx, session, asker.team_id, survey)
     day = ctx.now().astimezone(ctx.tz).strftime("%Y-%m-%d")
-    note = (f"{data.runs} closed runs, {data.rows} answers, no user ids"
-            + (f"; {data.withheld} runs left out (fewer than {ctx.config.surveys.threshold} answers)"
-               if data.withheld else ""))
+    whose = f" of {squad.label}'s team survey and the workspace's stakeholder survey" if squad.label else ""
+    note = (f"{data.runs} closed runs{whose}, {data.rows} answers, no user ids"
+            + (f"; {data.withheld} runs left out (fewer than {ctx.config.surveys.threshold} answers, or too few "
+               "beside the other teams' to keep them apart)" if data.withheld else ""))
+    name = f"-{squad.key}" if squad.key else ""
     with ctx.transaction() as session:
         outbox.upload(session, asker.team_id, asker.user_id, data.content,
-                      filename=f"survey-answers-{survey or 'all'}-{day}.csv", title="Survey answers (anonymous)",
+                      filename=f"survey-answers{name}-{survey or 'all'}-{day}.csv", title="Survey answers (anonymous)",
                       comment=note)
         reply(session, asker, f"📎 CSV sent to you by DM: {note}.")

@@ -40,6 +40,7 @@ from tests.support import SlackSender, install_workspace, is_reply, replies, set
 from tests.surveys.support import answer, seed_run, view_submission
 
 COVERAGE, LATENCY, ERRORS = "test_coverage_percentage", "api_response_time_p95", "api_error_rate_percentage"
+MIGRATION = "api_migration_completion_percentage"  # a success metric of phase 1: on the roadmap
 SURVEY_PEOPLE = 5  # the default anonymity threshold: results show from five answers
 
 
@@ -56,13 +57,14 @@ class Tenant:
 
 TRENDS = {"T0AAA": (1.0, "↑ 1 pts per week"), "T0BBB": (-2.0, "↓ 2 pts per week")}  # coverage per week, as shown
 TEAMS = {
-    "T0AAA": Tenant("C0AAA", {COVERAGE: 13.7, LATENCY: 123.0, ERRORS: 3.14}, {
-        "coverage": "13.7%", "latency": "123 ms", "alert": "3.14%", "blocker": "Walrus pipeline stuck",
-        "commitment": "Heron migration", "sprint": "Sprint Lynx", "kudos": "UKUDOSAAA",
+    "T0AAA": Tenant("C0AAA", {COVERAGE: 13.7, LATENCY: 123.0, ERRORS: 3.14, MIGRATION: 37.7}, {
+        "coverage": "13.7%", "roadmap": "37.7%", "latency": "123 ms", "alert": "3.14%",
+        "blocker": "Walrus pipeline stuck", "commitment": "Heron migration", "sprint": "Sprint Lynx",
+        "kudos": "UKUDOSAAA",
         "survey": "Marten flaky builds", "forecast": TRENDS["T0AAA"][1]}),
-    "T0BBB": Tenant("C0BBB", {COVERAGE: 87.3, LATENCY: 987.0, ERRORS: 5.77}, {
-        "coverage": "87.3%", "latency": "987 ms", "alert": "5.77%", "blocker": "Yak database locked",
-        "commitment": "Ibis rollout", "sprint": "Sprint Puma", "kudos": "UKUDOSBBB",
+    "T0BBB": Tenant("C0BBB", {COVERAGE: 87.3, LATENCY: 987.0, ERRORS: 5.77, MIGRATION: 58.1}, {
+        "coverage": "87.3%", "roadmap": "58.1%", "latency": "987 ms", "alert": "5.77%",
+        "blocker": "Yak database locked", "commitment": "Ibis rollout", "sprint": "Sprint Puma", "kudos": "UKUDOSBBB",
         "survey": "Osprey slow reviews", "forecast": TRENDS["T0BBB"][1]}),
 }
 ANY = ["chat.postMessage", "chat.postEphemeral", "response_url", "chat.update", "views.publish", "views.open",
@@ -92,8 +94,8 @@ SURFACES = {
     "survey status": Surface("/survey", "status"),
     "survey results": Surface("/survey", "results", ("survey",)),
     "survey export (CSV by DM)": Surface("/survey", "export", ("survey",), ("files.completeUploadExternal",)),
-    "roadmap": Surface("/roadmap", "", (), ("chat.postMessage",)),
-    "roadmap, private": Surface("/roadmap", "private"),
+    "roadmap": Surface("/roadmap", "", ("roadmap",), ("chat.postMessage",)),
+    "roadmap, private": Surface("/roadmap", "private", ("roadmap",)),
     "report weekly (posted)": Surface("/report", "weekly", ("coverage", "blocker", "commitment"),
                                       ("chat.postMessage",)),
     "report weekly preview": Surface("/report", "weekly preview", ("coverage", "blocker", "commitment")),
@@ -440,7 +442,7 @@ def test_ids_of_another_workspace_in_a_request_reach_nothing_of_it(two_workspace
 
 PLATFORM_CHANNEL = "C0PLAT"
 PLATFORM = {"coverage": "42.4%", "latency": "456 ms", "blocker": "Quokka cache cold",
-            "commitment": "Kestrel rollout", "sprint": "Sprint Otter"}
+            "commitment": "Kestrel rollout", "sprint": "Sprint Otter", "kudos": "UKUDOSPLAT", "roadmap": "64.2%"}
 GROUPS = {"payments": TEAMS["T0AAA"].markers, "platform": PLATFORM, "T0BBB": TEAMS["T0BBB"].markers}
 TEAM_SURFACES = [  # (workspace, channel typed in, command, text, whose data it shows, marker kinds it must hold)
     ("T0AAA", "C0AAA", "/kpi", "latency private team:platform", "platform", ("latency",)),
@@ -459,6 +461,23 @@ TEAM_SURFACES = [  # (workspace, channel typed in, command, text, whose data it 
     ("T0AAA", "C0AAA", "/blocker", "list team:platform", "platform", ("blocker",)),
     ("T0AAA", PLATFORM_CHANNEL, "/blocker", "list team:payments", "payments", ("blocker",)),
     ("T0BBB", "C0BBB", "/blocker", "list team:platform", "T0BBB", ()),
+    ("T0AAA", "C0AAA", "/roadmap", "private team:platform", "platform", ("roadmap",)),
+    ("T0AAA", PLATFORM_CHANNEL, "/roadmap", "private", "platform", ("roadmap",)),
+    ("T0AAA", "C0AAA", "/roadmap", "private", "payments", ("roadmap",)),
+    ("T0BBB", "C0BBB", "/roadmap", "private", "T0BBB", ("roadmap",)),
+    ("T0AAA", "C0AAA", "/kudos", "leaderboard team:platform", "platform", ("kudos",)),
+    ("T0AAA", PLATFORM_CHANNEL, "/kudos", "leaderboard quarter", "platform", ("kudos",)),
+    ("T0AAA", "C0AAA", "/kudos", "leaderboard", "payments", ("kudos",)),
+    ("T0BBB", "C0BBB", "/kudos", "leaderboard", "T0BBB", ("kudos",)),
+    ("T0AAA", "C0AAA", "/alerts", "team:platform", "platform", ("coverage", "latency")),
+    ("T0AAA", PLATFORM_CHANNEL, "/alerts", "", "platform", ("coverage", "latency")),
+    ("T0AAA", "C0AAA", "/alerts", "", "payments", ("alert",)),
+    ("T0BBB", "C0BBB", "/alerts", "", "T0BBB", ("alert",)),
+    ("T0AAA", "C0AAA", "/survey", "export team:platform", "platform", ()),
+    ("T0AAA", PLATFORM_CHANNEL, "/survey", "export", "platform", ()),
+    ("T0AAA", "C0AAA", "/survey", "export", "payments", ("survey",)),
+    ("T0BBB", "C0BBB", "/survey", "export team:payments", "T0BBB", ("survey",)),
+    ("T0AAA", "C0AAA", "/survey", "status team:platform", "platform", ()),
 ]
 
 
@@ -478,12 +497,13 @@ def teams_in_workspaces(two_workspaces, oauth_runtime, fake_slack):
     fake_slack.add_channel("platform-sm", "C0PLATSM")
     platform = teams.scope(ctx, teams.by_key(ctx.config, "platform"))
     with platform.transaction() as session:
-        for key, value in ((COVERAGE, 42.4), (LATENCY, 456.0)):
+        for key, value in ((COVERAGE, 42.4), (LATENCY, 456.0), (MIGRATION, 64.2)):
             kpis.record(platform, session, "T0AAA", platform.catalog.get(key), value)
         team_notes.add_blocker(platform, session, "T0AAA", PLATFORM["blocker"], TEAMS["T0AAA"].admin)
         team_notes.add_commitment(platform, session, "T0AAA", PLATFORM["commitment"], TEAMS["T0AAA"].admin)
         sprints.start(platform, session, "T0AAA", PLATFORM["sprint"], 20, TEAMS["T0AAA"].admin)
-    fake_slack.set_members(PLATFORM_CHANNEL, ["UPLATFORM"])
+        recognition.give(ctx, session, "T0AAA", TEAMS["T0AAA"].admin, PLATFORM["kudos"], "performance", "cache")
+    fake_slack.set_members(PLATFORM_CHANNEL, ["UPLATFORM", PLATFORM["kudos"]])
     settled(ctx, 60)
     return two_workspaces
 
@@ -553,3 +573,68 @@ def test_a_teams_sprint_retrospective_goes_to_its_own_scrum_masters(teams_in_wor
     assert "C0PLATSM" in retro or "#platform-sm" in retro, retro
     assert len(retro) == 2, retro  # its channel and a DM to its one scrum master, nothing to #scrum-masters
     assert not {"#scrum-masters", fake_slack.channel_id("#scrum-masters")} & set(retro)
+
+
+def _ask_in(url: str, fake_slack, workspace: str, channel: str, command: str, text: str) -> int:
+    since = len(fake_slack.calls)
+    sender = SlackSender(url, team_id=workspace, fake=fake_slack)
+    try:
+        assert sender.command(command, text, user=TEAMS[workspace].admin, channel=channel).status_code == 200
+    finally:
+        sender.close()
+    return since
+
+
+def test_a_teams_weekly_summary_posted_now_is_that_teams_only(teams_in_workspaces, oauth_runtime, fake_slack):
+    since = _ask_in(teams_in_workspaces.url, fake_slack, "T0AAA", "C0AAA", "/report", "weekly team:platform")
+    wait_until(lambda: any(PLATFORM["coverage"] in json.dumps(c.params) for c in fake_slack.calls[since:]
+                           if c.method == "chat.postMessage"), 60, "platform's weekly summary")
+    settled(oauth_runtime.ctx, 60)
+    posts = [json.dumps(c.params) for c in fake_slack.calls[since:] if c.method == "chat.postMessage"]
+    assert len([p for p in posts if "Team weekly status" in p]) == 1, posts
+    assert not [p for p in posts if GROUPS["payments"]["coverage"] in p or GROUPS["payments"]["blocker"] in p]
+    answered = seen_by(fake_slack, "T0AAA", ("response_url", "chat.postEphemeral"), since)
+    assert "platform's weekly summary" in answered and "is posted" in answered
+    again = _ask_in(teams_in_workspaces.url, fake_slack, "T0AAA", "C0AAA", "/report", "weekly team:platform")
+    wait_for_team(fake_slack, "T0AAA", ("response_url", "chat.postEphemeral"), "the second answer", again)
+    settled(oauth_runtime.ctx, 60)
+    assert "already posted" in seen_by(fake_slack, "T0AAA", ("response_url", "chat.postEphemeral"), again)
+    assert not [c for c in fake_slack.calls[again:] if c.method == "chat.postMessage"]
+
+
+def test_survey_status_and_open_are_of_one_team(teams_in_workspaces, oauth_runtime, fake_slack):
+    url, methods = teams_in_workspaces.url, ("response_url", "chat.postEphemeral")
+    since = _ask_in(url, fake_slack, "T0AAA", PLATFORM_CHANNEL, "/survey", "open")
+    wait_for_team(fake_slack, "T0AAA", methods, "the opening", since)
+    settled(oauth_runtime.ctx, 60)
+    assert "Team Satisfaction Survey of platform: opened" in seen_by(fake_slack, "T0AAA", methods, since)
+    with oauth_runtime.ctx.reading() as session:
+        opened = [(r.squad, r.state) for r in session.scalars(select(SurveyRun).where(SurveyRun.team_id == "T0AAA"))
+                  if r.state == "open"]
+    assert opened == [("platform", "open")]
+    for channel, typed, shown in ((PLATFORM_CHANNEL, "status", "0 of 2"), ("C0AAA", "status team:platform", "0 of 2"),
+                                  ("C0AAA", "status", "No survey is open")):
+        since = _ask_in(url, fake_slack, "T0AAA", channel, "/survey", typed)
+        wait_for_team(fake_slack, "T0AAA", methods, f"/survey {typed}", since)
+        seen = seen_by(fake_slack, "T0AAA", methods, since)
+        assert shown in seen, seen
+        assert ("The team survey of platform" if "0 of" in shown else "The team survey of payments") in seen
+
+
+def test_a_teams_survey_export_hides_a_run_that_another_teams_small_run_would_expose(
+        teams_in_workspaces, oauth_runtime, fake_slack):
+    """Payments' 5 answers of 2026-W01 could be subtracted from the organisation's 7 to show platform's 2: the
+    breakdown's rule leaves payments' run out of its export as well."""
+    ctx = oauth_runtime.ctx
+    run = seed_run(ctx, "T0AAA", ["UPLATFORM", PLATFORM["kudos"]], period="2026-W01", squad="platform")
+    for person in ("UPLATFORM", PLATFORM["kudos"]):
+        answer(ctx, "T0AAA", person, run.id, {"q_velocity": "3", "q_priorities": "3", "q_blockers": "Tapir",
+                                               "q_keep_doing": "Pairing"})
+    with ctx.transaction() as session:
+        session.get(SurveyRun, run.id).state = "closed"
+    since = _ask_in(teams_in_workspaces.url, fake_slack, "T0AAA", "C0AAA", "/survey", "export team")
+    wait_for_team(fake_slack, "T0AAA", ("files.*",), "the export", since)
+    settled(ctx, 60)
+    seen = seen_by(fake_slack, "T0AAA", ("response_url", "chat.postEphemeral", "files.*"), since)
+    assert TEAMS["T0AAA"].markers["survey"] not in seen and "Tapir" not in seen
+    assert "0 closed runs of payments's team survey" in seen and "1 runs left out" in seen

@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from aurum.alerts import blocks as alert_blocks
 from aurum.alerts import escalation, notify
-from aurum.alerts.evaluation import kpi_for, rendered_annotations
+from aurum.alerts.evaluation import holding, kpi_for, rendered_annotations
 from aurum.alerts.rules import AlertRule
 from aurum.core import ingest, outbox
 from aurum.core.context import Context
@@ -148,6 +148,12 @@ def current_lines(ctx: Context, session: Session, team_id: str) -> list[str]:
         kpi = kpi_for(ctx, rule) if rule else None
         lines.append(alert_blocks.state_line(state.rule, state, kpi, ctx.tz))
     return sorted(lines, key=lambda line: not line.startswith("🔥"))
+
+
+def holding_lines(ctx: Context, session: Session, team_id: str) -> list[str]:
+    """The rules whose condition holds on ctx's team's latest values (see evaluation.holding)."""
+    return [alert_blocks.holding_line(rule.name, kpi_for(ctx, rule), value)
+            for rule, value in holding(ctx, session, team_id, ctx.now())]
 
 
 def rule_lines(ctx: Context, session: Session, team_id: str) -> list[str]:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from aurum.alerts.rules import AlertRule
 from aurum.kpis import formatting
-from aurum.kpis.blocks import actions, button, capped, context, escape, header, section
+from aurum.kpis.blocks import MAX_BLOCKS, actions, button, capped, context, escape, header, section
 from aurum.kpis.catalog import Kpi
 from storage.alerts import AlertEpisode, AlertState
 
@@ -139,6 +139,10 @@ def state_line(rule_name: str, state: AlertState, kpi: Kpi | None, tz) -> str:
     return f"{emoji} *{escape(rule_name)}* {state.state}{since_text} — {amount(kpi, state.value)}"
 
 
+def holding_line(rule_name: str, kpi: Kpi | None, value: float | None) -> str:
+    return f"🔥 *{escape(rule_name)}* holds now — {amount(kpi, value)}"
+
+
 def current(lines: Sequence[str]) -> list[dict]:
     if not lines:
         return [section("✅ Nothing is firing or pending.")]
@@ -188,6 +192,13 @@ def history(lines: Sequence[str], heading: str, accuracy: str) -> list[dict]:
     if not lines:
         return [section(f"No alert episodes {heading}."), context(accuracy)]
     return capped([header(f"Alert history {heading}"), *(section(c) for c in _chunks(lines)), context(accuracy)])
+
+
+def with_note(blocks: list[dict], note: str) -> list[dict]:
+    """A listing with a closing note (which team's values it shows), kept within the block cap."""
+    if not note:
+        return blocks
+    return [*blocks[: MAX_BLOCKS - 1], context(note)]
 
 
 def _chunks(lines: Sequence[str], limit: int = 2900) -> list[str]:

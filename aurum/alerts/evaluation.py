@@ -100,9 +100,7 @@ def evaluate(ctx: Context, session: Session, team_id: str, now: datetime | None 
     chosen = [r for r in candidates if kpis is None or not r.kpis.isdisjoint(kpis)]
     if not chosen:
         return []
-    oldest = now - max(rule.max_age for rule in chosen)
-    values = snapshots.latest_in_window(session, team_id, set().union(*(r.kpis for r in chosen)), now, oldest,
-                                        squad=ctx.squad)
+    values = latest_values(ctx, session, team_id, chosen, now)
     rows = repo.state_rows(session, team_id, {r.name for r in chosen}, lock=True)
     changes: list[Change] = []
     touched: list[_Touched] = []
@@ -126,6 +124,23 @@ def evaluate(ctx: Context, session: Session, team_id: str, now: datetime | None 
     if touched:
         _apply(ctx, session, team_id, touched, now)
     return changes
+
+
+def latest_values(ctx: Context, session: Session, team_id: str, rules: Sequence[AlertRule],
+                  now: datetime) -> dict[str, tuple[datetime, float]]:
+    """The newest value of each KPI the rules read (of ctx's team), no older than the oldest any rule accepts."""
+    oldest = now - max(rule.max_age for rule in rules)
+    return snapshots.latest_in_window(session, team_id, set().union(*(r.kpis for r in rules)), now, oldest,
+                                      squad=ctx.squad)
+
+
+def holding(ctx: Context, session: Session, team_id: str, now: datetime) -> list[tuple[AlertRule, float | None]]:
+    """The enabled rules whose condition holds on ctx's team's latest values now, with the rule's value: what fires
+    for a team whose values no alert follows (alerts follow the default team's). No state is read or written."""
+    rules = ctx.config.alerts.enabled()
+    values = latest_values(ctx, session, team_id, rules, now) if rules else {}
+    judged = [(rule, *rule.judge(fresh_values(values, now, rule.max_age))) for rule in rules]
+    return [(rule, value) for rule, value, holds in judged if holds]
 
 
 def _apply(ctx: Context, session: Session, team_id: str, touched: list[_Touched], now: datetime) -> None:

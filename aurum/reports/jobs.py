@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
+from aurum.core import queue
 from aurum.core.context import Context
 from aurum.core.jobs import Job
 from aurum.core.periods import month_key, quarter_key, week_key
@@ -31,13 +32,19 @@ def weekly_summary(ctx: Context, session: Session, team_id: str, period: str) ->
     if note:
         recognition.achieve(ctx, session, team_id, "release_success", f"release_success:{period}", note,
                             announce=False)
-    posted = []
-    for squad in squads.all_squads(ctx.config):
-        report = weekly.build(squads.scope(ctx, squad), session, team_id)
-        channel = squads.channel(ctx.config, squad, ctx.config.reports.weekly_channel or "roadmap_updates")
-        deliver(session, team_id, report, channel, key=f"report:weekly:{period}{':' + squad.key if squad.key else ''}")
-        posted.append(channel)
+    posted = [team_weekly_summary(ctx, session, team_id, period, squad)[0] for squad in squads.all_squads(ctx.config)]
     return f"posted to {', '.join(dict.fromkeys(posted))}"
+
+
+def team_weekly_summary(ctx: Context, session: Session, team_id: str, period: str,
+                        squad: squads.Squad) -> tuple[str, bool]:
+    """One team's weekly summary of `period`, to its channel, once (the scheduled run posts it by the same key):
+    the channel, and whether it was queued now (False: posted already)."""
+    report = weekly.build(squads.scope(ctx, squad), session, team_id)
+    channel = squads.channel(ctx.config, squad, ctx.config.reports.weekly_channel or "roadmap_updates")
+    with queue.collect_keys() as queued:
+        deliver(session, team_id, report, channel, key=f"report:weekly:{period}{':' + squad.key if squad.key else ''}")
+    return channel, bool(queued)
 
 
 def executive_dashboard(ctx: Context, session: Session, team_id: str, period: str) -> str:

@@ -88,8 +88,9 @@ def metric_line(status: KpiStatus) -> str:
     return f"{status.emoji} {kpi.name}: {value}{formatting.target_note(kpi)}"
 
 
-def render(roadmap: Roadmap) -> list[dict]:
-    out = [blocks.header("🗺️ Roadmap: phases 1–4"),
+def render(roadmap: Roadmap, team: str = "") -> list[dict]:
+    """`team`: the team's name, in the header ("" for a workspace without teams)."""
+    out = [blocks.header(f"🗺️ Roadmap{f' of {team}' if team else ''}: phases 1–4"),
            blocks.section(f"{summary_line(roadmap)} — {roadmap.met} of {roadmap.total} phase success metrics met. "
                           f"Current phase: {roadmap.current_phase}.")]
     for phase in roadmap.phases:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -131,10 +132,28 @@ def which(ctx: Context, team_id: str, user_id: str, channel_id: str = "", channe
     for squad in squads:
         if here & _own_channels(squad):
             return squad
+    return next((squad for squad, people in _memberships(ctx, team_id, squads) if user_id in people),
+                default_squad(ctx.config))
+
+
+def _memberships(ctx: Context, team_id: str, squads: list[Squad]) -> Iterator[tuple[Squad, list[str]]]:
+    """Each team with its members, asked as they are needed; a team whose members cannot be read has none."""
     for squad in squads:
         try:
-            if user_id in members(ctx, team_id, squad):
-                return squad
+            yield squad, members(ctx, team_id, squad)
         except DeliveryError as exc:  # a team's channel the bot cannot read: the other teams still count
             log.warning("team members unknown", extra={"team_id": team_id, "squad": squad.key, "error": str(exc)})
-    return default_squad(ctx.config)
+            yield squad, []
+
+
+def belonging(ctx: Context, team_id: str, squad: Squad, people: Iterable[str]) -> set[str]:
+    """Those of `people` whose team is `squad` by membership, as `which` finds a person's team: the first team
+    listing them, else the default team."""
+    people = set(people)
+    if not ctx.config.teams:
+        return people
+    found: dict[str, Squad] = {}
+    for team, listed in _memberships(ctx, team_id, [s for s in all_squads(ctx.config) if s.config is not None]):
+        for person in people.intersection(listed):
+            found.setdefault(person, team)
+    return {person for person in people if found.get(person, default_squad(ctx.config)).key == squad.key}

@@ -243,11 +243,13 @@ def results_message(results: Results, tz, chart_note: str | None = None) -> tupl
     return text, capped(blocks, note="…more comments in `/survey export`")
 
 
-def status_message(rows: list[tuple[Survey, SurveyRun, int, int, int]], tz) -> list[dict]:
-    """(survey, open run, answered, asked, reminded) per open run: counts only."""
+def status_message(rows: list[tuple[Survey, SurveyRun, int, int, int]], tz, team: str = "") -> list[dict]:
+    """(survey, open run, answered, asked, reminded) per open run: counts only. `team`: whose team survey run it
+    shows ("" without teams)."""
+    whose = [context(f"The team survey of {escape(team)}; the stakeholder survey is the workspace's.")] if team else []
     if not rows:
-        return [section("No survey is open right now.")]
-    blocks = []
+        return [section("No survey is open right now."), *whose]
+    blocks = whose
     for survey, run, answered, asked, reminded in rows:
         blocks.append(section(f"*{escape(survey.name)}* · {period_label(run, tz)}\n{rate_line(answered, asked)}"
                               f" · closes {when(run.closes_at, tz)} · {reminded} reminded"))

@@ -19,6 +19,7 @@ from sqlmodel import Session
 from aurum.core.context import Context
 from aurum.surveys.model import Survey
 from storage import surveys as repo
+from storage.surveys import SurveyRun
 
 
 def shown_teams(answers: Mapping[str, int], threshold: int) -> set[str]:
@@ -71,3 +72,11 @@ def by_team(ctx: Context, session: Session, team_id: str, survey_key: str, perio
             if parts:
                 org[question.id] = sum(n * mean for n, mean in parts) / sum(n for n, _ in parts)
     return Breakdown(survey, period, threshold, sum(answers.values()), org, teams)
+
+
+def may_show(session: Session, team_id: str, run: SurveyRun, threshold: int) -> bool:
+    """Whether a closed run's answers may show on their own: by shown_teams over every team's run of its period, so
+    that no team's answers can be told apart from the organisation's."""
+    runs = repo.closed_runs_of_period(session, team_id, run.survey, run.period)
+    counts = repo.answer_sets(session, team_id, [r.id for r in runs if r.id is not None])
+    return run.squad in shown_teams({r.squad: counts.get(r.id, 0) for r in runs}, threshold)  # type: ignore[arg-type]

@@ -15,6 +15,8 @@ from sqlmodel import Session
 
 from aurum.core.context import Context
 from aurum.surveys.answers import RESPONSE_MARKER, fields
+from aurum.surveys.breakdown import may_show
+from aurum.surveys.runs import TEAM_SURVEY
 from storage import surveys as repo
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -30,8 +32,11 @@ class Export:
 
 
 def export(ctx: Context, session: Session, team_id: str, survey_key: str | None = None) -> Export:
+    """ctx's team's closed runs of the team survey and the workspace's of the stakeholder survey; a run is left out
+    where the team results would leave it out (aurum.surveys.breakdown.may_show)."""
     threshold = ctx.config.surveys.threshold
-    runs = repo.closed_runs(session, team_id, survey_key)
+    runs = [run for run in repo.closed_runs(session, team_id, survey_key, squad=ctx.squad) if run.survey == TEAM_SURVEY]
+    runs += [run for run in repo.closed_runs(session, team_id, survey_key) if run.survey != TEAM_SURVEY]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
@@ -41,7 +46,7 @@ def export(ctx: Context, session: Session, team_id: str, survey_key: str | None 
         numbers: dict[str, int] = {}
         for answer_set, *_ in rows:
             numbers.setdefault(answer_set, len(numbers) + 1)
-        if len(numbers) < threshold:
+        if len(numbers) < threshold or not may_show(session, team_id, run, threshold):
             withheld += 1
             continue
         exported += 1

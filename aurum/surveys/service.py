@@ -10,10 +10,11 @@ from sqlmodel import Session
 from aurum.core.context import Context
 from aurum.surveys import answers, blocks, runs
 from aurum.surveys.model import SURVEY_KEYS, Survey
-from aurum.surveys.runs import SurveyError
+from aurum.surveys.runs import TEAM_SURVEY, SurveyError
 from aurum.surveys.schedule import next_opening, normal_period, opening_on, period_of
 from storage import surveys as repo
 from storage.surveys import SurveyRun
+from storage.types import DEFAULT_SQUAD
 
 
 def current_run(ctx: Context, session: Session, team_id: str, survey_key: str,
@@ -132,11 +133,14 @@ def skip(ctx: Context, team_id: str, day: date, survey_key: str, user_id: str) -
 
 
 def status(ctx: Context, team_id: str) -> list[tuple[Survey, SurveyRun, int, int, int]]:
-    """Open runs with counts only: answered, asked, reminded."""
+    """Open runs with counts only: answered, asked, reminded; of the team survey, ctx's team's run."""
     rows = []
+    now = ctx.now()
     with ctx.reading() as session:
         for key in SURVEY_KEYS:
-            run = current_run(ctx, session, team_id, key)
+            squad = ctx.squad if key == TEAM_SURVEY else DEFAULT_SQUAD  # the stakeholder survey is the workspace's
+            run = next((r for r in reversed(repo.runs_in_state(session, team_id, key, "open"))
+                        if now < r.closes_at and r.squad == squad), None)
             if run is None:
                 continue
             answered, asked = repo.response_counts(session, team_id, [run.id]).get(run.id, (0, 0))  # type: ignore

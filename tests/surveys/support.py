@@ -61,11 +61,12 @@ def block_action(action_id: str, value: str, user: str = "U1", team_id: str = "T
 
 
 def seed_run(ctx: Context, team_id: str, users: list[str], survey: str = "team", period: str = "2026-W48",
-             opens_at: datetime | None = None, state: str = "open") -> SurveyRun:
-    """A run with its respondents, written directly (no invitations): for submission and results tests."""
+             opens_at: datetime | None = None, state: str = "open", squad: str = "") -> SurveyRun:
+    """A run (of the team `squad`, by default the default team) with its respondents, written directly (no
+    invitations): for submission and results tests."""
     opens = opens_at or ctx.now() - timedelta(hours=1)
     with ctx.transaction() as session:
-        run = repo.add_run(session, SurveyRun(team_id=team_id, survey=survey, period=period, state=state,
+        run = repo.add_run(session, SurveyRun(team_id=team_id, squad=squad, survey=survey, period=period, state=state,
                                               opens_at=opens, closes_at=opens + timedelta(days=3),
                                               audience=len(users)))
         assert run is not None
