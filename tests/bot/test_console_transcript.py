@@ -48,8 +48,16 @@ EXAMPLES = {
     "/report note delete <id>": "/report note delete 2",  # the risk note of FIRST (blocker #1 came before)
     "/report note risk|achievement|focus|win|commitment <text>": "/report note win shipped SSO for @alice's team",
     "/report notes": "/report notes",
-    "/report <kind> preview team:<key>": None,  # the demo has no `teams:`: see FAILING
+    # With `team:` a command needs `teams:` in the config file, which the demo has not: see FAILING.
+    "/report <kind> preview team:<key>": None,
     "/survey results … team:<key>": None,
+    "/alerts [team:<key>]": "/alerts",
+    "/kudos leaderboard [month|quarter] [team:<key>]": "/kudos leaderboard month",
+    "/report weekly team:<key>": None,
+    "/roadmap [private] [team:<key>]": "/roadmap",
+    "/survey export [team|stakeholder] [team:<key>]": "/survey export team",
+    "/survey open [team|stakeholder] [team:<key>]": "/survey open team",
+    "/survey status [team:<key>]": "/survey status",
     "/roadmap [private]": "/roadmap private",
     "/sprint": "/sprint",
     "/sprint commit <text>": "/sprint commit Finish the metadata service migration",
