@@ -18,6 +18,7 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    text,
     union_all,
     values,
 )
@@ -28,6 +29,8 @@ from sqlmodel import Session, col
 from storage import rollups
 from storage.rollups import KpiDay, KpiSnapshot, SnapshotBase
 from storage.types import DEFAULT_SQUAD, UTCDateTime, table_of, utcnow
+
+ANALYZE_AFTER = 1000  # points in one write that make it a bulk load (see add_many)
 
 
 def add_many(session: Session, team_id: str, points: Iterable[SnapshotBase], squad: str = DEFAULT_SQUAD) -> int:
@@ -50,6 +53,11 @@ def add_many(session: Session, team_id: str, points: Iterable[SnapshotBase], squ
     )
     session.execute(stmt, rows)
     rollups.refresh(session, team_id, ((row["kpi"], row["at"]) for row in rows), squad)
+    if len(rows) >= ANALYZE_AFTER and session.get_bind().dialect.name == "postgresql":
+        # A bulk load (the demo's 26 weeks, an import) leaves PostgreSQL without statistics until autovacuum comes
+        # by: the latest-value statement is then planned as a nested loop over every row (46 s instead of 10 ms on
+        # the demo's 15,000 rows). Refresh them now, in the same transaction.
+        session.execute(text("ANALYZE kpi_snapshot, kpi_hour, kpi_day"))
     return len(rows)
 
 
